@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "core/result.hpp"
+
+namespace core::json {
+
+/// Parses UTF-8 JSON text; a syntax error is an invalid_input Error whose
+/// detail names the offset.
+Result<rapidjson::Document> parse(std::string_view text);
+
+/// `text` as a JSON string literal, quotes included.
+std::string quote(std::string_view text);
+
+/// Compact serialisation.
+std::string to_string(const rapidjson::Value& value);
+
+/// Canonical form for comparisons and golden files: object keys sorted,
+/// two-space indentation, a final newline.
+std::string canonical(const rapidjson::Value& value);
+Result<std::string> canonicalize(std::string_view text);
+
+/// Member look-ups that return nullopt when the member is missing, null or of
+/// another type (missing fields render as "unknown", never crash).
+std::optional<std::string_view> get_string(const rapidjson::Value& object, std::string_view key);
+std::optional<std::int64_t> get_int(const rapidjson::Value& object, std::string_view key);
+std::optional<bool> get_bool(const rapidjson::Value& object, std::string_view key);
+const rapidjson::Value* get_array(const rapidjson::Value& object, std::string_view key);
+const rapidjson::Value* get_object(const rapidjson::Value& object, std::string_view key);
+
+}  // namespace core::json

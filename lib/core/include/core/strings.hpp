@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace core {
+
+/// Whitespace (space, tab, CR, LF, FF, VT) removed from both ends.
+std::string_view trim(std::string_view text);
+/// ASCII lower-case copy.
+std::string to_lower(std::string_view text);
+/// Splits on `separator`, trims each piece and drops empty pieces.
+std::vector<std::string> split_list(std::string_view text, char separator = ',');
+/// "a, b, c"
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+/// Number of Unicode code points in valid UTF-8 (invalid bytes count as one each).
+std::size_t utf8_length(std::string_view text);
+/// At most `max_chars` code points of `text`; when cut, the last one is "…".
+std::string utf8_truncate(std::string_view text, std::size_t max_chars);
+
+}  // namespace core

@@ -1,0 +1,256 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/strings.hpp"
+
+namespace core {
+namespace {
+
+// Collects every problem so the operator fixes them all in one go.
+class Problems {
+ public:
+  void add(std::string_view variable, std::string_view what) {
+    lines_.push_back(fmt::format("{}: {}", variable, what));
+  }
+  bool empty() const { return lines_.empty(); }
+  Error to_error() const {
+    return make_error(ErrorCode::config, "invalid configuration:\n  " + join(lines_, "\n  "));
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// A set, non-empty value; an empty variable counts as unset.
+std::optional<std::string> read(const Environment& env, std::string_view name) {
+  auto value = env.get(name);
+  if (!value) return std::nullopt;
+  auto trimmed = trim(*value);
+  if (trimmed.empty()) return std::nullopt;
+  return std::string(trimmed);
+}
+
+std::optional<long long> read_int(const Environment& env, std::string_view name, long long min,
+                                  long long max, Problems& problems) {
+  auto text = read(env, name);
+  if (!text) return std::nullopt;
+  long long value = 0;
+  const auto* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < min || value > max) {
+    problems.add(name, fmt::format("expected a whole number from {} to {}, got \"{}\"", min, max,
+                                   *text));
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool valid_environment_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  const auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  };
+  return std::all_of(name.begin(), name.end(), ok) && name.front() != '-' && name.front() != '_';
+}
+
+// Slack ids look like U012ABCDEF, W…, C…, G…, D…: an upper-case letter, then
+// upper-case letters and digits.
+bool valid_slack_id(std::string_view id, std::string_view first_letters) {
+  if (id.size() < 3 || id.size() > 24) return false;
+  if (first_letters.find(id.front()) == std::string_view::npos) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
+}
+
+std::vector<std::string> read_ids(const Environment& env, std::string_view name,
+                                  std::string_view first_letters, std::string_view example,
+                                  Problems& problems) {
+  auto text = read(env, name);
+  if (!text) return {};
+  auto ids = split_list(*text);
+  for (const auto& id : ids) {
+    if (!valid_slack_id(id, first_letters)) {
+      problems.add(name, fmt::format("\"{}\" is not a Slack ID (they look like {})", id, example));
+    }
+  }
+  return ids;
+}
+
+bool is_http_url(std::string_view url) {
+  return url.starts_with("https://") || url.starts_with("http://");
+}
+
+void read_token(const Environment& env, std::string_view name, std::string_view prefix,
+                bool required, std::string& out, Problems& problems) {
+  auto value = read(env, name);
+  if (!value) {
+    if (required) problems.add(name, fmt::format("required; set it to the {}… token", prefix));
+    return;
+  }
+  // Never echo the value: a mistyped token is still a secret.
+  if (!value->starts_with(prefix) || value->size() <= prefix.size()) {
+    problems.add(name, fmt::format("must be a token starting with \"{}\"", prefix));
+    return;
+  }
+  out = std::move(*value);
+}
+
+}  // namespace
+
+std::vector<std::string> Config::secrets() const {
+  std::vector<std::string> out;
+  if (!slack_app_token.empty()) out.push_back(slack_app_token);
+  if (!slack_bot_token.empty()) out.push_back(slack_bot_token);
+  return out;
+}
+
+Result<Config> load_config(const Environment& env, RunMode mode) {
+  Config config;
+  Problems problems;
+
+  const bool service = mode == RunMode::service;
+  read_token(env, "SLACK_APP_TOKEN", "xapp-", service, config.slack_app_token, problems);
+  read_token(env, "SLACK_BOT_TOKEN", "xoxb-", service, config.slack_bot_token, problems);
+
+  if (auto url = read(env, "SLACK_API_URL")) {
+    if (!is_http_url(*url)) {
+      problems.add("SLACK_API_URL", "must be an https:// URL such as https://slack.com/api/");
+    } else {
+      config.slack_api_url = *url;
+      if (!config.slack_api_url.ends_with('/')) config.slack_api_url += '/';
+    }
+  }
+  if (auto n = read_int(env, "INFRA_SOCKET_CONNECTIONS", 1, 10, problems)) {
+    config.socket_connections = static_cast<int>(*n);
+  }
+
+  config.backend = service ? BackendKind::lambda : BackendKind::simulated;
+  if (auto backend = read(env, "INFRA_BACKEND")) {
+    const auto lower = to_lower(*backend);
+    if (lower == "lambda") config.backend = BackendKind::lambda;
+    else if (lower == "simulated") config.backend = BackendKind::simulated;
+    else problems.add("INFRA_BACKEND", fmt::format("expected lambda or simulated, got \"{}\"", *backend));
+  }
+  config.orchestrator_lambda_arn = read(env, "ORCHESTRATOR_LAMBDA_ARN").value_or("");
+  config.ip_whitelist_lambda_arn = read(env, "IP_WHITELIST_LAMBDA_ARN").value_or("");
+  if (config.backend == BackendKind::lambda) {
+    if (config.orchestrator_lambda_arn.empty()) {
+      problems.add("ORCHESTRATOR_LAMBDA_ARN",
+                   "required for the lambda backend (or set INFRA_BACKEND=simulated)");
+    }
+    if (config.ip_whitelist_lambda_arn.empty()) {
+      problems.add("IP_WHITELIST_LAMBDA_ARN",
+                   "required for the lambda backend (or set INFRA_BACKEND=simulated)");
+    }
+  }
+  config.aws_region = read(env, "AWS_REGION").value_or(read(env, "AWS_DEFAULT_REGION").value_or(""));
+  for (const char* name : {"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}) {
+    if (auto url = read(env, name)) {
+      if (!is_http_url(*url)) {
+        problems.add(name, "must be an http:// or https:// URL");
+      } else if (config.aws_endpoint_url.empty()) {
+        config.aws_endpoint_url = *url;
+      }
+    }
+  }
+  if (auto file = read(env, "SSL_CERT_FILE")) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*file, ec)) {
+      problems.add("SSL_CERT_FILE", fmt::format("\"{}\" is not a readable file", *file));
+    } else {
+      config.ssl_cert_file = *file;
+    }
+  }
+
+  if (auto text = read(env, "INFRA_ENVIRONMENTS")) {
+    std::vector<std::string> envs;
+    for (auto& name : split_list(to_lower(*text))) {
+      if (!valid_environment_name(name)) {
+        problems.add("INFRA_ENVIRONMENTS",
+                     fmt::format("\"{}\" is not a valid name (a-z, 0-9, - and _, up to 32)", name));
+      } else if (std::find(envs.begin(), envs.end(), name) != envs.end()) {
+        problems.add("INFRA_ENVIRONMENTS", fmt::format("\"{}\" is listed twice", name));
+      } else {
+        envs.push_back(std::move(name));
+      }
+    }
+    if (envs.empty()) problems.add("INFRA_ENVIRONMENTS", "lists no environment");
+    else config.environments = std::move(envs);
+  }
+  const auto& known = config.environments;
+  config.default_environment =
+      std::find(known.begin(), known.end(), "dev") != known.end() ? "dev" : known.front();
+  // An explicitly empty INFRA_PROTECTED_ENVIRONMENTS means "none"; unset means "prod".
+  if (auto text = env.get("INFRA_PROTECTED_ENVIRONMENTS")) {
+    config.protected_environments.clear();
+    for (auto& name : split_list(to_lower(*text))) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        problems.add("INFRA_PROTECTED_ENVIRONMENTS",
+                     fmt::format("\"{}\" is not in INFRA_ENVIRONMENTS ({})", name, join(known)));
+      } else {
+        config.protected_environments.push_back(std::move(name));
+      }
+    }
+  } else {
+    config.protected_environments.clear();
+    if (std::find(known.begin(), known.end(), "prod") != known.end()) {
+      config.protected_environments.push_back("prod");
+    }
+  }
+
+  config.allowed_users = read_ids(env, "INFRA_ALLOWED_USERS", "UW", "U012ABCDEF", problems);
+  config.allowed_channels = read_ids(env, "INFRA_ALLOWED_CHANNELS", "CGD", "C012ABCDEF", problems);
+  config.admin_users = read_ids(env, "INFRA_ADMIN_USERS", "UW", "U012ABCDEF", problems);
+  if (auto n = read_int(env, "INFRA_COOLDOWN_SECONDS", 0, 86400, problems)) {
+    config.cooldown = std::chrono::seconds(*n);
+  }
+  if (auto n = read_int(env, "INFRA_MIN_CIDR_PREFIX_V4", 1, 32, problems)) {
+    config.min_prefix_v4 = static_cast<int>(*n);
+  }
+  if (auto n = read_int(env, "INFRA_MIN_CIDR_PREFIX_V6", 1, 128, problems)) {
+    config.min_prefix_v6 = static_cast<int>(*n);
+  }
+  if (auto channel = read(env, "INFRA_AUDIT_CHANNEL")) {
+    if (!valid_slack_id(*channel, "CG")) {
+      problems.add("INFRA_AUDIT_CHANNEL",
+                   fmt::format("\"{}\" is not a channel ID (they look like C012ABCDEF)", *channel));
+    } else {
+      config.audit_channel = *channel;
+    }
+  }
+  if (auto port = read_int(env, "INFRA_HEALTH_PORT", 0, 65535, problems)) {
+    config.health_port = static_cast<std::uint16_t>(*port);
+  }
+
+  if (auto format = read(env, "LOG_FORMAT")) {
+    const auto lower = to_lower(*format);
+    if (lower == "json") config.log_format = LogFormat::json;
+    else if (lower == "text") config.log_format = LogFormat::text;
+    else problems.add("LOG_FORMAT", fmt::format("expected json or text, got \"{}\"", *format));
+  }
+  if (auto level = read(env, "LOG_LEVEL")) {
+    static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+        {"trace", LogLevel::trace}, {"debug", LogLevel::debug},       {"info", LogLevel::info},
+        {"warn", LogLevel::warn},   {"warning", LogLevel::warn},      {"error", LogLevel::error},
+        {"critical", LogLevel::critical}, {"off", LogLevel::off}};
+    const auto lower = to_lower(*level);
+    auto it = std::find_if(std::begin(kLevels), std::end(kLevels),
+                           [&](const auto& entry) { return entry.first == lower; });
+    if (it == std::end(kLevels)) {
+      problems.add("LOG_LEVEL", fmt::format("expected trace, debug, info, warn, error, critical or "
+                                            "off, got \"{}\"", *level));
+    } else {
+      config.log_level = it->second;
+    }
+  }
+
+  if (!problems.empty()) return problems.to_error();
+  return config;
+}
+
+}  // namespace core

@@ -1,0 +1,116 @@
+#include "core/json.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace core::json {
+namespace {
+
+template <class Writer>
+void write_sorted(const rapidjson::Value& value, Writer& writer) {
+  if (value.IsObject()) {
+    std::vector<const rapidjson::Value::Member*> members;
+    for (const auto& member : value.GetObject()) members.push_back(&member);
+    std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
+             std::string_view(b->name.GetString(), b->name.GetStringLength());
+    });
+    writer.StartObject();
+    for (const auto* member : members) {
+      writer.Key(member->name.GetString(), member->name.GetStringLength());
+      write_sorted(member->value, writer);
+    }
+    writer.EndObject();
+  } else if (value.IsArray()) {
+    writer.StartArray();
+    for (const auto& item : value.GetArray()) write_sorted(item, writer);
+    writer.EndArray();
+  } else {
+    value.Accept(writer);
+  }
+}
+
+const rapidjson::Value* member(const rapidjson::Value& object, std::string_view key) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(
+      rapidjson::Value(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+  if (it == object.MemberEnd()) return nullptr;
+  return &it->value;
+}
+
+}  // namespace
+
+Result<rapidjson::Document> parse(std::string_view text) {
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  if (document.HasParseError()) {
+    return make_error(ErrorCode::invalid_input, "malformed JSON",
+                      fmt::format("JSON parse error at offset {}: {}", document.GetErrorOffset(),
+                                  rapidjson::GetParseError_En(document.GetParseError())));
+  }
+  return document;
+}
+
+std::string quote(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string to_string(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string canonical(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  write_sorted(value, writer);
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+Result<std::string> canonicalize(std::string_view text) {
+  auto document = parse(text);
+  if (!document) return document.error();
+  return canonical(*document);
+}
+
+std::optional<std::string_view> get_string(const rapidjson::Value& object, std::string_view key) {
+  const auto* value = member(object, key);
+  if (value == nullptr || !value->IsString()) return std::nullopt;
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
+std::optional<std::int64_t> get_int(const rapidjson::Value& object, std::string_view key) {
+  const auto* value = member(object, key);
+  if (value == nullptr || !value->IsInt64()) return std::nullopt;
+  return value->GetInt64();
+}
+
+std::optional<bool> get_bool(const rapidjson::Value& object, std::string_view key) {
+  const auto* value = member(object, key);
+  if (value == nullptr || !value->IsBool()) return std::nullopt;
+  return value->GetBool();
+}
+
+const rapidjson::Value* get_array(const rapidjson::Value& object, std::string_view key) {
+  const auto* value = member(object, key);
+  return value != nullptr && value->IsArray() ? value : nullptr;
+}
+
+const rapidjson::Value* get_object(const rapidjson::Value& object, std::string_view key) {
+  const auto* value = member(object, key);
+  return value != nullptr && value->IsObject() ? value : nullptr;
+}
+
+}  // namespace core::json

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "infra/command.hpp"
+
+namespace infra {
+
+struct PolicySettings {
+  std::vector<std::string> protected_environments{"prod"};
+  std::vector<std::string> allowed_users;     ///< empty = anyone
+  std::vector<std::string> allowed_channels;  ///< empty = anywhere
+  std::vector<std::string> admin_users;       ///< empty = no admin gate
+  std::chrono::seconds cooldown{30};
+  int admin_prefix_v4 = 24;  ///< whitelist CIDRs broader than this are admin-only
+  int admin_prefix_v6 = 64;
+
+  static PolicySettings from(const core::Config& config);
+};
+
+enum class DenyReason {
+  none,
+  protected_environment,
+  user_not_allowed,
+  channel_not_allowed,
+  admin_required,
+  cooldown,
+};
+std::string_view to_string(DenyReason reason);
+
+/// The policy's answer, in words a Slack user understands.
+struct Decision {
+  DenyReason reason = DenyReason::none;
+  std::string message;                 ///< empty when allowed
+  std::chrono::seconds retry_after{0};  ///< for cooldown
+
+  bool allowed() const { return reason == DenyReason::none; }
+};
+
+/// Design §3. Checks run in this order: user allow-list, channel allow-list,
+/// protected environment, admin gate, cooldown. Admins count as allowed users.
+/// Help is always allowed. Thread-safe.
+class Policy {
+ public:
+  Policy(PolicySettings settings, const core::Clock& clock);
+
+  /// Whether `who` may run `command` now. No side effects.
+  Decision check(const Command& command, const Requester& who) const;
+
+  /// Starts `who`'s cooldown for the command's action (call when a mutating
+  /// job is accepted). A no-op for read-only commands.
+  void record(const Command& command, const Requester& who);
+
+ private:
+  PolicySettings settings_;
+  const core::Clock& clock_;
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, Action>, core::TimePoint> last_run_;
+};
+
+}  // namespace infra

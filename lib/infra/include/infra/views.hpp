@@ -1,0 +1,83 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/result.hpp"
+#include "infra/backend.hpp"
+#include "infra/command.hpp"
+#include "infra/policy.hpp"
+#include "slack/blockkit.hpp"
+
+/// Pure renderers: results in, Block Kit model out (no clock, no I/O; "now"
+/// is a parameter). slack::blockkit turns the model into JSON or console text.
+namespace infra::views {
+
+using slack::blockkit::Message;
+using slack::blockkit::Modal;
+
+struct HelpInfo {
+  std::vector<std::string> environments;
+  std::vector<std::string> protected_environments;
+  std::string default_environment;
+};
+
+/// Usage of every command, the known environments and which are protected.
+Message render_help(const HelpInfo& info);
+
+/// A command the parser rejected: its message and a pointer to help.
+Message render_parse_error(const core::Error& error);
+
+/// A command the policy refused, with the reason.
+Message render_denied(const Command& command, const Decision& decision);
+
+/// The immediate "working on it" reply while a job runs.
+Message render_working(const Command& command);
+
+/// Infrastructure Status: DEV — ECS services and RDS instances with icons.
+Message render_status(const EnvironmentStatus& status);
+
+/// ":white_check_mark: STOP - DEV", the message and the details (in_channel).
+Message render_action_result(const ActionResult& result);
+
+/// ":x: STOP - DEV" and the backend's user-facing message (ephemeral).
+Message render_failure(const Command& command, const core::Error& error);
+
+Message render_whitelist_added(const WhitelistAdded& added, core::TimePoint now);
+Message render_whitelist_removed(const WhitelistRemoved& removed);
+/// Each entry with its description, who added it and its time left.
+Message render_whitelist_list(const WhitelistListing& listing, core::TimePoint now);
+Message render_whitelist_refreshed(const WhitelistRefreshed& refreshed);
+
+/// What the teardown modal carries in private_metadata (design §5).
+struct TeardownConfirmation {
+  std::string environment;
+  TeardownLevel level = TeardownLevel::full;
+  std::string channel_id;
+  std::string response_url;
+};
+
+inline constexpr std::string_view kTeardownCallbackId = "infra_teardown_confirm";
+inline constexpr std::string_view kTeardownBlockId = "teardown_confirm";
+inline constexpr std::string_view kTeardownActionId = "confirm_text";
+
+/// The "Confirm Teardown" modal: what is destroyed and what is preserved, and
+/// an input "Type `<env>` to confirm".
+Modal render_teardown_modal(const TeardownConfirmation& confirmation);
+
+/// Reads private_metadata back; malformed metadata is an invalid_input error.
+core::Result<TeardownConfirmation> parse_teardown_metadata(std::string_view private_metadata);
+
+/// The error shown on the modal's input when the typed text does not match.
+std::string teardown_mismatch_text(std::string_view environment);
+
+/// "Teardown of `dev` cancelled."
+Message render_teardown_cancelled(std::string_view environment);
+
+/// "3d 4h", "59m 59s", "expired": compact time left for whitelist entries.
+std::string format_time_left(std::chrono::seconds left);
+
+}  // namespace infra::views
