@@ -32,7 +32,8 @@ bool valid_region(std::string_view s) {
          std::count(s.begin(), s.end(), '-') >= 2;
 }
 bool valid_account(std::string_view s) {
-  return s.size() == 12 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return s.size() == 12 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::vector<std::string_view> split(std::string_view text, char sep) {
@@ -48,9 +49,10 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 core::Error bad(std::string_view text, std::string_view why) {
   return core::make_error(
       core::ErrorCode::config,
-      fmt::format("\"{}\" is not a Lambda function: {}. Use an ARN like "
-                  "arn:aws:lambda:eu-west-1:123456789012:function:name, or a name with AWS_REGION set",
-                  text, why));
+      fmt::format(
+          "\"{}\" is not a Lambda function: {}. Use an ARN like "
+          "arn:aws:lambda:eu-west-1:123456789012:function:name, or a name with AWS_REGION set",
+          text, why));
 }
 
 }  // namespace
@@ -67,7 +69,8 @@ std::string FunctionRef::invoke_name() const {
   return qualifier ? name + ":" + *qualifier : name;
 }
 
-core::Result<FunctionRef> parse_function_ref(std::string_view text, std::string_view default_region) {
+core::Result<FunctionRef> parse_function_ref(std::string_view text,
+                                             std::string_view default_region) {
   FunctionRef ref;
   if (text.starts_with("arn:")) {
     const auto parts = split(text, ':');
@@ -100,7 +103,7 @@ core::Result<FunctionRef> parse_function_ref(std::string_view text, std::string_
   }
   if (default_region.empty()) return bad(text, "a bare name needs AWS_REGION");
   if (!valid_region(default_region)) return bad(text, "AWS_REGION is not a region name");
-  ref.partition = default_region.starts_with("cn-") ? "aws-cn"
+  ref.partition = default_region.starts_with("cn-")       ? "aws-cn"
                   : default_region.starts_with("us-gov-") ? "aws-us-gov"
                                                           : "aws";
   ref.region = default_region;

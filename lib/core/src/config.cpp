@@ -43,8 +43,8 @@ std::optional<long long> read_int(const Environment& env, std::string_view name,
   const auto* end = text->data() + text->size();
   auto [ptr, ec] = std::from_chars(text->data(), end, value);
   if (ec != std::errc{} || ptr != end || value < min || value > max) {
-    problems.add(name, fmt::format("expected a whole number from {} to {}, got \"{}\"", min, max,
-                                   *text));
+    problems.add(name,
+                 fmt::format("expected a whole number from {} to {}, got \"{}\"", min, max, *text));
     return std::nullopt;
   }
   return value;
@@ -132,9 +132,13 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   config.backend = service ? BackendKind::lambda : BackendKind::simulated;
   if (auto backend = read(env, "INFRA_BACKEND")) {
     const auto lower = to_lower(*backend);
-    if (lower == "lambda") config.backend = BackendKind::lambda;
-    else if (lower == "simulated") config.backend = BackendKind::simulated;
-    else problems.add("INFRA_BACKEND", fmt::format("expected lambda or simulated, got \"{}\"", *backend));
+    if (lower == "lambda")
+      config.backend = BackendKind::lambda;
+    else if (lower == "simulated")
+      config.backend = BackendKind::simulated;
+    else
+      problems.add("INFRA_BACKEND",
+                   fmt::format("expected lambda or simulated, got \"{}\"", *backend));
   }
   config.orchestrator_lambda_arn = read(env, "ORCHESTRATOR_LAMBDA_ARN").value_or("");
   config.ip_whitelist_lambda_arn = read(env, "IP_WHITELIST_LAMBDA_ARN").value_or("");
@@ -148,7 +152,8 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
                    "required for the lambda backend (or set INFRA_BACKEND=simulated)");
     }
   }
-  config.aws_region = read(env, "AWS_REGION").value_or(read(env, "AWS_DEFAULT_REGION").value_or(""));
+  config.aws_region =
+      read(env, "AWS_REGION").value_or(read(env, "AWS_DEFAULT_REGION").value_or(""));
   for (const char* name : {"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}) {
     if (auto url = read(env, name)) {
       if (!is_http_url(*url)) {
@@ -179,8 +184,10 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
         envs.push_back(std::move(name));
       }
     }
-    if (envs.empty()) problems.add("INFRA_ENVIRONMENTS", "lists no environment");
-    else config.environments = std::move(envs);
+    if (envs.empty())
+      problems.add("INFRA_ENVIRONMENTS", "lists no environment");
+    else
+      config.environments = std::move(envs);
   }
   const auto& known = config.environments;
   config.default_environment =
@@ -229,21 +236,25 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
 
   if (auto format = read(env, "LOG_FORMAT")) {
     const auto lower = to_lower(*format);
-    if (lower == "json") config.log_format = LogFormat::json;
-    else if (lower == "text") config.log_format = LogFormat::text;
-    else problems.add("LOG_FORMAT", fmt::format("expected json or text, got \"{}\"", *format));
+    if (lower == "json")
+      config.log_format = LogFormat::json;
+    else if (lower == "text")
+      config.log_format = LogFormat::text;
+    else
+      problems.add("LOG_FORMAT", fmt::format("expected json or text, got \"{}\"", *format));
   }
   if (auto level = read(env, "LOG_LEVEL")) {
     static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
-        {"trace", LogLevel::trace}, {"debug", LogLevel::debug},       {"info", LogLevel::info},
-        {"warn", LogLevel::warn},   {"warning", LogLevel::warn},      {"error", LogLevel::error},
+        {"trace", LogLevel::trace},       {"debug", LogLevel::debug},  {"info", LogLevel::info},
+        {"warn", LogLevel::warn},         {"warning", LogLevel::warn}, {"error", LogLevel::error},
         {"critical", LogLevel::critical}, {"off", LogLevel::off}};
     const auto lower = to_lower(*level);
     auto it = std::find_if(std::begin(kLevels), std::end(kLevels),
                            [&](const auto& entry) { return entry.first == lower; });
     if (it == std::end(kLevels)) {
       problems.add("LOG_LEVEL", fmt::format("expected trace, debug, info, warn, error, critical or "
-                                            "off, got \"{}\"", *level));
+                                            "off, got \"{}\"",
+                                            *level));
     } else {
       config.log_level = it->second;
     }

@@ -38,8 +38,8 @@ void write_sorted(const rapidjson::Value& value, Writer& writer) {
 
 const rapidjson::Value* member(const rapidjson::Value& object, std::string_view key) {
   if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(
-      rapidjson::Value(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+  auto it = object.FindMember(rapidjson::Value(
+      rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
   if (it == object.MemberEnd()) return nullptr;
   return &it->value;
 }

@@ -32,9 +32,9 @@ class RedactingFormatter final : public spdlog::formatter {
     const auto logger = std::string_view(msg.logger_name.data(), msg.logger_name.size());
     std::string line;
     if (format_ == LogFormat::json) {
-      line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},"msg":{}}})", timestamp(msg.time),
-                         std::string_view(level.data(), level.size()), json::quote(logger),
-                         json::quote(text));
+      line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},"msg":{}}})",
+                         timestamp(msg.time), std::string_view(level.data(), level.size()),
+                         json::quote(logger), json::quote(text));
     } else {
       line = fmt::format("{} {:<5} {}: {}", timestamp(msg.time),
                          std::string_view(level.data(), level.size()), logger, text);
@@ -56,13 +56,20 @@ class RedactingFormatter final : public spdlog::formatter {
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
   switch (level) {
-    case LogLevel::trace: return spdlog::level::trace;
-    case LogLevel::debug: return spdlog::level::debug;
-    case LogLevel::info: return spdlog::level::info;
-    case LogLevel::warn: return spdlog::level::warn;
-    case LogLevel::error: return spdlog::level::err;
-    case LogLevel::critical: return spdlog::level::critical;
-    case LogLevel::off: return spdlog::level::off;
+    case LogLevel::trace:
+      return spdlog::level::trace;
+    case LogLevel::debug:
+      return spdlog::level::debug;
+    case LogLevel::info:
+      return spdlog::level::info;
+    case LogLevel::warn:
+      return spdlog::level::warn;
+    case LogLevel::error:
+      return spdlog::level::err;
+    case LogLevel::critical:
+      return spdlog::level::critical;
+    case LogLevel::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }

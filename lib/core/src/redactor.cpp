@@ -10,8 +10,8 @@ constexpr std::string_view kMask = "[REDACTED]";
 constexpr std::size_t kMinSecretSize = 8;
 
 // Slack token families: bot, user, app-level, legacy/workspace, refresh, config.
-constexpr std::array<std::string_view, 8> kSlackPrefixes = {
-    "xoxb-", "xoxp-", "xapp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe"};
+constexpr std::array<std::string_view, 8> kSlackPrefixes = {"xoxb-", "xoxp-", "xapp-", "xoxa-",
+                                                            "xoxo-", "xoxs-", "xoxr-", "xoxe"};
 
 bool is_token_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||

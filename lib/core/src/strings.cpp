@@ -13,9 +13,12 @@ bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 std::size_t sequence_length(std::string_view text, std::size_t i) {
   const auto lead = static_cast<unsigned char>(text[i]);
   std::size_t want = 1;
-  if (lead >= 0xF0 && lead <= 0xF4) want = 4;
-  else if (lead >= 0xE0) want = 3;
-  else if (lead >= 0xC2 && lead <= 0xDF) want = 2;
+  if (lead >= 0xF0 && lead <= 0xF4)
+    want = 4;
+  else if (lead >= 0xE0)
+    want = 3;
+  else if (lead >= 0xC2 && lead <= 0xDF)
+    want = 2;
   if (want == 1 || i + want > text.size()) return 1;
   for (std::size_t k = 1; k < want; ++k) {
     if (!is_continuation(static_cast<unsigned char>(text[i + k]))) return 1;

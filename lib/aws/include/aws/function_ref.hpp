@@ -12,10 +12,10 @@ namespace aws {
 /// ("arn:aws:lambda:eu-west-1:123456789012:function:orchestrator[:alias]") or a
 /// bare name ("orchestrator[:alias]") resolved in the configured region.
 struct FunctionRef {
-  std::string partition;               ///< "aws", "aws-cn", "aws-us-gov"
-  std::string region;                  ///< from the ARN, else the default region
-  std::optional<std::string> account;  ///< only when given as an ARN
-  std::string name;                    ///< the function name
+  std::string partition;                 ///< "aws", "aws-cn", "aws-us-gov"
+  std::string region;                    ///< from the ARN, else the default region
+  std::optional<std::string> account;    ///< only when given as an ARN
+  std::string name;                      ///< the function name
   std::optional<std::string> qualifier;  ///< version or alias
 
   /// The function's ARN when the account is known (for IAM policies).
@@ -26,6 +26,7 @@ struct FunctionRef {
 
 /// Parses `text`; `default_region` (AWS_REGION) is used for bare names and may
 /// be empty for ARNs. Errors name the expected forms.
-core::Result<FunctionRef> parse_function_ref(std::string_view text, std::string_view default_region);
+core::Result<FunctionRef> parse_function_ref(std::string_view text,
+                                             std::string_view default_region);
 
 }  // namespace aws

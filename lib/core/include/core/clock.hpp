@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace core {
 
@@ -23,5 +25,9 @@ class SystemClock final : public Clock {
 
 /// Formats a time point as RFC 3339 UTC with seconds ("2026-11-25T10:00:00Z").
 std::string format_rfc3339(TimePoint at);
+
+/// Parses RFC 3339 ("2026-11-25T10:00:00Z", "…T10:00:00.5+01:00"); fractions
+/// are truncated to seconds. nullopt for anything else.
+std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
 }  // namespace core

@@ -34,21 +34,21 @@ struct Config {
   BackendKind backend = BackendKind::simulated;
   std::string orchestrator_lambda_arn;  ///< ARN or function name (validated by aws::)
   std::string ip_whitelist_lambda_arn;
-  std::string aws_region;               ///< AWS_REGION, else AWS_DEFAULT_REGION; may be empty
-  std::string aws_endpoint_url;         ///< AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL
-  std::string ssl_cert_file;            ///< CA bundle for every TLS connection; empty = system
+  std::string aws_region;        ///< AWS_REGION, else AWS_DEFAULT_REGION; may be empty
+  std::string aws_endpoint_url;  ///< AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL
+  std::string ssl_cert_file;     ///< CA bundle for every TLS connection; empty = system
 
   // Policy
   std::vector<std::string> environments{"dev", "staging", "prod"};
   std::vector<std::string> protected_environments{"prod"};
-  std::string default_environment = "dev";  ///< "dev" when known, else the first known one
+  std::string default_environment = "dev";    ///< "dev" when known, else the first known one
   std::vector<std::string> allowed_users;     ///< empty = anyone
   std::vector<std::string> allowed_channels;  ///< empty = anywhere
   std::vector<std::string> admin_users;       ///< empty = anyone may run tier-2 commands
   std::chrono::seconds cooldown{30};
-  int min_prefix_v4 = 16;   ///< broadest IPv4 CIDR accepted at all
-  int min_prefix_v6 = 48;   ///< broadest IPv6 CIDR accepted at all
-  int admin_prefix_v4 = 24; ///< CIDRs broader than this need an admin (when admins are set)
+  int min_prefix_v4 = 16;    ///< broadest IPv4 CIDR accepted at all
+  int min_prefix_v6 = 48;    ///< broadest IPv6 CIDR accepted at all
+  int admin_prefix_v4 = 24;  ///< CIDRs broader than this need an admin (when admins are set)
   int admin_prefix_v6 = 64;
 
   // Operations

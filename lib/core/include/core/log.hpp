@@ -22,8 +22,7 @@ LoggerPtr make_logger(std::string name, LogFormat format, LogLevel level,
                       std::vector<spdlog::sink_ptr> sinks, Redactor redactor);
 
 /// A logger writing to standard error.
-LoggerPtr make_stderr_logger(std::string name, LogFormat format, LogLevel level,
-                             Redactor redactor);
+LoggerPtr make_stderr_logger(std::string name, LogFormat format, LogLevel level, Redactor redactor);
 
 /// A logger that drops everything (for tests and tools that want quiet).
 LoggerPtr make_null_logger();

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# infra-bot's two set-up commands (see README.md):
+#   ./dev.sh run   install what is missing, build Release, start infra-bot
+#                  (the console on the simulated backend unless Slack tokens are exported)
+#   ./dev.sh test  install what is missing, build, run every test with ctest
+# Everything comes from Debian's packages and, for the Block Kit type check, npm.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+build=${INFRA_BOT_BUILD_DIR:-$root/build}
+
+packages=(
+  g++ cmake ninja-build pkg-config ca-certificates
+  libboost-dev libssl-dev libwebsocketpp-dev rapidjson-dev libcurl4-openssl-dev
+  libfmt-dev libspdlog-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+say() { printf 'dev.sh: %s\n' "$*" >&2; }
+
+install_packages() {
+  local missing=() p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  # Node is only for type-checking Block Kit against @slack/types. Some machines
+  # ship their own node+npm, which Debian's npm package conflicts with.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Runs a noisy step quietly; shows its output only when it fails.
+quietly() {
+  local log
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+configure() {
+  if [ ! -f "$build/build.ninja" ]; then
+    say "configuring $build (Release)"
+    quietly cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DINFRA_BOT_TESTS=ON -DINFRA_BOT_WERROR=ON
+  fi
+}
+
+build_targets() {
+  say "building $*"
+  quietly cmake --build "$build" --parallel "$(nproc)" --target "$@"
+}
+
+# @slack/types + typescript at the versions pinned in the lock file, into the build tree.
+install_node_modules() {
+  local dir=$build/blockkit-types
+  local lock=tests/blockkit-types/package-lock.json
+  if [ -d "$dir/node_modules/typescript" ] && [ -d "$dir/node_modules/@slack/types" ] &&
+     cmp -s "$lock" "$dir/package-lock.json"; then
+    return 0
+  fi
+  say "installing @slack/types and typescript (npm ci)"
+  mkdir -p "$dir"
+  cp tests/blockkit-types/package.json "$lock" "$dir/"
+  (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  run)
+    install_packages
+    configure
+    build_targets infra-bot
+    if [ -n "${SLACK_APP_TOKEN:-}" ] && [ -n "${SLACK_BOT_TOKEN:-}" ]; then
+      exec "$build/app/infra-bot" run "$@"
+    fi
+    say "no SLACK_APP_TOKEN/SLACK_BOT_TOKEN exported: starting the console on the simulated backend"
+    exec "$build/app/infra-bot" console "$@"
+    ;;
+  test)
+    install_packages
+    configure
+    build_targets all
+    install_node_modules
+    say "running tests"
+    ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh run [infra-bot console options]   |   ./dev.sh test [ctest options]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,177 @@
+#include "infra/command_runner.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/strings.hpp"
+
+namespace infra {
+namespace {
+
+using slack::blockkit::Message;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+LifecycleRequest lifecycle_request(const Command& command) {
+  return std::visit(Overloaded{
+                        [](const Stop& c) {
+                          return LifecycleRequest{LifecycleAction::stop, c.env, {}};
+                        },
+                        [](const Start& c) {
+                          return LifecycleRequest{LifecycleAction::start, c.env, {}};
+                        },
+                        [](const Teardown& c) {
+                          return LifecycleRequest{LifecycleAction::teardown, c.env, c.level};
+                        },
+                        [](const Spinup& c) {
+                          return LifecycleRequest{LifecycleAction::spinup, c.env, {}};
+                        },
+                        [](const auto&) -> LifecycleRequest {
+                          // Only called for the four lifecycle commands (see run()).
+                          return {};
+                        },
+                    },
+                    command);
+}
+
+}  // namespace
+
+RunnerSettings RunnerSettings::from(const core::Config& config) {
+  return RunnerSettings{
+      ParserSettings::from(config),
+      views::HelpInfo{config.environments, config.protected_environments,
+                      config.default_environment},
+  };
+}
+
+CommandRunner::CommandRunner(RunnerSettings settings, Policy& policy, Backend& backend,
+                             const core::Clock& clock, core::IdSource& ids, core::LoggerPtr logger)
+    : settings_(std::move(settings)),
+      policy_(policy),
+      backend_(backend),
+      clock_(clock),
+      ids_(ids),
+      logger_(std::move(logger)) {}
+
+Admission CommandRunner::admit(std::string_view text, const Requester& who,
+                               std::string_view response_url) {
+  auto parsed = parse_command(text, settings_.parser);
+  if (!parsed) {
+    logger_->info("command rejected by parser: user={} channel={} reason={}", who.user_id,
+                  who.channel_id, parsed.error().user_message);
+    return Reply{views::render_parse_error(parsed.error()), false};
+  }
+  Command command = std::move(parsed).value();
+  if (std::holds_alternative<Help>(command)) return Reply{views::render_help(settings_.help), true};
+
+  const Decision decision = policy_.check(command, who);
+  if (!decision.allowed()) {
+    logger_->info("command denied: user={} channel={} command=\"{}\" reason={}", who.user_id,
+                  who.channel_id, describe(command), to_string(decision.reason));
+    return Reply{views::render_denied(command, decision), false};
+  }
+
+  if (const auto* teardown = std::get_if<Teardown>(&command);
+      teardown != nullptr && teardown->level == TeardownLevel::full) {
+    views::TeardownConfirmation confirmation{teardown->env, teardown->level, who.channel_id,
+                                             std::string(response_url)};
+    auto modal = views::render_teardown_modal(confirmation);
+    return NeedsConfirmation{*teardown, std::move(confirmation), std::move(modal)};
+  }
+  return accept(std::move(command), who);
+}
+
+Confirmation CommandRunner::confirm_teardown(const views::TeardownConfirmation& confirmation,
+                                             std::string_view typed, const Requester& who) {
+  Command command = Teardown{confirmation.environment, confirmation.level};
+  // The metadata came back from a client: re-validate the environment too.
+  const auto& known = settings_.parser.environments;
+  if (std::find(known.begin(), known.end(), confirmation.environment) == known.end()) {
+    return Reply{views::render_parse_error(
+                     core::make_error(core::ErrorCode::invalid_input,
+                                      fmt::format("Unknown environment `{}`. Known: {}.",
+                                                  confirmation.environment, core::join(known)))),
+                 false};
+  }
+  const Decision decision = policy_.check(command, who);
+  if (!decision.allowed()) return Reply{views::render_denied(command, decision), false};
+  if (core::trim(typed) != confirmation.environment) {
+    return ConfirmationMismatch{views::teardown_mismatch_text(confirmation.environment)};
+  }
+  return accept(std::move(command), who);
+}
+
+Job CommandRunner::accept(Command command, const Requester& who) {
+  policy_.record(command, who);
+  Job job{std::move(command), who, ids_.next()};
+  logger_->info("command accepted: request_id={} user={} channel={} command=\"{}\" backend={}",
+                job.request_id, who.user_id, who.channel_id, describe(job.command),
+                backend_.name());
+  return job;
+}
+
+Reply CommandRunner::run(const Job& job) {
+  const RequestContext context{job.request_id, job.requester};
+  const auto started = clock_.now();
+  auto finish = [&](Message message, const core::Error* error) {
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+    if (error != nullptr) {
+      logger_->warn("command failed: request_id={} command=\"{}\" code={} detail={} duration_ms={}",
+                    job.request_id, describe(job.command), core::to_string(error->code),
+                    error->detail.empty() ? error->user_message : error->detail, elapsed.count());
+    } else {
+      logger_->info("command done: request_id={} command=\"{}\" duration_ms={}", job.request_id,
+                    describe(job.command), elapsed.count());
+    }
+    return Reply{std::move(message), error == nullptr};
+  };
+  auto render = [&](auto result, auto&& on_success) {
+    if (!result) return finish(views::render_failure(job.command, result.error()), &result.error());
+    return finish(on_success(*result), nullptr);
+  };
+
+  return std::visit(
+      Overloaded{
+          [&](const Help&) {
+            return Reply{views::render_help(settings_.help), true};
+          },
+          [&](const Status& c) {
+            return render(backend_.status(c.env, context),
+                          [](const auto& status) { return views::render_status(status); });
+          },
+          [&](const WhitelistAdd& c) {
+            return render(backend_.whitelist_add(c, context), [&](const auto& added) {
+              return views::render_whitelist_added(added, clock_.now());
+            });
+          },
+          [&](const WhitelistRemove& c) {
+            return render(backend_.whitelist_remove(c, context), [](const auto& removed) {
+              return views::render_whitelist_removed(removed);
+            });
+          },
+          [&](const WhitelistList& c) {
+            return render(backend_.whitelist_list(c.env, context), [&](const auto& listing) {
+              return views::render_whitelist_list(listing, clock_.now());
+            });
+          },
+          [&](const WhitelistRefresh& c) {
+            return render(backend_.whitelist_refresh(c.env, context), [](const auto& refreshed) {
+              return views::render_whitelist_refreshed(refreshed);
+            });
+          },
+          [&](const auto&) {  // stop, start, teardown, spinup
+            return render(backend_.run(lifecycle_request(job.command), context),
+                          [](const auto& result) { return views::render_action_result(result); });
+          },
+      },
+      job.command);
+}
+
+}  // namespace infra
