@@ -1,0 +1,159 @@
+#include "infra/policy.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace infra {
+namespace {
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string join(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& item : list) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += item;
+  }
+  return out;
+}
+
+Decision deny(DenyReason reason, std::string message,
+              std::chrono::seconds retry_after = std::chrono::seconds(0)) {
+  return Decision{reason, std::move(message), retry_after};
+}
+
+// Whole seconds, rounded up: a user told "wait 0 s" would retry and be refused again.
+std::chrono::seconds ceil_seconds(std::chrono::system_clock::duration d) {
+  return std::chrono::ceil<std::chrono::seconds>(d);
+}
+
+}  // namespace
+
+PolicySettings PolicySettings::from(const core::Config& config) {
+  PolicySettings settings;
+  settings.protected_environments = config.protected_environments;
+  settings.allowed_users = config.allowed_users;
+  settings.allowed_channels = config.allowed_channels;
+  settings.admin_users = config.admin_users;
+  settings.cooldown = config.cooldown;
+  settings.admin_prefix_v4 = config.admin_prefix_v4;
+  settings.admin_prefix_v6 = config.admin_prefix_v6;
+  return settings;
+}
+
+std::string_view to_string(DenyReason reason) {
+  switch (reason) {
+    case DenyReason::none:
+      return "none";
+    case DenyReason::protected_environment:
+      return "protected_environment";
+    case DenyReason::user_not_allowed:
+      return "user_not_allowed";
+    case DenyReason::channel_not_allowed:
+      return "channel_not_allowed";
+    case DenyReason::admin_required:
+      return "admin_required";
+    case DenyReason::cooldown:
+      return "cooldown";
+  }
+  return "unknown";
+}
+
+Policy::Policy(PolicySettings settings, const core::Clock& clock)
+    : settings_(std::move(settings)), clock_(clock) {}
+
+Decision Policy::check(const Command& command, const Requester& who) const {
+  const Action action = action_of(command);
+  if (action == Action::help) {
+    return {};
+  }
+
+  const bool is_admin = contains(settings_.admin_users, who.user_id);
+
+  if (!settings_.allowed_users.empty() && !is_admin &&
+      !contains(settings_.allowed_users, who.user_id)) {
+    return deny(DenyReason::user_not_allowed,
+                fmt::format("You are not on the list of people allowed to use /infra. Ask an "
+                            "admin to add your Slack ID `{}` to INFRA_ALLOWED_USERS.",
+                            who.user_id));
+  }
+
+  if (!settings_.allowed_channels.empty() &&
+      !contains(settings_.allowed_channels, who.channel_id)) {
+    return deny(DenyReason::channel_not_allowed,
+                fmt::format("/infra is not enabled in this channel. Ask an admin to add this "
+                            "channel (`{}`) to INFRA_ALLOWED_CHANNELS.",
+                            who.channel_id));
+  }
+
+  // Protection holds for everyone, admins included: it is what the environment is, not who asks.
+  if (action == Action::stop || action == Action::teardown) {
+    const auto env = environment_of(command);
+    if (env && contains(settings_.protected_environments, *env)) {
+      return deny(DenyReason::protected_environment,
+                  fmt::format("`{}` is protected: `{}` is never run there. Protected "
+                              "environments: {}.",
+                              *env, to_string(action), join(settings_.protected_environments)));
+    }
+  }
+
+  if (!settings_.admin_users.empty() && !is_admin) {
+    if (is_tier_two(action)) {
+      return deny(DenyReason::admin_required,
+                  fmt::format("`{}` is an admin command. Ask one of the admins listed in "
+                              "INFRA_ADMIN_USERS to run it.",
+                              to_string(action)));
+    }
+    if (const auto* add = std::get_if<WhitelistAdd>(&command)) {
+      const int limit = add->cidr.ipv6 ? settings_.admin_prefix_v6 : settings_.admin_prefix_v4;
+      if (add->cidr.prefix < limit) {
+        return deny(DenyReason::admin_required,
+                    fmt::format("Whitelisting `{}` (broader than /{}) needs an admin. Ask one of "
+                                "the admins listed in INFRA_ADMIN_USERS, or whitelist a narrower "
+                                "range.",
+                                add->cidr.text, limit));
+      }
+    }
+  }
+
+  if (is_mutating(action) && settings_.cooldown > std::chrono::seconds(0)) {
+    const core::TimePoint now = clock_.now();
+    std::lock_guard lock(mutex_);
+    const auto it = last_run_.find({who.user_id, action});
+    if (it != last_run_.end()) {
+      // A clock stepping backwards must not shorten or lengthen the wait beyond the cooldown.
+      const auto elapsed = std::max(now - it->second, core::TimePoint::duration::zero());
+      if (elapsed < settings_.cooldown) {
+        const auto ago = std::chrono::floor<std::chrono::seconds>(elapsed);
+        const auto left = ceil_seconds(settings_.cooldown - elapsed);
+        return deny(DenyReason::cooldown,
+                    fmt::format("You ran `{}` {} s ago. Wait {} s before running it again.",
+                                to_string(action), ago.count(), left.count()),
+                    left);
+      }
+    }
+  }
+
+  return {};
+}
+
+void Policy::record(const Command& command, const Requester& who) {
+  const Action action = action_of(command);
+  const core::TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  // Drop every finished cooldown so the map holds only users still waiting.
+  std::erase_if(last_run_,
+                [&](const auto& entry) { return now - entry.second >= settings_.cooldown; });
+  if (!is_mutating(action) || settings_.cooldown <= std::chrono::seconds(0)) {
+    return;
+  }
+  last_run_[{who.user_id, action}] = now;
+}
+
+}  // namespace infra

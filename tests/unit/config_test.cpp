@@ -1,0 +1,243 @@
+#include "core/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using core::Config;
+using core::MapEnvironment;
+using core::RunMode;
+using testing::HasSubstr;
+using testing::Not;
+
+constexpr const char* kAppToken = "xapp-1-A0123-456-abcdef0123456789";
+constexpr const char* kBotToken = "xoxb-1234-5678-abcdefghijklmnop";
+
+MapEnvironment service_env() {
+  return MapEnvironment(
+      {{"SLACK_APP_TOKEN", kAppToken},
+       {"SLACK_BOT_TOKEN", kBotToken},
+       {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orch"},
+       {"IP_WHITELIST_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:wl"}});
+}
+
+std::string config_error(const MapEnvironment& env, RunMode mode = RunMode::console) {
+  auto config = core::load_config(env, mode);
+  if (config) return "(no error)";
+  EXPECT_EQ(config.error().code, core::ErrorCode::config);
+  return config.error().user_message;
+}
+
+TEST(Config, ConsoleNeedsNothingAndUsesTheDesignDefaults) {
+  auto config = core::load_config(MapEnvironment{}, RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->backend, core::BackendKind::simulated);
+  EXPECT_EQ(config->environments, (std::vector<std::string>{"dev", "staging", "prod"}));
+  EXPECT_EQ(config->protected_environments, (std::vector<std::string>{"prod"}));
+  EXPECT_EQ(config->default_environment, "dev");
+  EXPECT_EQ(config->cooldown, std::chrono::seconds(30));
+  EXPECT_EQ(config->socket_connections, 2);
+  EXPECT_EQ(config->health_port, 8080);
+  EXPECT_EQ(config->slack_api_url, "https://slack.com/api/");
+  EXPECT_EQ(config->log_format, core::LogFormat::json);
+  EXPECT_EQ(config->log_level, core::LogLevel::info);
+  EXPECT_TRUE(config->allowed_users.empty());
+  EXPECT_EQ(config->min_prefix_v4, 16);
+  EXPECT_EQ(config->min_prefix_v6, 48);
+}
+
+TEST(Config, ServiceModeRequiresTokensAndLambdaArnsAndNamesEachVariable) {
+  const auto message = config_error(MapEnvironment{}, RunMode::service);
+  EXPECT_THAT(message, HasSubstr("SLACK_APP_TOKEN: required"));
+  EXPECT_THAT(message, HasSubstr("SLACK_BOT_TOKEN: required"));
+  EXPECT_THAT(message, HasSubstr("ORCHESTRATOR_LAMBDA_ARN: required for the lambda backend"));
+  EXPECT_THAT(message, HasSubstr("IP_WHITELIST_LAMBDA_ARN: required for the lambda backend"));
+}
+
+TEST(Config, ServiceModeWithEverythingSetLoads) {
+  auto config = core::load_config(service_env(), RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->backend, core::BackendKind::lambda);
+  EXPECT_EQ(config->slack_app_token, kAppToken);
+  EXPECT_EQ(config->secrets(), (std::vector<std::string>{kAppToken, kBotToken}));
+}
+
+TEST(Config, SimulatedBackendNeedsNoArns) {
+  MapEnvironment env({{"SLACK_APP_TOKEN", kAppToken},
+                      {"SLACK_BOT_TOKEN", kBotToken},
+                      {"INFRA_BACKEND", "Simulated"}});
+  auto config = core::load_config(env, RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->backend, core::BackendKind::simulated);
+}
+
+TEST(Config, SwappedTokensAreRefusedWithoutEchoingThem) {
+  auto env = service_env();
+  env.set("SLACK_APP_TOKEN", kBotToken);
+  env.set("SLACK_BOT_TOKEN", kAppToken);
+  const auto message = config_error(env, RunMode::service);
+  EXPECT_THAT(message, HasSubstr("SLACK_APP_TOKEN: must be a token starting with \"xapp-\""));
+  EXPECT_THAT(message, HasSubstr("SLACK_BOT_TOKEN: must be a token starting with \"xoxb-\""));
+  EXPECT_THAT(message, Not(HasSubstr("abcdef")));
+  EXPECT_THAT(message, Not(HasSubstr("5678")));
+}
+
+TEST(Config, BareTokenPrefixIsNotAToken) {
+  auto env = service_env();
+  env.set("SLACK_BOT_TOKEN", "xoxb-");
+  EXPECT_THAT(config_error(env, RunMode::service), HasSubstr("SLACK_BOT_TOKEN"));
+}
+
+TEST(Config, EnvironmentsAreNormalisedAndValidated) {
+  auto config = core::load_config(MapEnvironment({{"INFRA_ENVIRONMENTS", " Dev, QA ,prod,"}}),
+                                  RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->environments, (std::vector<std::string>{"dev", "qa", "prod"}));
+
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,dev"}})),
+              HasSubstr("INFRA_ENVIRONMENTS: \"dev\" is listed twice"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,pr od"}})),
+              HasSubstr("INFRA_ENVIRONMENTS: \"pr od\" is not a valid name"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ENVIRONMENTS", ",,"}})),
+              HasSubstr("INFRA_ENVIRONMENTS: lists no environment"));
+}
+
+TEST(Config, DefaultEnvironmentIsDevWhenKnownElseTheFirst) {
+  auto config =
+      core::load_config(MapEnvironment({{"INFRA_ENVIRONMENTS", "qa,live"}}), RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->default_environment, "qa");
+  // "prod" is not known, so nothing is protected by default.
+  EXPECT_TRUE(config->protected_environments.empty());
+}
+
+TEST(Config, ProtectedEnvironmentsMustBeKnown) {
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", "prod,live"}})),
+              HasSubstr("INFRA_PROTECTED_ENVIRONMENTS: \"live\" is not in INFRA_ENVIRONMENTS "
+                        "(dev, staging, prod)"));
+  auto config = core::load_config(
+      MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", "staging, PROD"}}), RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->protected_environments, (std::vector<std::string>{"staging", "prod"}));
+}
+
+TEST(Config, ExplicitlyEmptyProtectedListMeansNone) {
+  auto config =
+      core::load_config(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", ""}}), RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_TRUE(config->protected_environments.empty());
+}
+
+TEST(Config, SlackIdListsAreValidated) {
+  auto config = core::load_config(MapEnvironment({{"INFRA_ALLOWED_USERS", "U012ABC, W0XYZ12"},
+                                                  {"INFRA_ALLOWED_CHANNELS", "C0123456"},
+                                                  {"INFRA_ADMIN_USERS", "U999AAA"}}),
+                                  RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->allowed_users, (std::vector<std::string>{"U012ABC", "W0XYZ12"}));
+  EXPECT_EQ(config->allowed_channels, (std::vector<std::string>{"C0123456"}));
+  EXPECT_EQ(config->admin_users, (std::vector<std::string>{"U999AAA"}));
+
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ALLOWED_USERS", "alice"}})),
+              HasSubstr("INFRA_ALLOWED_USERS: \"alice\" is not a Slack ID"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ALLOWED_CHANNELS", "U012ABC"}})),
+              HasSubstr("INFRA_ALLOWED_CHANNELS: \"U012ABC\" is not a Slack ID"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_AUDIT_CHANNEL", "#ops"}})),
+              HasSubstr("INFRA_AUDIT_CHANNEL: \"#ops\" is not a channel ID"));
+}
+
+struct NumberCase {
+  const char* variable;
+  const char* value;
+  const char* expected;  // substring of the error, or nullptr when accepted
+};
+
+class ConfigNumbers : public testing::TestWithParam<NumberCase> {};
+
+TEST_P(ConfigNumbers, AreRangeChecked) {
+  const auto& c = GetParam();
+  auto config = core::load_config(MapEnvironment({{c.variable, c.value}}), RunMode::console);
+  if (c.expected == nullptr) {
+    EXPECT_TRUE(config) << config.error().user_message;
+  } else {
+    ASSERT_FALSE(config);
+    EXPECT_THAT(config.error().user_message, HasSubstr(c.expected));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, ConfigNumbers,
+    testing::Values(
+        NumberCase{"INFRA_COOLDOWN_SECONDS", "0", nullptr},
+        NumberCase{"INFRA_COOLDOWN_SECONDS", "45", nullptr},
+        NumberCase{"INFRA_COOLDOWN_SECONDS", "-1",
+                   "INFRA_COOLDOWN_SECONDS: expected a whole number from 0 to 86400, got \"-1\""},
+        NumberCase{"INFRA_COOLDOWN_SECONDS", "30s", "INFRA_COOLDOWN_SECONDS: expected a whole"},
+        NumberCase{"INFRA_COOLDOWN_SECONDS", "99999999999999999999", "INFRA_COOLDOWN_SECONDS"},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "10", nullptr},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "0",
+                   "INFRA_SOCKET_CONNECTIONS: expected a whole "
+                   "number from 1 to 10"},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "11", "INFRA_SOCKET_CONNECTIONS"},
+        NumberCase{"INFRA_HEALTH_PORT", "0", nullptr},
+        NumberCase{"INFRA_HEALTH_PORT", "65536", "INFRA_HEALTH_PORT"},
+        NumberCase{"INFRA_HEALTH_PORT", "http", "INFRA_HEALTH_PORT"},
+        NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "24", nullptr},
+        NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "33", "INFRA_MIN_CIDR_PREFIX_V4"},
+        NumberCase{"INFRA_MIN_CIDR_PREFIX_V6", "0", "INFRA_MIN_CIDR_PREFIX_V6"}),
+    [](const auto& info) {
+      return std::string(info.param.variable) + "_" + std::to_string(info.index);
+    });
+
+TEST(Config, LoggingSettings) {
+  auto config = core::load_config(
+      MapEnvironment({{"LOG_FORMAT", "TEXT"}, {"LOG_LEVEL", "warning"}}), RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->log_format, core::LogFormat::text);
+  EXPECT_EQ(config->log_level, core::LogLevel::warn);
+  EXPECT_THAT(config_error(MapEnvironment({{"LOG_FORMAT", "xml"}})),
+              HasSubstr("LOG_FORMAT: expected json or text, got \"xml\""));
+  EXPECT_THAT(config_error(MapEnvironment({{"LOG_LEVEL", "loud"}})), HasSubstr("LOG_LEVEL"));
+}
+
+TEST(Config, UrlsAndEndpoints) {
+  auto config =
+      core::load_config(MapEnvironment({{"SLACK_API_URL", "https://127.0.0.1:8443/api"},
+                                        {"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"},
+                                        {"AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9001"},
+                                        {"AWS_DEFAULT_REGION", "eu-west-1"}}),
+                        RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->slack_api_url, "https://127.0.0.1:8443/api/");
+  EXPECT_EQ(config->aws_endpoint_url, "http://127.0.0.1:9001");  // the service-specific one wins
+  EXPECT_EQ(config->aws_region, "eu-west-1");
+  EXPECT_THAT(config_error(MapEnvironment({{"SLACK_API_URL", "slack.com/api"}})),
+              HasSubstr("SLACK_API_URL: must be an https:// URL"));
+}
+
+TEST(Config, AwsRegionPrefersAwsRegion) {
+  auto config = core::load_config(
+      MapEnvironment({{"AWS_REGION", "us-east-2"}, {"AWS_DEFAULT_REGION", "eu-west-1"}}),
+      RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->aws_region, "us-east-2");
+}
+
+TEST(Config, CertificateFileMustExist) {
+  EXPECT_THAT(config_error(MapEnvironment({{"SSL_CERT_FILE", "/nonexistent/ca.pem"}})),
+              HasSubstr("SSL_CERT_FILE: \"/nonexistent/ca.pem\" is not a readable file"));
+  auto config = core::load_config(MapEnvironment({{"SSL_CERT_FILE", SOURCE_DIR "/CMakeLists.txt"}}),
+                                  RunMode::console);
+  EXPECT_TRUE(config);
+}
+
+TEST(Config, EveryProblemIsReportedAtOnce) {
+  const auto message = config_error(MapEnvironment(
+      {{"LOG_FORMAT", "xml"}, {"INFRA_COOLDOWN_SECONDS", "soon"}, {"INFRA_BACKEND", "docker"}}));
+  EXPECT_THAT(message, HasSubstr("LOG_FORMAT"));
+  EXPECT_THAT(message, HasSubstr("INFRA_COOLDOWN_SECONDS"));
+  EXPECT_THAT(message, HasSubstr("INFRA_BACKEND: expected lambda or simulated, got \"docker\""));
+}
+
+}  // namespace

@@ -1,0 +1,97 @@
+// JSON helpers, strings and time formatting in core.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/strings.hpp"
+
+namespace {
+
+using namespace std::chrono;
+
+TEST(Json, CanonicalSortsKeysAndIndents) {
+  auto text = core::json::canonicalize(R"({"b":1,"a":{"d":[1,{"z":true,"y":null}],"c":"é"}})");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(
+      *text,
+      "{\n  \"a\": {\n    \"c\": \"é\",\n    \"d\": [\n      1,\n      {\n        \"y\": null,\n"
+      "        \"z\": true\n      }\n    ]\n  },\n  \"b\": 1\n}\n");
+}
+
+TEST(Json, ParseErrorsAreValuesWithTheOffset) {
+  auto document = core::json::parse(R"({"a": })");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().code, core::ErrorCode::invalid_input);
+  EXPECT_THAT(document.error().detail, testing::HasSubstr("offset 6"));
+  EXPECT_FALSE(core::json::parse("\xff\xfe"));  // invalid UTF-8
+  EXPECT_FALSE(core::json::parse(""));
+}
+
+TEST(Json, GettersReturnNulloptForMissingOrMistyped) {
+  auto document = core::json::parse(R"({"s":"x","n":5,"b":true,"a":[],"o":{},"null":null})");
+  ASSERT_TRUE(document);
+  const auto& d = *document;
+  EXPECT_EQ(core::json::get_string(d, "s"), "x");
+  EXPECT_EQ(core::json::get_string(d, "n"), std::nullopt);
+  EXPECT_EQ(core::json::get_string(d, "missing"), std::nullopt);
+  EXPECT_EQ(core::json::get_int(d, "n"), 5);
+  EXPECT_EQ(core::json::get_int(d, "s"), std::nullopt);
+  EXPECT_EQ(core::json::get_bool(d, "b"), true);
+  EXPECT_EQ(core::json::get_bool(d, "null"), std::nullopt);
+  EXPECT_NE(core::json::get_array(d, "a"), nullptr);
+  EXPECT_EQ(core::json::get_array(d, "o"), nullptr);
+  EXPECT_NE(core::json::get_object(d, "o"), nullptr);
+  // Not an object at all: still no crash.
+  auto array = core::json::parse("[1]");
+  ASSERT_TRUE(array);
+  EXPECT_EQ(core::json::get_string(*array, "s"), std::nullopt);
+}
+
+TEST(Json, QuoteEscapes) { EXPECT_EQ(core::json::quote("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")"); }
+
+TEST(Strings, TrimSplitJoin) {
+  EXPECT_EQ(core::trim("  \t a b \r\n"), "a b");
+  EXPECT_EQ(core::trim("   "), "");
+  EXPECT_EQ(core::split_list(" a, ,b ,, c "), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(core::split_list(""), std::vector<std::string>{});
+  EXPECT_EQ(core::join({"dev", "staging", "prod"}), "dev, staging, prod");
+  EXPECT_EQ(core::to_lower("DeV-1"), "dev-1");
+}
+
+TEST(Strings, Utf8LengthAndTruncateNeverSplitACharacter) {
+  EXPECT_EQ(core::utf8_length("héllo ✅"), 7u);
+  EXPECT_EQ(core::utf8_length("\xff\xfe"), 2u);  // stray bytes count one each
+  EXPECT_EQ(core::utf8_truncate("héllo", 10), "héllo");
+  EXPECT_EQ(core::utf8_truncate("héllo", 3), "hé…");
+  EXPECT_EQ(core::utf8_truncate("✅✅✅✅", 2), "✅…");
+  EXPECT_EQ(core::utf8_length(core::utf8_truncate(std::string(5000, 'x'), 3000)), 3000u);
+  EXPECT_EQ(core::utf8_truncate("abc", 0), "");
+}
+
+TEST(Clock, FormatsAndParsesRfc3339) {
+  const auto at = sys_days(year(2026) / 11 / 25) + hours(10) + minutes(5) + seconds(9);
+  EXPECT_EQ(core::format_rfc3339(at), "2026-11-25T10:05:09Z");
+  EXPECT_EQ(core::parse_rfc3339("2026-11-25T10:05:09Z"), at);
+  EXPECT_EQ(core::parse_rfc3339("2026-11-25T10:05:09.750Z"), at);
+  EXPECT_EQ(core::parse_rfc3339("2026-11-25T11:05:09+01:00"), at);
+  EXPECT_EQ(core::parse_rfc3339("2026-11-25T09:35:09-00:30"), at);
+  for (const char* bad :
+       {"", "2026-11-25", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-25T24:00:00Z",
+        "2026-11-25T10:05:09", "2026-11-25T10:05:09Zx", "2026-11-25T10:05:09.Z",
+        "2026-11-25T10:05:09+0100", "+026-11-25T10:05:09Z"}) {
+    EXPECT_EQ(core::parse_rfc3339(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Ids, UuidsAreUniqueVersion4) {
+  core::UuidSource ids;
+  const auto a = ids.next();
+  const auto b = ids.next();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+}
+
+}  // namespace
