@@ -186,8 +186,8 @@ INSTANTIATE_TEST_SUITE_P(
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "24", nullptr},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "33", "INFRA_MIN_CIDR_PREFIX_V4"},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V6", "0", "INFRA_MIN_CIDR_PREFIX_V6"}),
-    [](const auto& info) {
-      return std::string(info.param.variable) + "_" + std::to_string(info.index);
+    [](const auto& param_info) {
+      return std::string(param_info.param.variable) + "_" + std::to_string(param_info.index);
     });
 
 TEST(Config, LoggingSettings) {

@@ -94,7 +94,7 @@ TEST_P(ConsoleTranscript, MatchesTheRecordedTranscript) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConsoleTranscript, testing::ValuesIn(case_names()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 TEST(ConsoleTranscriptCases, Exist) { EXPECT_GE(case_names().size(), 3u); }
 

@@ -71,8 +71,8 @@ TEST_P(LoggerTest, NoSecretReachesTheSink) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, LoggerTest,
                          testing::Values(core::LogFormat::json, core::LogFormat::text),
-                         [](const auto& info) {
-                           return info.param == core::LogFormat::json ? "json" : "text";
+                         [](const auto& param_info) {
+                           return param_info.param == core::LogFormat::json ? "json" : "text";
                          });
 
 TEST(Logger, JsonLinesAreValidJsonWithEscapedMessages) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,8 +27,8 @@ class ProcessEnvironment final : public Environment {
 class MapEnvironment final : public Environment {
  public:
   MapEnvironment() = default;
-  explicit MapEnvironment(std::map<std::string, std::string, std::less<>> values)
-      : values_(std::move(values)) {}
+  MapEnvironment(std::initializer_list<std::pair<const std::string, std::string>> values)
+      : values_(values) {}
   void set(std::string name, std::string value) { values_[std::move(name)] = std::move(value); }
   std::optional<std::string> get(std::string_view name) const override;
 
