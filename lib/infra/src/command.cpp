@@ -36,16 +36,26 @@ Action action_of(const Command& command) {
 
 std::string_view to_string(Action action) {
   switch (action) {
-    case Action::help: return "help";
-    case Action::status: return "status";
-    case Action::stop: return "stop";
-    case Action::start: return "start";
-    case Action::teardown: return "teardown";
-    case Action::spinup: return "spinup";
-    case Action::whitelist_add: return "whitelist add";
-    case Action::whitelist_remove: return "whitelist remove";
-    case Action::whitelist_list: return "whitelist list";
-    case Action::whitelist_refresh: return "whitelist refresh";
+    case Action::help:
+      return "help";
+    case Action::status:
+      return "status";
+    case Action::stop:
+      return "stop";
+    case Action::start:
+      return "start";
+    case Action::teardown:
+      return "teardown";
+    case Action::spinup:
+      return "spinup";
+    case Action::whitelist_add:
+      return "whitelist add";
+    case Action::whitelist_remove:
+      return "whitelist remove";
+    case Action::whitelist_list:
+      return "whitelist list";
+    case Action::whitelist_refresh:
+      return "whitelist refresh";
   }
   return "unknown";
 }
@@ -66,10 +76,12 @@ bool is_mutating(Action action) {
     case Action::spinup:
     case Action::whitelist_add:
     case Action::whitelist_remove:
-    case Action::whitelist_refresh: return true;
+    case Action::whitelist_refresh:
+      return true;
     case Action::help:
     case Action::status:
-    case Action::whitelist_list: return false;
+    case Action::whitelist_list:
+      return false;
   }
   return true;  // unknown: treat as mutating, the safe side
 }

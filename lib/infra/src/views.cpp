@@ -297,8 +297,7 @@ Message render_whitelist_added(const WhitelistAdded& added, core::TimePoint now)
       fmt::format("Ports: {}", kWhitelistPorts),
   };
   if (added.replaced) {
-    lines.emplace_back(
-        ":repeat: This CIDR was already listed: its expiry was renewed.");
+    lines.emplace_back(":repeat: This CIDR was already listed: its expiry was renewed.");
   }
   return message(
       fmt::format("Whitelisted {} in {}.", or_unknown(entry.cidr), or_unknown(added.environment)),

@@ -38,7 +38,7 @@ std::string_view to_string(DenyReason reason);
 /// The policy's answer, in words a Slack user understands.
 struct Decision {
   DenyReason reason = DenyReason::none;
-  std::string message;                 ///< empty when allowed
+  std::string message;                  ///< empty when allowed
   std::chrono::seconds retry_after{0};  ///< for cooldown
 
   bool allowed() const { return reason == DenyReason::none; }
