@@ -551,6 +551,19 @@ TEST(Views, FormatTimeLeft) {
   EXPECT_EQ(format_time_left(365 * 24h), "365d 0h");
 }
 
+TEST(Views, TimeLeftRoundsPartialSecondsUp) {
+  // Rendered a few microseconds after a 5-minute TTL was set: still "5m 0s",
+  // and an entry a moment from expiry is not yet called expired.
+  const auto added = kNow + 5min;
+  const auto text = slack::blockkit::to_text(infra::views::render_whitelist_list(
+      infra::WhitelistListing{"dev",
+                              {entry("203.0.113.7/32", "", "alice", added),
+                               entry("203.0.113.8/32", "", "alice", kNow + 1ms)}},
+      kNow + 3us));
+  EXPECT_THAT(text, ::testing::HasSubstr("`203.0.113.7/32` (added by alice, 5m 0s left)"));
+  EXPECT_THAT(text, ::testing::HasSubstr("`203.0.113.8/32` (added by alice, 1s left)"));
+}
+
 TEST(Views, TeardownMismatchText) {
   EXPECT_EQ(infra::views::teardown_mismatch_text("dev"),
             "Type `dev` exactly to confirm the teardown.");

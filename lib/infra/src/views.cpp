@@ -143,7 +143,7 @@ std::string whitelist_entry_line(const WhitelistEntry& entry, core::TimePoint no
   std::string left = "no expiry";
   if (entry.expires_at) {
     const auto remaining =
-        std::chrono::duration_cast<std::chrono::seconds>(*entry.expires_at - now);
+        std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
     left = remaining.count() > 0 ? format_time_left(remaining) + " left" : "expired";
   }
   std::string line = fmt::format("`{}`", or_unknown(entry.cidr));
@@ -284,7 +284,7 @@ Message render_whitelist_added(const WhitelistAdded& added, core::TimePoint now)
   std::string expires = "Expires: never";
   if (entry.expires_at) {
     const auto remaining =
-        std::chrono::duration_cast<std::chrono::seconds>(*entry.expires_at - now);
+        std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
     expires = fmt::format(
         "Expires: {} ({})", core::format_rfc3339(*entry.expires_at),
         remaining.count() > 0 ? "in " + format_time_left(remaining) : std::string("expired"));
