@@ -1,25 +1,15 @@
 #include "infra/command.hpp"
+#include "core/overloaded.hpp"
 
 #include <fmt/format.h>
 
 namespace infra {
-namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-}  // namespace
-
 std::string_view to_string(TeardownLevel level) {
   return level == TeardownLevel::full ? "full" : "services";
 }
 
 Action action_of(const Command& command) {
-  return std::visit(Overloaded{
+  return std::visit(core::Overloaded{
                         [](const Help&) { return Action::help; },
                         [](const Status&) { return Action::status; },
                         [](const Stop&) { return Action::stop; },
@@ -61,7 +51,7 @@ std::string_view to_string(Action action) {
 }
 
 std::optional<std::string> environment_of(const Command& command) {
-  return std::visit(Overloaded{
+  return std::visit(core::Overloaded{
                         [](const Help&) -> std::optional<std::string> { return std::nullopt; },
                         [](const auto& c) -> std::optional<std::string> { return c.env; },
                     },
@@ -90,7 +80,7 @@ bool is_tier_two(Action action) { return action == Action::teardown || action ==
 
 std::string describe(const Command& command) {
   return std::visit(
-      Overloaded{
+      core::Overloaded{
           [](const Help&) { return std::string("help"); },
           [](const Status& c) { return fmt::format("status {}", c.env); },
           [](const Stop& c) { return fmt::format("stop {}", c.env); },

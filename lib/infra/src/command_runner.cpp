@@ -1,4 +1,5 @@
 #include "infra/command_runner.hpp"
+#include "core/overloaded.hpp"
 
 #include <chrono>
 
@@ -11,15 +12,8 @@ namespace {
 
 using slack::blockkit::Message;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 LifecycleRequest lifecycle_request(const Command& command) {
-  return std::visit(Overloaded{
+  return std::visit(core::Overloaded{
                         [](const Stop& c) {
                           return LifecycleRequest{LifecycleAction::stop, c.env, {}};
                         },
@@ -138,7 +132,7 @@ Reply CommandRunner::run(const Job& job) {
   };
 
   return std::visit(
-      Overloaded{
+      core::Overloaded{
           [&](const Help&) {
             return Reply{views::render_help(settings_.help), true};
           },

@@ -30,26 +30,11 @@ std::string database_identifier(std::string_view environment) {
   return fmt::format("docustack-{}-db", environment);
 }
 
-// Local: to_string(LifecycleAction) is defined in backend.cpp, which this file must not need.
-std::string_view action_name(LifecycleAction action) {
-  switch (action) {
-    case LifecycleAction::stop:
-      return "stop";
-    case LifecycleAction::start:
-      return "start";
-    case LifecycleAction::teardown:
-      return "teardown";
-    case LifecycleAction::spinup:
-      return "spinup";
-  }
-  return "unknown";
-}
-
 core::Error torn_down(std::string_view environment, LifecycleAction action) {
   return core::make_error(
       core::ErrorCode::conflict,
       fmt::format("`{}` is torn down. Run `/infra spinup {}` first.", environment, environment),
-      fmt::format("simulated: {} on torn-down environment {}", action_name(action), environment));
+      fmt::format("simulated: {} on torn-down environment {}", to_string(action), environment));
 }
 
 }  // namespace
@@ -123,53 +108,34 @@ core::Result<ActionResult> SimulatedBackend::run(const LifecycleRequest& request
   result.environment = env;
 
   switch (request.action) {
-    case LifecycleAction::stop: {
-      if (nothing_left) {
-        return torn_down(env, request.action);
-      }
-      std::int64_t services = 0;
-      std::int64_t databases = 0;
-      for (auto& service : state->services) {
-        if (service.desired_count > 0) {
-          service.desired_count = 0;
-          ++services;
-        }
-      }
-      for (auto& database : state->databases) {
-        if (database.status == "available") {
-          database.status = "stopped";
-          ++databases;
-        }
-      }
-      result.message = services + databases > 0
-                           ? std::string(kCompleted)
-                           : fmt::format("Nothing to stop: `{}` is already stopped.", env);
-      result.details = {{"ecs_services_stopped", services}, {"rds_instances_stopped", databases}};
-      return result;
-    }
-
+    case LifecycleAction::stop:
     case LifecycleAction::start: {
       if (nothing_left) {
         return torn_down(env, request.action);
       }
+      const bool on = request.action == LifecycleAction::start;
       std::int64_t services = 0;
       std::int64_t databases = 0;
       for (auto& service : state->services) {
-        if (service.desired_count != service.normal_count) {
-          service.desired_count = service.normal_count;
+        const auto wanted = on ? service.normal_count : 0;
+        if (service.desired_count != wanted) {
+          service.desired_count = wanted;
           ++services;
         }
       }
       for (auto& database : state->databases) {
-        if (database.status == "stopped") {
-          database.status = "available";
+        const char* wanted = on ? "available" : "stopped";
+        if (database.status != wanted) {
+          database.status = wanted;
           ++databases;
         }
       }
-      result.message = services + databases > 0
-                           ? std::string(kCompleted)
-                           : fmt::format("Nothing to start: `{}` is already running.", env);
-      result.details = {{"ecs_services_started", services}, {"rds_instances_started", databases}};
+      const auto verb = on ? "started" : "stopped";
+      result.message = services + databases > 0 ? std::string(kCompleted)
+                       : on ? fmt::format("Nothing to start: `{}` is already running.", env)
+                            : fmt::format("Nothing to stop: `{}` is already stopped.", env);
+      result.details = {{fmt::format("ecs_services_{}", verb), services},
+                        {fmt::format("rds_instances_{}", verb), databases}};
       return result;
     }
 

@@ -142,8 +142,7 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
 std::string whitelist_entry_line(const WhitelistEntry& entry, core::TimePoint now) {
   std::string left = "no expiry";
   if (entry.expires_at) {
-    const auto remaining =
-        std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
+    const auto remaining = std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
     left = remaining.count() > 0 ? format_time_left(remaining) + " left" : "expired";
   }
   std::string line = fmt::format("`{}`", or_unknown(entry.cidr));
@@ -283,8 +282,7 @@ Message render_whitelist_added(const WhitelistAdded& added, core::TimePoint now)
   const auto& entry = added.entry;
   std::string expires = "Expires: never";
   if (entry.expires_at) {
-    const auto remaining =
-        std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
+    const auto remaining = std::chrono::ceil<std::chrono::seconds>(*entry.expires_at - now);
     expires = fmt::format(
         "Expires: {} ({})", core::format_rfc3339(*entry.expires_at),
         remaining.count() > 0 ? "in " + format_time_left(remaining) : std::string("expired"));

@@ -1,4 +1,5 @@
 #include "slack/blockkit.hpp"
+#include "core/overloaded.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -10,13 +11,6 @@
 
 namespace slack::blockkit {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -116,7 +110,7 @@ void split_section(const Section& section, std::vector<Block>& out) {
 // How many lines a block stands for, for the "… and N more" summary.
 std::size_t line_count(const Block& block) {
   return std::visit(
-      Overloaded{
+      core::Overloaded{
           [](const Header&) -> std::size_t { return 1; },
           [](const Divider&) -> std::size_t { return 0; },
           [](const Section& s) -> std::size_t { return s.lines.empty() ? 1 : s.lines.size(); },
@@ -129,7 +123,7 @@ std::vector<Block> fit_blocks(const std::vector<Block>& blocks, std::size_t max_
   std::vector<Block> fitted;
   fitted.reserve(blocks.size());
   for (const auto& block : blocks) {
-    std::visit(Overloaded{
+    std::visit(core::Overloaded{
                    [&](const Header& h) {
                      // Slack rejects empty text objects: leave the block out.
                      if (!h.text.empty()) {
@@ -222,7 +216,7 @@ std::string section_mrkdwn(const Section& section) {
 
 void write_block(JsonWriter& w, const Block& block) {
   w.StartObject();
-  std::visit(Overloaded{
+  std::visit(core::Overloaded{
                  [&](const Header& h) {
                    write_key(w, "type");
                    write_string(w, "header");
@@ -258,7 +252,7 @@ void append_text(std::string& out, const std::vector<Block>& blocks) {
   enum class Previous { none, header, divider, content };
   Previous previous = Previous::none;
   for (const auto& block : blocks) {
-    std::visit(Overloaded{
+    std::visit(core::Overloaded{
                    [&](const Header& h) {
                      if (previous == Previous::content) out += '\n';
                      out += h.text;
