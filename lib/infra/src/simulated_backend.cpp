@@ -52,14 +52,13 @@ SimulatedBackend::SimulatedBackend(std::vector<std::string> environments, const 
   }
 }
 
-SimulatedBackend::EnvironmentState* SimulatedBackend::find(std::string_view environment,
-                                                           core::Error& error) {
+core::Result<SimulatedBackend::EnvironmentState*> SimulatedBackend::find(
+    std::string_view environment) {
   const auto it = environments_.find(environment);
   if (it == environments_.end()) {
-    error = core::make_error(core::ErrorCode::not_found,
-                             fmt::format("Unknown environment `{}`.", environment),
-                             fmt::format("simulated: unknown environment {}", environment));
-    return nullptr;
+    return core::make_error(core::ErrorCode::not_found,
+                            fmt::format("Unknown environment `{}`.", environment),
+                            fmt::format("simulated: unknown environment {}", environment));
   }
   return &it->second;
 }
@@ -74,11 +73,9 @@ void SimulatedBackend::expire_entries(EnvironmentState& state) {
 core::Result<EnvironmentStatus> SimulatedBackend::status(std::string_view environment,
                                                          const RequestContext& /*context*/) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(environment, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(environment);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   EnvironmentStatus result;
   result.environment = std::string(environment);
   for (const auto& service : state->services) {
@@ -95,11 +92,9 @@ core::Result<EnvironmentStatus> SimulatedBackend::status(std::string_view enviro
 core::Result<ActionResult> SimulatedBackend::run(const LifecycleRequest& request,
                                                  const RequestContext& /*context*/) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(request.environment, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(request.environment);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   const std::string& env = request.environment;
   const bool nothing_left = state->services.empty() && state->databases.empty();
 
@@ -195,11 +190,9 @@ core::Result<ActionResult> SimulatedBackend::run(const LifecycleRequest& request
 core::Result<WhitelistAdded> SimulatedBackend::whitelist_add(const WhitelistAdd& command,
                                                              const RequestContext& context) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(command.env, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(command.env);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   expire_entries(*state);
 
   const auto existing = state->whitelist.find(command.cidr.text);
@@ -232,11 +225,9 @@ core::Result<WhitelistAdded> SimulatedBackend::whitelist_add(const WhitelistAdd&
 core::Result<WhitelistRemoved> SimulatedBackend::whitelist_remove(
     const WhitelistRemove& command, const RequestContext& /*context*/) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(command.env, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(command.env);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   expire_entries(*state);
   if (state->whitelist.erase(command.cidr.text) == 0) {
     return core::make_error(
@@ -251,11 +242,9 @@ core::Result<WhitelistRemoved> SimulatedBackend::whitelist_remove(
 core::Result<WhitelistListing> SimulatedBackend::whitelist_list(std::string_view environment,
                                                                 const RequestContext& /*context*/) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(environment, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(environment);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   expire_entries(*state);
   WhitelistListing listing;
   listing.environment = std::string(environment);
@@ -269,11 +258,9 @@ core::Result<WhitelistListing> SimulatedBackend::whitelist_list(std::string_view
 core::Result<WhitelistRefreshed> SimulatedBackend::whitelist_refresh(
     std::string_view environment, const RequestContext& /*context*/) {
   std::lock_guard lock(mutex_);
-  core::Error error;
-  EnvironmentState* state = find(environment, error);
-  if (state == nullptr) {
-    return error;
-  }
+  auto found = find(environment);
+  if (!found) return found.error();
+  EnvironmentState* state = *found;
   expire_entries(*state);
 
   const std::set<std::string> applied(state->applied_rules.begin(), state->applied_rules.end());

@@ -59,8 +59,8 @@ class SimulatedBackend final : public Backend {
     std::vector<std::string> applied_rules;           ///< CIDRs the security groups hold
   };
 
-  // Requires mutex_ held. Null (and `error` set) when the environment is unknown.
-  EnvironmentState* find(std::string_view environment, core::Error& error);
+  // Requires mutex_ held. A not_found error when the environment is unknown.
+  core::Result<EnvironmentState*> find(std::string_view environment);
   void expire_entries(EnvironmentState& state);
 
   const core::Clock& clock_;
