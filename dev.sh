@@ -4,6 +4,7 @@
 #                  (the console on the simulated backend unless Slack tokens are exported)
 #   ./dev.sh test  install what is missing, build, run every test with ctest
 # Everything comes from Debian's packages and, for the Block Kit type check, npm.
+# Test fakes run on Debian's /usr/bin/python3 (botocore checks our SigV4).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -14,6 +15,7 @@ packages=(
   libboost-dev libssl-dev libwebsocketpp-dev rapidjson-dev libcurl4-openssl-dev
   libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-botocore openssl
 )
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }

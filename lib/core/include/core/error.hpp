@@ -15,6 +15,7 @@ enum class ErrorCode : int {
   unavailable = 5,    ///< a dependency failed or timed out; trying again may work
   internal = 6,       ///< a bug or broken invariant on our side
   config = 7,         ///< bad or missing start-up configuration
+  indeterminate = 8,  ///< the request may have reached the server; whether it ran is unknown
 };
 
 std::string_view to_string(ErrorCode code);

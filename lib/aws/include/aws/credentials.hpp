@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/environment.hpp"
+#include "core/http_client.hpp"
+#include "core/log.hpp"
+#include "core/result.hpp"
+
+namespace aws {
+
+/// AWS credentials. Never log them; the log redactor is told the secret parts.
+struct Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;               ///< empty for long-term keys
+  std::optional<core::TimePoint> expiration;  ///< none for long-term keys
+
+  friend bool operator==(const Credentials&, const Credentials&) = default;
+};
+
+/// A source of credentials. get() is thread-safe and cheap when cached.
+class CredentialsProvider {
+ public:
+  virtual ~CredentialsProvider() = default;
+  /// Current credentials, or an Error (code unavailable) whose user_message
+  /// says what was tried.
+  virtual core::Result<Credentials> get() = 0;
+};
+
+/// Where the default chain may look (all from the environment, in the SDKs'
+/// order): AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN; the
+/// shared files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, HOME) with
+/// AWS_PROFILE; the ECS container endpoint
+/// (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI on 169.254.170.2, else
+/// AWS_CONTAINER_CREDENTIALS_FULL_URI on an allowed host, with
+/// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE / AWS_CONTAINER_AUTHORIZATION_TOKEN);
+/// then EC2 IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT; off with
+/// AWS_EC2_METADATA_DISABLED=true).
+///
+/// The chain stops at the first source that has credentials. Expiring
+/// credentials are cached and refreshed ahead of expiry by a single caller
+/// while others keep using the cached ones; a failed refresh keeps the
+/// still-valid old credentials and is logged once. `http` and `clock` must
+/// outlive the provider.
+std::unique_ptr<CredentialsProvider> make_default_credentials_chain(const core::Environment& env,
+                                                                    core::http::Client& http,
+                                                                    const core::Clock& clock,
+                                                                    core::LoggerPtr logger);
+
+/// Fixed credentials (tests, tools).
+std::unique_ptr<CredentialsProvider> make_static_credentials(Credentials credentials);
+
+}  // namespace aws
