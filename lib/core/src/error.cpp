@@ -18,6 +18,8 @@ std::string_view to_string(ErrorCode code) {
       return "internal";
     case ErrorCode::config:
       return "config";
+    case ErrorCode::indeterminate:
+      return "indeterminate";
   }
   return "unknown";
 }
