@@ -154,6 +154,25 @@ TEST_F(CommandRunnerTest, FullTeardownAsksForConfirmationThenRuns) {
   EXPECT_TRUE(status->rds_instances.empty());
 }
 
+TEST_F(CommandRunnerTest, ADoubleSubmittedConfirmationStartsOneTeardown) {
+  auto admission = runner_.admit("teardown staging --level=full", alice_);
+  ASSERT_TRUE(std::holds_alternative<infra::NeedsConfirmation>(admission));
+  const auto& pending = std::get<infra::NeedsConfirmation>(admission);
+  auto first = runner_.confirm_teardown(pending.confirmation, "staging", alice_);
+  auto second = runner_.confirm_teardown(pending.confirmation, "staging", alice_);
+  EXPECT_TRUE(std::holds_alternative<infra::Job>(first));
+  ASSERT_TRUE(std::holds_alternative<infra::Reply>(second));
+  EXPECT_THAT(first_text(std::get<infra::Reply>(second).message), HasSubstr("You ran `teardown`"));
+}
+
+TEST_F(CommandRunnerTest, AskingForConfirmationDoesNotStartTheCooldown) {
+  ASSERT_TRUE(std::holds_alternative<infra::NeedsConfirmation>(
+      runner_.admit("teardown staging --level=full", alice_)));
+  EXPECT_TRUE(std::holds_alternative<infra::NeedsConfirmation>(
+      runner_.admit("teardown staging --level=full", alice_)));
+  admit_job("teardown dev");
+}
+
 TEST_F(CommandRunnerTest, ConfirmationIsCheckedAgainstPolicyAndKnownEnvironments) {
   infra::views::TeardownConfirmation forged{"prod", infra::TeardownLevel::full, "C0OPS", ""};
   auto reply = runner_.confirm_teardown(forged, "prod", alice_);

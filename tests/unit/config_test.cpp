@@ -83,6 +83,15 @@ TEST(Config, SwappedTokensAreRefusedWithoutEchoingThem) {
   EXPECT_THAT(message, Not(HasSubstr("5678")));
 }
 
+TEST(Config, ATokenInTheWrongVariableIsNotEchoed) {
+  const auto message =
+      config_error(MapEnvironment{{"INFRA_ADMIN_USERS", kBotToken}, {"LOG_LEVEL", kAppToken}});
+  EXPECT_THAT(message, HasSubstr("INFRA_ADMIN_USERS: \"xoxb-[REDACTED]\" is not a Slack ID"));
+  EXPECT_THAT(message, HasSubstr("LOG_LEVEL"));
+  EXPECT_THAT(message, Not(HasSubstr(kBotToken)));
+  EXPECT_THAT(message, Not(HasSubstr(kAppToken)));
+}
+
 TEST(Config, BareTokenPrefixIsNotAToken) {
   auto env = service_env();
   env.set("SLACK_BOT_TOKEN", "xoxb-");

@@ -88,7 +88,8 @@ TEST_P(ConsoleTranscript, MatchesTheRecordedTranscript) {
   const auto run = run_console(arguments, env, folder / "input.txt");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   const auto expected_path = folder / "expected.txt";
-  if (std::getenv("UPDATE_GOLDEN") != nullptr) {
+  if (const char* update = std::getenv("UPDATE_GOLDEN");
+      update != nullptr && std::string_view(update) == "1") {
     std::ofstream(expected_path, std::ios::binary) << run.out;
     GTEST_SKIP() << "wrote " << expected_path;
   }

@@ -31,6 +31,13 @@ TEST(Redactor, HidesSlackTokensAndAwsKeys) {
   EXPECT_FALSE(redactor.contains_secret(redacted));
 }
 
+TEST(Redactor, DashlessTokenFamiliesAreHiddenWhole) {
+  core::Redactor redactor;
+  EXPECT_EQ(redactor.redact("token xoxeABCDEFGH1234 rest-of-line"),
+            "token xoxe[REDACTED] rest-of-line");
+  EXPECT_EQ(redactor.redact("xoxe.xoxp-1-ABCDEFGHIJ"), "xoxe[REDACTED]");
+}
+
 TEST(Redactor, LeavesOrdinaryTextAlone) {
   core::Redactor redactor({"short"});  // under 8 bytes: ignored, it would blank out words
   const std::string text =

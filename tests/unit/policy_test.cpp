@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_clock.hpp"
@@ -303,6 +305,34 @@ TEST_F(PolicyTest, RecordAfterCooldownRestartsIt) {
 }
 
 // --- help and ordering ---------------------------------------------------------------------
+
+TEST_F(PolicyTest, AdmitChecksAndStartsTheCooldownInOneStep) {
+  Policy policy = make(PolicySettings{});
+  EXPECT_TRUE(policy.admit(Stop{"dev"}, user("U1")).allowed());
+  const Decision again = policy.admit(Stop{"dev"}, user("U1"));
+  EXPECT_EQ(again.reason, DenyReason::cooldown);
+  // A refused admit does not restart the cooldown.
+  clock_.advance(seconds(30));
+  EXPECT_TRUE(policy.admit(Stop{"dev"}, user("U1")).allowed());
+  // Static refusals never start one either.
+  EXPECT_EQ(policy.admit(Stop{"prod"}, user("U2")).reason, DenyReason::protected_environment);
+  EXPECT_TRUE(policy.admit(Stop{"dev"}, user("U2")).allowed());
+}
+
+TEST_F(PolicyTest, ConcurrentAdmitsLetExactlyOneThrough) {
+  Policy policy = make(PolicySettings{});
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (policy.admit(Stop{"dev"}, user("U1")).allowed()) ++allowed;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(allowed.load(), 1);
+}
 
 TEST_F(PolicyTest, HelpAlwaysAllowed) {
   PolicySettings settings;

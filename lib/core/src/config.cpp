@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/redactor.hpp"
 #include "core/strings.hpp"
 
 namespace core {
@@ -18,8 +19,11 @@ class Problems {
     lines_.push_back(fmt::format("{}: {}", variable, what));
   }
   bool empty() const { return lines_.empty(); }
+  // Values are echoed to help the operator, but a token pasted into the wrong
+  // variable must not end up in the container's logs: redact by pattern.
   Error to_error() const {
-    return make_error(ErrorCode::config, "invalid configuration:\n  " + join(lines_, "\n  "));
+    return make_error(ErrorCode::config,
+                      Redactor{}.redact("invalid configuration:\n  " + join(lines_, "\n  ")));
   }
 
  private:

@@ -68,8 +68,10 @@ std::string Redactor::redact(std::string_view text) const {
   out.reserve(masked.size());
   for (std::size_t i = 0; i < masked.size();) {
     if (auto n = slack_token_at(masked, i)) {
-      const auto dash = masked.find('-', i);
-      out.append(masked, i, dash - i + 1);  // keep the family ("xoxb-") for debugging
+      // Keep the family ("xoxb-", or "xoxe" for its dashless forms) for debugging.
+      const auto token = std::string_view(masked).substr(i, n);
+      const auto dash = token.find('-');
+      out.append(token.substr(0, dash != std::string_view::npos && dash <= 5 ? dash + 1 : 4));
       out.append(kMask);
       i += n;
     } else if (access_key_at(masked, i)) {

@@ -191,13 +191,34 @@ std::string unescape_slack(std::string_view text) {
 // the parser runs on every keystroke-sized input, and the fuzz-style test feeds
 // it 200k inputs in a Debug build.
 
-// Byte length of the whitespace at text[i] (ASCII space or U+00A0), 0 if none.
+// Byte length of the separator at text[i], 0 if none: ASCII whitespace, the
+// Unicode space separators (no-break, thin, ideographic… that pasted text and
+// some clients carry), line/paragraph separators, and the invisible zero-width
+// characters (U+200B-U+200D, U+2060, U+FEFF) that would otherwise make `dev`
+// look right in an error message while not matching.
 std::size_t space_at(std::string_view text, std::size_t i) {
   const char* data = text.data();
   const char c = data[i];
   if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') return 1;
-  if (c == '\xC2' && i + 1 < text.size() && data[i + 1] == '\xA0') return 2;
-  return 0;
+  const std::size_t left = text.size() - i;
+  if (c == '\xC2' && left >= 2 && data[i + 1] == '\xA0') return 2;  // U+00A0
+  if (left < 3) return 0;
+  const auto b1 = static_cast<unsigned char>(data[i + 1]);
+  const auto b2 = static_cast<unsigned char>(data[i + 2]);
+  switch (static_cast<unsigned char>(c)) {
+    case 0xE1:  // U+1680
+      return b1 == 0x9A && b2 == 0x80 ? 3 : 0;
+    case 0xE2:
+      if (b1 == 0x80 && (b2 <= 0x8D || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF)) return 3;
+      if (b1 == 0x81 && (b2 == 0x9F || b2 == 0xA0)) return 3;  // U+205F, U+2060
+      return 0;
+    case 0xE3:  // U+3000
+      return b1 == 0x80 && b2 == 0x80 ? 3 : 0;
+    case 0xEF:  // U+FEFF
+      return b1 == 0xBB && b2 == 0xBF ? 3 : 0;
+    default:
+      return 0;
+  }
 }
 
 bool boundary_at(std::string_view text, std::size_t i) {
@@ -668,6 +689,22 @@ core::Result<Command> parse_tokens(const Tokens& read, const ParserSettings& set
     positional_env = positionals[used++]->text;
   }
   if (used < positionals.size()) {
+    const Token& stray = *positionals[used];
+    const auto index = static_cast<std::size_t>(&stray - tokens.data());
+    const Token& before = tokens[index - 1];
+    // `--description=Quick test`: the second word of an unquoted description.
+    if (before.flag && !before.quoted &&
+        equals_lower(std::string_view(before.text).substr(0, 14), "--description=")) {
+      return invalid(
+          fmt::format("A description with spaces needs quotes: `--description='{} {}'`.",
+                      shown(std::string_view(before.text).substr(14)), shown(read.raw(stray))),
+          "unquoted description");
+    }
+    // `-ttl=5m`: an option with one dash.
+    if (!stray.quoted && stray.text.size() > 1 && stray.text[0] == '-' && stray.text[1] != '-') {
+      return invalid(fmt::format("Options start with two dashes: `-{}`.", shown(stray.text)),
+                     "single-dash option");
+    }
     // The command as typed (without "/infra"), one space between words.
     std::string typed;
     for (std::size_t i = first; i < tokens.size(); ++i) {

@@ -64,19 +64,20 @@ Admission CommandRunner::admit(std::string_view text, const Requester& who,
   Command command = std::move(parsed).value();
   if (std::holds_alternative<Help>(command)) return Reply{views::render_help(settings_.help), true};
 
-  const Decision decision = policy_.check(command, who);
-  if (!decision.allowed()) {
-    logger_->info("command denied: user={} channel={} command=\"{}\" reason={}", who.user_id,
-                  who.channel_id, describe(command), to_string(decision.reason));
-    return Reply{views::render_denied(command, decision), false};
-  }
-
+  // A full teardown only asks for confirmation here; its cooldown starts when
+  // the confirmation is accepted.
   if (const auto* teardown = std::get_if<Teardown>(&command);
       teardown != nullptr && teardown->level == TeardownLevel::full) {
+    if (auto decision = policy_.check(command, who); !decision.allowed()) {
+      return deny(command, who, decision);
+    }
     views::TeardownConfirmation confirmation{teardown->env, teardown->level, who.channel_id,
                                              std::string(response_url)};
     auto modal = views::render_teardown_modal(confirmation);
     return NeedsConfirmation{*teardown, std::move(confirmation), std::move(modal)};
+  }
+  if (auto decision = policy_.admit(command, who); !decision.allowed()) {
+    return deny(command, who, decision);
   }
   return accept(std::move(command), who);
 }
@@ -93,16 +94,27 @@ Confirmation CommandRunner::confirm_teardown(const views::TeardownConfirmation& 
                                                   confirmation.environment, core::join(known)))),
                  false};
   }
-  const Decision decision = policy_.check(command, who);
-  if (!decision.allowed()) return Reply{views::render_denied(command, decision), false};
+  if (auto decision = policy_.check(command, who); !decision.allowed()) {
+    return deny(command, who, decision);
+  }
   if (core::trim(typed) != confirmation.environment) {
     return ConfirmationMismatch{views::teardown_mismatch_text(confirmation.environment)};
+  }
+  // Checked again atomically with starting the cooldown: a double submit loses here.
+  if (auto decision = policy_.admit(command, who); !decision.allowed()) {
+    return deny(command, who, decision);
   }
   return accept(std::move(command), who);
 }
 
+Reply CommandRunner::deny(const Command& command, const Requester& who,
+                          const Decision& decision) const {
+  logger_->info("command denied: user={} channel={} command=\"{}\" reason={}", who.user_id,
+                who.channel_id, describe(command), to_string(decision.reason));
+  return Reply{views::render_denied(command, decision), false};
+}
+
 Job CommandRunner::accept(Command command, const Requester& who) {
-  policy_.record(command, who);
   Job job{std::move(command), who, ids_.next()};
   logger_->info("command accepted: request_id={} user={} channel={} command=\"{}\" backend={}",
                 job.request_id, who.user_id, who.channel_id, describe(job.command),

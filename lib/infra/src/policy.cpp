@@ -69,6 +69,29 @@ Policy::Policy(PolicySettings settings, const core::Clock& clock)
     : settings_(std::move(settings)), clock_(clock) {}
 
 Decision Policy::check(const Command& command, const Requester& who) const {
+  if (auto decision = check_static(command, who); !decision.allowed()) return decision;
+  const core::TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  return check_cooldown_locked(action_of(command), who, now);
+}
+
+Decision Policy::admit(const Command& command, const Requester& who) {
+  if (auto decision = check_static(command, who); !decision.allowed()) return decision;
+  const Action action = action_of(command);
+  const core::TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  auto decision = check_cooldown_locked(action, who, now);
+  if (decision.allowed()) record_locked(action, who, now);
+  return decision;
+}
+
+void Policy::record(const Command& command, const Requester& who) {
+  const core::TimePoint now = clock_.now();
+  std::lock_guard lock(mutex_);
+  record_locked(action_of(command), who, now);
+}
+
+Decision Policy::check_static(const Command& command, const Requester& who) const {
   const Action action = action_of(command);
   if (action == Action::help) {
     return {};
@@ -122,9 +145,12 @@ Decision Policy::check(const Command& command, const Requester& who) const {
     }
   }
 
+  return {};
+}
+
+Decision Policy::check_cooldown_locked(Action action, const Requester& who,
+                                       core::TimePoint now) const {
   if (is_mutating(action) && settings_.cooldown > std::chrono::seconds(0)) {
-    const core::TimePoint now = clock_.now();
-    std::lock_guard lock(mutex_);
     const auto it = last_run_.find({who.user_id, action});
     if (it != last_run_.end()) {
       // A clock stepping backwards must not shorten or lengthen the wait beyond the cooldown.
@@ -143,10 +169,7 @@ Decision Policy::check(const Command& command, const Requester& who) const {
   return {};
 }
 
-void Policy::record(const Command& command, const Requester& who) {
-  const Action action = action_of(command);
-  const core::TimePoint now = clock_.now();
-  std::lock_guard lock(mutex_);
+void Policy::record_locked(Action action, const Requester& who, core::TimePoint now) {
   // Drop every finished cooldown so the map holds only users still waiting.
   std::erase_if(last_run_,
                 [&](const auto& entry) { return now - entry.second >= settings_.cooldown; });

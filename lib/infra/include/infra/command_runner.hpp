@@ -79,6 +79,8 @@ class CommandRunner {
   Reply run(const Job& job);
 
  private:
+  Reply deny(const Command& command, const Requester& who, const Decision& decision) const;
+  // The policy has admitted `command` (its cooldown has started).
   Job accept(Command command, const Requester& who);
 
   RunnerSettings settings_;

@@ -54,11 +54,20 @@ class Policy {
   /// Whether `who` may run `command` now. No side effects.
   Decision check(const Command& command, const Requester& who) const;
 
-  /// Starts `who`'s cooldown for the command's action (call when a mutating
-  /// job is accepted). A no-op for read-only commands.
+  /// check() and, when allowed, record() as one step under one lock, so two
+  /// concurrent requests from the same user cannot both pass the cooldown.
+  Decision admit(const Command& command, const Requester& who);
+
+  /// Starts `who`'s cooldown for the command's action. A no-op for read-only
+  /// commands.
   void record(const Command& command, const Requester& who);
 
  private:
+  Decision check_static(const Command& command, const Requester& who) const;
+  // Both require mutex_ held.
+  Decision check_cooldown_locked(Action action, const Requester& who, core::TimePoint now) const;
+  void record_locked(Action action, const Requester& who, core::TimePoint now);
+
   PolicySettings settings_;
   const core::Clock& clock_;
   mutable std::mutex mutex_;
