@@ -5,6 +5,7 @@
 // folder. Fakes serve server.pem/server.key; clients trust ca.pem (pass it as
 // SSL_CERT_FILE / CurlSettings::ca_file).
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,23 @@ inline const TestTls& test_tls() {
   static TestTls tls;
   std::call_once(once, [] {
     namespace fs = std::filesystem;
+    // Generating keys takes ~1 s and ctest runs each case in its own process:
+    // share one CA per day (certificates are valid for 2) between processes.
+    // Made in a private folder, then renamed into place, so a concurrent
+    // process never sees half a CA.
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    const fs::path shared = fs::temp_directory_path() /
+                            ("infra-bot-test-ca-" + std::to_string(today.time_since_epoch().count()));
+    auto use = [](const fs::path& from) {
+      tls.ca_file = (from / "ca.pem").string();
+      tls.cert_file = (from / "server.pem").string();
+      tls.key_file = (from / "server.key").string();
+      tls.other_ca_file = (from / "other-ca.pem").string();
+    };
+    if (fs::exists(shared / "server.pem")) {
+      use(shared);
+      return;
+    }
     const fs::path dir = fs::temp_directory_path() / ("infra-bot-tls-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     {
@@ -50,10 +68,10 @@ inline const TestTls& test_tls() {
         "-out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1";
     const std::string command = "sh -c \"" + script + "\"";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl failed in " + d);
-    tls.ca_file = (dir / "ca.pem").string();
-    tls.cert_file = (dir / "server.pem").string();
-    tls.key_file = (dir / "server.key").string();
-    tls.other_ca_file = (dir / "other-ca.pem").string();
+    std::error_code ec;
+    fs::rename(dir, shared, ec);  // fails when another process won the race: use theirs
+    if (ec) fs::remove_all(dir, ec);
+    use(shared);
   });
   return tls;
 }

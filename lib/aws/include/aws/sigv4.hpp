@@ -15,7 +15,11 @@ struct Request {
   std::string method;
   std::string path;   ///< already URI-encoded once for the wire (e.g. "/…/arn%3Aaws%3A…/invocations")
   std::string query;  ///< raw query without '?', may be empty
-  std::vector<std::pair<std::string, std::string>> headers;  ///< must include Host (with :port when not default)
+  /// Signed exactly as given (the caller decides), and must include Host (with
+  /// :port when not default). Authorization, X-Amz-Date, X-Amz-Security-Token
+  /// and x-amz-content-sha256 belong to the signer: a copy here is ignored and
+  /// must not be sent; send the ones in Signed::headers.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string_view body;
 };
 
@@ -27,9 +31,11 @@ struct Options {
   bool omit_session_token = false; ///< add X-Amz-Security-Token after signing (unsigned)
 };
 
-/// What signing produced: the headers to add to the request (X-Amz-Date,
-/// X-Amz-Security-Token, x-amz-content-sha256 when asked, Authorization, in
-/// that order) and the intermediate stages for tests and debugging.
+/// What signing produced: the headers to add to the request
+/// (X-Amz-Security-Token when the credentials have a session token,
+/// X-Amz-Date, x-amz-content-sha256 when asked, Authorization, in that order,
+/// as in aws-c-auth's signed requests) and the intermediate stages for tests
+/// and debugging.
 struct Signed {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string canonical_request;
