@@ -1,0 +1,211 @@
+#include "profile_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/strings.hpp"
+#include "credential_source.hpp"
+
+namespace aws::detail {
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+// ConfigParser splits a line at the first '=' or ':'.
+std::size_t delimiter_at(std::string_view line) { return line.find_first_of("=:"); }
+
+// Drops an inline comment: '#' or ';' preceded by whitespace. Key ids, secret
+// keys and session tokens are base64-like and never contain whitespace.
+std::string_view without_inline_comment(std::string_view value) {
+  for (std::size_t i = 1; i < value.size(); ++i) {
+    if ((value[i] == '#' || value[i] == ';') && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
+      return core::trim(value.substr(0, i));
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+IniFile parse_ini(std::string_view text) {
+  IniFile file;
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  IniSection* section = nullptr;
+  std::optional<std::size_t> key_indent;  // indentation of the latest key in this section
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    auto line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    const auto indent = line.find_first_not_of(" \t\r");
+    if (indent == std::string_view::npos) continue;  // blank (CRLF included)
+    const auto content = core::trim(line);
+    if (content.front() == '#' || content.front() == ';') continue;
+    // Deeper than the key above: a continuation or a nested setting
+    // (`s3 =` followed by `  max_concurrent_requests = 20`). Not ours.
+    if (key_indent && indent > *key_indent) continue;
+    if (content.front() == '[') {
+      const auto close = content.find(']');
+      key_indent.reset();
+      // A broken header: ignore what follows rather than file it elsewhere.
+      section = close == std::string_view::npos
+                    ? nullptr
+                    : &file[std::string(core::trim(content.substr(1, close - 1)))];
+      continue;
+    }
+    if (section == nullptr) continue;
+    const auto delimiter = delimiter_at(content);
+    if (delimiter == std::string_view::npos || delimiter == 0) continue;
+    const auto key = core::to_lower(core::trim(content.substr(0, delimiter)));
+    const auto value = without_inline_comment(core::trim(content.substr(delimiter + 1)));
+    (*section)[key] = std::string(value);
+    key_indent = indent;
+  }
+  return file;
+}
+
+const IniSection* find_profile(const IniFile& file, std::string_view profile, bool config_file) {
+  if (!config_file || profile == "default") {
+    if (const auto it = file.find(profile); it != file.end()) return &it->second;
+    if (!config_file) return nullptr;
+  }
+  // botocore: a config section whose first word is "profile" names the rest.
+  for (const auto& [header, keys] : file) {
+    const auto space = header.find_first_of(" \t");
+    if (space == std::string::npos || header.substr(0, space) != "profile") continue;
+    if (core::trim(std::string_view(header).substr(space)) == profile) return &keys;
+  }
+  return nullptr;
+}
+
+namespace {
+
+struct SharedFile {
+  std::optional<std::string> path;  ///< nullopt: neither an override nor HOME
+  bool config = false;
+};
+
+std::optional<std::string> resolve_path(const core::Environment& env, std::string_view variable,
+                                        std::string_view file_name) {
+  const auto home = env.get("HOME");
+  const bool have_home = home && !home->empty();
+  if (auto value = env.get(variable); value && !value->empty()) {
+    if (have_home && (*value == "~" || value->rfind("~/", 0) == 0)) {
+      return *home + value->substr(1);
+    }
+    return *value;
+  }
+  if (!have_home) return std::nullopt;
+  return fmt::format("{}/.aws/{}", *home, file_name);
+}
+
+enum class FileState { missing, unreadable, read };
+
+FileState read_file(const std::string& path, std::string& text) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return FileState::missing;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return FileState::unreadable;
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return FileState::unreadable;
+  text = std::move(content).str();
+  return FileState::read;
+}
+
+std::string join_or(const std::vector<std::string>& items) { return core::join(items, " or "); }
+
+// Static keys from the shared files, for the profile AWS_DEFAULT_PROFILE /
+// AWS_PROFILE names (botocore reads them in that order), else "default".
+class ProfileSource final : public CredentialSource {
+ public:
+  explicit ProfileSource(const core::Environment& env) : env_(env) {}
+
+  std::string name() const override { return fmt::format("profile \"{}\"", profile()); }
+  std::string describe() const override { return described_.empty() ? name() : described_; }
+
+  core::Result<Credentials> fetch() override {
+    const std::string wanted = profile();
+    // botocore: the credentials file before the config file.
+    const SharedFile files[] = {
+        {resolve_path(env_, "AWS_SHARED_CREDENTIALS_FILE", "credentials"), false},
+        {resolve_path(env_, "AWS_CONFIG_FILE", "config"), true},
+    };
+    std::vector<std::string> missing;
+    std::vector<std::string> notes;
+    bool home_missing = false;
+    for (const auto& file : files) {
+      if (!file.path) {
+        home_missing = true;
+        continue;
+      }
+      const auto& path = *file.path;
+      std::string text;
+      switch (read_file(path, text)) {
+        case FileState::missing:
+          missing.push_back(path);
+          continue;
+        case FileState::unreadable:
+          notes.push_back(fmt::format("cannot read {}", path));
+          continue;
+        case FileState::read:
+          break;
+      }
+      const auto parsed = parse_ini(text);
+      const auto* keys = find_profile(parsed, wanted, file.config);
+      if (keys == nullptr) {
+        notes.push_back(fmt::format("not in {}", path));
+        continue;
+      }
+      const auto value = [&](std::string_view key) -> std::string {
+        const auto it = keys->find(key);
+        return it == keys->end() ? std::string() : it->second;
+      };
+      auto key_id = value("aws_access_key_id");
+      if (key_id.empty()) {
+        notes.push_back(fmt::format(
+            "no aws_access_key_id in {} (only static keys are read from the shared files)", path));
+        continue;
+      }
+      auto secret = value("aws_secret_access_key");
+      if (secret.empty()) {
+        return core::make_error(core::ErrorCode::not_found,
+                                fmt::format("no aws_secret_access_key in {}", path));
+      }
+      auto token = value("aws_session_token");
+      if (token.empty()) token = value("aws_security_token");  // the older spelling
+      described_ = fmt::format("profile \"{}\" in {}", wanted, path);
+      return Credentials{std::move(key_id), std::move(secret), std::move(token), std::nullopt};
+    }
+    std::vector<std::string> reasons;
+    if (!missing.empty()) reasons.push_back("no file at " + join_or(missing));
+    if (home_missing) {
+      reasons.push_back("HOME not set (nor AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE)");
+    }
+    reasons.insert(reasons.end(), notes.begin(), notes.end());
+    return core::make_error(core::ErrorCode::not_found, core::join(reasons, ", "));
+  }
+
+ private:
+  std::string profile() const {
+    for (const auto* variable : {"AWS_DEFAULT_PROFILE", "AWS_PROFILE"}) {
+      if (auto value = env_.get(variable); value && !value->empty()) return *value;
+    }
+    return "default";
+  }
+
+  const core::Environment& env_;
+  std::string described_;
+};
+
+}  // namespace
+
+CredentialSourcePtr make_profile_source(const core::Environment& env) {
+  return std::make_unique<ProfileSource>(env);
+}
+
+}  // namespace aws::detail
