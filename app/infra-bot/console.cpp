@@ -1,6 +1,5 @@
 #include "console.hpp"
 
-#include <atomic>
 #include <charconv>
 #include <iostream>
 #include <memory>
@@ -10,36 +9,12 @@
 #include "core/ids.hpp"
 #include "core/strings.hpp"
 #include "infra/command_runner.hpp"
-#include "infra/simulated_backend.hpp"
 #include "slack/blockkit.hpp"
 
 namespace app {
 namespace {
 
 namespace bk = slack::blockkit;
-
-// The console's clock: the system clock, or a frozen one that only `:advance`
-// moves (reproducible transcripts and demos of TTL expiry and cooldowns).
-class ConsoleClock final : public core::Clock {
- public:
-  explicit ConsoleClock(std::optional<core::TimePoint> frozen)
-      : frozen_(frozen.has_value()),
-        at_(frozen.value_or(core::TimePoint{}).time_since_epoch().count()) {}
-
-  core::TimePoint now() const override {
-    if (!frozen_) return system_.now();
-    return core::TimePoint(core::TimePoint::duration(at_.load()));
-  }
-  bool frozen() const { return frozen_; }
-  void advance(std::chrono::seconds by) {
-    at_ += std::chrono::duration_cast<core::TimePoint::duration>(by).count();
-  }
-
- private:
-  core::SystemClock system_;
-  bool frozen_;
-  std::atomic<core::TimePoint::rep> at_;
-};
 
 // "90s", "5m", "2h", "1d" → seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
@@ -71,13 +46,13 @@ bk::Message note(std::string text) {
 
 class Console {
  public:
-  Console(const core::Config& config, const ConsoleOptions& options, std::istream& in,
-          std::ostream& out, core::LoggerPtr logger)
+  Console(const core::Config& config, const ConsoleOptions& options, infra::Backend& backend,
+          ConsoleClock& clock, std::istream& in, std::ostream& out, core::LoggerPtr logger)
       : options_(options),
         in_(in),
         out_(out),
-        clock_(options.frozen_now),
-        backend_(config.environments, clock_),
+        clock_(clock),
+        backend_(backend),
         policy_(infra::PolicySettings::from(config), clock_),
         runner_(infra::RunnerSettings::from(config), policy_, backend_, clock_, ids_,
                 std::move(logger)),
@@ -110,7 +85,8 @@ class Console {
   bool handle(std::string_view text) {
     if (text.starts_with(':')) return meta(text);
     auto words = core::trim(text);
-    if (words.starts_with('/') && !words.starts_with("/infra")) {
+    // Phones capitalise the first letter: "/Infra status" is still ours.
+    if (words.starts_with('/') && !core::to_lower(words.substr(0, 6)).starts_with("/infra")) {
       print(note(":warning: Only `/infra …` commands run here. Try `/infra help`."));
       return false;
     }
@@ -171,9 +147,9 @@ class Console {
   const ConsoleOptions& options_;
   std::istream& in_;
   std::ostream& out_;
-  ConsoleClock clock_;
+  ConsoleClock& clock_;
   core::UuidSource ids_;
-  infra::SimulatedBackend backend_;
+  infra::Backend& backend_;
   infra::Policy policy_;
   infra::CommandRunner runner_;
   infra::Requester requester_;
@@ -181,9 +157,9 @@ class Console {
 
 }  // namespace
 
-int run_console(const core::Config& config, const ConsoleOptions& options, std::istream& in,
-                std::ostream& out, core::LoggerPtr logger) {
-  Console console(config, options, in, out, std::move(logger));
+int run_console(const core::Config& config, const ConsoleOptions& options, infra::Backend& backend,
+                ConsoleClock& clock, std::istream& in, std::ostream& out, core::LoggerPtr logger) {
+  Console console(config, options, backend, clock, in, out, std::move(logger));
   return console.run();
 }
 

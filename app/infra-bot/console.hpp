@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "infra/backend.hpp"
 
 namespace app {
 
@@ -19,10 +21,35 @@ struct ConsoleOptions {
   bool interactive = false;                   ///< stdin is a terminal: prompt, don't echo
 };
 
+/// The console's clock: the system clock, or a frozen one that only `:advance`
+/// moves (reproducible transcripts and demos of TTL expiry and cooldowns).
+class ConsoleClock final : public core::Clock {
+ public:
+  explicit ConsoleClock(std::optional<core::TimePoint> frozen)
+      : frozen_(frozen.has_value()),
+        at_(frozen.value_or(core::TimePoint{}).time_since_epoch().count()) {}
+
+  core::TimePoint now() const override {
+    if (!frozen_) return system_.now();
+    return core::TimePoint(core::TimePoint::duration(at_.load()));
+  }
+  bool frozen() const { return frozen_; }
+  void advance(std::chrono::seconds by) {
+    at_ += std::chrono::duration_cast<core::TimePoint::duration>(by).count();
+  }
+
+ private:
+  core::SystemClock system_;
+  bool frozen_;
+  std::atomic<core::TimePoint::rep> at_;
+};
+
 /// `infra-bot console`: reads /infra lines, runs the real parser, policy and
-/// backend, and prints each reply. Returns the process exit code: 0 at end of
-/// input; with -c, 1 when the command was refused or failed.
-int run_console(const core::Config& config, const ConsoleOptions& options, std::istream& in,
-                std::ostream& out, core::LoggerPtr logger);
+/// `backend` (chosen by main: simulated, or the Lambdas), and prints each
+/// reply. Policy cooldowns and whitelist times use `clock`. Returns the
+/// process exit code: 0 at end of input; with -c, 1 when the command was
+/// refused or failed.
+int run_console(const core::Config& config, const ConsoleOptions& options, infra::Backend& backend,
+                ConsoleClock& clock, std::istream& in, std::ostream& out, core::LoggerPtr logger);
 
 }  // namespace app

@@ -18,9 +18,9 @@
 namespace test {
 
 struct TestTls {
-  std::string ca_file;      ///< CA certificate (PEM)
-  std::string cert_file;    ///< server certificate (PEM), signed by the CA
-  std::string key_file;     ///< server private key (PEM)
+  std::string ca_file;        ///< CA certificate (PEM)
+  std::string cert_file;      ///< server certificate (PEM), signed by the CA
+  std::string key_file;       ///< server private key (PEM)
   std::string other_ca_file;  ///< a second CA that did NOT sign the server certificate
 };
 
@@ -34,8 +34,9 @@ inline const TestTls& test_tls() {
     // Made in a private folder, then renamed into place, so a concurrent
     // process never sees half a CA.
     const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-    const fs::path shared = fs::temp_directory_path() /
-                            ("infra-bot-test-ca-" + std::to_string(today.time_since_epoch().count()));
+    const fs::path shared =
+        fs::temp_directory_path() /
+        ("infra-bot-test-ca-" + std::to_string(today.time_since_epoch().count()));
     auto use = [](const fs::path& from) {
       tls.ca_file = (from / "ca.pem").string();
       tls.cert_file = (from / "server.pem").string();
@@ -46,7 +47,8 @@ inline const TestTls& test_tls() {
       use(shared);
       return;
     }
-    const fs::path dir = fs::temp_directory_path() / ("infra-bot-tls-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("infra-bot-tls-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     {
       std::ofstream ext(dir / "ext.cnf");
