@@ -36,7 +36,9 @@ IniFile parse_ini(std::string_view text) {
   IniFile file;
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   IniSection* section = nullptr;
-  std::optional<std::size_t> key_indent;  // indentation of the latest key in this section
+  // Indentation of the latest key in this section; npos when none. (Not an
+  // optional: g++ 12 -O2 warns falsely about it, -Wmaybe-uninitialized.)
+  std::size_t key_indent = std::string_view::npos;
   while (!text.empty()) {
     const auto eol = text.find('\n');
     auto line = text.substr(0, eol);
@@ -47,10 +49,10 @@ IniFile parse_ini(std::string_view text) {
     if (content.front() == '#' || content.front() == ';') continue;
     // Deeper than the key above: a continuation or a nested setting
     // (`s3 =` followed by `  max_concurrent_requests = 20`). Not ours.
-    if (key_indent && indent > *key_indent) continue;
+    if (key_indent != std::string_view::npos && indent > key_indent) continue;
     if (content.front() == '[') {
       const auto close = content.find(']');
-      key_indent.reset();
+      key_indent = std::string_view::npos;
       // A broken header: ignore what follows rather than file it elsewhere.
       section = close == std::string_view::npos
                     ? nullptr
