@@ -1,0 +1,508 @@
+#include "slack/web_api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include "core/json.hpp"
+
+namespace slack {
+namespace {
+
+using core::ErrorCode;
+using std::chrono::milliseconds;
+
+// Whether a request that may have reached Slack can be sent again. A second
+// chat.postMessage / chat.postEphemeral / response_url post after an
+// indeterminate failure would show the message twice, and a second views.open
+// with the same trigger_id fails with exchanged_trigger_id even when the
+// first one opened the modal. A duplicate message in a channel is worse than
+// an error the user can see, so those are not retried once the request may
+// have been sent; the caller gets an `indeterminate` Error instead.
+enum class Repeat { safe, once_only };
+
+// One exchange's shape: where it goes, how it is labelled in logs, and how it
+// may be retried.
+struct Target {
+  std::string label;  ///< the method name, or "response_url" (never the URL itself)
+  std::string url;
+  std::string content_type;
+  std::string authorization;  ///< empty: no Authorization header
+  Repeat repeat = Repeat::once_only;
+  bool json_reply = true;  ///< response_url answers may be plain "ok"
+};
+
+constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
+constexpr std::string_view kFormContentType = "application/x-www-form-urlencoded";
+
+// Slack's per-call work is small; a call slower than this is not coming back.
+constexpr milliseconds kConnectTimeout{5000};
+constexpr milliseconds kTotalTimeout{15000};
+// Without a usable Retry-After, a 429 waits this long.
+constexpr std::chrono::seconds kDefaultRetryAfter{1};
+// Exponential backoff stops doubling here (full jitter below it).
+constexpr milliseconds kMaxBackoff{20000};
+
+Repeat repeat_for(std::string_view method) {
+  // users.info reads; chat.update and views.update set the same content again.
+  if (method == "users.info" || method == "chat.update" || method == "views.update") {
+    return Repeat::safe;
+  }
+  return Repeat::once_only;
+}
+
+// Full jitter (AWS architecture blog "Exponential Backoff And Jitter"):
+// rand(0, min(base * 2^n, cap)), so many clients retrying together spread out.
+milliseconds backoff_delay(milliseconds base, int retry_index) {
+  const double ceiling =
+      std::min(static_cast<double>(base.count()) * std::pow(2.0, std::min(retry_index, 20)),
+               static_cast<double>(kMaxBackoff.count()));
+  thread_local std::minstd_rand engine{std::random_device{}()};
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return milliseconds(static_cast<milliseconds::rep>(unit(engine) * ceiling));
+}
+
+// Retry-After in seconds (Slack sends an integer), capped; missing or
+// unreadable → kDefaultRetryAfter.
+milliseconds retry_after(const core::http::Response& response, std::chrono::seconds cap) {
+  std::chrono::seconds wait = kDefaultRetryAfter;
+  if (auto header = response.header("Retry-After")) {
+    long seconds = 0;
+    const auto* begin = header->data();
+    const auto* end = begin + header->size();
+    while (begin != end && *begin == ' ') {
+      ++begin;
+    }
+    auto [ptr, ec] = std::from_chars(begin, end, seconds);
+    if (ec == std::errc() && seconds >= 0) {
+      wait = std::chrono::seconds(seconds);
+    }
+  }
+  return std::min<milliseconds>(wait, cap);
+}
+
+// `{"ok":false,"error":…}` → the Error the caller sees. user_message is for
+// the Slack user; detail is "<method>: <error code>" plus Slack's
+// response_metadata.messages (e.g. "[ERROR] must be less than 3001 characters
+// [json-pointer:/blocks/1/text/text]") for the log.
+core::Error slack_error(const Target& target, std::string_view code,
+                        const rapidjson::Value& document) {
+  std::string detail = fmt::format("{}: {}", target.label, code);
+  if (const auto* metadata = core::json::get_object(document, "response_metadata")) {
+    if (const auto* messages = core::json::get_array(*metadata, "messages")) {
+      std::string joined;
+      for (const auto& message : messages->GetArray()) {
+        if (message.IsString()) {
+          joined += joined.empty() ? "" : "; ";
+          joined.append(message.GetString(), message.GetStringLength());
+        }
+      }
+      if (!joined.empty()) {
+        detail += " (" + joined + ")";
+      }
+    }
+  }
+
+  ErrorCode error_code = ErrorCode::internal;
+  std::string message;
+  // Token and permission problems are configuration: nothing a user retyping
+  // the command can fix (error lists: docs.slack.dev method pages).
+  if (code == "invalid_auth" || code == "not_authed" || code == "account_inactive" ||
+      code == "token_revoked" || code == "token_expired" || code == "not_allowed_token_type" ||
+      code == "no_permission" || code == "missing_scope" || code == "team_access_not_granted") {
+    error_code = ErrorCode::config;
+    message = fmt::format("Slack rejected the bot's credentials ({}).", code);
+  } else if (code == "channel_not_found" || code == "user_not_found" ||
+             code == "message_not_found" || code == "not_found") {
+    error_code = ErrorCode::not_found;
+    message = fmt::format("Slack could not find that ({}).", code);
+  } else if (code == "not_in_channel" || code == "is_archived" || code == "restricted_action" ||
+             code == "user_not_in_channel" || code == "cant_update_message" ||
+             code == "ekm_access_denied" || code == "access_denied") {
+    error_code = ErrorCode::denied;
+    message = fmt::format("Slack did not allow that ({}).", code);
+  } else if (code == "expired_trigger_id" || code == "exchanged_trigger_id" ||
+             code == "invalid_trigger_id") {
+    error_code = ErrorCode::invalid_input;
+    message = "The dialog could not be opened in time. Please run the command again.";
+  } else if (code == "expired_url") {
+    // response_url: 5 uses within 30 minutes (§4.8 of the Slack notes).
+    error_code = ErrorCode::conflict;
+    message = "That request is too old to answer here; please run the command again.";
+  } else if (code == "ratelimited" || code == "internal_error" || code == "fatal_error" ||
+             code == "service_unavailable" || code == "request_timeout") {
+    error_code = ErrorCode::unavailable;
+    message = fmt::format("Slack is not available right now ({}). Please try again shortly.", code);
+  } else {
+    // invalid_blocks, invalid_arguments, msg_too_long, view_too_large, …: a
+    // request we built that Slack refused — a bug on our side.
+    error_code = ErrorCode::internal;
+    message = fmt::format("Slack refused the request ({}).", code);
+  }
+  return core::make_error(error_code, std::move(message), std::move(detail));
+}
+
+core::Error unavailable(const Target& target, std::string reason) {
+  return core::make_error(ErrorCode::unavailable,
+                          "Slack is not available right now. Please try again shortly.",
+                          fmt::format("{}: {}", target.label, reason));
+}
+
+core::Error maybe_sent(const Target& target, std::string reason) {
+  return core::make_error(ErrorCode::indeterminate,
+                          "Slack did not confirm the request; it may or may not have gone through.",
+                          fmt::format("{}: {}", target.label, reason));
+}
+
+// What one attempt came to.
+struct Attempt {
+  enum class Next { done, retry_backoff, retry_after } next = Next::done;
+  core::Result<std::string> result = std::string();
+  milliseconds wait{0};
+};
+
+Attempt judge(const Target& target, const core::Result<core::http::Response>& sent,
+              const WebApiSettings& settings) {
+  Attempt attempt;
+  if (!sent) {
+    const core::Error& error = sent.error();
+    if (error.code == ErrorCode::unavailable) {
+      attempt.next = Attempt::Next::retry_backoff;
+      attempt.result = unavailable(target, error.detail);
+    } else if (error.code == ErrorCode::indeterminate) {
+      attempt.next =
+          target.repeat == Repeat::safe ? Attempt::Next::retry_backoff : Attempt::Next::done;
+      attempt.result = maybe_sent(target, error.detail);
+    } else {
+      core::Error copy = error;
+      copy.detail = fmt::format("{}: {}", target.label, error.detail);
+      attempt.result = std::move(copy);
+    }
+    return attempt;
+  }
+
+  const core::http::Response& response = *sent;
+  if (response.status == 429) {
+    // Slack rejected the call without running it: always safe to send again.
+    attempt.next = Attempt::Next::retry_after;
+    attempt.wait = retry_after(response, settings.max_retry_after);
+    attempt.result = core::make_error(
+        ErrorCode::unavailable, "Slack is rate-limiting the bot. Please try again in a minute.",
+        fmt::format("{}: ratelimited (HTTP 429, Retry-After {} ms)", target.label,
+                    attempt.wait.count()));
+    return attempt;
+  }
+  if (response.status >= 500) {
+    // A 504 comes from a gateway that gave up waiting for Slack, which may
+    // still have acted; other 5xx mean the call failed.
+    const bool may_have_run = response.status == 504;
+    if (may_have_run && target.repeat == Repeat::once_only) {
+      attempt.result = maybe_sent(target, fmt::format("HTTP {}", response.status));
+    } else {
+      attempt.next = Attempt::Next::retry_backoff;
+      attempt.result = unavailable(target, fmt::format("HTTP {}", response.status));
+    }
+    return attempt;
+  }
+
+  auto document = core::json::parse(response.body);
+  const bool is_object = document && document->IsObject();
+  if (!is_object) {
+    // response_url (incoming-webhook style) answers 200 "ok" or an error
+    // code as plain text.
+    if (!target.json_reply && response.status >= 200 && response.status < 300) {
+      return attempt;
+    }
+    if (!target.json_reply) {
+      std::string_view body = response.body;
+      const bool code_like = !body.empty() && body.size() <= 64 &&
+                             std::all_of(body.begin(), body.end(),
+                                         [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+      attempt.result =
+          core::make_error(ErrorCode::internal, "Slack refused the reply.",
+                           fmt::format("{}: HTTP {}{}", target.label, response.status,
+                                       code_like ? fmt::format(" ({})", body) : std::string()));
+      return attempt;
+    }
+    attempt.result =
+        core::make_error(ErrorCode::internal, "Slack sent an answer the bot could not read.",
+                         fmt::format("{}: HTTP {} with a body that is not a JSON object",
+                                     target.label, response.status));
+    return attempt;
+  }
+
+  const auto ok = core::json::get_bool(*document, "ok");
+  if (ok == true) {
+    attempt.result = response.body;
+    return attempt;
+  }
+  if (!ok && !target.json_reply && response.status >= 200 && response.status < 300) {
+    return attempt;  // a JSON body without "ok" on a 2xx response_url reply
+  }
+  const auto code = core::json::get_string(*document, "error");
+  core::Error error =
+      slack_error(target, code ? *code : std::string_view("unknown_error"), *document);
+  if (code == "ratelimited") {
+    attempt.next = Attempt::Next::retry_after;
+    attempt.wait = retry_after(response, settings.max_retry_after);
+  }
+  attempt.result = std::move(error);
+  return attempt;
+}
+
+core::Result<std::string> exchange(const Target& target, std::string body,
+                                   const WebApiSettings& settings, core::http::Client& http,
+                                   spdlog::logger& logger, const WebApi::SleepFunction& sleep) {
+  core::http::Request request;
+  request.method = "POST";
+  request.url = target.url;
+  request.headers.emplace_back("Content-Type", target.content_type);
+  if (!target.authorization.empty()) {
+    request.headers.emplace_back("Authorization", target.authorization);
+  }
+  request.body = std::move(body);
+  request.connect_timeout = kConnectTimeout;
+  request.total_timeout = kTotalTimeout;
+
+  const int max_attempts = std::max(1, settings.max_attempts);
+  int backoff_retries = 0;
+  for (int number = 1;; ++number) {
+    Attempt attempt = judge(target, http.send(request), settings);
+    if (attempt.result) {
+      logger.debug("slack web api: {} ok (attempt {})", target.label, number);
+      return std::move(attempt.result);
+    }
+    const core::Error& error = attempt.result.error();
+    if (attempt.next == Attempt::Next::done || number >= max_attempts) {
+      logger.warn("slack web api: {} failed after {} attempt(s): {}", target.label, number,
+                  error.detail);
+      return std::move(attempt.result);
+    }
+    const milliseconds wait = attempt.next == Attempt::Next::retry_after
+                                  ? attempt.wait
+                                  : backoff_delay(settings.backoff_base, backoff_retries++);
+    logger.info("slack web api: {} attempt {}/{} failed ({}); retrying in {} ms", target.label,
+                number, max_attempts, error.detail, wait.count());
+    if (sleep) {
+      sleep(wait);
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+  }
+}
+
+// Our own message/view JSON as an object, to add the call's fields to.
+core::Result<rapidjson::Document> object_from(const std::string& json, std::string_view what,
+                                              std::string_view method) {
+  auto document = core::json::parse(json);
+  if (!document || !document->IsObject()) {
+    return core::make_error(ErrorCode::internal, "The bot built a message Slack cannot take.",
+                            fmt::format("{}: {} is not a JSON object", method, what));
+  }
+  return document;
+}
+
+void set_string(rapidjson::Document& document, std::string_view key, std::string_view value) {
+  auto& allocator = document.GetAllocator();
+  rapidjson::Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), allocator);
+  rapidjson::Value text(value.data(), static_cast<rapidjson::SizeType>(value.size()), allocator);
+  document.RemoveMember(name);
+  document.AddMember(name, text, allocator);
+}
+
+void set_object(rapidjson::Document& document, std::string_view key, rapidjson::Document&& value) {
+  auto& allocator = document.GetAllocator();
+  rapidjson::Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), allocator);
+  rapidjson::Value copy(value, allocator);
+  document.RemoveMember(name);
+  document.AddMember(name, copy, allocator);
+}
+
+std::string form_escape(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// A string member of a successful reply (its presence was checked by "ok").
+std::string reply_string(const std::string& body, std::initializer_list<std::string_view> path) {
+  auto document = core::json::parse(body);
+  if (!document) {
+    return {};
+  }
+  const rapidjson::Value* node = &*document;
+  auto it = path.begin();
+  for (; std::next(it) != path.end(); ++it) {
+    node = core::json::get_object(*node, *it);
+    if (node == nullptr) {
+      return {};
+    }
+  }
+  auto value = core::json::get_string(*node, *it);
+  return value ? std::string(*value) : std::string();
+}
+
+}  // namespace
+
+WebApi::WebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
+               SleepFunction sleep)
+    : settings_(std::move(settings)),
+      http_(http),
+      logger_(std::move(logger)),
+      sleep_(std::move(sleep)) {
+  if (!logger_) {
+    logger_ = core::make_null_logger();
+  }
+}
+
+core::Result<std::string> WebApi::call(const std::string& method, const std::string& body_json) {
+  Target target;
+  target.label = method;
+  target.url = settings_.api_url + method;
+  target.content_type = kJsonContentType;
+  target.authorization = "Bearer " + settings_.bot_token;
+  target.repeat = repeat_for(method);
+  return exchange(target, body_json, settings_, http_, *logger_, sleep_);
+}
+
+core::Result<std::string> WebApi::post_message(const std::string& channel,
+                                               const std::string& message_json,
+                                               const std::string& thread_ts) {
+  auto body = object_from(message_json, "message", "chat.postMessage");
+  if (!body) {
+    return body.error();
+  }
+  set_string(*body, "channel", channel);
+  if (!thread_ts.empty()) {
+    set_string(*body, "thread_ts", thread_ts);
+  }
+  auto reply = call("chat.postMessage", core::json::to_string(*body));
+  if (!reply) {
+    return reply.error();
+  }
+  return reply_string(*reply, {"ts"});
+}
+
+core::Status WebApi::post_ephemeral(const std::string& channel, const std::string& user,
+                                    const std::string& message_json) {
+  auto body = object_from(message_json, "message", "chat.postEphemeral");
+  if (!body) {
+    return body.error();
+  }
+  set_string(*body, "channel", channel);
+  set_string(*body, "user", user);
+  auto reply = call("chat.postEphemeral", core::json::to_string(*body));
+  if (!reply) {
+    return reply.error();
+  }
+  return {};
+}
+
+core::Status WebApi::update_message(const std::string& channel, const std::string& ts,
+                                    const std::string& message_json) {
+  auto body = object_from(message_json, "message", "chat.update");
+  if (!body) {
+    return body.error();
+  }
+  set_string(*body, "channel", channel);
+  set_string(*body, "ts", ts);
+  auto reply = call("chat.update", core::json::to_string(*body));
+  if (!reply) {
+    return reply.error();
+  }
+  return {};
+}
+
+core::Result<std::string> WebApi::open_view(const std::string& trigger_id,
+                                            const std::string& view_json) {
+  auto view = object_from(view_json, "view", "views.open");
+  if (!view) {
+    return view.error();
+  }
+  rapidjson::Document body(rapidjson::kObjectType);
+  set_string(body, "trigger_id", trigger_id);
+  set_object(body, "view", std::move(*view));
+  auto reply = call("views.open", core::json::to_string(body));
+  if (!reply) {
+    return reply.error();
+  }
+  return reply_string(*reply, {"view", "id"});
+}
+
+core::Status WebApi::update_view(const std::string& view_id, const std::string& view_json) {
+  auto view = object_from(view_json, "view", "views.update");
+  if (!view) {
+    return view.error();
+  }
+  rapidjson::Document body(rapidjson::kObjectType);
+  set_string(body, "view_id", view_id);
+  set_object(body, "view", std::move(*view));
+  auto reply = call("views.update", core::json::to_string(body));
+  if (!reply) {
+    return reply.error();
+  }
+  return {};
+}
+
+core::Result<UserInfo> WebApi::user_info(const std::string& user_id) {
+  // users.info takes form arguments only (its method page lists
+  // application/x-www-form-urlencoded as the one content type), so this call
+  // is the exception to JSON bodies.
+  Target target;
+  target.label = "users.info";
+  target.url = settings_.api_url + "users.info";
+  target.content_type = kFormContentType;
+  target.authorization = "Bearer " + settings_.bot_token;
+  target.repeat = Repeat::safe;
+  auto reply = exchange(target, "user=" + form_escape(user_id), settings_, http_, *logger_, sleep_);
+  if (!reply) {
+    return reply.error();
+  }
+  UserInfo info;
+  info.id = reply_string(*reply, {"user", "id"});
+  info.name = reply_string(*reply, {"user", "name"});
+  info.real_name = reply_string(*reply, {"user", "profile", "real_name"});
+  if (info.real_name.empty()) {
+    info.real_name = reply_string(*reply, {"user", "real_name"});
+  }
+  return info;
+}
+
+core::Status WebApi::respond(const std::string& response_url, const std::string& message_json) {
+  // The URL is the credential: no token goes with it, and it is never logged
+  // (the label stands in for it).
+  Target target;
+  target.label = "response_url";
+  target.url = response_url;
+  target.content_type = kJsonContentType;
+  target.repeat = Repeat::once_only;
+  target.json_reply = false;
+  if (response_url.rfind("https://", 0) != 0 && response_url.rfind("http://", 0) != 0) {
+    return core::make_error(ErrorCode::invalid_input, "There is no way to reply to that request.",
+                            "response_url: not an http(s) URL");
+  }
+  auto body = object_from(message_json, "message", "response_url");
+  if (!body) {
+    return body.error();
+  }
+  auto reply = exchange(target, core::json::to_string(*body), settings_, http_, *logger_, sleep_);
+  if (!reply) {
+    return reply.error();
+  }
+  return {};
+}
+
+}  // namespace slack

@@ -1,0 +1,511 @@
+// slack::SocketModeClient against the fake Slack (tests/fakes/fake_slack.py) over real TLS.
+
+#include "slack/socket_mode_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/environment.hpp"
+#include "core/http_client.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "fake_slack.hpp"
+#include "recording_sink.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using test::FakeSlack;
+
+/// Records what the client hands over; acks each envelope at once (as the app does).
+class Recorder final : public slack::SocketModeClient::Listener {
+ public:
+  void on_envelope(const slack::Envelope& envelope) override {
+    std::optional<std::string> payload;
+    {
+      std::lock_guard lock(mutex_);
+      envelopes_.push_back(envelope);
+      payload = ack_payload_;
+    }
+    cv_.notify_all();
+    if (client_ != nullptr && auto_ack_) {
+      auto status = client_->ack(envelope.envelope_id, payload);
+      EXPECT_TRUE(status.has_value());
+    }
+  }
+  void on_state(slack::ConnectionState state) override {
+    std::lock_guard lock(mutex_);
+    states_.push_back(state);
+  }
+  void on_fatal(const core::Error& error) override {
+    {
+      std::lock_guard lock(mutex_);
+      fatals_.push_back(error);
+    }
+    cv_.notify_all();
+  }
+
+  testing::AssertionResult wait_envelopes(std::size_t n, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, timeout, [&] { return envelopes_.size() >= n; })) {
+      return testing::AssertionSuccess();
+    }
+    return testing::AssertionFailure()
+           << "handler called " << envelopes_.size() << " times, wanted " << n << " within "
+           << timeout.count() << " ms";
+  }
+  testing::AssertionResult wait_fatal(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, timeout, [&] { return !fatals_.empty(); })) {
+      return testing::AssertionSuccess();
+    }
+    return testing::AssertionFailure() << "no on_fatal within " << timeout.count() << " ms";
+  }
+  std::size_t count(const std::string& envelope_id) {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(envelopes_.begin(), envelopes_.end(),
+                      [&](const slack::Envelope& e) { return e.envelope_id == envelope_id; }));
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return envelopes_.size();
+  }
+  std::vector<slack::ConnectionState> states() {
+    std::lock_guard lock(mutex_);
+    return states_;
+  }
+  std::vector<core::Error> fatals() {
+    std::lock_guard lock(mutex_);
+    return fatals_;
+  }
+  void set_ack_payload(std::string payload) {
+    std::lock_guard lock(mutex_);
+    ack_payload_ = std::move(payload);
+  }
+
+  slack::SocketModeClient* client_ = nullptr;
+  bool auto_ack_ = true;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<slack::Envelope> envelopes_;
+  std::vector<slack::ConnectionState> states_;
+  std::vector<core::Error> fatals_;
+  std::optional<std::string> ack_payload_;
+};
+
+std::string event_envelope(const std::string& envelope_id, const std::string& event_id) {
+  return R"({"envelope_id":")" + envelope_id +
+         R"(","payload":{"token":"verification-token","team_id":"T111","api_app_id":"A111","event":{"type":"app_mention","text":"<@U111>","user":"U222","ts":"1610241741.000200","channel":"C111","event_ts":"1610241741.000200"},"type":"event_callback","event_id":")" +
+         event_id +
+         R"(","event_time":1610241741},"type":"events_api","accepts_response_payload":false,"retry_attempt":0,"retry_reason":""})";
+}
+
+std::string command_envelope(const std::string& envelope_id, const std::string& trigger_id) {
+  return R"({"envelope_id":")" + envelope_id +
+         R"(","payload":{"token":"verification-token","team_id":"T111","team_domain":"xxx","channel_id":"C111","channel_name":"random","user_id":"U111","user_name":"testxyz","command":"/infra","text":"status","api_app_id":"A111","response_url":"https://hooks.slack.com/commands/T111/111/xxx","trigger_id":")" +
+         trigger_id + R"("},"type":"slash_commands","accepts_response_payload":true})";
+}
+
+/// Quiet unless SOCKET_TEST_LOG is set (then debug lines go to stderr).
+core::LoggerPtr test_logger() {
+  if (std::getenv("SOCKET_TEST_LOG") == nullptr) return core::make_null_logger();
+  return core::make_stderr_logger("socket-test", core::LogFormat::text, core::LogLevel::debug,
+                                  core::Redactor{});
+}
+
+class SocketModeClientTest : public testing::Test {
+ protected:
+  slack::SocketModeSettings settings(int connections = 1) const {
+    slack::SocketModeSettings s;
+    s.app_token = fake_.app_token();
+    s.api_url = fake_.api_url();
+    s.ca_file = fake_.ca_file();
+    s.connections = connections;
+    s.ping_interval = 200ms;
+    s.pong_timeout = 1000ms;
+    s.idle_timeout = 3000ms;
+    s.close_timeout = 300ms;
+    s.backoff_base = 50ms;
+    s.backoff_cap = 400ms;
+    return s;
+  }
+
+  std::unique_ptr<slack::SocketModeClient> make(slack::SocketModeSettings s) {
+    auto client =
+        std::make_unique<slack::SocketModeClient>(std::move(s), *http_, recorder_, test_logger());
+    recorder_.client_ = client.get();
+    return client;
+  }
+
+  testing::AssertionResult wait_ready(const slack::SocketModeClient& client, int connections = 1,
+                                      std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (client.stats().ready_connections >= connections) return testing::AssertionSuccess();
+      std::this_thread::sleep_for(5ms);
+    }
+    return testing::AssertionFailure()
+           << client.stats().ready_connections << " ready connections, wanted " << connections
+           << " within " << timeout.count() << " ms; " << fake_.describe_last(10);
+  }
+
+  /// Index of the n-th (0-based) event of `kind` in the fake's log, -1 when absent.
+  long index_of(std::string_view kind, std::size_t n = 0) const {
+    const auto events = fake_.events();
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (FakeSlack::is(events[i], kind) && seen++ == n) return static_cast<long>(i);
+    }
+    return -1;
+  }
+
+  FakeSlack fake_;
+  std::unique_ptr<core::http::Client> http_ = core::http::make_curl_client({fake_.ca_file()});
+  Recorder recorder_;
+};
+
+TEST_F(SocketModeClientTest, HelloAckRoundTripAndCleanStop) {
+  ASSERT_TRUE(fake_.started());
+  auto client = make(settings(1));
+  EXPECT_FALSE(client->ready());
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_TRUE(client->ready());
+  ASSERT_GT(fake_.push(event_envelope("env-1", "Ev1")), 0);
+  ASSERT_TRUE(fake_.wait_for_ack("env-1"));
+  ASSERT_TRUE(recorder_.wait_envelopes(1));
+  EXPECT_EQ(recorder_.count("env-1"), 1u);
+
+  const auto stats = client->stats();
+  EXPECT_EQ(stats.acks_sent, 1u);
+  EXPECT_EQ(stats.envelopes_by_type.at("events_api"), 1u);
+
+  client->stop();  // returns: the io thread is joined
+  client->stop();  // idempotent
+  EXPECT_FALSE(client->ready());
+  ASSERT_TRUE(fake_.wait_for_ws_close(1));
+  const auto closes = fake_.events("ws_close");
+  EXPECT_EQ(FakeSlack::str(closes[0], "by"), "client") << fake_.describe_last(5);
+  EXPECT_EQ(recorder_.states().back(), slack::ConnectionState::stopped);
+}
+
+TEST_F(SocketModeClientTest, FreshConnectionsOpenWithBearerBeforeEveryConnect) {
+  auto client = make(settings(2));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client, 2));
+  ASSERT_EQ(fake_.drop(), 2);
+  ASSERT_TRUE(fake_.wait_for_ws_open(4));
+  ASSERT_TRUE(wait_ready(*client, 2));
+  const auto calls = fake_.events("api");
+  const auto opens = fake_.events("ws_open");
+  ASSERT_GE(calls.size(), opens.size());
+  std::set<std::string> tickets;
+  for (const auto& call : calls) {
+    EXPECT_EQ(FakeSlack::str(call, "method"), "apps.connections.open");
+    EXPECT_EQ(FakeSlack::str(call, "auth"), "Bearer " + fake_.app_token());
+    EXPECT_TRUE(tickets.insert(FakeSlack::str(call, "ticket")).second) << "ticket reused";
+  }
+  EXPECT_EQ(fake_.state()["ws_refused"].GetInt(), 0);
+  EXPECT_GE(client->stats().reconnects_by_reason["dropped"], 2u);
+}
+
+TEST_F(SocketModeClientTest, AckWithPayload) {
+  auto client = make(settings(1));
+  recorder_.set_ack_payload(R"({"text":"working on it"})");
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  fake_.push(command_envelope("cmd-1", "111.222.xxx"));
+  ASSERT_TRUE(fake_.wait_for_ack("cmd-1"));
+  const auto acks = fake_.events("ack");
+  ASSERT_EQ(acks.size(), 1u);
+  ASSERT_TRUE(acks[0]["payload"].IsObject());
+  EXPECT_EQ(FakeSlack::str(acks[0]["payload"], "text"), "working on it");
+  EXPECT_FALSE(acks[0]["fragmented"].GetBool());
+}
+
+TEST_F(SocketModeClientTest, AckOver20KbIsRefused) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  const std::string big = R"({"text":")" + std::string(20480, 'x') + R"("})";
+  auto status = client->ack("env-big", big);
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, core::ErrorCode::invalid_input);
+  EXPECT_EQ(client->stats().acks_refused, 1u);
+  // Just under the limit goes out.
+  const std::string small = R"({"text":")" + std::string(20000, 'x') + R"("})";
+  ASSERT_TRUE(client->ack("env-small", small).has_value());
+  ASSERT_TRUE(fake_.wait_for_ack("env-small"));
+  EXPECT_EQ(fake_.count(FakeSlack::ack("env-big")), 0u);
+}
+
+TEST_F(SocketModeClientTest, RefreshRequestedSwitchesWithoutGapAndAcksOnce) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  const int old_conn = fake_.live().front();
+
+  // Sample ready() all along: it must never drop to false during the switch.
+  std::atomic<bool> sampling{true};
+  std::atomic<int> not_ready_samples{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      if (!client->ready()) ++not_ready_samples;
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  ASSERT_EQ(fake_.disconnect("refresh_requested", old_conn, false), 1);
+  fake_.push(event_envelope("env-during", "EvDuring"), old_conn);
+  ASSERT_TRUE(fake_.wait_for_ws_open(2));
+  ASSERT_TRUE(fake_.wait_for_hello(2));
+  ASSERT_TRUE(fake_.wait_for_ack("env-during"));
+  // The old connection is closed after the grace period (idle_timeout here).
+  ASSERT_TRUE(fake_.wait_for_ws_close(1, 6s));
+  sampling = false;
+  sampler.join();
+  fake_.push(event_envelope("env-after", "EvAfter"));
+  ASSERT_TRUE(fake_.wait_for_ack("env-after"));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(fake_.count(FakeSlack::ack("env-during")), 1u);
+  EXPECT_EQ(recorder_.count("env-during"), 1u);
+  EXPECT_EQ(not_ready_samples.load(), 0);
+  for (auto state : recorder_.states()) EXPECT_NE(state, slack::ConnectionState::reconnecting);
+  EXPECT_EQ(client->stats().reconnects_by_reason["refresh_requested"], 1u);
+}
+
+TEST_F(SocketModeClientTest, DroppedTcpReconnects) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_EQ(fake_.drop(), 1);
+  ASSERT_TRUE(fake_.wait_for_ws_open(2));
+  ASSERT_TRUE(fake_.wait_for_hello(2));
+  ASSERT_TRUE(wait_ready(*client));
+  fake_.push(event_envelope("env-2", "Ev2"));
+  ASSERT_TRUE(fake_.wait_for_ack("env-2"));
+  EXPECT_EQ(fake_.api_calls("apps.connections.open"), 2u);
+}
+
+TEST_F(SocketModeClientTest, PausedServerIsDetectedDeadAndReplaced) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  const auto paused_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(fake_.pause(), 1);
+  // pong_timeout 1 s + one ping interval + reconnect backoff (≤ 50 ms).
+  ASSERT_TRUE(fake_.wait_for_ws_open(2, 4s));
+  const auto detected = std::chrono::steady_clock::now() - paused_at;
+  EXPECT_GE(detected, 900ms);
+  EXPECT_LT(detected, 3s);
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_EQ(client->stats().reconnects_by_reason["dead"], 1u);
+  fake_.push(event_envelope("env-3", "Ev3"), fake_.live().back());
+  ASSERT_TRUE(fake_.wait_for_ack("env-3"));
+}
+
+TEST_F(SocketModeClientTest, RateLimitedOpenWaitsRetryAfter) {
+  ASSERT_TRUE(fake_.fail_next("apps.connections.open", 1, 429, R"({"Retry-After":"1"})", ""));
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(fake_.wait_for_api("apps.connections.open", 2, 5s));
+  ASSERT_TRUE(wait_ready(*client));
+  const auto calls = fake_.events("api");
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[0]["status"].GetInt(), 429);
+  const double gap = calls[1]["t"].GetDouble() - calls[0]["t"].GetDouble();
+  EXPECT_GE(gap, 0.9) << "the retry did not wait Retry-After";
+}
+
+TEST_F(SocketModeClientTest, InvalidAuthIsFatalWithoutRetrying) {
+  auto s = settings(2);
+  s.app_token = "xapp-1-WRONG-TOKEN";
+  auto client = make(s);
+  client->start();
+  ASSERT_TRUE(recorder_.wait_fatal());
+  const auto fatals = recorder_.fatals();
+  ASSERT_EQ(fatals.size(), 1u);
+  EXPECT_NE(fatals[0].user_message.find("invalid_auth"), std::string::npos)
+      << fatals[0].user_message;
+  EXPECT_NE(fatals[0].user_message.find("SLACK_APP_TOKEN"), std::string::npos);
+  std::this_thread::sleep_for(500ms);  // 10 backoff bases: a loop would have retried by now
+  EXPECT_LE(fake_.api_calls("apps.connections.open"), 2u);  // at most one per slot, in flight
+  EXPECT_EQ(fake_.count("ws_open"), 0u);
+  EXPECT_EQ(recorder_.states().back(), slack::ConnectionState::failed);
+  EXPECT_FALSE(client->ready());
+}
+
+TEST_F(SocketModeClientTest, TooManyWebsocketsClosesThenReconnectsAfterBackoff) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_EQ(fake_.disconnect("too_many_websockets"), 1);
+  ASSERT_TRUE(fake_.wait_for_ws_close(1));
+  ASSERT_TRUE(fake_.wait_for_ws_open(2));
+  EXPECT_LT(index_of("ws_close"), index_of("ws_open", 1)) << fake_.describe_last(10);
+  EXPECT_EQ(FakeSlack::str(fake_.events("ws_close")[0], "by"), "client");
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_EQ(client->stats().reconnects_by_reason["too_many_websockets"], 1u);
+}
+
+TEST_F(SocketModeClientTest, DuplicatesReachTheHandlerOnce) {
+  auto client = make(settings(2));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client, 2));
+  const auto live = fake_.live();
+  ASSERT_EQ(live.size(), 2u);
+  // Same envelope_id: twice on one connection, once on the other.
+  fake_.push(event_envelope("dup-1", "EvDup1"), live[0]);
+  fake_.push(event_envelope("dup-1", "EvDup1"), live[0]);
+  fake_.push(event_envelope("dup-1", "EvDup1"), live[1]);
+  // Same event_id under a new envelope_id (a Slack retry).
+  fake_.push(event_envelope("dup-2", "EvDup1"), live[1]);
+  fake_.push(event_envelope("fresh", "EvFresh"), live[0]);
+  ASSERT_TRUE(fake_.wait_for_ack("fresh"));
+  ASSERT_TRUE(fake_.wait_for_ack("dup-2"));  // acked by the client so Slack stops retrying
+  ASSERT_TRUE(recorder_.wait_envelopes(2));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(recorder_.count("dup-1"), 1u);
+  EXPECT_EQ(recorder_.count("dup-2"), 0u);
+  EXPECT_EQ(recorder_.size(), 2u);
+  EXPECT_EQ(client->stats().duplicates_dropped, 3u);
+}
+
+TEST_F(SocketModeClientTest, ThousandEnvelopesAcrossTwoConnections) {
+  auto client = make(settings(2));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client, 2));
+  const auto live = fake_.live();
+  ASSERT_EQ(live.size(), 2u);
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = "bulk-" + std::to_string(i);
+    ASSERT_GT(fake_.push(event_envelope(id, "EvBulk" + std::to_string(i)),
+                         live[static_cast<std::size_t>(i % 2)]),
+              0);
+  }
+  ASSERT_TRUE(fake_.wait_for_acks(1000, 15s));
+  ASSERT_TRUE(recorder_.wait_envelopes(1000));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(recorder_.size(), 1000u);
+  EXPECT_EQ(fake_.count("ack"), 1000u);
+  EXPECT_EQ(client->stats().acks_sent, 1000u);
+}
+
+TEST_F(SocketModeClientTest, MalformedFramesAreSkippedAndTheConnectionSurvives) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  fake_.push_raw("not json");
+  fake_.push_raw("");
+  fake_.push_raw("{}");
+  fake_.push(R"({"type":"something_new"})");
+  fake_.push(event_envelope("after-junk", "EvJunk"));
+  ASSERT_TRUE(fake_.wait_for_ack("after-junk"));
+  EXPECT_EQ(client->stats().malformed_frames, 4u);
+  EXPECT_EQ(fake_.count("ws_close"), 0u);
+  EXPECT_EQ(fake_.count("ws_open"), 1u);
+}
+
+// The tiny example (issue 5 "Done when"): nothing but SLACK_APP_TOKEN, SLACK_API_URL and
+// SSL_CERT_FILE, read through core::load_config from an explicit environment.
+TEST_F(SocketModeClientTest, TinyExampleFromEnvironmentOnly) {
+  core::MapEnvironment env{{"SLACK_APP_TOKEN", fake_.app_token()},
+                           {"SLACK_API_URL", fake_.api_url()},
+                           {"SSL_CERT_FILE", fake_.ca_file()}};
+  auto config = core::load_config(env, core::RunMode::console);
+  ASSERT_TRUE(config.has_value()) << config.error().detail;
+  auto http = core::http::make_curl_client({config->ssl_cert_file});
+  slack::SocketModeSettings s;
+  s.app_token = config->slack_app_token;
+  s.api_url = config->slack_api_url;
+  s.ca_file = config->ssl_cert_file;
+  s.connections = config->socket_connections;
+  Recorder recorder;
+  slack::SocketModeClient client(s, *http, recorder, core::make_null_logger());
+  recorder.client_ = &client;
+  client.start();
+  ASSERT_TRUE(fake_.wait_for_hello(static_cast<std::size_t>(s.connections)));
+  ASSERT_TRUE(wait_ready(client, s.connections));
+  fake_.push(command_envelope("tiny-1", "333.444.zzz"));
+  ASSERT_TRUE(fake_.wait_for_ack("tiny-1"));
+  ASSERT_TRUE(recorder.wait_envelopes(1));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SocketModeClientTest, LinkDisabledStopsReconnectingWithAFatalError) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_EQ(fake_.disconnect("link_disabled", -1, true), 1);
+  ASSERT_TRUE(recorder_.wait_fatal());
+  EXPECT_NE(recorder_.fatals()[0].user_message.find("link_disabled"), std::string::npos)
+      << recorder_.fatals()[0].user_message;
+  std::this_thread::sleep_for(500ms);  // ten backoff bases: a reconnect would have started
+  EXPECT_EQ(fake_.api_calls("apps.connections.open"), 1u);
+  EXPECT_EQ(fake_.count("ws_open"), 1u);
+  EXPECT_EQ(recorder_.states().back(), slack::ConnectionState::failed);
+}
+
+TEST_F(SocketModeClientTest, WarningOpensTheReplacementBeforeLettingGo) {
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_EQ(fake_.disconnect("warning"), 1);
+  ASSERT_TRUE(fake_.wait_for_ws_open(2));
+  ASSERT_TRUE(fake_.wait_for_ws_close(1));
+  // The new link was open before the old one closed: no window without a connection.
+  EXPECT_LT(index_of("ws_open", 1), index_of("ws_close")) << fake_.describe_last(10);
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_EQ(client->stats().reconnects_by_reason["warning"], 1u);
+}
+
+TEST_F(SocketModeClientTest, DebugReconnectsIsAppendedToTheUrl) {
+  auto s = settings(1);
+  s.debug_reconnects = true;
+  auto client = make(s);
+  client->start();
+  ASSERT_TRUE(fake_.wait_for_ws_open(1));
+  const auto opens = fake_.events("ws_open");
+  EXPECT_NE(FakeSlack::str(opens[0], "query").find("debug_reconnects=true"), std::string::npos)
+      << FakeSlack::str(opens[0], "query");
+}
+
+TEST_F(SocketModeClientTest, NeitherTheTokenNorTheTicketReachesTheLog) {
+  auto sink = std::make_shared<test::RecordingSink>();
+  // No redactor: the client itself must never log them.
+  auto logger =
+      core::make_logger("socket", core::LogFormat::text, core::LogLevel::trace, {sink}, {});
+  auto client = std::make_unique<slack::SocketModeClient>(settings(2), *http_, recorder_, logger);
+  recorder_.client_ = client.get();
+  client->start();
+  ASSERT_TRUE(wait_ready(*client, 2));
+  ASSERT_EQ(fake_.drop(), 2);
+  ASSERT_TRUE(fake_.wait_for_ws_open(4));
+  ASSERT_TRUE(wait_ready(*client, 2));
+  client->stop();
+  const auto lines = sink->lines();
+  ASSERT_FALSE(lines.empty());
+  for (const auto& open : fake_.events("ws_open")) {
+    const auto ticket = FakeSlack::str(open, "ticket");
+    ASSERT_FALSE(ticket.empty());
+    for (const auto& line : lines) EXPECT_EQ(line.find(ticket), std::string::npos) << line;
+  }
+  for (const auto& line : lines) EXPECT_EQ(line.find(fake_.app_token()), std::string::npos) << line;
+}
+
+}  // namespace
