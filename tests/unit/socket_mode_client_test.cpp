@@ -509,3 +509,37 @@ TEST_F(SocketModeClientTest, NeitherTheTokenNorTheTicketReachesTheLog) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SocketModeClientTest, SilenceBeyondTheIdleTimeoutIsADeadLink) {
+  auto s = settings(1);
+  s.pong_timeout = 30s;  // only the idle rule can fire within this test
+  s.idle_timeout = 1s;
+  auto client = make(s);
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  const auto paused_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(fake_.pause(), 1);
+  ASSERT_TRUE(fake_.wait_for_ws_open(2, 5s));
+  const auto detected = std::chrono::steady_clock::now() - paused_at;
+  EXPECT_GE(detected, 900ms);
+  EXPECT_LT(detected, 4s);
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_EQ(client->stats().reconnects_by_reason["dead"], 1u);
+}
+
+TEST_F(SocketModeClientTest, ServerErrorsOnOpenAreRetriedWithBackoff) {
+  ASSERT_TRUE(fake_.fail_next("apps.connections.open", 2, 500, "{}",
+                              R"({"ok":false,"error":"internal_error"})"));
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(fake_.wait_for_api("apps.connections.open", 3, 5s));
+  ASSERT_TRUE(wait_ready(*client));
+  EXPECT_TRUE(recorder_.fatals().empty());
+  const auto calls = fake_.events("api");
+  EXPECT_EQ(calls[0]["status"].GetInt(), 500);
+  EXPECT_EQ(calls[1]["status"].GetInt(), 500);
+}
+
+}  // namespace
