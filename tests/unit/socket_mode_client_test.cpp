@@ -543,3 +543,149 @@ TEST_F(SocketModeClientTest, ServerErrorsOnOpenAreRetriedWithBackoff) {
 }
 
 }  // namespace
+
+namespace {
+
+/// Calls stop() on the client from inside its own callbacks (the io thread).
+class StoppingListener final : public slack::SocketModeClient::Listener {
+ public:
+  void on_envelope(const slack::Envelope& envelope) override {
+    (void)envelope;
+    if (stop_on_envelope_) stop_from_callback();
+  }
+  void on_fatal(const core::Error& error) override {
+    (void)error;
+    stop_from_callback();
+  }
+  testing::AssertionResult wait_stopped(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, timeout, [&] { return stopped_; })) return testing::AssertionSuccess();
+    return testing::AssertionFailure() << "stop() was not called from a callback";
+  }
+
+  slack::SocketModeClient* client_ = nullptr;
+  bool stop_on_envelope_ = false;
+
+ private:
+  void stop_from_callback() {
+    client_->stop();  // must return (no self-join) and close what it can
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+};
+
+TEST_F(SocketModeClientTest, StopFromOnFatalThenDestroyJoinsCleanly) {
+  auto s = settings(2);
+  s.app_token = "xapp-1-WRONG-TOKEN";
+  StoppingListener listener;
+  auto client = std::make_unique<slack::SocketModeClient>(s, *http_, listener, test_logger());
+  listener.client_ = client.get();
+  client->start();
+  ASSERT_TRUE(listener.wait_stopped());
+  EXPECT_FALSE(client->ack("env-x").has_value());  // stopped: acks are refused
+  client.reset();  // joins the io thread and the fetcher: no std::terminate
+  EXPECT_EQ(fake_.count("ws_open"), 0u);
+}
+
+TEST_F(SocketModeClientTest, StopFromOnEnvelopeClosesTheLinkAndStopsReconnecting) {
+  StoppingListener listener;
+  listener.stop_on_envelope_ = true;
+  auto client =
+      std::make_unique<slack::SocketModeClient>(settings(1), *http_, listener, test_logger());
+  listener.client_ = client.get();
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_GT(fake_.push(event_envelope("env-stop", "EvStop")), 0);
+  ASSERT_TRUE(listener.wait_stopped());
+  ASSERT_TRUE(fake_.wait_for_ws_close(1));
+  EXPECT_EQ(FakeSlack::str(fake_.events("ws_close")[0], "by"), "client") << fake_.describe_last(5);
+  std::this_thread::sleep_for(500ms);  // ten backoff bases: a reconnect would have started
+  EXPECT_EQ(fake_.count("ws_open"), 1u);
+  EXPECT_EQ(fake_.api_calls("apps.connections.open"), 1u);
+  client->stop();  // from this thread: now joins
+  EXPECT_FALSE(client->ready());
+  client.reset();
+}
+
+TEST_F(SocketModeClientTest, ConcurrentStartAndStopAreSafe) {
+  for (int i = 0; i < 10; ++i) {
+    auto client = make(settings(1));
+    std::thread starter([&] { client->start(); });
+    std::thread stopper([&] { client->stop(); });
+    starter.join();
+    stopper.join();
+    client->stop();
+    EXPECT_FALSE(client->ready());
+  }
+}
+
+TEST_F(SocketModeClientTest, AckWithoutAConnectionIsSentOnTheRedelivery) {
+  auto client = make(settings(1));
+  recorder_.auto_ack_ = false;
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_GT(fake_.push_until_acked(command_envelope("cmd-late", "555.666.yyy"), 800ms, 6), 0);
+  ASSERT_TRUE(recorder_.wait_envelopes(1));
+  // The link goes away and the next one takes 1.5 s: the app's ack finds no connection.
+  ASSERT_TRUE(fake_.delay_next("apps.connections.open", 1, 1500ms));
+  ASSERT_EQ(fake_.drop(), 1);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (client->stats().ready_connections > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(client->stats().ready_connections, 0);
+  ASSERT_TRUE(client->ack("cmd-late", R"({"text":"late but complete"})").has_value());
+  ASSERT_TRUE(fake_.wait_for_ack("cmd-late", 1, 8s));
+  const auto acks = fake_.events("ack");
+  ASSERT_EQ(acks.size(), 1u);
+  ASSERT_TRUE(acks[0]["payload"].IsObject()) << fake_.describe_last(10);
+  EXPECT_EQ(FakeSlack::str(acks[0]["payload"], "text"), "late but complete");
+  EXPECT_EQ(recorder_.count("cmd-late"), 1u);
+  EXPECT_EQ(client->stats().acks_sent, 1u);
+}
+
+TEST_F(SocketModeClientTest, BackoffKeepsGrowingWhenLinksDropRightAfterHello) {
+  auto sink = std::make_shared<test::RecordingSink>();
+  auto logger =
+      core::make_logger("socket", core::LogFormat::text, core::LogLevel::debug, {sink}, {});
+  auto s = settings(1);
+  s.backoff_cap = 2s;  // a link must stay up 2 s to end a failure streak
+  auto client = std::make_unique<slack::SocketModeClient>(s, *http_, recorder_, logger);
+  recorder_.client_ = client.get();
+  client->start();
+  for (std::size_t i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(fake_.wait_for_hello(i, 5s));
+    ASSERT_EQ(fake_.drop(), 1);
+  }
+  ASSERT_TRUE(fake_.wait_for_hello(5, 5s));
+  client->stop();
+  std::size_t repeatedly = 0;
+  bool fourth_in_a_row = false;
+  for (const auto& line : sink->lines()) {
+    if (line.find("failing repeatedly") != std::string::npos) ++repeatedly;
+    if (line.find("failure 4 in a row") != std::string::npos) fourth_in_a_row = true;
+  }
+  EXPECT_EQ(repeatedly, 1u);
+  EXPECT_TRUE(fourth_in_a_row) << "the failure streak was reset by a hello";
+}
+
+TEST_F(SocketModeClientTest, HugeRetryAfterIsClampedNotOverflowed) {
+  ASSERT_TRUE(fake_.fail_next("apps.connections.open", 1, 429,
+                              R"({"Retry-After":"9223372036854775807"})", ""));
+  auto client = make(settings(1));
+  client->start();
+  ASSERT_TRUE(fake_.wait_for_api("apps.connections.open", 1));
+  std::this_thread::sleep_for(1s);  // an overflowed wait would have retried at once
+  EXPECT_EQ(fake_.api_calls("apps.connections.open"), 1u);
+  const auto stop_at = std::chrono::steady_clock::now();
+  client->stop();  // the long timer is cancelled
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, 3s);
+}
+
+}  // namespace

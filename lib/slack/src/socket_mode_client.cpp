@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -40,6 +41,13 @@ constexpr milliseconds kMaxDrainGrace{10000};
 // apps.connections.open default wait on `ratelimited` without Retry-After
 // (python-slack-sdk issue_new_wss_url uses 30 s).
 constexpr milliseconds kDefaultRetryAfter{30000};
+// A Retry-After above this is taken as this (no overflow, no timer set for
+// centuries).
+constexpr std::chrono::seconds kMaxRetryAfter{300};
+// A connection that stays up this long (or backoff_cap, if shorter) ends a
+// failure streak; a hello alone does not, so a server that drops every link
+// right after its hello still meets a growing backoff.
+constexpr milliseconds kStableLink{30000};
 
 // ok:false errors that retrying cannot fix (notes §6.1; node
 // UnrecoverableSocketModeStartError, slack-go connect()).
@@ -61,10 +69,15 @@ struct OpenOutcome {
 std::optional<milliseconds> parse_retry_after(const core::http::Response& response) {
   const auto value = response.header("Retry-After");
   if (!value) return std::nullopt;
+  const std::string text(*value);
   try {
-    const long seconds = std::stol(std::string(*value));
+    const long long seconds = std::stoll(text);
     if (seconds < 0) return std::nullopt;
-    return milliseconds(seconds * 1000);
+    return milliseconds(std::chrono::seconds(std::min<long long>(seconds, kMaxRetryAfter.count())));
+  } catch (const std::out_of_range&) {
+    // Too many digits: a huge wait (or a huge negative, ignored).
+    if (text.find('-') != std::string::npos) return std::nullopt;
+    return milliseconds(kMaxRetryAfter);
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -90,6 +103,9 @@ class SocketModeClient::Impl {
   ~Impl() { stop(); }
 
   void start() {
+    // Held across the whole start (and stop): a concurrent stop() sees either
+    // nothing started or fetcher_ and the loop fully started.
+    std::lock_guard lifecycle(lifecycle_mutex_);
     {
       std::lock_guard lock(control_mutex_);
       if (started_ || stop_called_) return;
@@ -107,35 +123,41 @@ class SocketModeClient::Impl {
   }
 
   void stop() {
-    {
-      std::lock_guard lock(control_mutex_);
-      if (stop_called_) return;
-      stop_called_ = true;
-      if (!started_) return;
-    }
-    accepting_ = false;
     if (loop_->on_io_thread()) {
-      // Called from a listener: cannot join our own thread. Close what we
-      // can; the destructor's stop() is then a no-op and the loop's own
-      // destructor joins (it is never destroyed on the io thread by design).
-      logger_->error("socket mode: stop() called on the io thread; not joined");
+      // From a listener: the io thread cannot join itself. Do the closing
+      // work now; the join stays pending for a later stop() or the
+      // destructor on another thread (joined_ stays false). No
+      // lifecycle_mutex_ here: a stop() on another thread may hold it while
+      // it waits for this thread.
+      {
+        std::lock_guard lock(control_mutex_);
+        stop_called_ = true;
+      }
+      accepting_ = false;
+      stop_fetcher();
+      begin_stopping();
       return;
     }
+    std::lock_guard lifecycle(lifecycle_mutex_);
+    {
+      std::lock_guard lock(control_mutex_);
+      stop_called_ = true;
+      if (joined_) return;
+      if (!started_) {
+        joined_ = true;
+        return;
+      }
+    }
+    accepting_ = false;
     std::promise<void> closed;
     auto closed_future = closed.get_future();
     loop_->post([this, &closed] {
-      stopping_ = true;
-      set_state(ConnectionState::stopped);
-      cancel_timers();
+      begin_stopping();
       if (links_.empty()) {
         closed.set_value();
         return;
       }
       stop_done_ = &closed;
-      for (auto& [id, link] : links_) {
-        link.close_reason = "stopping";
-        if (link.conn) link.conn->close(1000, "stopping", settings_.close_timeout);
-      }
     });
     // The close handshake is cut after close_timeout, then TLS shutdown after
     // at most 1 s more (socket_transport.cpp).
@@ -146,15 +168,15 @@ class SocketModeClient::Impl {
     loop_->stop_and_join();
     links_.clear();
     stop_done_ = nullptr;
-    {
-      std::lock_guard lock(fetch_mutex_);
-      fetch_stop_ = true;
-    }
-    fetch_cv_.notify_all();
+    stop_fetcher();
     if (fetcher_.joinable()) fetcher_.join();
     ready_count_ = 0;
-    std::lock_guard lock(stats_mutex_);
-    stats_.ready_connections = 0;
+    {
+      std::lock_guard lock(stats_mutex_);
+      stats_.ready_connections = 0;
+    }
+    std::lock_guard lock(control_mutex_);
+    joined_ = true;
   }
 
   core::Status ack(const std::string& envelope_id, std::optional<std::string> payload_json) {
@@ -214,20 +236,24 @@ class SocketModeClient::Impl {
     SteadyClock::time_point opened_at{}, last_frame{}, last_pong{};
     std::string close_reason;  ///< why we closed it (dead, too_many_websockets…)
     std::shared_ptr<detail::TimerHandle> grace;
+    std::shared_ptr<detail::TimerHandle> stable;  ///< ends the slot's failure streak
   };
 
   struct Slot {
     std::uint64_t active = 0;       ///< the connection serving this slot (0: none)
     std::uint64_t replacement = 0;  ///< a new connection opened before closing `active`
     bool pending = false;           ///< a connect is scheduled or its URL is being fetched
-    int failures = 0;               ///< in a row, reset by a hello
+    int failures = 0;               ///< in a row, reset once a link stays up (stable_after())
     std::string last_failure;
     std::shared_ptr<detail::TimerHandle> timer;
   };
 
   struct Route {
     std::uint64_t link = 0;
-    bool acked = false;
+    bool acked = false;  ///< an ack went out to a transport
+    /// The application's ack that found no connection to go out on: sent
+    /// when Slack redelivers the envelope.
+    std::optional<std::string> unsent;
   };
 
   // ---- apps.connections.open, off the io thread -------------------------
@@ -477,15 +503,16 @@ class SocketModeClient::Impl {
     if (l.hello) return;
     l.hello = true;
     Slot& s = slots_[l.slot];
-    if (s.failures > 1) {
-      logger_->info("socket mode: connection {}: recovered after {} failures (last: {})", l.slot,
-                    s.failures, s.last_failure);
-    }
-    s.failures = 0;
-    logger_->info(
-        "socket mode: connection {} ready (hello: num_connections={}, "
-        "approximate_connection_time={}s, app_id={})",
-        l.slot, hello.num_connections, hello.approximate_connection_time, hello.app_id);
+    // Not a reset of the failure streak yet: only a link that stays up does
+    // that (a server dropping every link right after hello keeps backing off).
+    const std::uint64_t link_id = l.id;
+    l.stable = loop_->after(stable_after(), [this, link_id] { on_stable(link_id); });
+    // Within a failure streak, further hellos are as quiet as the failures.
+    const auto level = s.failures > 1 ? spdlog::level::debug : spdlog::level::info;
+    logger_->log(level,
+                 "socket mode: connection {} ready (hello: num_connections={}, "
+                 "approximate_connection_time={}s, app_id={})",
+                 l.slot, hello.num_connections, hello.approximate_connection_time, hello.app_id);
     if (s.replacement == l.id) {
       // The replacement is ready: it takes over, and the old connection is
       // read until Slack closes it (cut after a grace period).
@@ -503,6 +530,21 @@ class SocketModeClient::Impl {
       s.active = l.id;
     }
     update_ready();
+  }
+
+  milliseconds stable_after() const {
+    return std::clamp(settings_.backoff_cap, milliseconds(1), kStableLink);
+  }
+
+  void on_stable(std::uint64_t id) {
+    Link* l = find(id);
+    if (l == nullptr || !l->open || !l->close_reason.empty() || stopping_ || fatal_) return;
+    Slot& s = slots_[l->slot];
+    if (s.failures > 1) {
+      logger_->info("socket mode: connection {}: recovered after {} failures (last: {})", l->slot,
+                    s.failures, s.last_failure);
+    }
+    s.failures = 0;
   }
 
   milliseconds drain_grace() const { return std::min(settings_.idle_timeout, kMaxDrainGrace); }
@@ -561,6 +603,14 @@ class SocketModeClient::Impl {
       // the application already acked it (its own ack, payload and all, is
       // otherwise still on its way).
       auto route = routes_.find(envelope.envelope_id);
+      if (same_id && route != routes_.end() && route->second.unsent) {
+        // The application's ack found no connection: send it now, payload
+        // and all.
+        std::string text = std::move(*route->second.unsent);
+        route->second.unsent.reset();
+        send_ack(envelope.envelope_id, std::move(text));
+        return;
+      }
       const bool app_acked = route != routes_.end() && route->second.acked;
       if (!same_id || app_acked) {
         send_ack(envelope.envelope_id,
@@ -593,7 +643,7 @@ class SocketModeClient::Impl {
   }
 
   void remember_route(const std::string& envelope_id, std::uint64_t link) {
-    auto [it, inserted] = routes_.try_emplace(envelope_id, Route{link, false});
+    auto [it, inserted] = routes_.try_emplace(envelope_id, Route{link, false, std::nullopt});
     if (!inserted) {
       // Prefer the newest delivery's connection (the older may be closing).
       it->second.link = link;
@@ -607,28 +657,43 @@ class SocketModeClient::Impl {
   }
 
   void send_ack(const std::string& envelope_id, std::string text) {
+    // A link we are closing (dead, replaced, too_many_websockets, stopping…)
+    // stays `open` until its close completes, but a frame sent on it now may
+    // never reach Slack.
+    const auto usable = [](const Link& l) { return l.open && l.close_reason.empty(); };
     Link* target = nullptr;
     auto route = routes_.find(envelope_id);
     if (route != routes_.end()) {
-      route->second.acked = true;
       Link* l = find(route->second.link);
-      if (l != nullptr && l->open) target = l;
+      if (l != nullptr && usable(*l)) target = l;
     }
     if (target == nullptr) {
       // Its connection closed: any ready one will do (Slack matches acks by
       // envelope_id, not by connection).
       for (auto& [id, l] : links_) {
-        if (l.open && l.hello && (target == nullptr || !l.draining)) target = &l;
+        if (usable(l) && l.hello && (target == nullptr || !l.draining)) target = &l;
       }
     }
     if (target == nullptr) {
-      logger_->warn("socket mode: no open connection to ack envelope {}; Slack will redeliver it",
-                    envelope_id);
+      if (route != routes_.end() && !route->second.acked) {
+        route->second.unsent = std::move(text);
+        logger_->warn(
+            "socket mode: no open connection to ack envelope {}; the ack is sent when Slack "
+            "redelivers it",
+            envelope_id);
+      } else {
+        logger_->warn("socket mode: no open connection to ack envelope {}; Slack will redeliver it",
+                      envelope_id);
+      }
       return;
     }
     // Acks go out at once; pings (the only other writes) wait until nothing
     // is queued, so an ack is never behind another write of ours.
     target->conn->send_text(std::move(text));
+    if (route != routes_.end()) {
+      route->second.acked = true;
+      route->second.unsent.reset();
+    }
     std::lock_guard lock(stats_mutex_);
     ++stats_.acks_sent;
   }
@@ -639,6 +704,7 @@ class SocketModeClient::Impl {
     Link link = std::move(it->second);
     links_.erase(it);
     if (link.grace) link.grace->cancel();
+    if (link.stable) link.stable->cancel();
     update_ready();
     if (stopping_) {
       if (links_.empty() && stop_done_ != nullptr) {
@@ -678,11 +744,7 @@ class SocketModeClient::Impl {
       }
       return;
     }
-    if (link.hello && reason != "too_many_websockets") {
-      logger_->warn("socket mode: connection {}: {}; reconnecting", link.slot, description);
-      ++s.failures;
-      s.last_failure = description;
-    } else if (reason == "too_many_websockets") {
+    if (reason == "too_many_websockets") {
       logger_->warn(
           "socket mode: connection {}: closed on too_many_websockets; reconnecting "
           "after backoff",
@@ -728,6 +790,28 @@ class SocketModeClient::Impl {
     }
   }
 
+  /// Stops reconnects and closes every link (io thread). Idempotent: links
+  /// already closing (fatal, dead, replaced…) are left to finish.
+  void begin_stopping() {
+    if (stopping_) return;
+    stopping_ = true;
+    set_state(ConnectionState::stopped);
+    cancel_timers();
+    for (auto& [id, link] : links_) {
+      if (!link.close_reason.empty()) continue;
+      link.close_reason = "stopping";
+      if (link.conn) link.conn->close(1000, "stopping", settings_.close_timeout);
+    }
+  }
+
+  void stop_fetcher() {
+    {
+      std::lock_guard lock(fetch_mutex_);
+      fetch_stop_ = true;
+    }
+    fetch_cv_.notify_all();
+  }
+
   void cancel_timers() {
     if (keepalive_) keepalive_->cancel();
     for (auto& s : slots_) {
@@ -735,6 +819,7 @@ class SocketModeClient::Impl {
     }
     for (auto& [id, l] : links_) {
       if (l.grace) l.grace->cancel();
+      if (l.stable) l.stable->cancel();
     }
   }
 
@@ -787,9 +872,11 @@ class SocketModeClient::Impl {
   core::LoggerPtr logger_;
   std::unique_ptr<detail::IoLoop> loop_;
 
-  std::mutex control_mutex_;
+  std::mutex lifecycle_mutex_;  ///< held across start() and stop() (not on the io thread)
+  std::mutex control_mutex_;    ///< guards the three flags below
   bool started_ = false;
   bool stop_called_ = false;
+  bool joined_ = false;  ///< the io thread and the fetcher are joined (or never started)
   std::atomic<bool> accepting_{true};
 
   std::thread fetcher_;
