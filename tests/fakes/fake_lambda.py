@@ -69,11 +69,13 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from fake_http_server import TlsHTTPServer, read_body
 
 _print_lock = threading.Lock()
 
@@ -237,8 +239,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return read_body(self)
 
     def send(self, status, headers, body):
         self.send_response(status)
@@ -333,25 +334,8 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = do_GET
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs on the connection's own thread, never in accept().
-        if self.tls_context is not None:
-            try:
-                request = self.tls_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as error:
-                sys.stderr.write("fake_lambda: TLS handshake failed: %s\n" % error)
-                return
-        try:
-            self.RequestHandlerClass(request, client_address, self)
-        except (ConnectionError, ssl.SSLError, OSError):
-            pass
-
-    def handle_error(self, request, client_address):
-        sys.stderr.write("fake_lambda: error serving %s\n" % (client_address,))
+class Server(TlsHTTPServer):
+    log_name = "fake_lambda"
 
 
 def main():

@@ -127,13 +127,15 @@ import time
 import traceback
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import OP_BINARY, OP_PING, OP_PONG, OP_TEXT
 from websockets.legacy.protocol import State
 from websockets.legacy.server import WebSocketServerProtocol
+
+from fake_http_server import TlsHTTPServer, read_body
 
 APP_ID = "A0FAKE"
 TEAM_ID = "T0FAKE"
@@ -822,20 +824,7 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any()
 
     def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size_line = self.rfile.readline()
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length", "0") or "0")
-        return self.rfile.read(length) if length > 0 else b""
+        return read_body(self)
 
     def reply(self, status, obj, headers=None):
         data = obj.encode("utf-8") if isinstance(obj, str) else json.dumps(obj).encode("utf-8")
@@ -1073,37 +1062,8 @@ def control(op, request):
         return {"ok": False, "error": "control_failed", "detail": repr(error)}
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    tls_context = None
-
-    def finish_request(self, request, client_address):
-        # TLS handshake on the connection's own thread: a stalled client never blocks accept().
-        if self.tls_context is not None:
-            try:
-                request.settimeout(30)
-                request = self.tls_context.wrap_socket(request, server_side=True)
-                request.settimeout(None)
-            except (ssl.SSLError, OSError) as error:
-                log("HTTPS TLS handshake failed: %s" % error)
-                return
-        try:
-            self.RequestHandlerClass(request, client_address, self)
-        except (ConnectionError, ssl.SSLError, OSError):
-            pass
-        except Exception:
-            log_exception("HTTPS connection")
-        finally:
-            try:
-                request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            request.close()
-
-    def handle_error(self, request, client_address):
-        log_exception("HTTPS server")
+class Server(TlsHTTPServer):
+    log_name = "fake_slack"
 
 
 # --------------------------------------------------------------------------------------------

@@ -50,14 +50,15 @@ import hashlib
 import json
 import os
 import socket
-import socketserver
 import ssl
 import struct
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fake_http_server import TlsHTTPServer, read_body
 
 _print_lock = threading.Lock()
 
@@ -93,20 +94,7 @@ class Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size_line = self.rfile.readline()
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length", "0") or "0")
-        return self.rfile.read(length) if length > 0 else b""
+        return read_body(self)
 
     def handle_any(self):
         body = self.read_body()
@@ -226,35 +214,8 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    tls_context = None
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, on the connection's own thread, so a client that
-        # stalls or fails the handshake never holds up accept().
-        if self.tls_context is not None:
-            try:
-                request = self.tls_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as error:
-                sys.stderr.write("http_fake: TLS handshake failed: %s\n" % error)
-                return
-        try:
-            self.RequestHandlerClass(request, client_address, self)
-        except (ConnectionError, ssl.SSLError, OSError):
-            pass
-        finally:
-            if self.tls_context is not None:
-                try:
-                    request.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                request.close()
-
-    def handle_error(self, request, client_address):
-        pass
+class Server(TlsHTTPServer):
+    log_name = "http_fake"
 
 
 def main():
