@@ -70,6 +70,28 @@ TEST(Strings, Utf8LengthAndTruncateNeverSplitACharacter) {
   EXPECT_EQ(core::utf8_truncate("abc", 0), "");
 }
 
+TEST(Strings, Utf8DecodeAcceptsOnlyWellFormedSequences) {
+  char32_t cp = 0;
+  EXPECT_EQ(core::utf8_decode("a", 0, cp), 1u);
+  EXPECT_EQ(cp, U'a');
+  EXPECT_EQ(core::utf8_decode("\xC3\xA9", 0, cp), 2u);
+  EXPECT_EQ(cp, U'\u00E9');
+  EXPECT_EQ(core::utf8_decode("\xE2\x9C\x85", 0, cp), 3u);
+  EXPECT_EQ(cp, U'\u2705');
+  EXPECT_EQ(core::utf8_decode("\xF0\x9F\x98\x80", 0, cp), 4u);
+  EXPECT_EQ(cp, U'\U0001F600');
+  for (const char* bad : {"\xC0\xAF",          // overlong '/'
+                          "\xE0\x80\xAF",      // overlong, 3 bytes
+                          "\xED\xA0\x80",      // a surrogate
+                          "\xF4\x90\x80\x80",  // above U+10FFFF
+                          "\xE2\x9C",          // cut short
+                          "\x80", "\xFF"}) {
+    EXPECT_EQ(core::utf8_decode(bad, 0, cp), 0u) << bad;
+  }
+  // Ill-formed sequences count one per byte.
+  EXPECT_EQ(core::utf8_length("\xED\xA0\x80"), 3u);
+}
+
 TEST(Clock, FormatsAndParsesRfc3339) {
   const auto at = sys_days(year(2026) / 11 / 25) + hours(10) + minutes(5) + seconds(9);
   EXPECT_EQ(core::format_rfc3339(at), "2026-11-25T10:05:09Z");

@@ -7,26 +7,48 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// Length in bytes of the UTF-8 sequence starting at text[i]; 1 for a stray byte.
+// Bytes to step over at text[i]: a whole well-formed sequence, or one stray byte.
 std::size_t sequence_length(std::string_view text, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  std::size_t want = 1;
-  if (lead >= 0xF0 && lead <= 0xF4)
-    want = 4;
-  else if (lead >= 0xE0)
-    want = 3;
-  else if (lead >= 0xC2 && lead <= 0xDF)
-    want = 2;
-  if (want == 1 || i + want > text.size()) return 1;
-  for (std::size_t k = 1; k < want; ++k) {
-    if (!is_continuation(static_cast<unsigned char>(text[i + k]))) return 1;
-  }
-  return want;
+  char32_t ignored = 0;
+  const std::size_t length = utf8_decode(text, i, ignored);
+  return length == 0 ? 1 : length;
 }
 
 }  // namespace
+
+std::size_t utf8_decode(std::string_view text, std::size_t i, char32_t& code_point) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) {
+    code_point = lead;
+    return 1;
+  }
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // bounds of the second byte (RFC 3629 table)
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  char32_t value = lead & (length == 2 ? 0x1Fu : length == 3 ? 0x0Fu : 0x07u);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    value = (value << 6) | (byte(i + k) & 0x3Fu);
+  }
+  code_point = value;
+  return length;
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);

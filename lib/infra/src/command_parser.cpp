@@ -68,48 +68,6 @@ bool equals_lower(std::string_view text, std::string_view lower) {
   return true;
 }
 
-unsigned char byte_at(std::string_view text, std::size_t i) {
-  return static_cast<unsigned char>(text[i]);
-}
-
-// Length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or 0 when the bytes there are not one.
-// `code_point` receives the decoded value.
-std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& code_point) {
-  const unsigned char lead = byte_at(text, i);
-  if (lead < 0x80) {
-    code_point = lead;
-    return 1;
-  }
-  std::size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  const unsigned char second = byte_at(text, i + 1);
-  if (second < low || second > high) return 0;
-  char32_t value = lead & (length == 2 ? 0x1Fu : length == 3 ? 0x0Fu : 0x07u);
-  for (std::size_t k = 1; k < length; ++k) {
-    const unsigned char next = byte_at(text, i + k);
-    if ((next & 0xC0) != 0x80) return 0;
-    value = (value << 6) | (next & 0x3Fu);
-  }
-  code_point = value;
-  return length;
-}
-
 bool is_control(char32_t code_point) { return code_point < 0x20 || code_point == 0x7F; }
 
 // User text as it may appear inside a `code span` of a message: valid UTF-8 only
@@ -133,7 +91,7 @@ std::string shown(std::string_view text) {
       break;
     }
     char32_t code_point = 0;
-    const std::size_t length = utf8_sequence(text, i, code_point);
+    const std::size_t length = core::utf8_decode(text, i, code_point);
     if (length == 0) {
       out += "\uFFFD";
       i += 1;
@@ -593,7 +551,7 @@ core::Result<std::string> check_description(std::string text) {
   }
   for (std::size_t i = 0; i < text.size();) {
     char32_t code_point = 0;
-    const std::size_t length = utf8_sequence(text, i, code_point);
+    const std::size_t length = core::utf8_decode(text, i, code_point);
     if (length == 0) {
       return invalid("The description is not valid UTF-8 text. Retype it as plain text.",
                      "description not UTF-8");

@@ -14,6 +14,10 @@ std::string to_lower(std::string_view text);
 std::vector<std::string> split_list(std::string_view text, char separator = ',');
 /// "a, b, c"
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+/// Length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong
+/// forms, no surrogates, nothing above U+10FFFF), or 0 when the bytes there are
+/// not one; `code_point` receives the decoded value. `i` must be < text.size().
+std::size_t utf8_decode(std::string_view text, std::size_t i, char32_t& code_point);
 /// Number of Unicode code points in valid UTF-8 (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
 /// At most `max_chars` code points of `text`; when cut, the last one is "…".
