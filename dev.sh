@@ -15,7 +15,7 @@ packages=(
   libboost-dev libssl-dev libwebsocketpp-dev rapidjson-dev libcurl4-openssl-dev
   libfmt-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-botocore python3-websockets openssl
+  python3 python3-botocore python3-websockets python3-prometheus-client openssl
 )
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }

@@ -1,8 +1,13 @@
 // infra-bot: the /infra Slack ChatOps service and its operator subcommands
 // (design §6). main() only parses arguments, builds the Config once and wires.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -10,6 +15,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "aws/credentials.hpp"
@@ -20,15 +26,24 @@
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/redactor.hpp"
+#include "core/status_server.hpp"
+#include "infra/app.hpp"
+#include "infra/command_runner.hpp"
 #include "infra/lambda_backend.hpp"
+#include "infra/metered_backend.hpp"
+#include "infra/policy.hpp"
 #include "infra/simulated_backend.hpp"
+#include "slack/socket_mode_client.hpp"
+#include "slack/web_api.hpp"
 
 namespace {
 
+constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 2;
-constexpr int kExitUnavailable = 3;
 
 core::Redactor make_redactor(const core::Config& config, const core::Environment& env) {
   core::Redactor redactor(config.secrets());
@@ -46,27 +61,6 @@ std::optional<core::Config> load(const core::Environment& env, core::RunMode mod
     return std::nullopt;
   }
   return std::move(config).value();
-}
-
-int run_service(const core::Environment& env) {
-  auto config = load(env, core::RunMode::service);
-  if (!config) return kExitConfig;
-  if (config->backend == core::BackendKind::lambda) {
-    for (const auto& [name, value] :
-         {std::pair{"ORCHESTRATOR_LAMBDA_ARN", config->orchestrator_lambda_arn},
-          std::pair{"IP_WHITELIST_LAMBDA_ARN", config->ip_whitelist_lambda_arn}}) {
-      if (auto ref = aws::parse_function_ref(value, config->aws_region); !ref) {
-        std::cerr << "infra-bot: " << name << ": " << ref.error().user_message << "\n";
-        return kExitConfig;
-      }
-    }
-  }
-  auto logger = core::make_stderr_logger("infra-bot", config->log_format, config->log_level,
-                                         make_redactor(*config, env));
-  logger->error(
-      "configuration is valid, but the Slack Socket Mode service is not part of this build yet; "
-      "use `infra-bot console` to run /infra commands against the simulated backend");
-  return kExitUnavailable;
 }
 
 // The two Lambdas of the configuration, parsed (an ARN, or a name with
@@ -126,6 +120,9 @@ std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
     }
   }
   infra::LambdaBackendSettings backend_settings;
+  backend_settings.orchestrator_timeout = config.lambda_timeout;
+  backend_settings.whitelist_timeout =
+      std::min(backend_settings.whitelist_timeout, config.lambda_timeout);
   backend_settings.orchestrator = std::move(refs.first);
   backend_settings.whitelist = std::move(refs.second);
   stack->backend = std::make_unique<infra::LambdaBackend>(std::move(backend_settings),
@@ -159,6 +156,226 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
     backend = simulated.get();
   }
   return app::run_console(*config, options, *backend, clock, std::cin, std::cout, logger);
+}
+
+// Hands envelopes to the App and reports what the client cannot fix.
+class ServiceListener final : public slack::SocketModeClient::Listener {
+ public:
+  ServiceListener(infra::App& app, core::LoggerPtr logger)
+      : app_(app), logger_(std::move(logger)) {}
+  void attach(slack::SocketModeClient& client) { client_ = &client; }
+
+  void on_envelope(const slack::Envelope& envelope) override {
+    app_.on_envelope(envelope, [this](const std::string& id, std::optional<std::string> payload) {
+      return client_->ack(id, std::move(payload));
+    });
+  }
+  void on_state(slack::ConnectionState state) override {
+    static constexpr const char* kNames[] = {"connecting", "ready", "reconnecting", "stopped",
+                                             "failed"};
+    logger_->info("socket mode: {}", kNames[static_cast<int>(state)]);
+  }
+  void on_fatal(const core::Error& error) override {
+    logger_->critical("socket mode cannot continue: {} ({})", error.user_message, error.detail);
+    fatal_ = true;
+  }
+  bool fatal() const { return fatal_; }
+
+ private:
+  infra::App& app_;
+  core::LoggerPtr logger_;
+  slack::SocketModeClient* client_ = nullptr;
+  std::atomic<bool> fatal_{false};
+};
+
+// Copies the Socket Mode client's counters into the registry at scrape time.
+void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketModeClient& client) {
+  metrics.declare_counter("infra_reconnects_total", "Socket Mode reconnects, by reason");
+  metrics.declare_gauge("infra_socket_connections", "Socket Mode connections with their hello");
+  metrics.declare_counter("infra_acks_total", "Envelope acks sent");
+  metrics.declare_counter("infra_duplicate_envelopes_total", "Redelivered envelopes dropped");
+  metrics.add_collector([&client](core::metrics::Registry& registry) {
+    const auto stats = client.stats();
+    for (const auto& [reason, count] : stats.reconnects_by_reason) {
+      registry.set("infra_reconnects_total", {{"reason", reason}}, static_cast<double>(count));
+    }
+    registry.set("infra_socket_connections", {}, stats.ready_connections);
+    registry.set("infra_acks_total", {}, static_cast<double>(stats.acks_sent));
+    registry.set("infra_duplicate_envelopes_total", {},
+                 static_cast<double>(stats.duplicates_dropped));
+  });
+}
+
+core::StatusResponse status_page(std::string_view path, const slack::SocketModeClient& client,
+                                 const core::metrics::Registry& metrics) {
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/readyz") {
+    if (client.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
+    return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
+  }
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+// SIGTERM/SIGINT are blocked in every thread and taken here (sigtimedwait),
+// so no handler runs in the middle of anything.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Every configuration problem of `run` at once: core's (presence, ranges,
+// token prefixes) and the Lambda ARNs' syntax, which only aws:: knows.
+bool arn_problems(const core::Environment& env, std::string& out) {
+  const auto backend = env.get("INFRA_BACKEND").value_or("lambda");
+  if (backend == "simulated") return false;
+  auto region = env.get("AWS_REGION").value_or("");
+  if (region.empty()) region = env.get("AWS_DEFAULT_REGION").value_or("");
+  bool found = false;
+  for (const char* name : {"ORCHESTRATOR_LAMBDA_ARN", "IP_WHITELIST_LAMBDA_ARN"}) {
+    const auto value = env.get(name);
+    if (!value || value->empty()) continue;  // core names a missing one
+    if (auto ref = aws::parse_function_ref(*value, region); !ref) {
+      out += fmt::format("\n  {}: {}", name, ref.error().user_message);
+      found = true;
+    }
+  }
+  return found;
+}
+
+int run_service(const core::Environment& env) {
+  auto config = core::load_config(env, core::RunMode::service);
+  std::string arns;
+  const bool bad_arns = arn_problems(env, arns);
+  if (!config || bad_arns) {
+    std::cerr << "infra-bot: "
+              << (config ? std::string("invalid configuration:") : config.error().user_message)
+              << arns << "\n";
+    return kExitConfig;
+  }
+  std::optional<std::pair<aws::FunctionRef, aws::FunctionRef>> refs;
+  if (config->backend == core::BackendKind::lambda) {
+    refs = lambda_functions(*config, "run");
+    if (!refs) return kExitConfig;
+  }
+  const auto signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+
+  const auto redactor = make_redactor(*config, env);
+  auto logger =
+      core::make_stderr_logger("infra-bot", config->log_format, config->log_level, redactor);
+  auto audit = core::make_stderr_logger("audit", config->log_format, core::LogLevel::info, redactor,
+                                        core::Payload::json_object);
+  core::SystemClock clock;
+  core::UuidSource ids;
+  core::metrics::Registry metrics;
+
+  std::unique_ptr<LambdaStack> lambda;
+  std::unique_ptr<infra::SimulatedBackend> simulated;
+  infra::Backend* backend = nullptr;
+  if (refs) {
+    lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger);
+    backend = lambda->backend.get();
+  } else {
+    simulated = std::make_unique<infra::SimulatedBackend>(config->environments, clock);
+    backend = simulated.get();
+    logger->warn("INFRA_BACKEND=simulated: commands change an in-memory model, not AWS");
+  }
+  infra::MeteredBackend metered(*backend, metrics);
+  infra::Policy policy(infra::PolicySettings::from(*config), clock);
+  infra::CommandRunner runner(infra::RunnerSettings::from(*config), policy, metered, clock, ids,
+                              logger);
+
+  auto slack_http = core::http::make_curl_client(core::http::CurlSettings{config->ssl_cert_file});
+  slack::WebApiSettings web_settings;
+  web_settings.bot_token = config->slack_bot_token;
+  web_settings.api_url = config->slack_api_url;
+  slack::HttpWebApi web(web_settings, *slack_http, logger);
+  infra::App app(infra::AppSettings::from(*config), runner, web, clock, metrics, logger, audit);
+
+  ServiceListener listener(app, logger);
+  slack::SocketModeSettings socket_settings;
+  socket_settings.app_token = config->slack_app_token;
+  socket_settings.api_url = config->slack_api_url;
+  socket_settings.ca_file = config->ssl_cert_file;
+  socket_settings.connections = config->socket_connections;
+  slack::SocketModeClient client(socket_settings, *slack_http, listener, logger);
+  listener.attach(client);
+  add_socket_metrics(metrics, client);
+
+  core::StatusServer status(
+      core::StatusServerSettings{config->health_address, config->health_port},
+      [&](std::string_view path) { return status_page(path, client, metrics); }, logger);
+  if (auto started = status.start(); !started) {
+    logger->critical("health server: {}", started.error().user_message);
+    return kExitFailure;
+  }
+  logger->info("infra-bot {} starting: backend={} environments={} connections={}",
+               INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
+               config->socket_connections);
+  client.start();
+
+  int exit_code = 0;
+  for (;;) {
+    const timespec tick{0, 200'000'000};
+    const int signal = sigtimedwait(&signals, nullptr, &tick);
+    if (signal == SIGTERM || signal == SIGINT) {
+      logger->info("{}: stopping; running jobs get up to {} s",
+                   signal == SIGTERM ? "SIGTERM" : "SIGINT", config->drain_timeout.count());
+      break;
+    }
+    if (listener.fatal()) {
+      exit_code = kExitFailure;
+      break;
+    }
+  }
+  client.stop();  // no more envelopes
+  const auto report = app.drain(config->drain_timeout);
+  status.stop();
+  logger->info("stopped: {} job(s) finished while draining, {} interrupted", report.finished,
+               report.interrupted);
+  logger->flush();
+  audit->flush();
+  if (report.interrupted > 0) {
+    // Interrupted jobs still block in their Lambda calls; their requesters
+    // have been told. Leave without waiting for them.
+    std::fflush(nullptr);
+    std::_Exit(exit_code);
+  }
+  return exit_code;
+}
+
+// `infra-bot healthcheck`: exit 0 iff the local /readyz answers 200.
+int run_healthcheck(const core::Environment& env) {
+  std::string port = env.get("INFRA_HEALTH_PORT").value_or("8080");
+  std::string address = env.get("INFRA_HEALTH_ADDRESS").value_or("0.0.0.0");
+  if (port.empty()) port = "8080";
+  if (address.empty() || address == "0.0.0.0") address = "127.0.0.1";
+  if (address == "::") address = "::1";
+  const bool v6 = address.find(':') != std::string::npos;
+  core::http::Request request;
+  request.url = fmt::format("http://{}:{}/readyz", v6 ? "[" + address + "]" : address, port);
+  request.connect_timeout = std::chrono::milliseconds(2000);
+  request.total_timeout = std::chrono::milliseconds(3000);
+  auto http = core::http::make_curl_client({});
+  auto response = http->send(request);
+  if (!response) {
+    std::cerr << "infra-bot healthcheck: " << request.url << ": " << response.error().user_message
+              << "\n";
+    return kExitFailure;
+  }
+  if (response->status != 200) {
+    std::cerr << "infra-bot healthcheck: " << request.url << " answered " << response->status
+              << ": " << response->body;
+    return kExitFailure;
+  }
+  std::cout << "ready\n";
+  return 0;
 }
 
 // Environment with a few variables pinned (iam-policy always wants the
@@ -241,6 +458,10 @@ int main(int argc, char** argv) {
   console->add_option("--now", now_text,
                       "Freeze the clock at this RFC 3339 time; `:advance 5m` lines move it");
 
+  auto* healthcheck = cli.add_subcommand(
+      "healthcheck",
+      "Exit 0 when the local /readyz (INFRA_HEALTH_ADDRESS:INFRA_HEALTH_PORT) answers 200");
+
   auto* iam_policy = cli.add_subcommand(
       "iam-policy",
       "Print the least-privilege IAM policy (lambda:InvokeFunction) for ORCHESTRATOR_LAMBDA_ARN "
@@ -263,6 +484,7 @@ int main(int argc, char** argv) {
     return run_console(env, console_options);
   }
   if (iam_policy->parsed()) return run_iam_policy(env);
+  if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;
   return run_service(env);
 }

@@ -131,6 +131,33 @@ TEST(BlockkitJson, Context) {
             R"({"type":"context","elements":[{"type":"mrkdwn","text":"Type `/infra help`."}]})");
 }
 
+TEST(BlockkitJson, ActionsWithButtons) {
+  const auto doc =
+      parse(to_json(message_of({Actions{{Button{"Confirm", "open", "{\"env\":\"dev\"}", true},
+                                         Button{"Later", "later", "", false}}}})));
+  EXPECT_EQ(
+      core::json::to_string(*rapidjson::Pointer("/blocks/0").Get(doc)),
+      R"({"type":"actions","elements":[{"type":"button","text":{"type":"plain_text","text":"Confirm","emoji":true},"action_id":"open","value":"{\"env\":\"dev\"}","style":"danger"},)"
+      R"({"type":"button","text":{"type":"plain_text","text":"Later","emoji":true},"action_id":"later","value":""}]})");
+}
+
+TEST(BlockkitLimits, ButtonsAreFittedAndEmptyActionsLeftOut) {
+  std::vector<Button> buttons;
+  for (int i = 0; i < 30; ++i) buttons.push_back(Button{repeat("é", 80), "a", repeat("v", 2100)});
+  const auto fitted = fit_to_limits(message_of({Actions{buttons}, Actions{{Button{"", "x", ""}}}}));
+  ASSERT_EQ(fitted.blocks.size(), 1u) << "an actions block without buttons is left out";
+  const auto& kept = std::get<Actions>(fitted.blocks[0]).buttons;
+  EXPECT_EQ(kept.size(), kMaxButtonsPerBlock);
+  EXPECT_EQ(core::utf8_length(kept[0].text), kMaxButtonTextChars);
+  EXPECT_EQ(core::utf8_length(kept[0].value), kMaxButtonValueChars);
+}
+
+TEST(BlockkitText, ButtonsAreShownInBrackets) {
+  EXPECT_EQ(to_text(message_of({Section{"", {"Sure?"}},
+                                Actions{{Button{"Yes", "y", ""}, Button{"No", "n", ""}}}})),
+            "Sure?\n\n[ Yes ] [ No ]\n");
+}
+
 TEST(BlockkitJson, EmptyBlocksAreLeftOut) {
   // Slack rejects text objects with empty text.
   const auto doc =

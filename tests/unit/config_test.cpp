@@ -45,6 +45,21 @@ TEST(Config, ConsoleNeedsNothingAndUsesTheDesignDefaults) {
   EXPECT_TRUE(config->allowed_users.empty());
   EXPECT_EQ(config->min_prefix_v4, 16);
   EXPECT_EQ(config->min_prefix_v6, 48);
+  EXPECT_EQ(config->health_address, "0.0.0.0");
+  EXPECT_EQ(config->lambda_timeout, std::chrono::seconds(900));
+  EXPECT_EQ(config->progress_after, std::chrono::seconds(20));
+  EXPECT_EQ(config->drain_timeout, std::chrono::seconds(25));
+}
+
+TEST(Config, HealthAddressMustBeAnIpAddress) {
+  for (const char* good : {"127.0.0.1", "0.0.0.0", "::", "::1"}) {
+    auto config =
+        core::load_config(MapEnvironment({{"INFRA_HEALTH_ADDRESS", good}}), RunMode::console);
+    ASSERT_TRUE(config) << good << ": " << config.error().user_message;
+    EXPECT_EQ(config->health_address, good);
+  }
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_HEALTH_ADDRESS", "localhost"}})),
+              HasSubstr("INFRA_HEALTH_ADDRESS"));
 }
 
 TEST(Config, ServiceModeRequiresTokensAndLambdaArnsAndNamesEachVariable) {
@@ -192,6 +207,13 @@ INSTANTIATE_TEST_SUITE_P(
         NumberCase{"INFRA_HEALTH_PORT", "0", nullptr},
         NumberCase{"INFRA_HEALTH_PORT", "65536", "INFRA_HEALTH_PORT"},
         NumberCase{"INFRA_HEALTH_PORT", "http", "INFRA_HEALTH_PORT"},
+        NumberCase{"INFRA_LAMBDA_TIMEOUT_SECONDS", "60", nullptr},
+        NumberCase{"INFRA_LAMBDA_TIMEOUT_SECONDS", "0", "INFRA_LAMBDA_TIMEOUT_SECONDS"},
+        NumberCase{"INFRA_LAMBDA_TIMEOUT_SECONDS", "901", "INFRA_LAMBDA_TIMEOUT_SECONDS"},
+        NumberCase{"INFRA_PROGRESS_SECONDS", "5", nullptr},
+        NumberCase{"INFRA_PROGRESS_SECONDS", "0", "INFRA_PROGRESS_SECONDS"},
+        NumberCase{"INFRA_DRAIN_SECONDS", "0", nullptr},
+        NumberCase{"INFRA_DRAIN_SECONDS", "-1", "INFRA_DRAIN_SECONDS"},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "24", nullptr},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "33", "INFRA_MIN_CIDR_PREFIX_V4"},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V6", "0", "INFRA_MIN_CIDR_PREFIX_V6"}),

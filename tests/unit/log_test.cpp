@@ -115,3 +115,40 @@ TEST(Logger, LevelFilters) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Logger, JsonObjectPayloadFieldsJoinTheLineAndAreRedacted) {
+  auto sink = std::make_shared<test::RecordingSink>();
+  auto logger = core::make_logger("audit", core::LogFormat::json, core::LogLevel::info, {sink},
+                                  core::Redactor({kSecretKey}), core::Payload::json_object);
+  logger->info(R"({"event":"command","user_id":"U1","command":"stop dev )" +
+               std::string(kSecretKey) + R"(","duration_ms":41})");
+  logger->info("not an object");
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 2u);
+  auto document = core::json::parse(lines[0]);
+  ASSERT_TRUE(document) << lines[0];
+  EXPECT_EQ(core::json::get_string(*document, "logger"), "audit");
+  EXPECT_EQ(core::json::get_string(*document, "event"), "command");
+  EXPECT_EQ(core::json::get_string(*document, "user_id"), "U1");
+  EXPECT_FALSE(document->HasMember("msg"));
+  EXPECT_EQ((*document)["duration_ms"].GetInt(), 41);
+  EXPECT_THAT(lines[0], Not(HasSubstr(kSecretKey)));
+  // Anything else is an ordinary message.
+  auto plain = core::json::parse(lines[1]);
+  ASSERT_TRUE(plain) << lines[1];
+  EXPECT_EQ(core::json::get_string(*plain, "msg"), "not an object");
+}
+
+TEST(Logger, JsonObjectPayloadIsPrintedAsIsInTextFormat) {
+  auto sink = std::make_shared<test::RecordingSink>();
+  auto logger = core::make_logger("audit", core::LogFormat::text, core::LogLevel::info, {sink}, {},
+                                  core::Payload::json_object);
+  logger->info(R"({"event":"command"})");
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr(R"(audit: {"event":"command"})"));
+}
+
+}  // namespace

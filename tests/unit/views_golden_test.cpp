@@ -270,6 +270,24 @@ std::vector<Case> all_cases() {
        }},
       {"teardown_modal", [] { return render_teardown_modal(confirmation()); }},
       {"teardown_cancelled", [] { return render_teardown_cancelled("dev"); }},
+      {"teardown_prompt",
+       [] {
+         return render_teardown_prompt(
+             TeardownConfirmation{"staging", TeardownLevel::full, "C0123CHAN", ""});
+       }},
+      {"busy", [] { return render_busy("stop dev", "@alice", std::chrono::seconds(40)); }},
+      {"progress", [] { return render_progress(Stop{"dev"}, std::chrono::seconds(125)); }},
+      {"interrupted", [] { return render_interrupted(Teardown{"dev", TeardownLevel::full}); }},
+      {"shutting_down", [] { return render_shutting_down(); }},
+      {"action_result_in_channel",
+       [] {
+         return for_channel(render_action_result(ActionResult{LifecycleAction::start, "staging",
+                                                              "Operation completed successfully.",
+                                                              {{"ecs_services_started", 3}}}),
+                            "Alice Example");
+       }},
+      {"audit_line",
+       [] { return render_audit_line(Stop{"dev"}, "@alice", "ok", std::chrono::seconds(41)); }},
       {"hostile_description",
        [] {
          return render_whitelist_added(

@@ -1,4 +1,4 @@
-// slack::WebApi: exact requests, ok:false errors by name, 429 Retry-After,
+// slack::HttpWebApi: exact requests, ok:false errors by name, 429 Retry-After,
 // 5xx and transport retries (with the in-process ScriptedHttpClient and a
 // recording sleep), then the same calls over real HTTPS against the fake Slack
 // (tests/fakes/fake_slack.py).
@@ -74,10 +74,10 @@ class WebApiTest : public ::testing::Test {
     logger_->set_level(spdlog::level::trace);
   }
 
-  slack::WebApi make(slack::WebApiSettings settings = {}) {
+  slack::HttpWebApi make(slack::WebApiSettings settings = {}) {
     settings.bot_token = std::string(kToken);
     settings.api_url = std::string(kApi);
-    return slack::WebApi(settings, http_, logger_, [this](milliseconds wait) {
+    return slack::HttpWebApi(settings, http_, logger_, [this](milliseconds wait) {
       std::lock_guard lock(mutex_);
       sleeps_.push_back(wait);
     });
@@ -561,7 +561,7 @@ class WebApiFakeSlackTest : public ::testing::Test {
 };
 
 TEST_F(WebApiFakeSlackTest, EveryCallReachesTheFakeWithTheBotToken) {
-  slack::WebApi api(settings(), *http_, logger_);
+  slack::HttpWebApi api(settings(), *http_, logger_);
 
   auto ts = api.post_message("C0123ABCD", R"({"text":"posted"})", "1732530000.000100");
   ASSERT_TRUE(ts) << ts.error().detail;
@@ -610,7 +610,7 @@ TEST_F(WebApiFakeSlackTest, EveryCallReachesTheFakeWithTheBotToken) {
 }
 
 TEST_F(WebApiFakeSlackTest, RespondIsRecordedWithoutAuthorizationAndExpiresAfterFiveUses) {
-  slack::WebApi api(settings(), *http_, logger_);
+  slack::HttpWebApi api(settings(), *http_, logger_);
   const std::string url = slack_.response_url("cmd-1");
   for (int use = 1; use <= 5; ++use) {
     auto status = api.respond(
@@ -633,7 +633,7 @@ TEST_F(WebApiFakeSlackTest, RespondIsRecordedWithoutAuthorizationAndExpiresAfter
 
 TEST_F(WebApiFakeSlackTest, RateLimitedWaitsRetryAfterThenSucceeds) {
   ASSERT_TRUE(slack_.fail_next("chat.postMessage", 1, 429, R"({"Retry-After":"1"})"));
-  slack::WebApi api(settings(), *http_, logger_);  // the real sleep
+  slack::HttpWebApi api(settings(), *http_, logger_);  // the real sleep
   const auto start = std::chrono::steady_clock::now();
   auto ts = api.post_message("C0123ABCD", R"({"text":"after the wait"})");
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -650,13 +650,13 @@ TEST_F(WebApiFakeSlackTest, RateLimitedWaitsRetryAfterThenSucceeds) {
 
 TEST_F(WebApiFakeSlackTest, ServerErrorsAreRetried) {
   ASSERT_TRUE(slack_.fail_next("views.update", 2, 500));
-  slack::WebApi api(settings(), *http_, logger_);
+  slack::HttpWebApi api(settings(), *http_, logger_);
   EXPECT_TRUE(api.update_view("V1", R"({"type":"modal","blocks":[]})"));
   EXPECT_EQ(fake_calls("views.update"), 3);
 }
 
 TEST_F(WebApiFakeSlackTest, InvalidAuthIsSurfaced) {
-  slack::WebApi api(settings("xoxb-not-the-right-one"), *http_, logger_);
+  slack::HttpWebApi api(settings("xoxb-not-the-right-one"), *http_, logger_);
   auto ts = api.post_message("C0123ABCD", R"({"text":"x"})");
   ASSERT_FALSE(ts);
   EXPECT_EQ(ts.error().code, ErrorCode::config);
@@ -669,7 +669,7 @@ TEST_F(WebApiFakeSlackTest, InvalidAuthIsSurfaced) {
 
 TEST_F(WebApiFakeSlackTest, HangUpAfterAPostIsNotRetried) {
   ASSERT_TRUE(slack_.hang_up_next("chat.postMessage"));
-  slack::WebApi api(settings(), *http_, logger_);
+  slack::HttpWebApi api(settings(), *http_, logger_);
   auto ts = api.post_message("C0123ABCD", R"({"text":"maybe posted"})");
   ASSERT_FALSE(ts);
   EXPECT_EQ(ts.error().code, ErrorCode::indeterminate) << ts.error().detail;
@@ -678,7 +678,7 @@ TEST_F(WebApiFakeSlackTest, HangUpAfterAPostIsNotRetried) {
 
 TEST_F(WebApiFakeSlackTest, HangUpOnAReadIsRetried) {
   ASSERT_TRUE(slack_.hang_up_next("users.info"));
-  slack::WebApi api(settings(), *http_, logger_);
+  slack::HttpWebApi api(settings(), *http_, logger_);
   auto user = api.user_info("U0456EFGH");
   ASSERT_TRUE(user) << user.error().detail;
   EXPECT_EQ(user->name, "alice");

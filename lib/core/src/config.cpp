@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -236,6 +238,26 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   }
   if (auto port = read_int(env, "INFRA_HEALTH_PORT", 0, 65535, problems)) {
     config.health_port = static_cast<std::uint16_t>(*port);
+  }
+  if (auto address = read(env, "INFRA_HEALTH_ADDRESS")) {
+    unsigned char buffer[16];
+    if (::inet_pton(AF_INET, address->c_str(), buffer) != 1 &&
+        ::inet_pton(AF_INET6, address->c_str(), buffer) != 1) {
+      problems.add(
+          "INFRA_HEALTH_ADDRESS",
+          fmt::format("\"{}\" is not an IP address (e.g. 0.0.0.0 or 127.0.0.1)", *address));
+    } else {
+      config.health_address = *address;
+    }
+  }
+  if (auto n = read_int(env, "INFRA_LAMBDA_TIMEOUT_SECONDS", 1, 900, problems)) {
+    config.lambda_timeout = std::chrono::seconds(*n);
+  }
+  if (auto n = read_int(env, "INFRA_PROGRESS_SECONDS", 1, 3600, problems)) {
+    config.progress_after = std::chrono::seconds(*n);
+  }
+  if (auto n = read_int(env, "INFRA_DRAIN_SECONDS", 0, 3600, problems)) {
+    config.drain_timeout = std::chrono::seconds(*n);
   }
 
   if (auto format = read(env, "LOG_FORMAT")) {

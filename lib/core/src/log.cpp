@@ -23,15 +23,21 @@ std::string timestamp(spdlog::log_clock::time_point at) {
 // Formats every line itself so redaction happens before any sink sees it.
 class RedactingFormatter final : public spdlog::formatter {
  public:
-  RedactingFormatter(LogFormat format, Redactor redactor)
-      : format_(format), redactor_(std::move(redactor)) {}
+  RedactingFormatter(LogFormat format, Redactor redactor, Payload payload)
+      : format_(format), redactor_(std::move(redactor)), payload_(payload) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     const auto text = redactor_.redact(std::string_view(msg.payload.data(), msg.payload.size()));
     const auto level = spdlog::level::to_string_view(msg.level);
     const auto logger = std::string_view(msg.logger_name.data(), msg.logger_name.size());
     std::string line;
-    if (format_ == LogFormat::json) {
+    if (format_ == LogFormat::json && payload_ == Payload::json_object && text.size() > 2 &&
+        text.front() == '{' && text.back() == '}') {
+      // The payload's fields join the line's own: {"time",…,"logger":"audit","request_id",…}.
+      line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},{})", timestamp(msg.time),
+                         std::string_view(level.data(), level.size()), json::quote(logger),
+                         std::string_view(text).substr(1));
+    } else if (format_ == LogFormat::json) {
       line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},"msg":{}}})",
                          timestamp(msg.time), std::string_view(level.data(), level.size()),
                          json::quote(logger), json::quote(text));
@@ -44,12 +50,13 @@ class RedactingFormatter final : public spdlog::formatter {
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<RedactingFormatter>(format_, redactor_);
+    return std::make_unique<RedactingFormatter>(format_, redactor_, payload_);
   }
 
  private:
   LogFormat format_;
   Redactor redactor_;
+  Payload payload_;
 };
 
 }  // namespace
@@ -75,18 +82,19 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 }
 
 LoggerPtr make_logger(std::string name, LogFormat format, LogLevel level,
-                      std::vector<spdlog::sink_ptr> sinks, Redactor redactor) {
+                      std::vector<spdlog::sink_ptr> sinks, Redactor redactor, Payload payload) {
   auto logger = std::make_shared<spdlog::logger>(std::move(name), sinks.begin(), sinks.end());
-  logger->set_formatter(std::make_unique<RedactingFormatter>(format, std::move(redactor)));
+  logger->set_formatter(std::make_unique<RedactingFormatter>(format, std::move(redactor), payload));
   logger->set_level(to_spdlog(level));
   logger->flush_on(spdlog::level::warn);
   return logger;
 }
 
-LoggerPtr make_stderr_logger(std::string name, LogFormat format, LogLevel level,
-                             Redactor redactor) {
+LoggerPtr make_stderr_logger(std::string name, LogFormat format, LogLevel level, Redactor redactor,
+                             Payload payload) {
   return make_logger(std::move(name), format, level,
-                     {std::make_shared<spdlog::sinks::stderr_sink_mt>()}, std::move(redactor));
+                     {std::make_shared<spdlog::sinks::stderr_sink_mt>()}, std::move(redactor),
+                     payload);
 }
 
 LoggerPtr make_null_logger() {

@@ -55,13 +55,30 @@ CommandRunner::CommandRunner(RunnerSettings settings, Policy& policy, Backend& b
 
 Admission CommandRunner::admit(std::string_view text, const Requester& who,
                                std::string_view response_url) {
-  auto parsed = parse_command(text, settings_.parser);
-  if (!parsed) {
+  auto parsed = parse(text);
+  if (auto* reply = std::get_if<Reply>(&parsed)) {
     logger_->info("command rejected by parser: user={} channel={} reason={}", who.user_id,
-                  who.channel_id, parsed.error().user_message);
-    return Reply{views::render_parse_error(parsed.error()), false};
+                  who.channel_id, reply->message.text);
+    return std::move(*reply);
   }
-  Command command = std::move(parsed).value();
+  return admit(std::get<Command>(std::move(parsed)), who, response_url);
+}
+
+std::variant<Reply, Command> CommandRunner::parse(std::string_view text) const {
+  auto parsed = parse_command(text, settings_.parser);
+  if (!parsed) return Reply{views::render_parse_error(parsed.error()), false};
+  return std::move(parsed).value();
+}
+
+std::optional<Reply> CommandRunner::refusal(const Command& command, const Requester& who) const {
+  if (auto decision = policy_.check(command, who); !decision.allowed()) {
+    return deny(command, who, decision);
+  }
+  return std::nullopt;
+}
+
+Admission CommandRunner::admit(Command command, const Requester& who,
+                               std::string_view response_url) {
   if (std::holds_alternative<Help>(command)) return Reply{views::render_help(settings_.help), true};
 
   // A full teardown only asks for confirmation here; its cooldown starts when
@@ -111,7 +128,7 @@ Reply CommandRunner::deny(const Command& command, const Requester& who,
                           const Decision& decision) const {
   logger_->info("command denied: user={} channel={} command=\"{}\" reason={}", who.user_id,
                 who.channel_id, describe(command), to_string(decision.reason));
-  return Reply{views::render_denied(command, decision), false};
+  return Reply{views::render_denied(command, decision), false, decision.reason};
 }
 
 Job CommandRunner::accept(Command command, const Requester& who) {

@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/json.hpp"
+#include "core/overloaded.hpp"
 #include "core/strings.hpp"
 
 namespace infra::views {
@@ -357,6 +358,99 @@ Message render_whitelist_refreshed(const WhitelistRefreshed& refreshed) {
                  Visibility::in_channel);
 }
 
+std::string teardown_metadata_json(const TeardownConfirmation& confirmation) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  auto write = [&writer](std::string_view key, std::string_view value) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  writer.StartObject();
+  write("channel", confirmation.channel_id);
+  write("env", confirmation.environment);
+  write("level", to_string(confirmation.level));
+  write("response_url", confirmation.response_url);
+  writer.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+Message render_teardown_prompt(const TeardownConfirmation& confirmation) {
+  const std::string& env = confirmation.environment;
+  return message(
+      fmt::format("A full teardown of {} needs a typed confirmation.", env),
+      {
+          Section{
+              "",
+              {fmt::format(":warning: A full teardown of `{}` needs a typed confirmation.", env)}},
+          slack::blockkit::Actions{{slack::blockkit::Button{
+              fmt::format("Confirm teardown of {}…", env), std::string(kOpenTeardownActionId),
+              teardown_metadata_json(confirmation), true}}},
+      },
+      Visibility::ephemeral);
+}
+
+Message render_busy(std::string_view running_command, std::string_view started_by,
+                    std::chrono::seconds ago) {
+  return notice(fmt::format("{} `{}` is already running (started by {} {} ago).", kBusy,
+                            running_command, started_by, format_elapsed(ago)));
+}
+
+Message render_progress(const Command& command, std::chrono::seconds elapsed) {
+  return notice(fmt::format("{} Still working on `{}`… ({} so far)", kBusy, describe(command),
+                            format_elapsed(elapsed)));
+}
+
+Message render_shutting_down() {
+  return notice(":warning: infra-bot is restarting. Run the command again in a minute.");
+}
+
+Message render_interrupted(const Command& command) {
+  const auto env = environment_of(command);
+  return notice(fmt::format(":warning: `{}` was interrupted — check `/infra status{}`.",
+                            describe(command), env ? " " + *env : std::string()));
+}
+
+Message for_channel(Message message, std::string_view requested_by) {
+  message.blocks.emplace_back(Context{fmt::format("Requested by {}", requested_by)});
+  message.visibility = Visibility::in_channel;
+  return message;
+}
+
+Message render_audit_line(const Command& command, std::string_view who, std::string_view outcome,
+                          std::chrono::seconds took) {
+  std::string verb = std::visit(
+      core::Overloaded{
+          [](const Stop& c) { return "stopped " + c.env; },
+          [](const Start& c) { return "started " + c.env; },
+          [](const Teardown& c) {
+            return fmt::format("tore down {} ({})", c.env, to_string(c.level));
+          },
+          [](const Spinup& c) { return "spun up " + c.env; },
+          [](const WhitelistAdd& c) {
+            return fmt::format("whitelisted {} in {}", c.cidr.text, c.env);
+          },
+          [](const WhitelistRemove& c) {
+            return fmt::format("removed {} from the {} whitelist", c.cidr.text, c.env);
+          },
+          [](const WhitelistRefresh& c) { return "refreshed the " + c.env + " whitelist"; },
+          [](const auto& c) { return describe(Command{c}); },
+      },
+      command);
+  std::string line = fmt::format("{} {} — {} in {}", who, verb, outcome, format_elapsed(took));
+  return message(line, {Section{"", {line}}}, Visibility::in_channel);
+}
+
+std::string format_elapsed(std::chrono::seconds elapsed) {
+  using namespace std::chrono;
+  if (elapsed.count() < 0) elapsed = seconds{0};
+  const auto h = duration_cast<hours>(elapsed);
+  const auto m = duration_cast<minutes>(elapsed - h);
+  const auto s = elapsed - h - m;
+  if (h.count() > 0) return fmt::format("{} h {} min", h.count(), m.count());
+  if (m.count() > 0) return fmt::format("{} min {} s", m.count(), s.count());
+  return fmt::format("{} s", s.count());
+}
+
 Modal render_teardown_modal(const TeardownConfirmation& confirmation) {
   const std::string& env = confirmation.environment;
   Section warning;
@@ -382,25 +476,12 @@ Modal render_teardown_modal(const TeardownConfirmation& confirmation) {
     };
   }
 
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  auto write = [&writer](std::string_view key, std::string_view value) {
-    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  };
-  writer.StartObject();
-  write("channel", confirmation.channel_id);
-  write("env", env);
-  write("level", to_string(confirmation.level));
-  write("response_url", confirmation.response_url);
-  writer.EndObject();
-
   Modal modal;
   modal.callback_id = std::string(kTeardownCallbackId);
   modal.title = "Confirm Teardown";
   modal.submit = "Confirm Teardown";
   modal.close = "Cancel";
-  modal.private_metadata.assign(buffer.GetString(), buffer.GetSize());
+  modal.private_metadata = teardown_metadata_json(confirmation);
   modal.blocks = {std::move(warning)};
   modal.input = TextInput{std::string(kTeardownBlockId), std::string(kTeardownActionId),
                           fmt::format("Type `{}` to confirm", env), env};

@@ -115,6 +115,7 @@ std::size_t line_count(const Block& block) {
           [](const Divider&) -> std::size_t { return 0; },
           [](const Section& s) -> std::size_t { return s.lines.empty() ? 1 : s.lines.size(); },
           [](const Context&) -> std::size_t { return 1; },
+          [](const Actions&) -> std::size_t { return 1; },
       },
       block);
 }
@@ -138,6 +139,20 @@ std::vector<Block> fit_blocks(const std::vector<Block>& blocks, std::size_t max_
                      if (!c.text.empty()) {
                        fitted.emplace_back(Context{cut_escaped(c.text, kMaxSectionChars)});
                      }
+                   },
+                   [&](const Actions& a) {
+                     Actions cut;
+                     for (const auto& button : a.buttons) {
+                       if (button.text.empty() || cut.buttons.size() == kMaxButtonsPerBlock) {
+                         continue;
+                       }
+                       cut.buttons.push_back(Button{
+                           core::utf8_truncate(button.text, kMaxButtonTextChars),
+                           core::utf8_truncate(button.action_id, kMaxActionIdChars),
+                           core::utf8_truncate(button.value, kMaxButtonValueChars), button.danger});
+                     }
+                     // Slack rejects an actions block without elements.
+                     if (!cut.buttons.empty()) fitted.emplace_back(std::move(cut));
                    },
                },
                block);
@@ -241,6 +256,29 @@ void write_block(JsonWriter& w, const Block& block) {
                    write_mrkdwn(w, escape_mrkdwn(c.text));
                    w.EndArray();
                  },
+                 [&](const Actions& a) {
+                   write_key(w, "type");
+                   write_string(w, "actions");
+                   write_key(w, "elements");
+                   w.StartArray();
+                   for (const auto& button : a.buttons) {
+                     w.StartObject();
+                     write_key(w, "type");
+                     write_string(w, "button");
+                     write_key(w, "text");
+                     write_plain_text(w, button.text);
+                     write_key(w, "action_id");
+                     write_string(w, button.action_id);
+                     write_key(w, "value");
+                     write_string(w, button.value);
+                     if (button.danger) {
+                       write_key(w, "style");
+                       write_string(w, "danger");
+                     }
+                     w.EndObject();
+                   }
+                   w.EndArray();
+                 },
              },
              block);
   w.EndObject();
@@ -279,6 +317,15 @@ void append_text(std::string& out, const std::vector<Block>& blocks) {
                    [&](const Context& c) {
                      if (previous == Previous::content) out += '\n';
                      out += c.text;
+                     out += '\n';
+                     previous = Previous::content;
+                   },
+                   [&](const Actions& a) {
+                     if (previous == Previous::content) out += '\n';
+                     for (std::size_t i = 0; i < a.buttons.size(); ++i) {
+                       if (i > 0) out += ' ';
+                       out += "[ " + a.buttons[i].text + " ]";
+                     }
                      out += '\n';
                      previous = Previous::content;
                    },

@@ -258,7 +258,7 @@ Attempt judge(const Target& target, const core::Result<core::http::Response>& se
 
 core::Result<std::string> exchange(const Target& target, std::string body,
                                    const WebApiSettings& settings, core::http::Client& http,
-                                   spdlog::logger& logger, const WebApi::SleepFunction& sleep) {
+                                   spdlog::logger& logger, const HttpWebApi::SleepFunction& sleep) {
   core::http::Request request;
   request.method = "POST";
   request.url = target.url;
@@ -357,7 +357,7 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
 
 }  // namespace
 
-WebApi::WebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
+HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
                SleepFunction sleep)
     : settings_(std::move(settings)),
       http_(http),
@@ -368,7 +368,7 @@ WebApi::WebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPt
   }
 }
 
-core::Result<std::string> WebApi::call(const std::string& method, const std::string& body_json) {
+core::Result<std::string> HttpWebApi::call(const std::string& method, const std::string& body_json) {
   Target target;
   target.label = method;
   target.url = settings_.api_url + method;
@@ -378,7 +378,7 @@ core::Result<std::string> WebApi::call(const std::string& method, const std::str
   return exchange(target, body_json, settings_, http_, *logger_, sleep_);
 }
 
-core::Result<std::string> WebApi::post_message(const std::string& channel,
+core::Result<std::string> HttpWebApi::post_message(const std::string& channel,
                                                const std::string& message_json,
                                                const std::string& thread_ts) {
   auto body = object_from(message_json, "message", "chat.postMessage");
@@ -396,7 +396,7 @@ core::Result<std::string> WebApi::post_message(const std::string& channel,
   return reply_string(*reply, {"ts"});
 }
 
-core::Status WebApi::post_ephemeral(const std::string& channel, const std::string& user,
+core::Status HttpWebApi::post_ephemeral(const std::string& channel, const std::string& user,
                                     const std::string& message_json) {
   auto body = object_from(message_json, "message", "chat.postEphemeral");
   if (!body) {
@@ -411,7 +411,7 @@ core::Status WebApi::post_ephemeral(const std::string& channel, const std::strin
   return {};
 }
 
-core::Status WebApi::update_message(const std::string& channel, const std::string& ts,
+core::Status HttpWebApi::update_message(const std::string& channel, const std::string& ts,
                                     const std::string& message_json) {
   auto body = object_from(message_json, "message", "chat.update");
   if (!body) {
@@ -426,7 +426,7 @@ core::Status WebApi::update_message(const std::string& channel, const std::strin
   return {};
 }
 
-core::Result<std::string> WebApi::open_view(const std::string& trigger_id,
+core::Result<std::string> HttpWebApi::open_view(const std::string& trigger_id,
                                             const std::string& view_json) {
   auto view = object_from(view_json, "view", "views.open");
   if (!view) {
@@ -442,7 +442,7 @@ core::Result<std::string> WebApi::open_view(const std::string& trigger_id,
   return reply_string(*reply, {"view", "id"});
 }
 
-core::Status WebApi::update_view(const std::string& view_id, const std::string& view_json) {
+core::Status HttpWebApi::update_view(const std::string& view_id, const std::string& view_json) {
   auto view = object_from(view_json, "view", "views.update");
   if (!view) {
     return view.error();
@@ -457,7 +457,7 @@ core::Status WebApi::update_view(const std::string& view_id, const std::string& 
   return {};
 }
 
-core::Result<UserInfo> WebApi::user_info(const std::string& user_id) {
+core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
   // users.info takes form arguments only (its method page lists
   // application/x-www-form-urlencoded as the one content type), so this call
   // is the exception to JSON bodies.
@@ -481,7 +481,7 @@ core::Result<UserInfo> WebApi::user_info(const std::string& user_id) {
   return info;
 }
 
-core::Status WebApi::respond(const std::string& response_url, const std::string& message_json) {
+core::Status HttpWebApi::respond(const std::string& response_url, const std::string& message_json) {
   // The URL is the credential: no token goes with it, and it is never logged
   // (the label stands in for it).
   Target target;

@@ -54,6 +54,10 @@ struct Config {
   // Operations
   std::string audit_channel;  ///< empty = no audit channel
   std::uint16_t health_port = 8080;
+  std::string health_address = "0.0.0.0";    ///< INFRA_HEALTH_ADDRESS
+  std::chrono::seconds lambda_timeout{900};  ///< INFRA_LAMBDA_TIMEOUT_SECONDS (Lambda's maximum)
+  std::chrono::seconds progress_after{20};   ///< INFRA_PROGRESS_SECONDS: first "still working"
+  std::chrono::seconds drain_timeout{25};  ///< INFRA_DRAIN_SECONDS: SIGTERM → exit, under ECS's 30
   LogFormat log_format = LogFormat::json;
   LogLevel log_level = LogLevel::info;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -43,6 +44,7 @@ struct NeedsConfirmation {
 struct Reply {
   slack::blockkit::Message message;
   bool ok = true;
+  DenyReason denied = DenyReason::none;  ///< why the policy refused, when it did
 };
 
 /// The typed text did not match; `error_text` goes on the modal's input.
@@ -70,10 +72,27 @@ class CommandRunner {
   /// travels in the teardown modal's metadata.
   Admission admit(std::string_view text, const Requester& who, std::string_view response_url = {});
 
+  /// The two halves of admit(text): parse (a parse error is a ready Reply),
+  /// then admit the typed command. The App looks at the command in between
+  /// (one job per environment).
+  std::variant<Reply, Command> parse(std::string_view text) const;
+  Admission admit(Command command, const Requester& who, std::string_view response_url = {});
+
+  /// The policy's refusal of `command` for `who` as a reply, without side
+  /// effects (no cooldown started); nullopt when it would be allowed now.
+  std::optional<Reply> refusal(const Command& command, const Requester& who) const;
+
   /// The modal came back with `typed`: policy is checked again (a submitted
   /// view is never trusted), then the text must equal the environment name.
   Confirmation confirm_teardown(const views::TeardownConfirmation& confirmation,
                                 std::string_view typed, const Requester& who);
+
+  /// A fresh request id (the audit line of a command that never becomes a
+  /// job still has one).
+  std::string new_request_id() { return ids_.next(); }
+
+  /// The backend's name ("lambda", "simulated") for logs and audit.
+  std::string_view backend_name() const { return backend_.name(); }
 
   /// Runs an accepted job on the backend and renders its result or failure.
   Reply run(const Job& job);

@@ -77,6 +77,40 @@ std::string teardown_mismatch_text(std::string_view environment);
 /// "Teardown of `dev` cancelled."
 Message render_teardown_cancelled(std::string_view environment);
 
+/// The metadata JSON the modal carries (and the mention's button value).
+std::string teardown_metadata_json(const TeardownConfirmation& confirmation);
+
+inline constexpr std::string_view kOpenTeardownActionId = "infra_open_teardown";
+
+/// A mention has no trigger_id to open a modal with: this message asks for
+/// the confirmation through a button (action_id kOpenTeardownActionId, value
+/// the metadata JSON) whose click brings one.
+Message render_teardown_prompt(const TeardownConfirmation& confirmation);
+
+/// "`stop dev` is already running (started by @alice 40 s ago)."
+Message render_busy(std::string_view running_command, std::string_view started_by,
+                    std::chrono::seconds ago);
+
+/// The "working" message again, with the time so far (long jobs).
+Message render_progress(const Command& command, std::chrono::seconds elapsed);
+
+/// A slash command that arrived while the service shuts down.
+Message render_shutting_down();
+
+/// A job that could not finish before shutdown.
+Message render_interrupted(const Command& command);
+
+/// `message` with "Requested by <name>" underneath, posted in the channel
+/// (a mutating result names who ran it).
+Message for_channel(Message message, std::string_view requested_by);
+
+/// The audit channel's line: "@alice stopped dev — ok in 41 s".
+Message render_audit_line(const Command& command, std::string_view who, std::string_view outcome,
+                          std::chrono::seconds took);
+
+/// "41 s", "2 min 5 s", "1 h 3 min".
+std::string format_elapsed(std::chrono::seconds elapsed);
+
 /// "3d 4h", "59m 59s", "expired": compact time left for whitelist entries.
 std::string format_time_left(std::chrono::seconds left);
 

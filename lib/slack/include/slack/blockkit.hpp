@@ -18,6 +18,10 @@ inline constexpr std::size_t kMaxBlocksPerMessage = 50;
 inline constexpr std::size_t kMaxBlocksPerModal = 100;
 inline constexpr std::size_t kMaxModalTitleChars = 24;  ///< title, submit and close
 inline constexpr std::size_t kMaxPrivateMetadataChars = 3000;
+inline constexpr std::size_t kMaxButtonTextChars = 75;
+inline constexpr std::size_t kMaxButtonValueChars = 2000;
+inline constexpr std::size_t kMaxActionIdChars = 255;
+inline constexpr std::size_t kMaxButtonsPerBlock = 25;
 
 /// A header block (plain_text; emoji shortcodes such as :x: are rendered).
 struct Header {
@@ -46,7 +50,23 @@ struct Context {
   friend bool operator==(const Context&, const Context&) = default;
 };
 
-using Block = std::variant<Header, Divider, Section, Context>;
+/// A button (https://api.slack.com/reference/block-kit/block-elements#button):
+/// clicking it sends a block_actions payload with action_id and value.
+struct Button {
+  std::string text;       ///< plain text, at most 75 characters
+  std::string action_id;  ///< at most 255
+  std::string value;      ///< at most 2000 (cut longer: the caller keeps it short)
+  bool danger = false;    ///< red ("style":"danger")
+  friend bool operator==(const Button&, const Button&) = default;
+};
+
+/// An actions block of buttons (at most 25).
+struct Actions {
+  std::vector<Button> buttons;
+  friend bool operator==(const Actions&, const Actions&) = default;
+};
+
+using Block = std::variant<Header, Divider, Section, Context, Actions>;
 
 enum class Visibility { ephemeral, in_channel };
 
