@@ -83,6 +83,23 @@ install_node_modules() {
   (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# The deploy checks' npm packages (@cdktf/hcl2json, @cdktf/provider-aws,
+# @aws-sdk/client-ecs, @slack/web-api, typescript) at the versions pinned in
+# the lock file, into the build tree.
+install_deploy_test_modules() {
+  local dir=$build/deploy-tests
+  local lock=tests/deploy/package-lock.json
+  if [ -d "$dir/node_modules/@cdktf/hcl2json" ] && [ -d "$dir/node_modules/@cdktf/provider-aws" ] &&
+     [ -d "$dir/node_modules/@aws-sdk/client-ecs" ] && [ -d "$dir/node_modules/@slack/web-api" ] &&
+     [ -d "$dir/node_modules/typescript" ] && cmp -s "$lock" "$dir/package-lock.json"; then
+    return 0
+  fi
+  say "installing the deploy checks' npm packages (npm ci)"
+  mkdir -p "$dir"
+  cp tests/deploy/package.json "$lock" "$dir/"
+  (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -101,6 +118,7 @@ case "$cmd" in
     configure
     build_targets all
     install_node_modules
+    install_deploy_test_modules
     say "running tests"
     ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" "$@"
     ;;

@@ -625,7 +625,7 @@ class App::Impl {
           message =
               views::for_channel(std::move(message), name.empty() ? handle_locked(*running) : name);
         }
-        deliver(running->target, message);
+        deliver(running->target, message, running->progress_ts);
       }
     }
     if (delivered) {
@@ -709,8 +709,9 @@ class App::Impl {
               views::render_failure(
                   Teardown{audit.environment, TeardownLevel::full},
                   core::make_error(core::ErrorCode::unavailable,
-                                   "Slack did not open the confirmation dialog (" +
-                                       opened.error().detail + "). Run the command again.")));
+                                   "Slack did not open the confirmation dialog in time. Run "
+                                   "the command again.",
+                                   opened.error().detail)));
     });
   }
 
@@ -723,8 +724,13 @@ class App::Impl {
   // Posts `message` where the command came from. A response_url that fails
   // for sure (expired, 404) falls back to the channel; one that may have
   // been delivered is not repeated.
-  void deliver(const ReplyTarget& target, const Message& message) {
+  void deliver(const ReplyTarget& target, const Message& message,
+               const std::string& progress_ts = {}) {
     const auto json = slack::blockkit::to_json(message);
+    if (target.kind == ReplyTarget::Kind::thread && !progress_ts.empty()) {
+      // A long job's "still working" message in the thread becomes its answer.
+      if (web_.update_message(target.channel, progress_ts, json)) return;
+    }
     if (target.kind == ReplyTarget::Kind::thread) {
       if (auto posted = web_.post_message(target.channel, json, target.thread_ts); !posted) {
         logger_->warn("reply in thread failed: {}", posted.error().detail);

@@ -59,12 +59,15 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  /// Handles one envelope and acks it through `ack` before returning.
+  /// Handles one envelope and acks it through `ack` before returning (except
+  /// while draining, see drain()).
   void on_envelope(const slack::Envelope& envelope, const AckFunction& ack);
 
-  /// Stops taking envelopes (later ones are acked with nothing and dropped),
-  /// waits up to `timeout` for running and queued work, then tells the
-  /// requester of each job still running that it was interrupted. Idempotent.
+  /// Stops taking envelopes: a later slash command is acked with "restarting,
+  /// run it again", anything else is left unacked so that Slack delivers it
+  /// again (to the next instance). Waits up to `timeout` for running and
+  /// queued jobs, then tells the requester of each job still unfinished that
+  /// it was interrupted (a queued one then never runs). Idempotent.
   DrainReport drain(std::chrono::milliseconds timeout);
 
   /// Jobs running or queued (for tests and /metrics).

@@ -1,0 +1,322 @@
+# infra-bot on ECS Fargate: one long-running task in private subnets that
+# connects out to Slack (Socket Mode WebSocket) and invokes two Lambdas.
+# Nothing connects in: no load balancer, no public IP, no inbound rule.
+#
+# Resources: log group, cluster (unless cluster_arn is given), task
+# definition, service, security group, execution role (pulls the image, reads
+# the two Slack token secrets, writes logs) and task role (invokes the two
+# Lambdas), each role with one inline policy.
+# tests/deploy/terraform_check.mjs asserts this structure.
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  name        = "${var.name}-${var.environment}"
+  cluster_arn = var.cluster_arn != null ? var.cluster_arn : one(aws_ecs_cluster.this[*].arn)
+
+  # Valid Fargate memory sizes (MiB) per CPU size, checked by a precondition
+  # on the task definition.
+  fargate_memory = {
+    "256"   = [512, 1024, 2048]
+    "512"   = range(1024, 4097, 1024)
+    "1024"  = range(2048, 8193, 1024)
+    "2048"  = range(4096, 16385, 1024)
+    "4096"  = range(8192, 30721, 1024)
+    "8192"  = range(16384, 61441, 4096)
+    "16384" = range(32768, 122881, 8192)
+  }
+
+  # The container's environment (design §6). Empty values are left out of
+  # the container definition: ECS drops empty variables anyway (which would
+  # show as a permanent diff), and the bot treats an unset variable like an
+  # empty one. The exception is INFRA_PROTECTED_ENVIRONMENTS, where unset
+  # means "prod" but empty means none: [] is sent as "," (a list of no names).
+  # The Slack tokens are not here: they come from Secrets Manager (secrets).
+  environment = {
+    INFRA_BACKEND                = "lambda"
+    ORCHESTRATOR_LAMBDA_ARN      = var.orchestrator_lambda_arn
+    IP_WHITELIST_LAMBDA_ARN      = var.ip_whitelist_lambda_arn
+    AWS_REGION                   = data.aws_region.current.name
+    INFRA_ENVIRONMENTS           = join(",", var.environments)
+    INFRA_PROTECTED_ENVIRONMENTS = length(var.protected_environments) > 0 ? join(",", var.protected_environments) : ","
+    INFRA_ALLOWED_USERS          = join(",", var.allowed_users)
+    INFRA_ALLOWED_CHANNELS       = join(",", var.allowed_channels)
+    INFRA_ADMIN_USERS            = join(",", var.admin_users)
+    INFRA_AUDIT_CHANNEL          = var.audit_channel
+    INFRA_COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
+    INFRA_HEALTH_ADDRESS         = "127.0.0.1"
+    INFRA_HEALTH_PORT            = tostring(var.health_port)
+    LOG_FORMAT                   = "json"
+    LOG_LEVEL                    = var.log_level
+  }
+
+  # The one container. Keys are those of the ECS ContainerDefinition API.
+  container = {
+    name      = "infra-bot"
+    image     = var.image
+    essential = true
+    command   = ["run"]
+    user      = var.container_user
+
+    readonlyRootFilesystem = true
+    linuxParameters = {
+      initProcessEnabled = true # reaps children, forwards SIGTERM
+      capabilities       = { drop = ["ALL"] }
+    }
+
+    # ECS sends SIGTERM, waits stopTimeout seconds, then SIGKILL. The bot
+    # drains running jobs for up to 25 s (INFRA_DRAIN_SECONDS), so 30 s lets
+    # it post what could not finish and exit on its own.
+    stopTimeout = 30
+
+    environment = [for k, v in local.environment : { name = k, value = v } if v != ""]
+    secrets = [
+      { name = "SLACK_BOT_TOKEN", valueFrom = var.slack_bot_token_secret_arn },
+      { name = "SLACK_APP_TOKEN", valueFrom = var.slack_app_token_secret_arn },
+    ]
+
+    # Healthy once a Socket Mode connection has its hello (/readyz).
+    healthCheck = {
+      command     = ["CMD", "infra-bot", "healthcheck"]
+      interval    = 30
+      timeout     = 5
+      retries     = 3
+      startPeriod = 60
+    }
+
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        "awslogs-group"         = aws_cloudwatch_log_group.this.name
+        "awslogs-region"        = data.aws_region.current.name
+        "awslogs-stream-prefix" = "infra-bot"
+      }
+    }
+  }
+}
+
+# --- Logs ----------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/ecs/${local.name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+# --- Cluster, task, service ------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  count = var.cluster_arn == null ? 1 : 0
+
+  name = local.name
+  tags = var.tags
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = local.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = tostring(var.cpu)
+  memory                   = tostring(var.memory)
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  container_definitions    = jsonencode([local.container])
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = contains(local.fargate_memory[tostring(var.cpu)], var.memory)
+      error_message = "memory does not fit cpu on Fargate. cpu 256: memory 512, 1024 or 2048; 512: 1024-4096; 1024: 2048-8192; 2048: 4096-16384; 4096: 8192-30720 (these in steps of 1024); 8192: 16384-61440 (steps of 4096); 16384: 32768-122880 (steps of 8192)."
+    }
+    precondition {
+      condition     = alltrue([for e in var.protected_environments : contains(var.environments, e)])
+      error_message = "every protected_environments entry must also be listed in environments."
+    }
+  }
+}
+
+resource "aws_ecs_service" "this" {
+  name             = local.name
+  cluster          = local.cluster_arn
+  task_definition  = aws_ecs_task_definition.this.arn
+  desired_count    = var.desired_count
+  launch_type      = "FARGATE"
+  platform_version = "LATEST"
+
+  # Start the new task before stopping the old one: no gap in Slack.
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  enable_execute_command  = false
+  enable_ecs_managed_tags = true
+  propagate_tags          = "SERVICE"
+
+  network_configuration {
+    subnets          = var.private_subnets
+    security_groups  = [aws_security_group.this.id]
+    assign_public_ip = false
+  }
+
+  tags = var.tags
+}
+
+# --- Network -----------------------------------------------------------------------
+
+resource "aws_security_group" "this" {
+  name_prefix = "${local.name}-"
+  description = "infra-bot ${local.name}: no inbound, outbound HTTPS only"
+  vpc_id      = var.vpc_id
+
+  # Socket Mode is an outbound WebSocket: nothing needs to reach the task.
+  # ingress = [] also removes any inbound rule added by hand.
+  ingress = []
+
+  # Slack (Web API and wss), the Lambda, Secrets Manager, ECR and CloudWatch
+  # Logs APIs are all HTTPS. DNS goes to the VPC resolver, which security
+  # groups do not filter.
+  egress {
+    description      = "HTTPS to Slack and AWS APIs"
+    from_port        = 443
+    to_port          = 443
+    protocol         = "tcp"
+    cidr_blocks      = ["0.0.0.0/0"]
+    ipv6_cidr_blocks = ["::/0"]
+  }
+
+  revoke_rules_on_delete = true
+  tags                   = merge(var.tags, { Name = local.name })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# --- IAM -----------------------------------------------------------------------------
+
+# Both roles are assumed by ECS tasks of this account only (confused-deputy guard).
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    sid     = "EcsTasksAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+# Execution role: used by ECS (not by the bot) to start the task.
+resource "aws_iam_role" "execution" {
+  name               = "${local.name}-execution"
+  description        = "ECS task execution role of infra-bot ${local.name}: pull the image, read the two Slack token secrets, write logs"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "ReadSlackTokens"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.slack_bot_token_secret_arn, var.slack_app_token_secret_arn]
+  }
+
+  statement {
+    sid       = "WriteLogs"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"] # the group's log streams
+  }
+
+  # Only when the secrets are encrypted with a customer-managed key.
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "DecryptSlackTokens"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.secrets_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  # Only when the image is in a private ECR repository.
+  dynamic "statement" {
+    for_each = var.ecr_repository_arn == null ? [] : [1]
+    content {
+      # The one "*" resource, and why: ecr:GetAuthorizationToken is not
+      # resource-scoped (IAM accepts only "*" for it). It returns a registry
+      # login token and grants no access to any image by itself; what can be
+      # pulled is limited to ecr_repository_arn by the next statement.
+      sid       = "EcrLogin"
+      effect    = "Allow"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ecr_repository_arn == null ? [] : [1]
+    content {
+      sid       = "EcrPullImage"
+      effect    = "Allow"
+      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = [var.ecr_repository_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-image-read-slack-tokens-write-logs"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+# Task role: the bot's own AWS identity. It may invoke the two Lambdas and
+# nothing else; the Lambdas hold the permissions to stop/start environments.
+resource "aws_iam_role" "task" {
+  name               = "${local.name}-task"
+  description        = "ECS task role of infra-bot ${local.name}: invoke the orchestrator and IP whitelist Lambdas"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid       = "InvokeInfraLambdas"
+    effect    = "Allow"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "invoke-infra-lambdas"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}

@@ -1,0 +1,304 @@
+# Inputs of the slack-bot module. The environment variables they become are
+# those of design §6 (see local.environment in main.tf).
+
+# --- Identity and placement --------------------------------------------------
+
+variable "name" {
+  description = "Base name for every resource (cluster, service, roles, security group, log group). Lower-case letters, digits and hyphens."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,31}$", var.name))
+    error_message = "name must start with a lower-case letter and hold only a-z, 0-9 and '-', at most 32 characters."
+  }
+}
+
+variable "environment" {
+  description = "Deployment stage of the bot itself (e.g. \"prod\"), appended to name. Not to be confused with the environments the bot manages (see environments)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "environment must start with a lower-case letter and hold only a-z, 0-9 and '-', at most 16 characters."
+  }
+}
+
+variable "vpc_id" {
+  description = "ID of the VPC the task runs in."
+  type        = string
+
+  validation {
+    condition     = can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must look like vpc-0123456789abcdef0."
+  }
+}
+
+variable "private_subnets" {
+  description = "Private subnet IDs for the task. They need a route to the internet (NAT gateway) for Slack; AWS APIs can go through the NAT or VPC endpoints."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.private_subnets) > 0 && alltrue([for s in var.private_subnets : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "private_subnets must list at least one subnet ID like subnet-0123456789abcdef0."
+  }
+}
+
+variable "cluster_arn" {
+  description = "ARN of an existing ECS cluster to run in. null (the default) creates a cluster named after name and environment."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cluster_arn == null || can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$", var.cluster_arn))
+    error_message = "cluster_arn must be null or an ECS cluster ARN (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME)."
+  }
+}
+
+# --- Secrets and Lambdas -----------------------------------------------------
+
+variable "slack_bot_token_secret_arn" {
+  description = "ARN of the Secrets Manager secret whose value is the Slack bot token (xoxb-...). Injected as SLACK_BOT_TOKEN."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_bot_token_secret_arn))
+    error_message = "slack_bot_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)."
+  }
+}
+
+variable "slack_app_token_secret_arn" {
+  description = "ARN of the Secrets Manager secret whose value is the Slack app-level token (xapp-..., scope connections:write). Injected as SLACK_APP_TOKEN."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_app_token_secret_arn))
+    error_message = "slack_app_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)."
+  }
+}
+
+variable "secrets_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the two secrets, if any. null (the default) for the AWS managed key aws/secretsmanager, which needs no extra permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.secrets_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.secrets_kms_key_arn))
+    error_message = "secrets_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "orchestrator_lambda_arn" {
+  description = "ARN of the orchestrator Lambda (status/stop/start/teardown/spinup). The task role may invoke exactly this function and the whitelist one."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", var.orchestrator_lambda_arn))
+    error_message = "orchestrator_lambda_arn must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS])."
+  }
+}
+
+variable "ip_whitelist_lambda_arn" {
+  description = "ARN of the IP whitelist Lambda (add/remove/list/refresh)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", var.ip_whitelist_lambda_arn))
+    error_message = "ip_whitelist_lambda_arn must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS])."
+  }
+}
+
+# --- Container ----------------------------------------------------------------
+
+variable "image" {
+  description = "Container image of infra-bot (built from docker/Dockerfile), e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0. Prefer an immutable tag or a digest."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.image)) > 0 && !can(regex("\\s", var.image))
+    error_message = "image must be a non-empty image reference without spaces."
+  }
+}
+
+variable "ecr_repository_arn" {
+  description = "ARN of the ECR repository holding image, when the image is in a private ECR repository: the execution role then gets pull access to exactly that repository. null for a public image."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_repository_arn == null || can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9._/-]+$", var.ecr_repository_arn))
+    error_message = "ecr_repository_arn must be null or an ECR repository ARN (arn:aws:ecr:REGION:ACCOUNT:repository/NAME)."
+  }
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture of the image: X86_64 or ARM64 (Graviton)."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
+
+variable "cpu" {
+  description = "Fargate task CPU units (256 = 0.25 vCPU). The bot is mostly idle: 256 is plenty."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.cpu)
+    error_message = "cpu must be one of Fargate's sizes: 256, 512, 1024, 2048, 4096, 8192, 16384."
+  }
+}
+
+variable "memory" {
+  description = "Fargate task memory in MiB; must be a valid combination with cpu (256 CPU: 512, 1024 or 2048)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory >= 512 && floor(var.memory) == var.memory
+    error_message = "memory must be a whole number of MiB, at least 512."
+  }
+}
+
+variable "desired_count" {
+  description = "Number of tasks: 1 to run, 0 to park the bot. Not more than 1: cooldowns, the one-job-per-environment lock and duplicate-envelope detection live in the process. Deployments still start the new task before stopping the old one."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([0, 1], var.desired_count)
+    error_message = "desired_count must be 0 or 1 (the bot keeps its locks and cooldowns in memory, so two tasks would not see each other's jobs)."
+  }
+}
+
+variable "container_user" {
+  description = "UID[:GID] the container runs as. Must not be root; any unprivileged ID works because the root filesystem is read-only and the bot writes no files."
+  type        = string
+  default     = "10001:10001"
+
+  validation {
+    condition     = can(regex("^[0-9]+(:[0-9]+)?$", var.container_user)) && !can(regex("^0+(:|$)", var.container_user))
+    error_message = "container_user must be a numeric non-root UID or UID:GID (not 0)."
+  }
+}
+
+# --- Bot configuration (design §6) ---------------------------------------------
+
+variable "environments" {
+  description = "Environments the bot knows (INFRA_ENVIRONMENTS)."
+  type        = list(string)
+  default     = ["dev", "staging", "prod"]
+
+  validation {
+    condition     = length(var.environments) > 0 && length(distinct(var.environments)) == length(var.environments) && alltrue([for e in var.environments : can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", e))])
+    error_message = "environments must list at least one distinct name of a-z, 0-9, '-' and '_' (up to 32 characters, not starting with '-' or '_')."
+  }
+}
+
+variable "protected_environments" {
+  description = "Environments where stop and teardown are refused (INFRA_PROTECTED_ENVIRONMENTS). Each must be in environments. [] protects none."
+  type        = list(string)
+  default     = ["prod"]
+
+  validation {
+    condition     = alltrue([for e in var.protected_environments : can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", e))])
+    error_message = "protected_environments must hold environment names (a-z, 0-9, '-' and '_')."
+  }
+}
+
+variable "audit_channel" {
+  description = "Slack channel ID (C... or G...) that gets one line per mutating action (INFRA_AUDIT_CHANNEL). Empty for none; invite the bot to the channel."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.audit_channel == "" || can(regex("^[CG][A-Z0-9]{2,23}$", var.audit_channel))
+    error_message = "audit_channel must be empty or a channel ID like C012ABCDEF."
+  }
+}
+
+variable "allowed_users" {
+  description = "Slack user IDs allowed to run any command (INFRA_ALLOWED_USERS). [] allows everyone in the workspace."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.allowed_users : can(regex("^[UW][A-Z0-9]{2,23}$", u))])
+    error_message = "allowed_users must hold Slack user IDs like U012ABCDEF."
+  }
+}
+
+variable "allowed_channels" {
+  description = "Slack channel IDs where commands are accepted (INFRA_ALLOWED_CHANNELS). [] allows every channel."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.allowed_channels : can(regex("^[CGD][A-Z0-9]{2,23}$", c))])
+    error_message = "allowed_channels must hold Slack channel IDs like C012ABCDEF."
+  }
+}
+
+variable "admin_users" {
+  description = "Slack user IDs allowed to run teardown, spinup and broad CIDR whitelisting (INFRA_ADMIN_USERS). [] places no extra restriction."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.admin_users : can(regex("^[UW][A-Z0-9]{2,23}$", u))])
+    error_message = "admin_users must hold Slack user IDs like U012ABCDEF."
+  }
+}
+
+variable "cooldown_seconds" {
+  description = "Seconds a user waits between two mutating commands (INFRA_COOLDOWN_SECONDS)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.cooldown_seconds >= 0 && var.cooldown_seconds <= 86400 && floor(var.cooldown_seconds) == var.cooldown_seconds
+    error_message = "cooldown_seconds must be a whole number from 0 to 86400."
+  }
+}
+
+variable "log_level" {
+  description = "Log level (LOG_LEVEL): trace, debug, info, warn, error, critical or off. Logs are JSON lines in CloudWatch."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["trace", "debug", "info", "warn", "warning", "error", "critical", "off"], var.log_level)
+    error_message = "log_level must be one of trace, debug, info, warn, error, critical, off."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the bot's logs (audit lines included)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch Logs retention value: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "health_port" {
+  description = "Port of /healthz, /readyz and /metrics inside the task (INFRA_HEALTH_PORT). Bound to 127.0.0.1: the container health check and sidecars in the task reach it; nothing outside does."
+  type        = number
+  default     = 8080
+
+  validation {
+    condition     = var.health_port >= 1024 && var.health_port <= 65535 && floor(var.health_port) == var.health_port
+    error_message = "health_port must be a whole number from 1024 to 65535 (the container does not run as root)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource the module creates."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,932 @@
+#!/usr/bin/env node
+// Checks deploy/terraform without a Terraform binary (none may be installed
+// on these machines):
+//
+//   node terraform_check.mjs --project ROOT --modules NODE_MODULES --work DIR [--self-test]
+//
+// Every .tf file under ROOT/deploy/terraform is parsed with @cdktf/hcl2json
+// (HashiCorp's HCL parser compiled to WebAssembly) and the parsed JSON is
+// checked three ways:
+//   1. names: every var.X / local.X / resource / data / module reference
+//      resolves, every variable and local is used, every argument and nested
+//      block exists in the hashicorp/aws provider 5.x schema and every
+//      required argument is set (schema read from @cdktf/provider-aws, see
+//      provider_schema.mjs), and every referenced attribute is exported;
+//   2. the security shape of issue 7: exactly the expected resources; the
+//      security group has no ingress and egress on 443 only; the service has
+//      no public IP and no load balancer; no IAM statement has a "*"
+//      resource except the documented ecr:GetAuthorizationToken; the task
+//      role invokes exactly the two Lambdas; the execution role reads
+//      exactly the two secrets and writes only its log group; the tokens
+//      reach the container as secrets, never as plain environment; health
+//      check, stopTimeout, read-only root, non-root user, log retention;
+//      the example passes every required input; README.md documents every
+//      input and output;
+//   3. the container definition (a jsonencode()d object in HCL) is compiled
+//      with tsc --strict against @aws-sdk/client-ecs's ContainerDefinition,
+//      so a misspelt key (which ECS would silently ignore) fails.
+//
+// --self-test checks that the real files pass and that mutated copies (an
+// IAM "*" resource, an ingress rule, a public IP, a token in the plain
+// environment, a misspelt argument, …) are each rejected by the check meant
+// to catch them: so this test can fail.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { checkModules, parseArgs, selfTest, typecheck } from './common.mjs';
+import { ProviderSchema } from './provider_schema.mjs';
+
+const SCRIPT = 'terraform_check.mjs';
+const MODULE_DIR = 'modules/slack-bot';
+const EXAMPLE_DIR = 'examples/basic';
+
+// --- Loading -------------------------------------------------------------------
+
+function findTfFiles(dir, base = dir) {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== '.terraform') out.push(...findTfFiles(full, base));
+    } else if (entry.name.endsWith('.tf')) {
+      out.push(path.relative(base, full));
+    }
+  }
+  return out.sort();
+}
+
+function loadInput(tfRoot) {
+  if (!fs.existsSync(tfRoot)) {
+    console.error(`${SCRIPT}: ${tfRoot} does not exist`);
+    process.exit(1);
+  }
+  const files = {};
+  for (const rel of findTfFiles(tfRoot)) {
+    files[rel] = { text: fs.readFileSync(path.join(tfRoot, rel), 'utf8'), json: null };
+  }
+  if (Object.keys(files).length === 0) {
+    console.error(`${SCRIPT}: no .tf files under ${tfRoot}; refusing to pass an empty check`);
+    process.exit(1);
+  }
+  const readme = path.join(tfRoot, 'README.md');
+  return { files, readme: fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '' };
+}
+
+const first = (value) => (Array.isArray(value) ? value[0] : value);
+
+// One directory's files merged into one configuration.
+function mergeDirectory(files, fail) {
+  const cfg = {
+    files, resource: {}, data: {}, variable: {}, output: {}, locals: {}, module: {},
+    provider: {}, terraform: [], fileOf: {},
+  };
+  const add = (kind, key, body, file) => {
+    const table = cfg[kind];
+    if (key in table) fail('layout', `${kind} ${key} is declared twice (${cfg.fileOf[`${kind}.${key}`]}, ${file})`);
+    table[key] = body;
+    cfg.fileOf[`${kind}.${key}`] = file;
+  };
+  for (const [file, { json }] of Object.entries(files)) {
+    for (const [type, byName] of Object.entries(json.resource ?? {})) {
+      for (const [name, body] of Object.entries(byName)) add('resource', `${type}.${name}`, first(body), file);
+    }
+    for (const [type, byName] of Object.entries(json.data ?? {})) {
+      for (const [name, body] of Object.entries(byName)) add('data', `${type}.${name}`, first(body), file);
+    }
+    for (const kind of ['variable', 'output', 'module']) {
+      for (const [name, body] of Object.entries(json[kind] ?? {})) add(kind, name, first(body), file);
+    }
+    for (const block of json.locals ?? []) {
+      for (const [name, value] of Object.entries(block)) add('locals', name, value, file);
+    }
+    for (const [name, bodies] of Object.entries(json.provider ?? {})) {
+      cfg.provider[name] = [...(cfg.provider[name] ?? []), ...bodies];
+    }
+    cfg.terraform.push(...(json.terraform ?? []));
+  }
+  return cfg;
+}
+
+// --- Expressions -------------------------------------------------------------------
+
+// Every string leaf under `value`, with its path.
+function* strings(value, at = []) {
+  if (typeof value === 'string') {
+    yield [value, at];
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) yield* strings(value[i], [...at, i]);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) yield* strings(v, [...at, k]);
+  }
+}
+
+const REF = {
+  var: /(?<![\w.])var\.([A-Za-z_][\w-]*)/g,
+  local: /(?<![\w.])local\.([A-Za-z_][\w-]*)/g,
+  module: /(?<![\w.])module\.([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)/g,
+  data: /(?<![\w.])data\.(aws_\w+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([a-z_]\w*)/g,
+  resource: /(?<![\w.])(aws_\w+)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.([a-z_]\w*)/g,
+};
+
+// References in the interpolations of `value` (strings without "${" are
+// literals, e.g. descriptions, and are skipped).
+function references(value) {
+  const refs = { var: [], local: [], module: [], data: [], resource: [] };
+  for (const [text] of strings(value)) {
+    if (!text.includes('${')) continue;
+    for (const [kind, re] of Object.entries(REF)) {
+      for (const m of text.matchAll(re)) refs[kind].push(m.slice(1));
+    }
+  }
+  return refs;
+}
+
+const isExpression = (v) => typeof v === 'string' && v.startsWith('${') && v.endsWith('}');
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const sameSet = (a, b) => same([...new Set(a)].sort(), [...new Set(b)].sort());
+
+// --- Generic checks -------------------------------------------------------------------
+
+function checkReferences(dir, cfg, fail, { requireUse }) {
+  const used = { var: new Set(), local: new Set() };
+  const scan = (value, where) => {
+    const refs = references(value);
+    for (const [name] of refs.var) {
+      used.var.add(name);
+      if (!(name in cfg.variable)) fail('undeclared-var', `${dir}: ${where} uses var.${name}, which is not declared`);
+    }
+    for (const [name] of refs.local) {
+      used.local.add(name);
+      if (!(name in cfg.locals)) fail('undefined-local', `${dir}: ${where} uses local.${name}, which is not defined`);
+    }
+    for (const [type, name] of refs.resource) {
+      if (!(`${type}.${name}` in cfg.resource)) fail('unknown-ref', `${dir}: ${where} refers to ${type}.${name}, which is not declared here`);
+    }
+    for (const [type, name] of refs.data) {
+      if (!(`${type}.${name}` in cfg.data)) fail('unknown-ref', `${dir}: ${where} refers to data.${type}.${name}, which is not declared here`);
+    }
+    for (const [name] of refs.module) {
+      if (!(name in cfg.module)) fail('unknown-ref', `${dir}: ${where} refers to module.${name}, which is not declared here`);
+    }
+  };
+  // A variable's own validation does not count as a use.
+  for (const [name, body] of Object.entries(cfg.variable)) {
+    for (const v of body.validation ?? []) {
+      for (const [ref] of references(v).var) {
+        if (ref !== name) fail('undeclared-var', `${dir}: the validation of var.${name} refers to var.${ref} (only Terraform >= 1.9 allows that)`);
+      }
+    }
+  }
+  for (const kind of ['resource', 'data', 'output', 'module']) {
+    for (const [key, body] of Object.entries(cfg[kind])) scan(body, `${kind} ${key}`);
+  }
+  for (const [name, value] of Object.entries(cfg.locals)) scan(value, `local.${name}`);
+  for (const bodies of Object.values(cfg.provider)) scan(bodies, 'provider');
+  if (requireUse) {
+    for (const name of Object.keys(cfg.variable)) {
+      if (!used.var.has(name)) fail('unused-var', `${dir}: variable "${name}" is declared but never used`);
+    }
+    for (const name of Object.keys(cfg.locals)) {
+      if (!used.local.has(name)) fail('unused-local', `${dir}: local.${name} is defined but never used`);
+    }
+  }
+}
+
+const META = {
+  resource: new Set(['count', 'for_each', 'provider', 'depends_on', 'lifecycle', 'provisioner', 'connection']),
+  data: new Set(['count', 'for_each', 'provider', 'depends_on', 'lifecycle']),
+};
+const LIFECYCLE = new Set(['create_before_destroy', 'prevent_destroy', 'ignore_changes',
+                           'replace_triggered_by', 'precondition', 'postcondition']);
+
+// Argument and block names against the provider schema.
+function checkSchema(dir, cfg, schema, fail) {
+  const walk = (node, body, where, meta) => {
+    for (const [key, value] of Object.entries(body)) {
+      if (meta && meta.has(key)) {
+        if (key === 'lifecycle') {
+          for (const lc of [].concat(value)) {
+            for (const k of Object.keys(lc)) if (!LIFECYCLE.has(k)) fail('schema', `${where}: unknown lifecycle argument "${k}"`);
+          }
+        }
+        continue;
+      }
+      if (key === 'dynamic') {
+        for (const [blockName, dyns] of Object.entries(value)) {
+          const child = ProviderSchema.block(node, blockName);
+          if (!child) {
+            fail('schema', `${where}: dynamic "${blockName}": no such block in the provider schema`);
+            continue;
+          }
+          for (const dyn of dyns) for (const content of dyn.content ?? []) walk(child, content, `${where}.${blockName}`, null);
+        }
+        continue;
+      }
+      if (node.attrs.has(key)) continue;
+      const child = ProviderSchema.block(node, key);
+      if (!child) {
+        fail('schema', `${where}: "${key}" is not an argument or block of this type in hashicorp/aws ${schema.providerVersion}`);
+        continue;
+      }
+      if (Array.isArray(value)) {
+        for (const item of value) if (item && typeof item === 'object') walk(child, item, `${where}.${key}`, null);
+      }
+    }
+    for (const req of node.required) {
+      if (!(req in body)) fail('schema', `${where}: required argument "${req}" is missing`);
+    }
+  };
+  for (const kind of ['resource', 'data']) {
+    for (const [key, body] of Object.entries(cfg[kind])) {
+      const [type] = key.split('.');
+      const root = schema.get(kind, type);
+      const where = `${dir}: ${kind === 'data' ? 'data.' : ''}${key}`;
+      if (!root) {
+        fail('schema', `${where}: hashicorp/aws ${schema.providerVersion} has no ${kind === 'data' ? 'data source' : 'resource'} ${type}`);
+        continue;
+      }
+      walk(root, body, where, META[kind]);
+    }
+  }
+  // Referenced attributes must be exported.
+  const refsIn = (value, where) => {
+    const refs = references(value);
+    for (const [type, name, attr] of refs.resource) {
+      const root = schema.get('resource', type);
+      if (root && !ProviderSchema.hasAttribute(root, attr)) fail('unknown-ref', `${dir}: ${where}: ${type}.${name}.${attr}: ${type} exports no attribute "${attr}"`);
+    }
+    for (const [type, name, attr] of refs.data) {
+      const root = schema.get('data', type);
+      if (root && !ProviderSchema.hasAttribute(root, attr)) fail('unknown-ref', `${dir}: ${where}: data.${type}.${name}.${attr}: ${type} exports no attribute "${attr}"`);
+    }
+  };
+  for (const kind of ['resource', 'data', 'output', 'module']) {
+    for (const [key, body] of Object.entries(cfg[kind])) refsIn(body, `${kind} ${key}`);
+  }
+  for (const [name, value] of Object.entries(cfg.locals)) refsIn(value, `local.${name}`);
+}
+
+// --- The module --------------------------------------------------------------------------
+
+const EXPECTED_RESOURCES = [
+  'aws_cloudwatch_log_group.this', 'aws_ecs_cluster.this', 'aws_ecs_task_definition.this',
+  'aws_ecs_service.this', 'aws_security_group.this', 'aws_iam_role.execution',
+  'aws_iam_role_policy.execution', 'aws_iam_role.task', 'aws_iam_role_policy.task',
+];
+const ALLOWED_DATA_TYPES = ['aws_region', 'aws_caller_identity', 'aws_partition', 'aws_iam_policy_document'];
+
+// Inputs of issue 7 and the brief; null = required (no default).
+const EXPECTED_VARIABLES = {
+  name: null, environment: null, vpc_id: null, private_subnets: null,
+  slack_bot_token_secret_arn: null, slack_app_token_secret_arn: null,
+  orchestrator_lambda_arn: null, ip_whitelist_lambda_arn: null, image: null,
+  cpu: 256, memory: 512, desired_count: 1,
+  audit_channel: '', allowed_users: [], allowed_channels: [], admin_users: [],
+  protected_environments: ['prod'], environments: ['dev', 'staging', 'prod'],
+  log_retention_days: 30, log_level: 'info', health_port: 8080, tags: {},
+};
+const VALIDATED_VARIABLES = [
+  'slack_bot_token_secret_arn', 'slack_app_token_secret_arn', 'orchestrator_lambda_arn',
+  'ip_whitelist_lambda_arn', 'vpc_id', 'private_subnets', 'cpu', 'memory', 'log_retention_days',
+];
+const EXPECTED_OUTPUTS = ['service_name', 'service_arn', 'task_definition_arn', 'security_group_id',
+                          'execution_role_arn', 'task_role_arn', 'log_group_name'];
+
+function checkLayout(cfg, fail) {
+  for (const f of ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']) {
+    if (!(`${MODULE_DIR}/${f}` in cfg.files)) fail('layout', `${MODULE_DIR}/${f} is missing`);
+  }
+  for (const [key, file] of Object.entries(cfg.fileOf)) {
+    if (key.startsWith('variable.') && !file.endsWith('/variables.tf')) fail('layout', `${key} belongs in variables.tf, not ${file}`);
+    if (key.startsWith('output.') && !file.endsWith('/outputs.tf')) fail('layout', `${key} belongs in outputs.tf, not ${file}`);
+  }
+  const aws = cfg.terraform.flatMap((t) => t.required_providers ?? []).map((p) => p.aws).find(Boolean);
+  if (!aws || aws.source !== 'hashicorp/aws' || aws.version !== '~> 5.0') {
+    fail('layout', `${MODULE_DIR}: versions.tf must require hashicorp/aws "~> 5.0" (got ${JSON.stringify(aws)})`);
+  }
+}
+
+function checkVariables(cfg, fail) {
+  for (const [name, body] of Object.entries(cfg.variable)) {
+    if (typeof body.description !== 'string' || body.description.trim().length < 10) fail('variable-doc', `variable "${name}" needs a description`);
+    if (!body.type) fail('variable-doc', `variable "${name}" needs a type`);
+  }
+  for (const [name, def] of Object.entries(EXPECTED_VARIABLES)) {
+    const body = cfg.variable[name];
+    if (!body) {
+      fail('variable-default', `variable "${name}" (issue 7) is not declared`);
+    } else if (def === null ? 'default' in body : !same(body.default, def)) {
+      fail('variable-default', `variable "${name}" must ${def === null ? 'be required (no default)' : `default to ${JSON.stringify(def)}`}, has ${JSON.stringify(body.default)}`);
+    }
+  }
+  for (const name of VALIDATED_VARIABLES) {
+    if (cfg.variable[name] && !(cfg.variable[name].validation ?? []).length) fail('variable-doc', `variable "${name}" needs a validation block`);
+  }
+}
+
+function checkResources(cfg, fail) {
+  const got = Object.keys(cfg.resource);
+  const missing = EXPECTED_RESOURCES.filter((r) => !got.includes(r));
+  const extra = got.filter((r) => !EXPECTED_RESOURCES.includes(r));
+  if (missing.length) fail('resources', `the module lacks ${missing.join(', ')}`);
+  if (extra.length) fail('resources', `the module declares unexpected resources: ${extra.join(', ')}`);
+  for (const key of Object.keys(cfg.data)) {
+    if (!ALLOWED_DATA_TYPES.includes(key.split('.')[0])) fail('resources', `unexpected data source data.${key}`);
+  }
+  const cluster = cfg.resource['aws_ecs_cluster.this'];
+  if (cluster && cluster.count !== '${var.cluster_arn == null ? 1 : 0}') {
+    fail('resources', `aws_ecs_cluster.this must be created only when cluster_arn is null (count = var.cluster_arn == null ? 1 : 0)`);
+  }
+  const logs = cfg.resource['aws_cloudwatch_log_group.this'];
+  if (logs) {
+    const r = logs.retention_in_days;
+    const ok = (typeof r === 'number' && r > 0) ||
+      (r === '${var.log_retention_days}' && cfg.variable.log_retention_days?.default > 0);
+    if (!ok) fail('logs', `aws_cloudwatch_log_group.this needs a retention (retention_in_days = var.log_retention_days), got ${JSON.stringify(r)}`);
+  }
+}
+
+function checkSecurityGroup(cfg, fail) {
+  const sg = cfg.resource['aws_security_group.this'];
+  if (!sg) return;
+  if (sg.ingress !== undefined && !same(sg.ingress, [])) fail('sg', `security group has ingress ${JSON.stringify(sg.ingress)}; it must have none`);
+  if (sg.dynamic?.ingress) fail('sg', 'security group has a dynamic ingress block; it must have none');
+  if (sg.vpc_id !== '${var.vpc_id}') fail('sg', `security group must be in var.vpc_id, got ${JSON.stringify(sg.vpc_id)}`);
+  const egress = sg.egress;
+  if (!Array.isArray(egress) || egress.length === 0) {
+    fail('sg', 'security group needs an egress rule for 443 (without one, Terraform leaves AWS\'s allow-all egress)');
+    return;
+  }
+  if (sg.dynamic?.egress) fail('sg', 'security group egress must be static');
+  for (const rule of egress) {
+    const okPorts = rule.from_port === 443 && rule.to_port === 443 && ['tcp', '6'].includes(String(rule.protocol));
+    const okV4 = (rule.cidr_blocks ?? []).every((c) => c === '0.0.0.0/0');
+    const okV6 = (rule.ipv6_cidr_blocks ?? []).every((c) => c === '::/0');
+    const other = ['security_groups', 'prefix_list_ids', 'self'].filter((k) => k in rule);
+    if (!okPorts || !okV4 || !okV6 || other.length) fail('sg', `egress must be tcp 443 to 0.0.0.0/0 and ::/0 only, got ${JSON.stringify(rule)}`);
+  }
+}
+
+function checkService(cfg, fail) {
+  const svc = cfg.resource['aws_ecs_service.this'];
+  if (!svc) return;
+  const expect = (key, value, why) => {
+    if (!same(svc[key], value)) fail('service', `aws_ecs_service.this: ${key} must be ${JSON.stringify(value)} (${why}), got ${JSON.stringify(svc[key])}`);
+  };
+  expect('launch_type', 'FARGATE', 'Fargate');
+  expect('task_definition', '${aws_ecs_task_definition.this.arn}', 'the module\'s task definition');
+  expect('desired_count', '${var.desired_count}', 'the input');
+  expect('deployment_minimum_healthy_percent', 100, 'the old task runs until the new one is healthy');
+  expect('deployment_maximum_percent', 200, 'room for the new task next to the old');
+  expect('enable_execute_command', false, 'no shell into the task');
+  if ('load_balancer' in svc || svc.dynamic?.load_balancer) fail('service', 'aws_ecs_service.this must have no load_balancer: nothing connects in');
+  if ('iam_role' in svc) fail('service', 'aws_ecs_service.this must not set iam_role (load-balancer role)');
+  const nets = svc.network_configuration;
+  if (!Array.isArray(nets) || nets.length !== 1) {
+    fail('service', 'aws_ecs_service.this needs one network_configuration block');
+    return;
+  }
+  const net = nets[0];
+  if (net.assign_public_ip !== false) fail('service', `network_configuration.assign_public_ip must be false, got ${JSON.stringify(net.assign_public_ip)}`);
+  if (net.subnets !== '${var.private_subnets}') fail('service', `network_configuration.subnets must be var.private_subnets, got ${JSON.stringify(net.subnets)}`);
+  if (!same(net.security_groups, ['${aws_security_group.this.id}'])) fail('service', `network_configuration.security_groups must be exactly the module's group, got ${JSON.stringify(net.security_groups)}`);
+}
+
+// Statements of a policy document, static and dynamic (with `dynamic: true`).
+function statementsOf(doc) {
+  const out = (doc.statement ?? []).map((s) => ({ ...s, dynamic: false }));
+  for (const dyn of doc.dynamic?.statement ?? []) {
+    for (const content of dyn.content ?? []) out.push({ ...content, dynamic: true, for_each: dyn.for_each });
+  }
+  return out;
+}
+
+const DOC_REF = /^\$\{data\.aws_iam_policy_document\.(\w+)\.json\}$/;
+
+// Whether the "*" resource of the ECR login statement is explained in a
+// comment right above it in the source.
+function wildcardDocumented(cfg) {
+  for (const { text } of Object.values(cfg.files)) {
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.includes('"ecr:GetAuthorizationToken"'));
+    if (at < 0) continue;
+    const before = lines.slice(Math.max(0, at - 10), at).filter((l) => /^\s*(#|\/\/)/.test(l)).join('\n');
+    if (before.includes('"*"')) return true;
+  }
+  return false;
+}
+
+function checkIam(cfg, fail) {
+  const docs = {};
+  for (const [key, body] of Object.entries(cfg.data)) {
+    const [type, name] = key.split('.');
+    if (type === 'aws_iam_policy_document') docs[name] = body;
+  }
+  const docName = (ref, where) => {
+    const m = DOC_REF.exec(ref ?? '');
+    if (!m) fail('iam-shape', `${where} must be data.aws_iam_policy_document.<name>.json, got ${JSON.stringify(ref)}`);
+    return m ? m[1] : null;
+  };
+
+  // Every statement of every document.
+  const documented = wildcardDocumented(cfg);
+  for (const [name, doc] of Object.entries(docs)) {
+    for (const key of ['source_json', 'override_json', 'source_policy_documents', 'override_policy_documents']) {
+      if (key in doc) fail('iam-shape', `policy document ${name}: ${key} hides statements from this check`);
+    }
+    for (const st of statementsOf(doc)) {
+      const label = `policy document ${name}, statement ${st.sid ?? '(no sid)'}`;
+      if (st.effect !== undefined && st.effect !== 'Allow') fail('iam-shape', `${label}: only Allow statements are expected`);
+      for (const key of ['not_actions', 'not_resources', 'not_principals']) {
+        if (key in st) fail('iam-wildcard', `${label}: ${key} grants everything else`);
+      }
+      const actions = st.actions ?? [];
+      if (!Array.isArray(actions) || actions.length === 0) fail('iam-shape', `${label}: needs literal actions`);
+      for (const a of [].concat(actions)) {
+        if (typeof a !== 'string' || a.includes('*') || isExpression(a)) fail('iam-wildcard', `${label}: action ${JSON.stringify(a)} is a wildcard or not a literal`);
+      }
+      if (st.principals) {
+        if ('resources' in st) fail('iam-shape', `${label}: a trust statement has no resources`);
+        continue;
+      }
+      const resources = st.resources;
+      if (!Array.isArray(resources) || resources.length === 0) {
+        fail('iam-shape', `${label}: needs a literal list of resources, got ${JSON.stringify(resources)}`);
+        continue;
+      }
+      for (const r of resources) {
+        if (typeof r !== 'string' || !r.includes('*')) continue;
+        const ecrLogin = r === '*' && same(actions, ['ecr:GetAuthorizationToken']);
+        const logStreams = r === '${aws_cloudwatch_log_group.this.arn}:*';
+        if (ecrLogin && !documented) fail('iam-wildcard', `${label}: the "*" resource of ecr:GetAuthorizationToken must be explained in a comment above it`);
+        if (!ecrLogin && !logStreams) fail('iam-wildcard', `${label}: resource ${JSON.stringify(r)} is a wildcard (only ecr:GetAuthorizationToken may use "*")`);
+      }
+    }
+  }
+
+  // Roles: trust, one inline policy each, nothing attached.
+  const roles = { execution: cfg.resource['aws_iam_role.execution'], task: cfg.resource['aws_iam_role.task'] };
+  const policyOf = {};
+  for (const [role, body] of Object.entries(roles)) {
+    if (!body) continue;
+    for (const key of ['managed_policy_arns', 'inline_policy', 'permissions_boundary']) {
+      if (key in body) fail('iam-shape', `aws_iam_role.${role}: ${key} is not expected (one aws_iam_role_policy per role)`);
+    }
+    const trust = docs[docName(body.assume_role_policy, `aws_iam_role.${role}.assume_role_policy`)];
+    if (trust) {
+      const sts = statementsOf(trust);
+      const ok = sts.length > 0 && sts.every((s) =>
+        same(s.actions, ['sts:AssumeRole']) && !s.dynamic &&
+        same(s.principals, [{ identifiers: ['ecs-tasks.amazonaws.com'], type: 'Service' }]));
+      if (!ok) fail('iam-trust', `aws_iam_role.${role} must be assumable by ecs-tasks.amazonaws.com only`);
+    }
+    const attachment = cfg.resource[`aws_iam_role_policy.${role}`];
+    if (attachment) {
+      if (attachment.role !== `\${aws_iam_role.${role}.id}` && attachment.role !== `\${aws_iam_role.${role}.name}`) {
+        fail('iam-shape', `aws_iam_role_policy.${role} must attach to aws_iam_role.${role}`);
+      }
+      policyOf[role] = docs[docName(attachment.policy, `aws_iam_role_policy.${role}.policy`)];
+    }
+  }
+
+  // Task role: lambda:InvokeFunction on exactly the two functions.
+  if (policyOf.task) {
+    const sts = statementsOf(policyOf.task);
+    const actions = sts.flatMap((s) => s.actions ?? []);
+    const resources = sts.flatMap((s) => s.resources ?? []);
+    if (sts.some((s) => s.dynamic || s.condition)) fail('iam-task', 'task role statements must be static and unconditional');
+    if (!sameSet(actions, ['lambda:InvokeFunction'])) fail('iam-task', `task role may only lambda:InvokeFunction, has ${JSON.stringify(actions)}`);
+    if (!sameSet(resources, ['${var.orchestrator_lambda_arn}', '${var.ip_whitelist_lambda_arn}']) || resources.length !== 2) {
+      fail('iam-task', `task role must invoke exactly var.orchestrator_lambda_arn and var.ip_whitelist_lambda_arn, has ${JSON.stringify(resources)}`);
+    }
+  } else {
+    fail('iam-task', 'no policy document found for the task role');
+  }
+
+  // Execution role: the two secrets, its log streams, optional KMS and ECR.
+  if (policyOf.execution) {
+    const sts = statementsOf(policyOf.execution);
+    const allowed = {
+      'secretsmanager:GetSecretValue': ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}'],
+      'logs:CreateLogStream': ['${aws_cloudwatch_log_group.this.arn}:*'],
+      'logs:PutLogEvents': ['${aws_cloudwatch_log_group.this.arn}:*'],
+      'kms:Decrypt': ['${var.secrets_kms_key_arn}'],
+      'ecr:GetAuthorizationToken': ['*'],
+      'ecr:BatchGetImage': ['${var.ecr_repository_arn}'],
+      'ecr:GetDownloadUrlForLayer': ['${var.ecr_repository_arn}'],
+      'ecr:BatchCheckLayerAvailability': ['${var.ecr_repository_arn}'],
+    };
+    const granted = {};
+    for (const st of sts) {
+      for (const action of st.actions ?? []) {
+        if (!(action in allowed)) {
+          fail('iam-execution', `execution role may not ${action}`);
+          continue;
+        }
+        granted[action] = [...(granted[action] ?? []), ...(st.resources ?? [])];
+        if (action.startsWith('ecr:') || action === 'kms:Decrypt') {
+          const input = action === 'kms:Decrypt' ? 'secrets_kms_key_arn' : 'ecr_repository_arn';
+          if (!st.dynamic || !String(st.for_each).includes(`var.${input} == null`)) {
+            fail('iam-execution', `execution role: ${action} must be granted only when var.${input} is set (a dynamic statement)`);
+          }
+        }
+      }
+    }
+    for (const [action, resources] of Object.entries(granted)) {
+      if (!sameSet(resources, allowed[action]) || resources.length !== allowed[action].length) {
+        fail('iam-execution', `execution role: ${action} must be on exactly ${JSON.stringify(allowed[action])}, is on ${JSON.stringify(resources)}`);
+      }
+    }
+    for (const needed of ['secretsmanager:GetSecretValue', 'logs:CreateLogStream', 'logs:PutLogEvents']) {
+      if (!(needed in granted)) fail('iam-execution', `execution role lacks ${needed}`);
+    }
+  } else {
+    fail('iam-execution', 'no policy document found for the execution role');
+  }
+}
+
+const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
+
+function appEnvironmentNames(project) {
+  const names = new Set();
+  const scan = (dir) => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) scan(full);
+      else if (/\.(cpp|hpp)$/.test(entry.name)) {
+        for (const m of fs.readFileSync(full, 'utf8').matchAll(/"([A-Z][A-Z0-9_]+)"/g)) names.add(m[1]);
+      }
+    }
+  };
+  scan(path.join(project, 'lib'));
+  scan(path.join(project, 'app'));
+  return names;
+}
+
+// The container, its environment as a map, and where they came from.
+function containerOf(cfg, fail) {
+  const td = cfg.resource['aws_ecs_task_definition.this'];
+  if (!td) return null;
+  const m = /^\$\{jsonencode\(\[local\.(\w+)\]\)\}$/.exec(td.container_definitions ?? '');
+  if (!m || !cfg.locals[m[1]] || typeof cfg.locals[m[1]] !== 'object') {
+    fail('container', 'container_definitions must be jsonencode([local.<container>]) with the container as an object literal, so it can be checked');
+    return null;
+  }
+  const container = cfg.locals[m[1]];
+  let environment = null;
+  if (Array.isArray(container.environment)) {
+    environment = Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
+  } else {
+    const e = /^\$\{\[for (\w+), (\w+) in local\.(\w+) : \{ ?name = \1, value = \2 ?\}( if \2 != "")?\]\}$/.exec(container.environment ?? '');
+    if (e && cfg.locals[e[3]] && typeof cfg.locals[e[3]] === 'object') environment = cfg.locals[e[3]];
+  }
+  if (!environment) fail('container', `the container's environment must be a literal list or a for over a local map, got ${JSON.stringify(container.environment)}`);
+  return { td, container, environment: environment ?? {} };
+}
+
+function checkTaskDefinition(cfg, project, fail) {
+  const found = containerOf(cfg, fail);
+  if (!found) return;
+  const { td, container: c, environment } = found;
+  const expectTd = (key, value) => {
+    if (!same(td[key], value)) fail('task', `aws_ecs_task_definition.this: ${key} must be ${JSON.stringify(value)}, got ${JSON.stringify(td[key])}`);
+  };
+  expectTd('requires_compatibilities', ['FARGATE']);
+  expectTd('network_mode', 'awsvpc');
+  expectTd('execution_role_arn', '${aws_iam_role.execution.arn}');
+  expectTd('task_role_arn', '${aws_iam_role.task.arn}');
+  expectTd('cpu', '${tostring(var.cpu)}');
+  expectTd('memory', '${tostring(var.memory)}');
+  const platform = (td.runtime_platform ?? [])[0] ?? {};
+  if (platform.operating_system_family !== 'LINUX' || !['X86_64', 'ARM64', '${var.cpu_architecture}'].includes(platform.cpu_architecture)) {
+    fail('task', `runtime_platform must be LINUX on X86_64/ARM64, got ${JSON.stringify(platform)}`);
+  }
+
+  const expect = (ok, message) => { if (!ok) fail('container', message); };
+  expect(c.name === 'infra-bot', `container name must be "infra-bot", got ${JSON.stringify(c.name)}`);
+  expect(c.image === '${var.image}', `container image must be var.image, got ${JSON.stringify(c.image)}`);
+  expect(same(c.command, ['run']), `container command must be ["run"], got ${JSON.stringify(c.command)}`);
+  expect(c.essential !== false, 'the container must be essential');
+  expect(c.privileged !== true, 'the container must not be privileged');
+
+  // Tokens: from Secrets Manager, never in the plain environment.
+  const secrets = Array.isArray(c.secrets) ? c.secrets : [];
+  const bySecret = Object.fromEntries(secrets.map((s) => [s.name, s.valueFrom]));
+  if (!same(bySecret, { SLACK_BOT_TOKEN: '${var.slack_bot_token_secret_arn}', SLACK_APP_TOKEN: '${var.slack_app_token_secret_arn}' }) || secrets.length !== 2) {
+    fail('container-secrets', `container secrets must be exactly SLACK_BOT_TOKEN and SLACK_APP_TOKEN from the two secret ARNs, got ${JSON.stringify(c.secrets)}`);
+  }
+  for (const name of Object.keys(environment)) {
+    if (TOKEN_NAME.test(name)) fail('container-secrets', `${name} is in the plain environment; tokens and keys come from secrets only`);
+  }
+  for (const [name, value] of Object.entries(environment)) {
+    if (typeof value === 'string' && /(xoxb|xapp|xoxp)-/.test(value)) fail('container-secrets', `${name} holds what looks like a Slack token`);
+  }
+
+  // Environment: design §6 names, every one read by the app.
+  const expectEnv = {
+    INFRA_BACKEND: (v) => v === 'lambda',
+    ORCHESTRATOR_LAMBDA_ARN: (v) => v === '${var.orchestrator_lambda_arn}',
+    IP_WHITELIST_LAMBDA_ARN: (v) => v === '${var.ip_whitelist_lambda_arn}',
+    AWS_REGION: (v) => v === '${data.aws_region.current.name}',
+    INFRA_AUDIT_CHANNEL: (v) => v === '${var.audit_channel}',
+    INFRA_ALLOWED_USERS: (v) => v === '${join(",", var.allowed_users)}',
+    INFRA_ALLOWED_CHANNELS: (v) => v === '${join(",", var.allowed_channels)}',
+    INFRA_ADMIN_USERS: (v) => v === '${join(",", var.admin_users)}',
+    INFRA_ENVIRONMENTS: (v) => v === '${join(",", var.environments)}',
+    INFRA_PROTECTED_ENVIRONMENTS: (v) => typeof v === 'string' && v.includes('join(",", var.protected_environments)'),
+    INFRA_HEALTH_PORT: (v) => v === '${tostring(var.health_port)}',
+    LOG_FORMAT: (v) => v === 'json',
+    LOG_LEVEL: (v) => v === '${var.log_level}',
+  };
+  for (const [name, ok] of Object.entries(expectEnv)) {
+    if (!(name in environment)) fail('container-env', `the container's environment lacks ${name}`);
+    else if (!ok(environment[name])) fail('container-env', `${name} has an unexpected value ${JSON.stringify(environment[name])}`);
+  }
+  const known = appEnvironmentNames(project);
+  for (const name of Object.keys(environment)) {
+    if (!known.has(name)) fail('container-env', `${name} is not a variable infra-bot reads (no "${name}" in lib/ or app/)`);
+  }
+
+  // Health check: `infra-bot healthcheck` (exit 0 iff /readyz is OK).
+  const hc = c.healthCheck ?? {};
+  const cmd = hc.command ?? [];
+  const callsHealthcheck = same(cmd, ['CMD', 'infra-bot', 'healthcheck']) ||
+    (cmd[0] === 'CMD-SHELL' && /(^|\s|\/)infra-bot healthcheck(\s|$)/.test(cmd[1] ?? ''));
+  expect(callsHealthcheck, `healthCheck.command must run \`infra-bot healthcheck\`, got ${JSON.stringify(cmd)}`);
+  for (const key of ['interval', 'timeout', 'retries', 'startPeriod']) {
+    expect(typeof hc[key] === 'number', `healthCheck.${key} must be set to a number`);
+  }
+  expect(!(hc.timeout >= hc.interval), 'healthCheck.timeout must be below its interval');
+
+  // Shutdown: SIGTERM, the app drains for 25 s (design §6), then SIGKILL.
+  const drain = Number(environment.INFRA_DRAIN_SECONDS ?? 25);
+  expect(typeof c.stopTimeout === 'number' && c.stopTimeout > drain && c.stopTimeout <= 30,
+         `stopTimeout must be above the ${drain} s drain and at most 30, got ${JSON.stringify(c.stopTimeout)}`);
+
+  // Hardening.
+  expect(c.readonlyRootFilesystem === true, 'readonlyRootFilesystem must be true');
+  expect(c.linuxParameters?.initProcessEnabled === true, 'linuxParameters.initProcessEnabled must be true');
+  const user = c.user;
+  const userVar = /^\$\{var\.(\w+)\}$/.exec(user ?? '');
+  const userValue = userVar ? cfg.variable[userVar[1]]?.default : user;
+  const userValidated = !userVar || (cfg.variable[userVar[1]]?.validation ?? []).length > 0;
+  expect(typeof userValue === 'string' && /^[0-9]+(:[0-9]+)?$/.test(userValue) && !/^0+(:|$)/.test(userValue) && userValidated,
+         `the container must run as a numeric non-root user (validated), got user ${JSON.stringify(user)} = ${JSON.stringify(userValue)}`);
+  expect(!c.portMappings || c.portMappings.length === 0, 'no port mappings: the bot only connects out');
+
+  // Logs: awslogs into the module's group.
+  const lc = c.logConfiguration ?? {};
+  expect(lc.logDriver === 'awslogs', `logConfiguration.logDriver must be awslogs, got ${JSON.stringify(lc.logDriver)}`);
+  expect(lc.options?.['awslogs-group'] === '${aws_cloudwatch_log_group.this.name}', 'awslogs-group must be the module\'s log group');
+  expect(typeof lc.options?.['awslogs-region'] === 'string' && typeof lc.options?.['awslogs-stream-prefix'] === 'string',
+         'awslogs-region and awslogs-stream-prefix must be set');
+}
+
+// Renders a parsed HCL value as a TypeScript literal; Terraform expressions
+// ("${…}", known only at plan time) become `tf` (typed any).
+function tsLiteral(value, indent = '') {
+  const next = `${indent}  `;
+  if (typeof value === 'string') return value.includes('${') ? 'tf' : JSON.stringify(value);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((v) => `${next}${tsLiteral(v, next)}`).join(',\n')},\n${indent}]`;
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return '{}';
+    return `{\n${entries.map(([k, v]) => `${next}${JSON.stringify(k)}: ${tsLiteral(v, next)}`).join(',\n')},\n${indent}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const tscCache = new Map();
+
+function checkContainerTypes(cfg, options, fail) {
+  const found = containerOf(cfg, () => {});
+  if (!found) return;
+  const container = { ...found.container };
+  container.environment = Object.entries(found.environment).map(([name, value]) => ({ name, value }));
+  const source = [
+    '// Generated by tests/deploy/terraform_check.mjs: the container definition of',
+    '// deploy/terraform/modules/slack-bot as an object literal, so that tsc\'s',
+    '// excess-property checks reject any key ECS does not know.',
+    // The models file alone: the package's index pulls in the whole client.
+    "import type { ContainerDefinition } from '@aws-sdk/client-ecs/dist-types/models/models_0';",
+    '',
+    '// A Terraform expression: its value is only known at plan time.',
+    'declare const tf: any;',
+    '',
+    `export const container: ContainerDefinition = ${tsLiteral(container)};`,
+    '',
+  ].join('\n');
+  if (!tscCache.has(source)) {
+    tscCache.set(source, typecheck({ modules: options.modules, work: path.join(options.work, 'container'), name: 'container.ts', source }));
+  }
+  const result = tscCache.get(source);
+  if (!result.ok) fail('container-types', `the container definition does not type-check as @aws-sdk/client-ecs ContainerDefinition:\n${result.output}`);
+}
+
+function checkOutputs(cfg, fail) {
+  for (const name of EXPECTED_OUTPUTS) {
+    if (!cfg.output[name]) fail('outputs', `output "${name}" is missing`);
+  }
+  for (const [name, body] of Object.entries(cfg.output)) {
+    if (typeof body.description !== 'string' || body.description.length < 10) fail('outputs', `output "${name}" needs a description`);
+    if (!isExpression(body.value)) fail('outputs', `output "${name}" needs a value`);
+  }
+}
+
+// deploy/terraform/README.md documents every input and output.
+function checkReadme(cfg, readme, fail) {
+  if (!readme) {
+    fail('readme', 'deploy/terraform/README.md is missing');
+    return;
+  }
+  for (const [kind, names] of [['input', Object.keys(cfg.variable)], ['output', Object.keys(cfg.output)]]) {
+    for (const name of names) {
+      if (!readme.includes(`| \`${name}\` |`)) fail('readme', `deploy/terraform/README.md does not document the ${kind} \`${name}\` (a table row "| \`${name}\` | …")`);
+    }
+  }
+}
+
+// --- The example ------------------------------------------------------------------------
+
+function checkExample(example, module, fail) {
+  const call = example.module.slack_bot;
+  if (!call) {
+    fail('example', `${EXAMPLE_DIR} must call module "slack_bot"`);
+    return;
+  }
+  if (call.source !== `../../${MODULE_DIR}`) fail('example', `module "slack_bot" source must be "../../${MODULE_DIR}", got ${JSON.stringify(call.source)}`);
+  const inputs = Object.keys(call).filter((k) => !['source', 'version', 'providers', 'depends_on', 'count', 'for_each'].includes(k));
+  for (const [name, body] of Object.entries(module.variable)) {
+    if (!('default' in body) && !inputs.includes(name)) fail('example', `module "slack_bot" does not pass the required input "${name}"`);
+  }
+  for (const name of inputs) {
+    if (!(name in module.variable)) fail('example', `module "slack_bot" passes "${name}", which the module does not declare`);
+  }
+  for (const [input, res] of [['slack_bot_token_secret_arn', 'slack_bot_token'], ['slack_app_token_secret_arn', 'slack_app_token']]) {
+    if (call[input] !== `\${aws_secretsmanager_secret.${res}.arn}`) fail('example', `${input} must be aws_secretsmanager_secret.${res}.arn, got ${JSON.stringify(call[input])}`);
+  }
+  for (const key of Object.keys(example.resource)) {
+    if (key.startsWith('aws_secretsmanager_secret_version.')) fail('example', `${key}: token values must be set out of band, never in Terraform`);
+  }
+  if (!example.provider.aws) fail('example', `${EXAMPLE_DIR} needs a provider "aws" block`);
+  const text = Object.entries(example.files).filter(([f]) => f.startsWith(EXAMPLE_DIR)).map(([, v]) => v.text).join('\n');
+  if (!text.includes('aws secretsmanager put-secret-value')) fail('example', `${EXAMPLE_DIR} must say how to set the secret values (aws secretsmanager put-secret-value)`);
+  for (const [name, attr] of references(example).module) {
+    if (name === 'slack_bot' && !(attr in module.output)) fail('example', `module.slack_bot.${attr} is not an output of the module`);
+  }
+}
+
+// --- Driver ---------------------------------------------------------------------------------
+
+async function makeChecker(options, hcl, schema) {
+  return async (input, expect = null) => {
+    const failures = [];
+    const fail = (id, message) => failures.push(`[${id}] ${message}`);
+    for (const [file, entry] of Object.entries(input.files)) {
+      if (entry.json) continue;
+      try {
+        entry.json = await hcl.parse(file, entry.text);
+      } catch (error) {
+        fail('parse', `${file}: ${String(error.message ?? error).split('\n')[0]}`);
+        entry.json = {};
+      }
+    }
+    const byDir = {};
+    for (const [file, entry] of Object.entries(input.files)) {
+      const dir = path.dirname(file);
+      (byDir[dir] ??= {})[file] = entry;
+    }
+    for (const dir of [MODULE_DIR, EXAMPLE_DIR]) {
+      if (!byDir[dir]) fail('layout', `deploy/terraform/${dir} has no .tf files`);
+    }
+    const cfgs = {};
+    for (const [dir, files] of Object.entries(byDir)) {
+      cfgs[dir] = mergeDirectory(files, fail);
+      checkReferences(dir, cfgs[dir], fail, { requireUse: dir === MODULE_DIR });
+      checkSchema(dir, cfgs[dir], schema, fail);
+    }
+    const module = cfgs[MODULE_DIR];
+    if (module) {
+      checkLayout(module, fail);
+      checkVariables(module, fail);
+      checkResources(module, fail);
+      checkSecurityGroup(module, fail);
+      checkService(module, fail);
+      checkIam(module, fail);
+      checkTaskDefinition(module, options.project, fail);
+      // tsc takes a second or two: in --self-test, only for the copies aimed at it.
+      if (expect === null || expect === 'container-types') checkContainerTypes(module, options, fail);
+      checkOutputs(module, fail);
+      checkReadme(module, input.readme, fail);
+      if (cfgs[EXAMPLE_DIR]) checkExample(cfgs[EXAMPLE_DIR], module, fail);
+    }
+    return failures;
+  };
+}
+
+// Mutated copies for --self-test: each names the check that must reject it.
+function mutations() {
+  const main = `${MODULE_DIR}/main.tf`;
+  const json = (input, file) => input.files[file].json;
+  const doc = (input, name) => json(input, main).data.aws_iam_policy_document[name][0];
+  const res = (input, type, name) => json(input, main).resource[type][name][0];
+  const container = (input) => json(input, main).locals.find((l) => l.container).container;
+  return [
+    { id: 'wildcard', expect: 'iam-wildcard', what: 'an execution-role statement on resources ["*"]',
+      apply: (i) => { doc(i, 'execution').statement[0].resources = ['*']; } },
+    { id: 'undocumented-wildcard', expect: 'iam-wildcard', marker: 'explained',
+      what: 'the "*" of ecr:GetAuthorizationToken without its comment (parsed from HCL text)',
+      apply: (i) => {
+        const f = i.files[main];
+        f.text = f.text.split('\n').filter((l) => !/^\s*#.*"\*"/.test(l)).join('\n');
+        f.json = null;
+      } },
+    { id: 'action-wildcard', expect: 'iam-wildcard', what: 'the task role allowed "lambda:*"',
+      apply: (i) => { doc(i, 'task').statement[0].actions = ['lambda:*']; } },
+    { id: 'extra-lambda', expect: 'iam-task', what: 'the task role invoking a third function',
+      apply: (i) => { doc(i, 'task').statement[0].resources.push('arn:aws:lambda:eu-west-1:123456789012:function:other'); } },
+    { id: 'extra-secret', expect: 'iam-execution', what: 'the execution role reading a third secret',
+      apply: (i) => { doc(i, 'execution').statement[0].resources.push('${var.image}'); } },
+    { id: 'ingress', expect: 'sg', what: 'an ingress block on the security group',
+      apply: (i) => { res(i, 'aws_security_group', 'this').ingress = [{ from_port: 22, to_port: 22, protocol: 'tcp', cidr_blocks: ['0.0.0.0/0'] }]; } },
+    { id: 'egress-all', expect: 'sg', what: 'egress on all ports',
+      apply: (i) => { Object.assign(res(i, 'aws_security_group', 'this').egress[0], { from_port: 0, to_port: 0, protocol: '-1' }); } },
+    { id: 'public-ip', expect: 'service', what: 'assign_public_ip = true',
+      apply: (i) => { res(i, 'aws_ecs_service', 'this').network_configuration[0].assign_public_ip = true; } },
+    { id: 'load-balancer', expect: 'service', what: 'a load_balancer block on the service',
+      apply: (i) => { res(i, 'aws_ecs_service', 'this').load_balancer = [{ container_name: 'infra-bot', container_port: 8080, target_group_arn: 'x' }]; } },
+    { id: 'token-in-env', expect: 'container-secrets', what: 'SLACK_BOT_TOKEN moved from secrets to the plain environment',
+      apply: (i) => {
+        const locals = json(i, main).locals.find((l) => l.environment);
+        locals.environment.SLACK_BOT_TOKEN = '${var.slack_bot_token_secret_arn}';
+        container(i).secrets = container(i).secrets.filter((s) => s.name !== 'SLACK_BOT_TOKEN');
+      } },
+    { id: 'no-healthcheck', expect: 'container', what: 'a health check that does not run infra-bot healthcheck',
+      apply: (i) => { container(i).healthCheck.command = ['CMD-SHELL', 'true']; } },
+    { id: 'stop-timeout', expect: 'container', what: 'stopTimeout = 120',
+      apply: (i) => { container(i).stopTimeout = 120; } },
+    { id: 'misspelt-container-key', expect: 'container-types', marker: 'readOnlyRootFilesystem',
+      what: 'a misspelt container key (readOnlyRootFilesystem)',
+      apply: (i) => { container(i).readOnlyRootFilesystem = true; } },
+    { id: 'misspelt-argument', expect: 'schema', what: 'a misspelt argument (assign_public_ips)',
+      apply: (i) => {
+        const net = res(i, 'aws_ecs_service', 'this').network_configuration[0];
+        net.assign_public_ips = net.assign_public_ip;
+      } },
+    { id: 'bad-attribute-ref', expect: 'unknown-ref', what: 'an output of aws_ecs_service.this.arn (provider 5.x exports no arn)',
+      apply: (i) => { json(i, `${MODULE_DIR}/outputs.tf`).output.service_arn[0].value = '${aws_ecs_service.this.arn}'; } },
+    { id: 'undeclared-var', expect: 'undeclared-var', what: 'a reference to an undeclared variable',
+      apply: (i) => { res(i, 'aws_ecs_service', 'this').desired_count = '${var.replicas}'; } },
+    { id: 'unused-var', expect: 'unused-var', what: 'a declared but unused variable',
+      apply: (i) => { json(i, `${MODULE_DIR}/variables.tf`).variable.unused = [{ description: 'never used anywhere', type: '${string}' }]; } },
+    { id: 'no-retention', expect: 'logs', what: 'a log group without retention',
+      apply: (i) => { delete res(i, 'aws_cloudwatch_log_group', 'this').retention_in_days; } },
+    { id: 'example-missing-input', expect: 'example', what: 'the example not passing the required "image"',
+      apply: (i) => { delete json(i, `${EXAMPLE_DIR}/main.tf`).module.slack_bot[0].image; } },
+    { id: 'readme', expect: 'readme', what: 'an input missing from README.md',
+      apply: (i) => { i.readme = i.readme.replaceAll('| `log_level` |', '| log level |'); } },
+    { id: 'managed-policy', expect: 'resources', what: 'an extra policy attachment (parsed from HCL text)',
+      apply: (i) => {
+        const f = i.files[main];
+        f.text += '\nresource "aws_iam_role_policy_attachment" "admin" {\n  role       = aws_iam_role.task.name\n' +
+                  '  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\n';
+        f.json = null;
+      } },
+  ];
+}
+
+async function main() {
+  const options = parseArgs(SCRIPT, process.argv.slice(2), ['project', 'modules', 'work']);
+  const require = checkModules(SCRIPT, options.modules,
+    ['@cdktf/hcl2json', '@cdktf/provider-aws', '@aws-sdk/client-ecs', 'typescript']);
+  const hcl = require('@cdktf/hcl2json');
+  const schema = new ProviderSchema(options.modules);
+  const input = loadInput(path.join(options.project, 'deploy', 'terraform'));
+  const check = await makeChecker(options, hcl, schema);
+
+  if (options.selfTest) {
+    // Parse once; every mutation works on a copy of the parsed files.
+    await check(input);
+    process.exit(await selfTest(SCRIPT, check, input, mutations()));
+  }
+  const failures = await check(input);
+  for (const f of failures) console.error(f);
+  const files = Object.keys(input.files);
+  if (failures.length > 0) {
+    console.error(`${failures.length} problem(s) in deploy/terraform`);
+    process.exit(1);
+  }
+  console.log(`deploy/terraform: ${files.length} files (${files.join(', ')}) pass ` +
+              `(schema: hashicorp/aws ${schema.providerVersion})`);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(`${SCRIPT}: ${error.stack ?? error}`);
+  process.exit(1);
+});

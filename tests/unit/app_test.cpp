@@ -1,0 +1,1563 @@
+// infra::App in-process: envelopes in, acks and Web API calls out, with the
+// real parser, policy, command runner and views, the simulated backend behind
+// a gate (test::GatedBackend) and a recording Slack (test::RecordingWebApi).
+// App works on background threads: every wait below is bounded.
+#include "infra/app.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <functional>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "fake_clock.hpp"
+#include "gated_backend.hpp"
+#include "infra/command_runner.hpp"
+#include "infra/metered_backend.hpp"
+#include "infra/policy.hpp"
+#include "infra/simulated_backend.hpp"
+#include "infra/views.hpp"
+#include "recording_sink.hpp"
+#include "recording_web_api.hpp"
+#include "sequential_ids.hpp"
+#include "slack/blockkit.hpp"
+#include "slack/envelope.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using slack::blockkit::to_json;
+using test::RecordingWebApi;
+using testing::HasSubstr;
+using testing::Not;
+using Call = RecordingWebApi::Call;
+namespace views = infra::views;
+
+constexpr auto kWait = 5s;  // the bound of every wait for background work
+
+struct User {
+  std::string id, name, real_name;
+};
+const User kAlice{"U0456EFGH", "alice", "Alice Liddell"};  // the fixtures' user
+const User kBob{"U0BOB0002", "bob", "Bob Builder"};
+const User kCarol{"U0CAROL03", "carol", "Carol Danvers"};
+const std::string kTeam = "T0123ABCD";
+const std::string kChannel = "C0123ABCD";
+const std::string kAuditChannel = "C0AUDIT01";
+
+// The fields issue 6 ("Audit") asks of every audit line.
+const std::vector<std::string> kAuditFields = {
+    "request_id",  "team_id",  "user_id", "user_name", "channel_id", "command",    "action",
+    "environment", "decision", "reason",  "backend",   "outcome",    "duration_ms"};
+
+// `{"a":…}` as App posts it to a response_url: replacing the "working" message.
+std::string replacing(const std::string& message_json) {
+  return "{\"replace_original\":true," + message_json.substr(1);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+slack::Envelope fixture(const std::string& name) {
+  const auto text = read_file(std::string(FIXTURES_DIR) + "/slack/" + name);
+  auto frame = slack::parse_frame(text);
+  if (!frame) {
+    ADD_FAILURE() << name << ": " << frame.error().detail;
+    return {};
+  }
+  if (!std::holds_alternative<slack::Envelope>(*frame)) {
+    ADD_FAILURE() << name << " is not an envelope";
+    return {};
+  }
+  return std::get<slack::Envelope>(*frame);
+}
+
+rapidjson::Document parse_json(std::string_view text) {
+  auto document = core::json::parse(text);
+  if (!document) {
+    ADD_FAILURE() << "not JSON: " << text;
+    return rapidjson::Document();
+  }
+  return std::move(document).value();
+}
+
+std::string string_field(std::string_view json, std::string_view key) {
+  const auto document = parse_json(json);
+  if (!document.IsObject()) return "<not an object>";
+  return std::string(core::json::get_string(document, key).value_or("<missing>"));
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = kWait) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+/// The fake clock, and a trap: arm() makes the next now() call block until
+/// release() (to stop a thread at a known point of admission).
+class TrapClock final : public core::Clock {
+ public:
+  core::TimePoint now() const override {
+    std::unique_lock lock(mutex_);
+    if (armed_) {
+      armed_ = false;
+      trapped_ = true;
+      changed_.notify_all();
+      changed_.wait_for(lock, 10s, [this] { return !trapped_; });
+    }
+    return fake_.now();
+  }
+  void advance(std::chrono::system_clock::duration by) { fake_.advance(by); }
+  void arm() {
+    std::lock_guard lock(mutex_);
+    armed_ = true;
+  }
+  bool wait_trapped(std::chrono::milliseconds timeout = kWait) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [this] { return trapped_; });
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      armed_ = false;
+      trapped_ = false;
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  test::FakeClock fake_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable bool armed_ = false;
+  mutable bool trapped_ = false;
+};
+
+struct Ack {
+  std::string envelope_id;
+  std::optional<std::string> payload;
+};
+
+class AppTest : public testing::Test {
+ protected:
+  AppTest() {
+    for (const auto* user : {&kAlice, &kBob, &kCarol}) {
+      web_.set_user(slack::UserInfo{user->id, user->name, user->real_name});
+    }
+  }
+  ~AppTest() override {
+    clock_.release();
+    backend_.release_all();
+    app_.reset();  // drain(0) and join, while everything it uses lives
+  }
+
+  static infra::PolicySettings no_cooldown() {
+    infra::PolicySettings settings;
+    settings.cooldown = 0s;
+    return settings;
+  }
+
+  static views::HelpInfo help_info() { return {{"dev", "staging", "prod"}, {"prod"}, "dev"}; }
+
+  /// (Re)creates policy, runner and App. Tests that need other settings call
+  /// it first; the others get the defaults (no cooldown) on first use.
+  void start(infra::AppSettings settings = {}, infra::PolicySettings policy = no_cooldown()) {
+    app_.reset();
+    policy_ = std::make_unique<infra::Policy>(std::move(policy), clock_);
+    runner_ = std::make_unique<infra::CommandRunner>(
+        infra::RunnerSettings{infra::ParserSettings{}, help_info()}, *policy_, metered_, clock_,
+        ids_, logger_);
+    app_ = std::make_unique<infra::App>(std::move(settings), *runner_, web_, clock_, metrics_,
+                                        logger_, audit_logger_);
+  }
+  infra::App& app() {
+    if (!app_) start();
+    return *app_;
+  }
+  infra::CommandRunner& runner() {
+    if (!app_) start();
+    return *runner_;
+  }
+
+  // ---- envelopes ----
+
+  slack::Envelope slash(const std::string& text, const User& user = kAlice,
+                        const std::string& channel = kChannel) {
+    const auto n = std::to_string(++envelopes_);
+    slack::SlashCommand command;
+    command.command = "/infra";
+    command.text = text;
+    command.user_id = user.id;
+    command.user_name = user.name;
+    command.team_id = kTeam;
+    command.channel_id = channel;
+    command.channel_name = "infra-ops";
+    command.response_url = "https://hooks.slack.test/commands/T0123ABCD/" + n + "/secret" + n;
+    command.trigger_id = "1000" + n + ".0123456789.trigger";
+    slack::Envelope envelope;
+    envelope.envelope_id = "env-slash-" + n;
+    envelope.type = "slash_commands";
+    envelope.accepts_response_payload = true;
+    envelope.payload = std::move(command);
+    return envelope;
+  }
+
+  slack::Envelope mention(const std::string& text, const User& user, const std::string& ts,
+                          const std::string& thread_ts = {}) {
+    const auto n = std::to_string(++envelopes_);
+    slack::Event event;
+    event.event_id = "Ev" + n;
+    event.type = "app_mention";
+    event.user = user.id;
+    event.text = text;
+    event.channel = kChannel;
+    event.ts = ts;
+    event.thread_ts = thread_ts;
+    event.team_id = kTeam;
+    slack::Envelope envelope;
+    envelope.envelope_id = "env-event-" + n;
+    envelope.type = "events_api";
+    envelope.payload = std::move(event);
+    return envelope;
+  }
+
+  static slack::SlashCommand& command_of(slack::Envelope& envelope) {
+    return std::get<slack::SlashCommand>(envelope.payload);
+  }
+  static const std::string& url_of(const slack::Envelope& envelope) {
+    return std::get<slack::SlashCommand>(envelope.payload).response_url;
+  }
+
+  /// Hands `envelope` to the App and returns its ack's payload; checks that
+  /// it was acked exactly once, with its own id, before on_envelope returned.
+  std::optional<std::string> send(const slack::Envelope& envelope) {
+    const auto before = acks().size();
+    app().on_envelope(envelope, ack_function());
+    const auto after = acks();
+    EXPECT_EQ(after.size(), before + 1) << "envelope " << envelope.envelope_id;
+    if (after.size() != before + 1) return std::string("<not acked exactly once>");
+    EXPECT_EQ(after.back().envelope_id, envelope.envelope_id);
+    return after.back().payload;
+  }
+
+  infra::AckFunction ack_function() {
+    return [this](const std::string& envelope_id, std::optional<std::string> payload) {
+      std::lock_guard lock(acks_mutex_);
+      acks_.push_back(Ack{envelope_id, std::move(payload)});
+      return core::Status{};
+    };
+  }
+  std::vector<Ack> acks() {
+    std::lock_guard lock(acks_mutex_);
+    return acks_;
+  }
+
+  // ---- what came out ----
+
+  std::vector<Call> replies(const std::string& response_url) const {
+    return web_.calls(RecordingWebApi::kRespond, response_url);
+  }
+  /// Waits for `n` posts to `response_url` and returns them.
+  std::vector<Call> await_replies(const std::string& response_url, std::size_t n = 1) {
+    EXPECT_TRUE(web_.wait_for_count(RecordingWebApi::kRespond, response_url, n, kWait))
+        << "no reply to " << response_url;
+    return replies(response_url);
+  }
+  /// Waits until no job is running or queued (their audit lines and
+  /// counters are written by then).
+  void await_idle() {
+    EXPECT_TRUE(wait_until([this] { return app().jobs_in_flight() == 0; }))
+        << app().jobs_in_flight() << " job(s) still in flight";
+  }
+  /// Lets background work finish for sure (negative assertions): a drain
+  /// waits for running jobs and for the queued Slack-only tasks.
+  void settle() {
+    const auto report = app().drain(std::chrono::milliseconds(kWait));
+    EXPECT_EQ(report.interrupted, 0u);
+  }
+
+  /// The audit lines, each as field → value (numbers as text).
+  std::vector<std::map<std::string, std::string>> audit() {
+    std::vector<std::map<std::string, std::string>> out;
+    for (auto line : audit_sink_->lines()) {
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+      const auto document = parse_json(line);
+      if (!document.IsObject()) continue;
+      std::map<std::string, std::string> fields;
+      for (const auto& member : document.GetObject()) {
+        const std::string key(member.name.GetString(), member.name.GetStringLength());
+        if (member.value.IsString()) {
+          fields[key] = std::string(member.value.GetString(), member.value.GetStringLength());
+        } else if (member.value.IsInt64()) {
+          fields[key] = std::to_string(member.value.GetInt64());
+        } else {
+          fields[key] = core::json::to_string(member.value);
+        }
+      }
+      out.push_back(std::move(fields));
+    }
+    return out;
+  }
+
+  std::string metrics_text() const { return metrics_.render(); }
+  bool has_metric_line(const std::string& line) const {
+    return ("\n" + metrics_text()).find("\n" + line + "\n") != std::string::npos;
+  }
+
+  // ---- expected values ----
+
+  infra::EnvironmentStatus fresh_status(const std::string& environment) {
+    auto status = reference_.status(environment, {});
+    EXPECT_TRUE(status);
+    return status ? *status : infra::EnvironmentStatus{};
+  }
+  // The result the reference backend (same history as the real one) gives.
+  infra::ActionResult reference_run(infra::LifecycleAction action, const std::string& environment,
+                                    std::optional<infra::TeardownLevel> level = std::nullopt) {
+    auto result = reference_.run(infra::LifecycleRequest{action, environment, level}, {});
+    EXPECT_TRUE(result);
+    return result ? *result : infra::ActionResult{};
+  }
+  std::string refusal_json(const infra::Command& command, const User& user,
+                           const std::string& channel = kChannel) {
+    auto refusal = runner().refusal(command, {user.id, user.name, kTeam, channel});
+    EXPECT_TRUE(refusal) << infra::describe(command) << " is allowed";
+    return refusal ? to_json(refusal->message) : std::string();
+  }
+
+  TrapClock clock_;
+  test::SequentialIds ids_;
+  core::metrics::Registry metrics_;
+  std::shared_ptr<test::RecordingSink> log_sink_ = std::make_shared<test::RecordingSink>();
+  std::shared_ptr<test::RecordingSink> audit_sink_ = std::make_shared<test::RecordingSink>();
+  core::LoggerPtr logger_ =
+      core::make_logger("infra-bot", core::LogFormat::text, core::LogLevel::debug, {log_sink_}, {});
+  core::LoggerPtr audit_logger_ =
+      core::make_logger("audit", core::LogFormat::json, core::LogLevel::info, {audit_sink_}, {},
+                        core::Payload::json_object);
+  infra::SimulatedBackend simulated_{{"dev", "staging", "prod"}, clock_};
+  infra::SimulatedBackend reference_{{"dev", "staging", "prod"}, clock_};
+  test::GatedBackend backend_{simulated_};
+  infra::MeteredBackend metered_{backend_, metrics_};
+  RecordingWebApi web_;
+  std::mutex acks_mutex_;
+  std::vector<Ack> acks_;
+  int envelopes_ = 0;
+  std::unique_ptr<infra::Policy> policy_;
+  std::unique_ptr<infra::CommandRunner> runner_;
+  std::unique_ptr<infra::App> app_;
+};
+
+// ---------------------------------------------------------------------------
+// Slash commands
+
+TEST_F(AppTest, StatusAcksWorkingAndRepliesOnceToTheResponseUrl) {
+  auto envelope = fixture("slash_command_status_env.json");
+  command_of(envelope).text = "status dev";
+  const auto& url = url_of(envelope);
+
+  const auto ack = send(envelope);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(*ack, to_json(views::render_working(infra::Status{"dev"})));
+
+  const auto sent = await_replies(url);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, replacing(to_json(views::render_status(fresh_status("dev")))));
+  const auto body = parse_json(sent[0].body);
+  EXPECT_EQ(core::json::get_bool(body, "replace_original"), true);
+  EXPECT_EQ(core::json::get_string(body, "response_type"), "ephemeral");
+
+  // users.info once, and its real name is what the orchestrator is told.
+  const auto lookups = web_.calls(RecordingWebApi::kUserInfo);
+  ASSERT_EQ(lookups.size(), 1u);
+  EXPECT_EQ(lookups[0].target, kAlice.id);
+  const auto calls = backend_.calls("status");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].environment, "dev");
+  EXPECT_EQ(calls[0].context.request_id, "req-1");
+  EXPECT_EQ(calls[0].context.requested_by.user_id, kAlice.id);
+  EXPECT_EQ(calls[0].context.requested_by.user_name, "Alice Liddell");
+  EXPECT_EQ(calls[0].context.requested_by.team_id, kTeam);
+  EXPECT_EQ(calls[0].context.requested_by.channel_id, kChannel);
+
+  // A second command: the name comes from the cache.
+  const auto second = slash("status dev");
+  EXPECT_EQ(send(second), to_json(views::render_working(infra::Status{"dev"})));
+  EXPECT_EQ(await_replies(url_of(second)).size(), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 1u);
+  ASSERT_EQ(backend_.count("status"), 2u);
+  EXPECT_EQ(backend_.calls("status")[1].context.requested_by.user_name, "Alice Liddell");
+  EXPECT_EQ(backend_.calls("status")[1].context.request_id, "req-2");
+
+  settle();
+  EXPECT_EQ(replies(url).size(), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kRespond), 2u);
+  EXPECT_EQ(web_.total(), 3u);  // two replies and one users.info
+}
+
+TEST_F(AppTest, UsersInfoFailureFallsBackToTheSlackUserName) {
+  web_.fail(RecordingWebApi::kUserInfo,
+            core::make_error(core::ErrorCode::config,
+                             "Slack rejected the bot's credentials (missing_scope).",
+                             "users.info: missing_scope"));
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  const auto sent = await_replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  const auto calls = backend_.calls("stop");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].context.requested_by.user_name, "alice");
+  EXPECT_EQ(sent[0].body,
+            replacing(to_json(views::for_channel(
+                views::render_action_result(reference_run(infra::LifecycleAction::stop, "dev")),
+                "alice"))));
+  await_idle();
+  ASSERT_EQ(audit().size(), 1u);
+  EXPECT_EQ(audit()[0]["user_name"], "alice");
+
+  // The failure is remembered: the next command does not ask again.
+  const auto second = slash("status dev");
+  send(second);
+  await_replies(url_of(second));
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 1u);
+  EXPECT_EQ(backend_.calls("status").at(0).context.requested_by.user_name, "alice");
+}
+
+TEST_F(AppTest, UserNamesAreLookedUpAgainAfterTheirTtl) {
+  infra::AppSettings settings;
+  settings.user_name_ttl = 60min;
+  start(settings);
+  const auto first = slash("status dev");
+  send(first);
+  await_replies(url_of(first));
+  clock_.advance(59min);
+  const auto second = slash("status dev");
+  send(second);
+  await_replies(url_of(second));
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 1u);
+  clock_.advance(2min);
+  web_.set_user({kAlice.id, kAlice.name, "Alice P. Liddell"});
+  const auto third = slash("status dev");
+  send(third);
+  await_replies(url_of(third));
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 2u);
+  EXPECT_EQ(backend_.calls("status").at(2).context.requested_by.user_name, "Alice P. Liddell");
+}
+
+TEST_F(AppTest, MutatingSuccessIsPostedInChannelNamingTheRequester) {
+  auto envelope = fixture("slash_command_stop.json");
+  const auto ack = send(envelope);
+  EXPECT_EQ(ack, to_json(views::render_working(infra::Stop{"dev"})));
+  const auto sent = await_replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  const auto expected = views::for_channel(
+      views::render_action_result(reference_run(infra::LifecycleAction::stop, "dev")),
+      "Alice Liddell");
+  EXPECT_EQ(sent[0].body, replacing(to_json(expected)));
+  EXPECT_EQ(string_field(sent[0].body, "response_type"), "in_channel");
+  EXPECT_THAT(sent[0].body, HasSubstr("Requested by Alice Liddell"));
+  const auto calls = backend_.calls("stop");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].environment, "dev");
+  EXPECT_FALSE(calls[0].level);
+}
+
+TEST_F(AppTest, BackendFailureIsAnEphemeralFailureReply) {
+  const auto error = core::make_error(core::ErrorCode::unavailable,
+                                      "The orchestrator did not answer in time. Check `/infra "
+                                      "status dev` in a few minutes.",
+                                      "lambda: timeout after 900 s");
+  backend_.fail("stop", error);
+  const auto envelope = slash("stop dev");
+  EXPECT_EQ(send(envelope), to_json(views::render_working(infra::Stop{"dev"})));
+  const auto sent = await_replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, replacing(to_json(views::render_failure(infra::Stop{"dev"}, error))));
+  EXPECT_EQ(string_field(sent[0].body, "response_type"), "ephemeral");
+  EXPECT_THAT(sent[0].body, Not(HasSubstr("Requested by")));
+  EXPECT_THAT(sent[0].body, Not(HasSubstr("900 s")));  // the detail stays in the log
+  await_idle();
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision"], "allowed");
+  EXPECT_EQ(lines[0]["outcome"], "failed");
+  EXPECT_THAT(lines[0]["error"], HasSubstr("did not answer in time"));
+  EXPECT_TRUE(has_metric_line(R"(infra_jobs_total{action="stop",outcome="failed"} 1)"))
+      << metrics_text();
+}
+
+TEST_F(AppTest, ProtectedEnvironmentIsRefusedInTheAckWithoutABackendCall) {
+  const auto envelope = slash("stop prod");
+  const auto ack = send(envelope);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(*ack, refusal_json(infra::Stop{"prod"}, kAlice));
+  EXPECT_THAT(*ack, HasSubstr("`prod` is protected"));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);  // no reply, not even users.info
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision"], "denied");
+  EXPECT_EQ(lines[0]["reason"], "protected_environment");
+  EXPECT_EQ(lines[0]["outcome"], "refused");
+  EXPECT_EQ(lines[0]["action"], "stop");
+  EXPECT_EQ(lines[0]["environment"], "prod");
+  EXPECT_EQ(lines[0]["request_id"], "req-1") << "a refusal has a request id too";
+}
+
+TEST_F(AppTest, AllowListsRefuseInTheAck) {
+  infra::PolicySettings policy = no_cooldown();
+  policy.allowed_users = {kAlice.id, kBob.id};
+  policy.allowed_channels = {kChannel};
+  policy.admin_users = {kAlice.id};
+  start({}, policy);
+
+  struct Case {
+    infra::Command command;
+    std::string text;
+    User user;
+    std::string channel;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {infra::Status{"dev"}, "status dev", kCarol, kChannel, "user_not_allowed"},
+      {infra::Status{"dev"}, "status dev", kBob, "C0ELSEWHERE", "channel_not_allowed"},
+      {infra::Spinup{"dev"}, "spinup dev", kBob, kChannel, "admin_required"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.reason);
+    const auto ack = send(slash(c.text, c.user, c.channel));
+    EXPECT_EQ(ack, refusal_json(c.command, c.user, c.channel));
+  }
+  // The admin passes all three gates.
+  const auto allowed = slash("spinup dev", kAlice);
+  EXPECT_EQ(send(allowed), to_json(views::render_working(infra::Spinup{"dev"})));
+  await_replies(url_of(allowed));
+  settle();
+  EXPECT_EQ(backend_.calls().size(), 1u);
+  EXPECT_EQ(backend_.count("spinup"), 1u);
+
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 4u);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(lines[i]["decision"], "denied") << i;
+    EXPECT_EQ(lines[i]["reason"], cases[i].reason) << i;
+    EXPECT_EQ(lines[i]["user_id"], cases[i].user.id) << i;
+    EXPECT_EQ(lines[i]["channel_id"], cases[i].channel) << i;
+  }
+  EXPECT_EQ(lines[3]["decision"], "allowed");
+}
+
+TEST_F(AppTest, CooldownRefusesInTheAck) {
+  infra::PolicySettings policy;
+  policy.cooldown = 30s;
+  start({}, policy);
+  const auto first = slash("stop dev");
+  EXPECT_EQ(send(first), to_json(views::render_working(infra::Stop{"dev"})));
+  await_replies(url_of(first));
+  await_idle();
+
+  clock_.advance(10s);
+  const auto ack = send(slash("stop staging"));
+  EXPECT_EQ(ack, refusal_json(infra::Stop{"staging"}, kAlice));
+  EXPECT_THAT(ack.value_or(""), HasSubstr("20 s"));
+  settle();
+  EXPECT_EQ(backend_.count("stop"), 1u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["decision"], "denied");
+  EXPECT_EQ(lines[1]["reason"], "cooldown");
+  EXPECT_EQ(lines[1]["environment"], "staging");
+}
+
+TEST_F(AppTest, ParseErrorIsTheAckPayload) {
+  const auto ack = send(slash("stop qa"));
+  auto parsed = runner().parse("stop qa");
+  ASSERT_TRUE(std::holds_alternative<infra::Reply>(parsed));
+  const auto& reply = std::get<infra::Reply>(parsed);
+  EXPECT_EQ(ack, to_json(reply.message));
+  EXPECT_THAT(ack.value_or(""), HasSubstr("Unknown environment `qa`"));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision"], "invalid");
+  EXPECT_EQ(lines[0]["reason"], reply.message.text);
+  EXPECT_EQ(lines[0]["outcome"], "refused");
+  EXPECT_EQ(lines[0]["command"], "stop qa");
+  EXPECT_EQ(lines[0]["action"], "");
+}
+
+TEST_F(AppTest, HelpIsTheAckPayload) {
+  const auto help = to_json(views::render_help(help_info()));
+  EXPECT_EQ(send(slash("help")), help);
+  EXPECT_EQ(send(slash("")), help);
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["action"], "help");
+  EXPECT_EQ(lines[0]["decision"], "allowed");
+  EXPECT_EQ(lines[0]["outcome"], "answered");
+}
+
+// ---------------------------------------------------------------------------
+// One mutating job per environment
+
+TEST_F(AppTest, BusyEnvironmentRefusesASecondMutatingCommand) {
+  start();
+  backend_.hold("stop");
+  const auto first = slash("stop dev", kAlice);
+  EXPECT_EQ(send(first), to_json(views::render_working(infra::Stop{"dev"})));
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+  clock_.advance(40s);
+
+  const auto busy = send(slash("stop dev", kBob));
+  EXPECT_EQ(busy, to_json(views::render_busy("stop dev", "@alice", 40s)));
+  EXPECT_EQ(string_field(busy.value_or("{}"), "text"),
+            ":hourglass_flowing_sand: `stop dev` is already running (started by @alice 40 s "
+            "ago).");
+  // Any mutating command on that environment; other environments are free.
+  EXPECT_EQ(send(slash("teardown dev", kBob)),
+            to_json(views::render_busy("stop dev", "@alice", 40s)));
+  const auto other = slash("spinup staging", kBob);
+  EXPECT_EQ(send(other), to_json(views::render_working(infra::Spinup{"staging"})));
+  EXPECT_EQ(await_replies(url_of(other)).size(), 1u);
+
+  // Read-only commands still run.
+  const auto status = slash("status dev", kBob);
+  EXPECT_EQ(send(status), to_json(views::render_working(infra::Status{"dev"})));
+  const auto status_reply = await_replies(url_of(status));
+  ASSERT_EQ(status_reply.size(), 1u);
+  EXPECT_EQ(status_reply[0].body, replacing(to_json(views::render_status(fresh_status("dev")))));
+  EXPECT_TRUE(replies(url_of(first)).empty());
+  EXPECT_EQ(backend_.count("stop"), 1u);  // only the held one
+
+  backend_.release("stop");
+  EXPECT_EQ(await_replies(url_of(first)).size(), 1u);
+  await_idle();
+  const auto again = slash("stop dev", kBob);
+  EXPECT_EQ(send(again), to_json(views::render_working(infra::Stop{"dev"})));
+  EXPECT_EQ(await_replies(url_of(again)).size(), 1u);  // "Nothing to stop": a reply still
+  EXPECT_EQ(backend_.count("stop"), 2u);
+
+  await_idle();
+  auto lines = audit();
+  std::size_t busy_lines = 0;
+  for (const auto& line : lines) {
+    if (line.at("decision") != "busy") continue;
+    ++busy_lines;
+    EXPECT_EQ(line.at("user_id"), kBob.id);
+    EXPECT_EQ(line.at("outcome"), "refused");
+    EXPECT_EQ(line.at("environment"), "dev");
+  }
+  EXPECT_EQ(busy_lines, 2u);
+}
+
+TEST_F(AppTest, ConcurrentCommandsForOneEnvironmentAdmitExactlyOne) {
+  start();
+  backend_.hold("stop");
+  constexpr int kThreads = 8;
+  std::vector<slack::Envelope> envelopes;
+  for (int i = 0; i < kThreads; ++i) {
+    envelopes.push_back(slash("stop dev", i % 3 == 0 ? kAlice : i % 3 == 1 ? kBob : kCarol));
+  }
+  std::latch go(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        go.arrive_and_wait();
+        app().on_envelope(envelopes[static_cast<std::size_t>(i)], ack_function());
+      });
+    }
+  }
+  const auto working = to_json(views::render_working(infra::Stop{"dev"}));
+  std::size_t admitted = 0, busy = 0;
+  for (const auto& ack : acks()) {
+    if (ack.payload == working) {
+      ++admitted;
+    } else if (string_field(ack.payload.value_or("{}"), "text").find("is already running") !=
+               std::string::npos) {
+      ++busy;
+    }
+  }
+  EXPECT_EQ(admitted, 1u);
+  EXPECT_EQ(busy, static_cast<std::size_t>(kThreads - 1));
+  backend_.release("stop");
+  ASSERT_TRUE(backend_.wait_for_completed(1));
+  settle();
+  EXPECT_EQ(backend_.count("stop"), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kRespond), 1u);
+}
+
+TEST_F(AppTest, PolicyRefusalWinsOverBusy) {
+  infra::PolicySettings policy;
+  policy.cooldown = 30s;
+  start({}, policy);
+  backend_.hold("start");
+  const auto first = slash("start prod", kAlice);  // allowed on a protected environment
+  EXPECT_EQ(send(first), to_json(views::render_working(infra::Start{"prod"})));
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "start"));
+
+  // prod is busy, but stopping it is refused by policy whatever runs.
+  EXPECT_EQ(send(slash("stop prod", kBob)), refusal_json(infra::Stop{"prod"}, kBob));
+  // Alice's own repeat is in her cooldown: the cooldown answers, not "busy".
+  clock_.advance(5s);
+  const auto repeat = send(slash("start prod", kAlice));
+  EXPECT_EQ(repeat, refusal_json(infra::Start{"prod"}, kAlice));
+  EXPECT_THAT(repeat.value_or(""), Not(HasSubstr("already running")));
+  // Bob is allowed: he gets "busy".
+  EXPECT_EQ(send(slash("start prod", kBob)),
+            to_json(views::render_busy("start prod", "@alice", 5s)));
+
+  backend_.release("start");
+  await_replies(url_of(first));
+  await_idle();
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["decision"], "denied");
+  EXPECT_EQ(lines[0]["reason"], "protected_environment");
+  EXPECT_EQ(lines[1]["decision"], "denied");
+  EXPECT_EQ(lines[1]["reason"], "cooldown");
+  EXPECT_EQ(lines[2]["decision"], "busy");
+  EXPECT_EQ(lines[3]["decision"], "allowed");
+  EXPECT_EQ(lines[3]["outcome"], "ok");
+  EXPECT_EQ(backend_.count("start"), 1u);
+  EXPECT_EQ(backend_.count("stop"), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// The teardown modal
+
+TEST_F(AppTest, FullTeardownOpensTheModalAndAcksEmpty) {
+  const auto envelope = fixture("slash_command_teardown_full.json");
+  const auto& command = std::get<slack::SlashCommand>(envelope.payload);
+  EXPECT_EQ(send(envelope), std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kOpenView, 1));
+  const auto opened = web_.calls(RecordingWebApi::kOpenView);
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].target, command.trigger_id);
+  EXPECT_EQ(opened[0].body,
+            to_json(views::render_teardown_modal(
+                {"dev", infra::TeardownLevel::full, kChannel, command.response_url})));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 1u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision"], "confirm");
+  EXPECT_EQ(lines[0]["outcome"], "modal_opened");
+  EXPECT_EQ(lines[0]["action"], "teardown");
+}
+
+TEST_F(AppTest, ModalThatCannotOpenIsReportedToTheResponseUrl) {
+  web_.fail(RecordingWebApi::kOpenView,
+            core::make_error(core::ErrorCode::invalid_input,
+                             "The dialog could not be opened in time. Please run the command "
+                             "again.",
+                             "views.open: expired_trigger_id"));
+  const auto envelope = slash("teardown dev --level=full");
+  EXPECT_EQ(send(envelope), std::nullopt);
+  const auto sent = await_replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  const auto expected = views::render_failure(
+      infra::Teardown{"dev", infra::TeardownLevel::full},
+      core::make_error(core::ErrorCode::unavailable,
+                       "Slack did not open the confirmation dialog in time. Run the command "
+                       "again."));
+  EXPECT_THAT(sent[0].body, Not(HasSubstr("expired_trigger_id"))) << "log detail stays in the log";
+  EXPECT_EQ(sent[0].body, replacing(to_json(expected)));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["outcome"], "failed");
+}
+
+TEST_F(AppTest, WrongConfirmationTextIsAnErrorOnTheInput) {
+  const auto ack = send(fixture("view_submission_teardown_mismatch.json"));
+  EXPECT_EQ(ack,
+            R"({"response_action":"errors","errors":{"teardown_confirm":"Type `dev` exactly to )"
+            R"(confirm the teardown."}})");
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);
+}
+
+TEST_F(AppTest, TheRightTextAfterAWrongOneRunsTheTeardownOnce) {
+  auto wrong = fixture("view_submission_teardown_mismatch.json");
+  auto right = fixture("view_submission_teardown.json");
+  ASSERT_EQ(wrong.payload.index(), right.payload.index());
+  EXPECT_THAT(send(wrong).value_or(""), HasSubstr(R"("response_action":"errors")"));
+  EXPECT_EQ(send(right), std::nullopt);  // the same view, now with "dev"
+  ASSERT_TRUE(backend_.wait_for_completed(1));
+  settle();
+  ASSERT_EQ(backend_.count("teardown"), 1u);
+  EXPECT_EQ(backend_.calls("teardown")[0].level, infra::TeardownLevel::full);
+}
+
+TEST_F(AppTest, ASubmittedViewIsCheckedAgainNotTrusted) {
+  const auto errors = [](std::string_view text) {
+    return R"({"response_action":"errors","errors":{"teardown_confirm":)" +
+           core::json::quote(text) + "}}";
+  };
+  auto tampered = [](const std::string& environment, const std::string& typed) {
+    auto envelope = fixture("view_submission_teardown.json");
+    auto& interaction = std::get<slack::Interaction>(envelope.payload);
+    interaction.view_private_metadata = views::teardown_metadata_json(
+        {environment, infra::TeardownLevel::full, kChannel,
+         "https://hooks.slack.com/commands/T0123ABCD/10074567890/abcdefABCDEF1007"});
+    for (auto& value : interaction.values) value.value = typed;
+    return envelope;
+  };
+  // A protected environment: refused by policy, however well typed.
+  EXPECT_EQ(send(tampered("prod", "prod")),
+            errors(runner()
+                       .refusal(infra::Teardown{"prod", infra::TeardownLevel::full},
+                                {kAlice.id, kAlice.name, kTeam, kChannel})
+                       .value_or(infra::Reply{})
+                       .message.text));
+  // An environment that does not exist.
+  const auto unknown = send(tampered("qa", "qa")).value_or("");
+  EXPECT_THAT(unknown, HasSubstr(R"("response_action":"errors")"));
+  EXPECT_THAT(unknown, HasSubstr("Unknown environment `qa`"));
+  // Metadata that is not ours.
+  auto garbage = fixture("view_submission_teardown.json");
+  std::get<slack::Interaction>(garbage.payload).view_private_metadata = "{not json";
+  EXPECT_EQ(send(garbage), errors("This confirmation is no longer valid. Close it and run the "
+                                  "command again."));
+
+  // A busy environment: the modal stays open with the reason; once free, the
+  // same view goes through.
+  backend_.hold("stop");
+  send(slash("stop dev", kBob));
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+  const auto submission = fixture("view_submission_teardown.json");
+  EXPECT_EQ(send(submission),
+            errors(":hourglass_flowing_sand: `stop dev` is already running (started by @bob 0 s "
+                   "ago)."));
+  backend_.release("stop");
+  ASSERT_TRUE(wait_until([this] { return app().jobs_in_flight() == 0; }));
+  EXPECT_EQ(send(submission), std::nullopt);
+  settle();
+  EXPECT_EQ(backend_.count("teardown"), 1u);
+  std::vector<std::string> decisions;
+  for (auto& line : audit()) decisions.push_back(line["decision"]);
+  EXPECT_THAT(decisions, testing::ElementsAre("denied", "invalid", "busy", "allowed", "allowed"));
+}
+
+TEST_F(AppTest, ConfirmedTeardownRunsExactlyOnceEvenWhenSubmittedAgain) {
+  backend_.hold("teardown");
+  auto submission = fixture("view_submission_teardown.json");
+  const std::string metadata_url =
+      "https://hooks.slack.com/commands/T0123ABCD/10074567890/abcdefABCDEF1007";
+  EXPECT_EQ(send(submission), std::nullopt);  // closes the modal
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "teardown"));
+
+  // A double click (new envelope, same view) while the teardown runs, and a
+  // redelivery of the same envelope: both just close.
+  auto double_click = submission;
+  double_click.envelope_id = "9c1f2e3d-second-click";
+  EXPECT_EQ(send(double_click), std::nullopt);
+  EXPECT_EQ(send(submission), std::nullopt);
+
+  backend_.release("teardown");
+  const auto sent = await_replies(metadata_url);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body,
+            replacing(to_json(views::for_channel(
+                views::render_action_result(reference_run(infra::LifecycleAction::teardown, "dev",
+                                                          infra::TeardownLevel::full)),
+                "Alice Liddell"))));
+  await_idle();
+
+  // And after it finished.
+  EXPECT_EQ(send(submission), std::nullopt);
+  settle();
+  const auto calls = backend_.calls("teardown");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].environment, "dev");
+  EXPECT_EQ(calls[0].level, infra::TeardownLevel::full);
+  EXPECT_EQ(calls[0].context.requested_by.user_name, "Alice Liddell");
+  EXPECT_EQ(replies(metadata_url).size(), 1u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["source"], "modal");
+  EXPECT_EQ(lines[0]["decision"], "allowed");
+  EXPECT_EQ(lines[0]["outcome"], "ok");
+}
+
+TEST_F(AppTest, ClosingTheModalCancels) {
+  EXPECT_EQ(send(fixture("view_closed_teardown.json")), std::nullopt);
+  const auto sent =
+      await_replies("https://hooks.slack.com/commands/T0123ABCD/10074567890/abcdefABCDEF1007");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, replacing(to_json(views::render_teardown_cancelled("dev"))));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["outcome"], "cancelled");
+}
+
+TEST_F(AppTest, ExpiredResponseUrlFallsBackToTheChannel) {
+  // How a dead response_url may come back: HttpWebApi turns Slack's plain-text
+  // 404 "expired_url" into internal ("Slack refused the reply."), an `ok:false`
+  // expired_url into conflict; a fake may say not_found. None of them means
+  // "maybe delivered", so each falls back to the channel.
+  const std::vector<std::pair<core::ErrorCode, std::string>> failures = {
+      {core::ErrorCode::internal, "response_url: HTTP 404 (expired_url)"},
+      {core::ErrorCode::conflict, "response_url: expired_url"},
+      {core::ErrorCode::not_found, "response_url: HTTP 404"},
+  };
+  for (const auto& [code, detail] : failures) {
+    SCOPED_TRACE(core::to_string(code));
+    web_.fail(RecordingWebApi::kRespond,
+              core::make_error(code, "Slack refused the reply.", detail));
+    start();  // a fresh App: the view id below is new to it
+    const auto before = web_.total();
+    const auto posts_before = web_.calls(RecordingWebApi::kPostMessage, kChannel).size();
+    const auto ephemeral_before = web_.calls(RecordingWebApi::kPostEphemeral, kChannel).size();
+
+    // The teardown result (in_channel) → chat.postMessage in the metadata's channel.
+    EXPECT_EQ(send(fixture("view_submission_teardown.json")), std::nullopt);
+    ASSERT_TRUE(
+        web_.wait_for_count(RecordingWebApi::kPostMessage, kChannel, posts_before + 1, kWait));
+    const auto posted = web_.calls(RecordingWebApi::kPostMessage, kChannel).back();
+    EXPECT_EQ(posted.body, to_json(views::for_channel(views::render_action_result(reference_run(
+                                                          infra::LifecycleAction::teardown, "dev",
+                                                          infra::TeardownLevel::full)),
+                                                      "Alice Liddell")));
+    EXPECT_EQ(posted.extra, "");  // not in a thread
+    settle();
+
+    // The cancellation (ephemeral) → chat.postEphemeral to the user.
+    start();
+    EXPECT_EQ(send(fixture("view_closed_teardown.json")), std::nullopt);
+    ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostEphemeral, kChannel, ephemeral_before + 1,
+                                    kWait));
+    const auto ephemeral = web_.calls(RecordingWebApi::kPostEphemeral, kChannel).back();
+    EXPECT_EQ(ephemeral.extra, kAlice.id);
+    EXPECT_EQ(ephemeral.body, to_json(views::render_teardown_cancelled("dev")));
+    settle();
+
+    // Each answer tried the response_url once, then the channel once.
+    std::vector<std::string> methods;
+    for (const auto& call : web_.calls()) {
+      if (call.seq > before && call.method != RecordingWebApi::kUserInfo) {
+        methods.push_back(call.method);
+      }
+    }
+    EXPECT_THAT(methods, testing::ElementsAre("response_url", "chat.postMessage", "response_url",
+                                              "chat.postEphemeral"));
+    // Bring dev back on both backends for the next round.
+    EXPECT_TRUE(simulated_.run({infra::LifecycleAction::spinup, "dev", std::nullopt}, {}));
+    reference_run(infra::LifecycleAction::spinup, "dev");
+  }
+}
+
+TEST_F(AppTest, IndeterminateResponseUrlFailureIsNotRepeatedElsewhere) {
+  web_.fail(RecordingWebApi::kRespond,
+            core::make_error(core::ErrorCode::indeterminate,
+                             "Slack did not confirm the request; it may or may not have gone "
+                             "through.",
+                             "response_url: HTTP 504"));
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  await_replies(url_of(envelope));
+  settle();
+  EXPECT_EQ(replies(url_of(envelope)).size(), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kPostMessage), 0u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kPostEphemeral), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// Mentions
+
+TEST_F(AppTest, MentionRepliesInTheThreadOfTheMention) {
+  EXPECT_EQ(send(mention("<@U0BOT0001> status dev", kAlice, "1732530200.000100")), std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, 1));
+  const auto posted = web_.calls(RecordingWebApi::kPostMessage);
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0].target, kChannel);
+  EXPECT_EQ(posted[0].extra, "1732530200.000100");
+  EXPECT_EQ(posted[0].body, to_json(views::render_status(fresh_status("dev"))));
+  const auto calls = backend_.calls("status");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].context.requested_by.user_name, "Alice Liddell");
+
+  // "@infra-bot /infra stop dev" inside a thread: answered in that thread,
+  // in the channel, naming who asked.
+  EXPECT_EQ(send(mention("<@U0BOT0001> /infra stop dev", kAlice, "1732530300.000200",
+                         "1732530000.000100")),
+            std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, 2));
+  const auto second = web_.calls(RecordingWebApi::kPostMessage).at(1);
+  EXPECT_EQ(second.target, kChannel);
+  EXPECT_EQ(second.extra, "1732530000.000100");
+  EXPECT_EQ(second.body, to_json(views::for_channel(views::render_action_result(reference_run(
+                                                        infra::LifecycleAction::stop, "dev")),
+                                                    "Alice Liddell")));
+  settle();
+  EXPECT_EQ(web_.count(RecordingWebApi::kRespond), 0u);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["source"], "mention");
+  EXPECT_EQ(lines[1]["command"], "stop dev");
+}
+
+TEST_F(AppTest, MentionFixtureInAThreadGetsItsParseErrorInThatThread) {
+  const auto envelope = fixture("events_api_app_mention_thread.json");
+  EXPECT_EQ(send(envelope), std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, 1));
+  const auto posted = web_.calls(RecordingWebApi::kPostMessage);
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0].target, kChannel);
+  EXPECT_EQ(posted[0].extra, "1732530000.000100");
+  auto parsed = runner().parse("status please &amp; thanks");
+  ASSERT_TRUE(std::holds_alternative<infra::Reply>(parsed));
+  EXPECT_EQ(posted[0].body, to_json(std::get<infra::Reply>(parsed).message));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision"], "invalid");
+}
+
+TEST_F(AppTest, MentionOfAFullTeardownPostsAButtonThatOpensTheModal) {
+  EXPECT_EQ(send(mention("<@U0BOT0001> teardown dev --level=full", kAlice, "1732530400.000300")),
+            std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, 1));
+  const auto prompt = web_.calls(RecordingWebApi::kPostMessage).at(0);
+  EXPECT_EQ(prompt.target, kChannel);
+  EXPECT_EQ(prompt.extra, "1732530400.000300");
+  const views::TeardownConfirmation asked{"dev", infra::TeardownLevel::full, kChannel, ""};
+  EXPECT_EQ(prompt.body, to_json(views::render_teardown_prompt(asked)));
+
+  // The button as Slack sends it back: action_id and value from the message.
+  const auto message = parse_json(prompt.body);
+  const auto* blocks = core::json::get_array(message, "blocks");
+  ASSERT_NE(blocks, nullptr);
+  std::string action_id, value;
+  for (const auto& block : blocks->GetArray()) {
+    if (core::json::get_string(block, "type") != "actions") continue;
+    const auto& button = block["elements"][0];
+    action_id = std::string(core::json::get_string(button, "action_id").value_or(""));
+    value = std::string(core::json::get_string(button, "value").value_or(""));
+  }
+  EXPECT_EQ(action_id, "infra_open_teardown");
+
+  slack::Interaction click;
+  click.type = "block_actions";
+  click.user_id = kAlice.id;
+  click.user_name = kAlice.name;
+  click.team_id = kTeam;
+  click.channel_id = kChannel;
+  click.trigger_id = "20051234567.0123456789.button";
+  click.response_url = "https://hooks.slack.test/actions/T0123ABCD/2005/secretbutton";
+  click.actions = {{action_id, value}};
+  slack::Envelope envelope;
+  envelope.envelope_id = "env-click";
+  envelope.type = "interactive";
+  envelope.payload = click;
+  EXPECT_EQ(send(envelope), std::nullopt);
+
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kOpenView, 1));
+  const auto opened = web_.calls(RecordingWebApi::kOpenView).at(0);
+  EXPECT_EQ(opened.target, click.trigger_id);
+  EXPECT_EQ(opened.body, to_json(views::render_teardown_modal(
+                             {"dev", infra::TeardownLevel::full, kChannel, click.response_url})));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+}
+
+TEST_F(AppTest, OtherInteractionsAreAckedAndIgnored) {
+  EXPECT_EQ(send(fixture("block_actions.json")), std::nullopt);  // some other button
+  EXPECT_EQ(send(fixture("shortcut.json")), std::nullopt);
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);
+  EXPECT_TRUE(audit().empty());
+}
+
+TEST_F(AppTest, ABareMentionIsAnsweredWithHelpInItsThread) {
+  EXPECT_EQ(send(fixture("events_api_app_mention.json")), std::nullopt);  // "<@U111>"
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, 1));
+  settle();
+  const auto posted = web_.calls(RecordingWebApi::kPostMessage);
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0].target, "C111");
+  EXPECT_EQ(posted[0].extra, "1610241741.000200");
+  EXPECT_EQ(posted[0].body, to_json(views::render_help(help_info())));
+  EXPECT_TRUE(backend_.calls().empty());
+}
+
+// ---------------------------------------------------------------------------
+// Long jobs
+
+TEST_F(AppTest, ProgressUpdatesAreBoundedAndPrecedeTheFinalReply) {
+  infra::AppSettings settings;
+  settings.progress_after = 50ms;
+  settings.max_progress_updates = 2;
+  start(settings);
+  backend_.hold("stop");
+  const auto envelope = slash("stop dev");
+  const auto& url = url_of(envelope);
+  send(envelope);
+  const auto sent_at = std::chrono::steady_clock::now();
+
+  // 50 ms and 150 ms; the third would be due at 450 ms.
+  const auto progress = await_replies(url, 2);
+  ASSERT_EQ(progress.size(), 2u);
+  for (const auto& call : progress) {
+    EXPECT_EQ(call.body.rfind(R"({"replace_original":true,)", 0), 0u) << call.body;
+    EXPECT_THAT(string_field(call.body, "text"),
+                HasSubstr(":hourglass_flowing_sand: Still working on `stop dev`… ("));
+    EXPECT_EQ(string_field(call.body, "response_type"), "ephemeral");
+  }
+  std::this_thread::sleep_until(sent_at + 700ms);
+  EXPECT_EQ(replies(url).size(), 2u);
+
+  backend_.release("stop");
+  const auto all = await_replies(url, 3);
+  settle();
+  ASSERT_EQ(replies(url).size(), 3u);
+  EXPECT_EQ(all[2].body,
+            replacing(to_json(views::for_channel(
+                views::render_action_result(reference_run(infra::LifecycleAction::stop, "dev")),
+                "Alice Liddell"))));
+  EXPECT_LT(all[0].seq, all[1].seq);
+  EXPECT_LT(all[1].seq, all[2].seq);
+}
+
+TEST_F(AppTest, ProgressOfAMentionUpdatesOneMessageInTheThread) {
+  infra::AppSettings settings;
+  settings.progress_after = 50ms;
+  settings.max_progress_updates = 2;
+  start(settings);
+  backend_.hold("stop");
+  send(mention("<@U0BOT0001> stop dev", kAlice, "1732530500.000500"));
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kUpdate, 1));
+  backend_.release("stop");
+  // The final answer replaces the "still working" message in place.
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kUpdate, 2));
+  settle();
+  const auto calls = web_.calls();
+  std::vector<std::string> methods;
+  for (const auto& call : calls) {
+    if (call.method != RecordingWebApi::kUserInfo) methods.push_back(call.method);
+  }
+  EXPECT_THAT(methods, testing::ElementsAre("chat.postMessage", "chat.update", "chat.update"));
+  const auto posts = web_.calls(RecordingWebApi::kPostMessage);
+  const auto updates = web_.calls(RecordingWebApi::kUpdate);
+  EXPECT_THAT(posts[0].body, HasSubstr("Still working on `stop dev`"));
+  EXPECT_EQ(posts[0].extra, "1732530500.000500");
+  const auto ts = "1732530000." + std::to_string(100000 + posts[0].seq);
+  EXPECT_EQ(updates[0].target, kChannel);
+  EXPECT_EQ(updates[0].extra, ts);
+  EXPECT_THAT(updates[0].body, HasSubstr("Still working on `stop dev`"));
+  EXPECT_EQ(updates[1].extra, ts);
+  EXPECT_THAT(updates[1].body, HasSubstr("STOP - DEV"));
+}
+
+TEST_F(AppTest, ProgressNeverFollowsTheFinalReply) {
+  // Progress due around the moment the final reply goes out (≥ 250 ms after
+  // admission): whichever wins, the final reply is the last post.
+  infra::AppSettings settings;
+  settings.progress_after = 240ms;
+  settings.max_progress_updates = 3;
+  start(settings);
+  std::vector<slack::Envelope> sent;
+  for (int i = 0; i < 12; ++i) {
+    sent.push_back(slash("status dev"));
+    send(sent.back());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 * i));
+  }
+  const auto final_body = replacing(to_json(views::render_status(fresh_status("dev"))));
+  for (const auto& envelope : sent) {
+    ASSERT_TRUE(web_.wait_for(
+        [&](const std::vector<Call>& all) {
+          for (const auto& call : all) {
+            if (call.target == url_of(envelope) && call.body == final_body) return true;
+          }
+          return false;
+        },
+        kWait));
+  }
+  settle();  // stops the progress timer: nothing can be posted after this
+  for (const auto& envelope : sent) {
+    const auto posts = replies(url_of(envelope));
+    ASSERT_FALSE(posts.empty());
+    EXPECT_EQ(posts.back().body, final_body);
+    std::size_t finals = 0;
+    for (const auto& post : posts) finals += post.body == final_body ? 1u : 0u;
+    EXPECT_EQ(finals, 1u);
+    EXPECT_LE(posts.size(), 4u);  // at most 3 updates and the final reply
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Drain
+
+TEST_F(AppTest, DrainInterruptsAHeldJobAndTurnsLaterCommandsAway) {
+  infra::AppSettings settings;
+  settings.audit_channel = kAuditChannel;
+  start(settings);
+  backend_.hold("stop");
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+
+  const auto report = app().drain(100ms);
+  EXPECT_EQ(report.finished, 0u);
+  EXPECT_EQ(report.interrupted, 1u);
+  const auto sent = replies(url_of(envelope));  // delivered before drain() returned
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, replacing(to_json(views::render_interrupted(infra::Stop{"dev"}))));
+  EXPECT_THAT(sent[0].body, HasSubstr("check `/infra status dev`"));
+
+  // After the drain: a slash command is told, and not run.
+  const auto late = slash("status dev", kBob);
+  EXPECT_EQ(send(late), to_json(views::render_shutting_down()));
+  EXPECT_EQ(app().drain(100ms).interrupted, 0u);  // idempotent
+
+  // The held job's late completion posts nothing more.
+  const auto calls_before = web_.total();
+  backend_.release("stop");
+  ASSERT_TRUE(backend_.wait_for_completed(1));
+  EXPECT_TRUE(wait_until([this] { return app().jobs_in_flight() == 0; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(web_.total(), calls_before);
+  EXPECT_EQ(replies(url_of(envelope)).size(), 1u);
+  EXPECT_EQ(web_.calls(RecordingWebApi::kPostMessage, kAuditChannel).size(), 0u);
+  EXPECT_EQ(backend_.count("status"), 0u);
+  EXPECT_EQ(backend_.count("stop"), 1u);
+
+  std::vector<std::string> stop_outcomes;
+  for (auto& line : audit()) {
+    if (line["command"] == "stop dev") stop_outcomes.push_back(line["outcome"]);
+  }
+  EXPECT_THAT(stop_outcomes, testing::ElementsAre("interrupted"));
+  EXPECT_TRUE(has_metric_line(R"(infra_jobs_total{action="stop",outcome="interrupted"} 1)"))
+      << metrics_text();
+}
+
+TEST_F(AppTest, AQueuedJobToldItWasInterruptedNeverRuns) {
+  infra::AppSettings settings;
+  settings.workers = 1;
+  start(settings);
+  backend_.hold("status");
+  const auto running = slash("status dev");
+  send(running);
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "status"));  // the one worker is busy
+  const auto queued = slash("stop dev");
+  EXPECT_EQ(send(queued), to_json(views::render_working(infra::Stop{"dev"})));
+
+  const auto report = app().drain(100ms);
+  EXPECT_EQ(report.finished, 0u);
+  EXPECT_EQ(report.interrupted, 2u);
+  ASSERT_EQ(replies(url_of(queued)).size(), 1u);
+  EXPECT_EQ(replies(url_of(queued))[0].body,
+            replacing(to_json(views::render_interrupted(infra::Stop{"dev"}))));
+
+  // The held job returns; the queued one must not reach the backend now.
+  backend_.release("status");
+  ASSERT_TRUE(wait_until([this] { return app().jobs_in_flight() == 0; }));
+  const auto stops = backend_.count("stop");
+  EXPECT_EQ(replies(url_of(queued)).size(), 1u);
+  EXPECT_EQ(stops, 0u);
+}
+
+TEST_F(AppTest, DrainDuringASlowUserLookupInterruptsAndPostsNothingLater) {
+  start();
+  web_.delay(RecordingWebApi::kUserInfo, 300ms);
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kUserInfo, 1));
+  const auto report = app().drain(50ms);
+  EXPECT_EQ(report.finished, 0u);
+  EXPECT_EQ(report.interrupted, 1u);
+  ASSERT_TRUE(wait_until([this] { return app().jobs_in_flight() == 0; }));
+  const auto sent = replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, replacing(to_json(views::render_interrupted(infra::Stop{"dev"}))));
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["outcome"], "interrupted");
+}
+
+TEST_F(AppTest, DrainWaitsForAJobThatFinishes) {
+  start();
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  const auto report = app().drain(std::chrono::milliseconds(kWait));
+  EXPECT_EQ(report.finished, 1u);
+  EXPECT_EQ(report.interrupted, 0u);
+  const auto sent = replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body,
+            replacing(to_json(views::for_channel(
+                views::render_action_result(reference_run(infra::LifecycleAction::stop, "dev")),
+                "Alice Liddell"))));
+  EXPECT_EQ(app().jobs_in_flight(), 0u);
+}
+
+TEST_F(AppTest, EnvelopesOtherThanSlashCommandsAreLeftUnackedWhileDraining) {
+  // While draining, anything but a slash command stays unacked so that Slack
+  // delivers it again (to the next instance).
+  start();
+  app().drain(0ms);
+  const auto before = acks().size();
+  app().on_envelope(mention("<@U0BOT0001> status dev", kAlice, "1732530600.000600"),
+                    ack_function());
+  app().on_envelope(fixture("view_submission_teardown.json"), ack_function());
+  EXPECT_EQ(acks().size(), before);
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.total(), 0u);
+}
+
+TEST_F(AppTest, ACommandAdmittedWhileDrainStartsIsCountedByTheDrain) {
+  start();
+  // Stop the socket thread inside admission (the policy reads the clock),
+  // after it has checked that the App is not draining.
+  clock_.arm();
+  std::optional<std::string> ack;
+  const auto envelope = slash("stop dev");
+  std::jthread socket([&] {
+    app().on_envelope(envelope, [&](const std::string&, std::optional<std::string> payload) {
+      ack = std::move(payload);
+      return core::Status{};
+    });
+  });
+  EXPECT_TRUE(clock_.wait_trapped());
+  infra::DrainReport report;
+  std::jthread stopping([&] { report = app().drain(1s); });
+  // drain() waits for the admission in progress before it sets its flag.
+  std::this_thread::sleep_for(100ms);
+  for (const auto& line : log_sink_->lines()) {
+    EXPECT_EQ(line.find("draining: waiting up to"), std::string::npos) << line;
+  }
+  clock_.release();
+  socket.join();
+  stopping.join();
+
+  // The command was admitted before the drain began, so the drain waited for it.
+  EXPECT_EQ(ack, to_json(views::render_working(infra::Stop{"dev"})));
+  EXPECT_EQ(report.finished, 1u);
+  EXPECT_EQ(report.interrupted, 0u);
+  EXPECT_EQ(backend_.count("stop"), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// Audit
+
+TEST_F(AppTest, AuditLineHasTheDocumentedFieldsAndTheAuditChannelOneLinePerAction) {
+  infra::AppSettings settings;
+  settings.audit_channel = kAuditChannel;
+  start(settings);
+  backend_.hold("stop");
+  const auto stop = slash("stop dev");
+  send(stop);
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+  clock_.advance(41s);
+  backend_.release("stop");
+  await_replies(url_of(stop));
+  await_idle();
+
+  const auto status = slash("status dev");
+  send(status);
+  await_replies(url_of(status));
+  await_idle();
+  send(slash("stop prod"));
+  settle();
+
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 3u);
+  auto line = lines[0];
+  for (const auto& field : kAuditFields) EXPECT_EQ(line.count(field), 1u) << field;
+  EXPECT_EQ(line["logger"], "audit");
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_EQ(line["event"], "command");
+  EXPECT_EQ(line["source"], "slash_command");
+  EXPECT_EQ(line["request_id"], "req-1");
+  EXPECT_EQ(line["team_id"], kTeam);
+  EXPECT_EQ(line["user_id"], kAlice.id);
+  EXPECT_EQ(line["user_name"], "Alice Liddell");
+  EXPECT_EQ(line["channel_id"], kChannel);
+  EXPECT_EQ(line["command"], "stop dev");
+  EXPECT_EQ(line["action"], "stop");
+  EXPECT_EQ(line["environment"], "dev");
+  EXPECT_EQ(line["decision"], "allowed");
+  EXPECT_EQ(line["reason"], "");
+  EXPECT_EQ(line["backend"], "simulated");
+  EXPECT_EQ(line["outcome"], "ok");
+  EXPECT_EQ(line["duration_ms"], "41000");
+  EXPECT_EQ(line.count("error"), 0u);
+
+  EXPECT_EQ(lines[1]["request_id"], "req-2");
+  EXPECT_EQ(lines[1]["action"], "status");
+  EXPECT_EQ(lines[1]["outcome"], "ok");
+  for (const auto& field : kAuditFields) EXPECT_EQ(lines[2].count(field), 1u) << field;
+  EXPECT_EQ(lines[2]["decision"], "denied");
+
+  const auto posted = web_.calls(RecordingWebApi::kPostMessage, kAuditChannel);
+  ASSERT_EQ(posted.size(), 1u);  // the stop; not the status, not the refusal
+  EXPECT_EQ(posted[0].body,
+            to_json(views::render_audit_line(infra::Stop{"dev"}, "@alice", "ok", 41s)));
+  EXPECT_EQ(string_field(posted[0].body, "text"), "@alice stopped dev — ok in 41 s");
+  EXPECT_EQ(posted[0].extra, "");
+  // The audit line goes out after the user's reply.
+  EXPECT_LT(replies(url_of(stop)).at(0).seq, posted[0].seq);
+}
+
+TEST_F(AppTest, AuditChannelRecordsFailures) {
+  infra::AppSettings settings;
+  settings.audit_channel = kAuditChannel;
+  start(settings);
+  backend_.fail("start", core::make_error(core::ErrorCode::conflict, "`dev` is torn down."));
+  const auto envelope = slash("start dev");
+  send(envelope);
+  await_replies(url_of(envelope));
+  await_idle();
+  const auto posted = web_.calls(RecordingWebApi::kPostMessage, kAuditChannel);
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(string_field(posted[0].body, "text"), "@alice started dev — failed in 0 s");
+}
+
+TEST_F(AppTest, AJobStartedByAMentionNamesItsRequesterReadably) {
+  infra::AppSettings settings;
+  settings.audit_channel = kAuditChannel;
+  start(settings);
+  backend_.hold("stop");
+  send(mention("<@U0BOT0001> stop dev", kAlice, "1732530700.000700"));
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+  const auto busy = send(slash("stop dev", kBob)).value_or("");
+  backend_.release("stop");
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, kAuditChannel, 1));
+  const auto line =
+      string_field(web_.calls(RecordingWebApi::kPostMessage, kAuditChannel)[0].body, "text");
+  const auto busy_text = string_field(busy, "text");
+  EXPECT_THAT(busy_text, HasSubstr("`stop dev` is already running (started by "));
+  // "@U0456EFGH" is neither a handle nor a Slack mention ("<@U0456EFGH>").
+  // Named by the users.info handle, not "@U0456EFGH" (neither a handle nor a mention).
+  EXPECT_EQ(busy_text.find("by @U0456EFGH"), std::string::npos) << busy_text;
+  EXPECT_NE(line.rfind("@U0456EFGH ", 0), 0u) << line;
+  EXPECT_THAT(line, HasSubstr("stopped dev — ok in 0 s"));
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+
+TEST_F(AppTest, MetricsCountEnvelopesJobsAndAckLatency) {
+  start();
+  const auto stop = slash("stop dev");
+  send(stop);
+  const auto status = slash("status dev");
+  send(status);
+  send(slash("stop prod"));
+  send(mention("<@U0BOT0001> help", kAlice, "1732530800.000800"));
+  await_replies(url_of(stop));
+  await_replies(url_of(status));
+  settle();
+
+  for (const std::string line : {
+           R"(infra_envelopes_total{type="slash_commands"} 3)",
+           R"(infra_envelopes_total{type="events_api"} 1)",
+           R"(infra_jobs_total{action="stop",outcome="ok"} 1)",
+           R"(infra_jobs_total{action="status",outcome="ok"} 1)",
+           R"(infra_ack_latency_seconds_count 4)",
+           R"(infra_ack_latency_seconds_bucket{le="+Inf"} 4)",
+           R"(infra_jobs_running 0)",
+           R"(infra_lambda_calls_total{function="orchestrator",outcome="ok"} 2)",
+       }) {
+    EXPECT_TRUE(has_metric_line(line)) << line << "\n" << metrics_text();
+  }
+  EXPECT_THAT(metrics_text(), Not(HasSubstr(R"(action="stop",outcome="refused")")));
+  EXPECT_TRUE(has_metric_line("infra_metrics_undeclared_total 0")) << metrics_text();
+}
+
+// ---------------------------------------------------------------------------
+// Load
+
+TEST_F(AppTest, TwoHundredCommandsGetTwoHundredAcksAndExactlyOneReplyEach) {
+  start();
+  constexpr std::size_t kCommands = 200;
+  std::vector<slack::Envelope> sent;
+  sent.reserve(kCommands);
+  const auto working = to_json(views::render_working(infra::Status{"dev"}));
+  for (std::size_t i = 0; i < kCommands; ++i) {
+    sent.push_back(slash("status dev", i % 2 == 0 ? kAlice : kBob));
+    EXPECT_EQ(send(sent.back()), working) << i;
+  }
+  EXPECT_EQ(acks().size(), kCommands);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kRespond, kCommands, 20s));
+  settle();
+  const auto final_body = replacing(to_json(views::render_status(fresh_status("dev"))));
+  std::map<std::string, std::size_t> per_url;
+  for (const auto& call : web_.calls(RecordingWebApi::kRespond)) {
+    ++per_url[call.target];
+    EXPECT_EQ(call.body, final_body);
+  }
+  EXPECT_EQ(per_url.size(), kCommands);
+  for (const auto& envelope : sent) EXPECT_EQ(per_url[url_of(envelope)], 1u);
+  EXPECT_EQ(backend_.count("status"), kCommands);
+  EXPECT_EQ(audit().size(), kCommands);
+  EXPECT_TRUE(has_metric_line(R"(infra_jobs_total{action="status",outcome="ok"} 200)"));
+  // users.info is cached (a few concurrent first look-ups may overlap).
+  EXPECT_LE(web_.count(RecordingWebApi::kUserInfo), 2 * std::size_t{16});
+}
+
+TEST_F(AppTest, AFullJobQueueAnswersTooBusy) {
+  infra::AppSettings settings;
+  settings.workers = 1;
+  settings.max_queued = 1;
+  start(settings);
+  backend_.hold("status");
+  const auto running = slash("status dev");
+  send(running);
+  ASSERT_TRUE(backend_.wait_for_waiting(1, "status"));  // the worker has it
+  const auto queued = slash("status dev");
+  send(queued);
+  const auto refused = slash("status dev");
+  EXPECT_EQ(send(refused), to_json(views::render_working(infra::Status{"dev"})));
+  const auto sent = await_replies(url_of(refused));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body,
+            replacing(to_json(views::render_failure(
+                infra::Status{"dev"},
+                core::make_error(core::ErrorCode::unavailable,
+                                 "infra-bot is too busy right now. Try again in a minute.")))));
+  backend_.release("status");
+  await_replies(url_of(running));
+  await_replies(url_of(queued));
+  settle();
+  EXPECT_EQ(backend_.count("status"), 2u);
+  EXPECT_TRUE(has_metric_line(R"(infra_jobs_total{action="status",outcome="failed"} 1)"));
+  EXPECT_TRUE(has_metric_line(R"(infra_jobs_total{action="status",outcome="ok"} 2)"));
+}
+
+}  // namespace
