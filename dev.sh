@@ -119,6 +119,9 @@ case "$cmd" in
     build_targets all
     install_node_modules
     install_deploy_test_modules
+    # The container image test (root, podman, minutes) runs only when asked
+    # for (`./dev.sh test -L container`; .ci/run does after the fast suite).
+    [ $# -eq 0 ] && set -- -LE container
     say "running tests"
     ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" "$@"
     ;;
