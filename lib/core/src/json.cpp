@@ -46,7 +46,70 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
 
 }  // namespace
 
+// Deeper than any Slack or Lambda document; shallow enough for any stack.
+constexpr int kMaxDepth = 64;
+
 Result<rapidjson::Document> parse(std::string_view text) {
+  // One pass before RapidJSON: nesting is bounded (its parser recurses, so a
+  // long run of '[' would overflow the stack), and an escaped surrogate that
+  // is not half of a pair ("\udc00", which Python writes for undecodable
+  // bytes) becomes U+FFFD: RapidJSON would decode it to bytes that are not
+  // UTF-8, and every string we hand on must be UTF-8.
+  std::string repaired;
+  int depth = 0;
+  bool in_string = false;
+  auto hex4 = [&](std::size_t at) -> long {
+    if (at + 4 > text.size()) return -1;
+    long value = 0;
+    for (std::size_t i = at; i < at + 4; ++i) {
+      const char c = text[i];
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return -1;
+      value = value * 16 + digit;
+    }
+    return value;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (!in_string) {
+      if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxDepth) {
+          return make_error(ErrorCode::invalid_input, "malformed JSON",
+                            fmt::format("JSON nested deeper than {} levels", kMaxDepth));
+        }
+      } else if (c == ']' || c == '}') {
+        --depth;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = false;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      if (text[i + 1] == 'u') {
+        const long unit = hex4(i + 2);
+        const bool high = unit >= 0xD800 && unit <= 0xDBFF;
+        const bool low = unit >= 0xDC00 && unit <= 0xDFFF;
+        if (high && i + 7 < text.size() && text[i + 6] == '\\' && text[i + 7] == 'u' &&
+            hex4(i + 8) >= 0xDC00 && hex4(i + 8) <= 0xDFFF) {
+          i += 11;  // a pair: both escapes
+          continue;
+        }
+        if (high || low) {
+          if (repaired.empty()) repaired.assign(text);
+          repaired.replace(i + 2, 4, "FFFD");
+        }
+        i += 5;
+      } else {
+        ++i;
+      }
+    }
+  }
+  if (!repaired.empty()) text = repaired;
   rapidjson::Document document;
   document.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (document.HasParseError()) {
