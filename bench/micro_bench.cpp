@@ -1,52 +1,587 @@
-// The pure hot paths of a slash command: parse, policy check, render.
+// Micro benchmarks of the pure hot paths of infra-bot (issue 8, item 1): command parsing, the
+// policy, Socket Mode envelope parsing, Block Kit rendering, SigV4 signing, App::on_envelope of a
+// refused command (the ack-only path on the socket thread) and canonical JSON.
+//
+// Build (Release; the option is INFRA_BOT_BENCH, ON by default) and run:
+//
+//   cmake -S . -B build-micro -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFRA_BOT_BENCH=ON
+//   cmake --build build-micro --target micro_bench
+//   build-micro/bench/micro_bench --benchmark_repetitions=5 --benchmark_display_aggregates_only=true
+//
+// Quote the *_median rows (≥ 3 repetitions) on a quiet machine (`uptime` load well under 1).
+// `--benchmark_filter=parse_` runs one group.
+//
+// Fixtures are read once at startup from proto-fixtures/ next to this file's source tree
+// (found through __FILE__); set INFRA_FIXTURES_DIR=/path/to/proto-fixtures to point elsewhere.
+//
+// allocs/op: every heap allocation made by the benchmark thread per iteration — operator new
+// (all forms, replaced below) plus malloc/calloc/realloc(nullptr) (replaced below too, because
+// RapidJSON and fmt allocate with malloc, not new). Counting is thread-local, so the App's idle
+// worker threads do not disturb it; the replacements forward to glibc's allocator, which is how
+// glibc documents replacing malloc in the main program. The counters cost a few ns per
+// allocation, which the ns/op figures include.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <new>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "aws/credentials.hpp"
+#include "aws/sigv4.hpp"
 #include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "infra/app.hpp"
 #include "infra/command_parser.hpp"
+#include "infra/command_runner.hpp"
 #include "infra/policy.hpp"
+#include "infra/simulated_backend.hpp"
 #include "infra/views.hpp"
 #include "slack/blockkit.hpp"
+#include "slack/envelope.hpp"
+#include "slack/web_api.hpp"
+
+// ---- allocation counting ----------------------------------------------------------------------
+
+namespace {
+constinit thread_local std::uint64_t t_allocations = 0;
+}  // namespace
+
+// Sanitizer builds bring their own allocator: count nothing there (allocs/op reads 0).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define INFRA_BENCH_COUNT_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define INFRA_BENCH_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#ifndef INFRA_BENCH_COUNT_ALLOCATIONS
+#define INFRA_BENCH_COUNT_ALLOCATIONS 1
+#endif
+
+#if INFRA_BENCH_COUNT_ALLOCATIONS
+extern "C" {
+void* __libc_malloc(std::size_t size);      // NOLINT: glibc's own allocator entry points
+void* __libc_calloc(std::size_t n, std::size_t size);
+void* __libc_realloc(void* p, std::size_t size);
+void __libc_free(void* p);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+
+void* malloc(std::size_t size) noexcept {
+  ++t_allocations;
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t n, std::size_t size) noexcept {
+  ++t_allocations;
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t size) noexcept {
+  if (p == nullptr) ++t_allocations;  // a growth in place or a move is not a new allocation
+  return __libc_realloc(p, size);
+}
+void free(void* p) noexcept { __libc_free(p); }
+}
+
+namespace {
+void* counted_new(std::size_t size) {
+  ++t_allocations;
+  if (size == 0) size = 1;
+  if (void* p = __libc_malloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* counted_new_aligned(std::size_t size, std::align_val_t alignment) {
+  ++t_allocations;
+  if (size == 0) size = 1;
+  if (void* p = __libc_memalign(static_cast<std::size_t>(alignment), size)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return counted_new(size); }
+void* operator new[](std::size_t size) { return counted_new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return counted_new(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return counted_new(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return counted_new_aligned(size, alignment);
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return counted_new_aligned(size, alignment);
+}
+void operator delete(void* p) noexcept { __libc_free(p); }
+void operator delete[](void* p) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+#endif  // INFRA_BENCH_COUNT_ALLOCATIONS
 
 namespace {
 
+/// Counts the heap allocations of one benchmark's timed loop and reports allocs/op.
+class AllocationScope {
+ public:
+  explicit AllocationScope(benchmark::State& state) : state_(state), start_(t_allocations) {}
+  ~AllocationScope() {
+    const auto n = static_cast<double>(t_allocations - start_);
+    state_.counters["allocs/op"] = benchmark::Counter(n, benchmark::Counter::kAvgIterations);
+  }
+  AllocationScope(const AllocationScope&) = delete;
+  AllocationScope& operator=(const AllocationScope&) = delete;
+
+ private:
+  benchmark::State& state_;
+  std::uint64_t start_;
+};
+
+// ---- fixtures -----------------------------------------------------------------------------------
+
+std::filesystem::path fixtures_dir() {
+  if (const char* dir = std::getenv("INFRA_FIXTURES_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "proto-fixtures";
+}
+
+std::string read_fixture(const std::string& relative) {
+  const auto path = fixtures_dir() / relative;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "micro_bench: cannot read " << path << " (set INFRA_FIXTURES_DIR)\n";
+    std::exit(2);
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Read at startup (static initialisation, before any benchmark runs).
+const std::string kSlashStatusFrame = read_fixture("slack/slash_command_status.json");
+const std::string kViewSubmissionFrame = read_fixture("slack/view_submission_teardown.json");
+const std::string kStatusGolden = read_fixture("blockkit/status_running.json");
+
 const infra::ParserSettings kSettings;
 
-void parse_status(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(infra::parse_command("status staging", kSettings));
-}
-BENCHMARK(parse_status);
+// ---- command parsing ----------------------------------------------------------------------------
 
-void parse_whitelist_add(benchmark::State& state) {
+void run_parse(benchmark::State& state, std::string_view text, bool expect_ok) {
+  {
+    const auto check = infra::parse_command(text, kSettings);
+    if (static_cast<bool>(check) != expect_ok) {
+      state.SkipWithError("unexpected parse outcome");
+      return;
+    }
+  }
+  AllocationScope allocations(state);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(infra::parse_command(
-        "whitelist add 2001:db8::/48 --ttl=7d --description=\xE2\x80\x9CHome &amp; office\xE2\x80\x9D "
-        "--env=staging",
-        kSettings));
+    auto parsed = infra::parse_command(text, kSettings);
+    benchmark::DoNotOptimize(parsed);
   }
 }
-BENCHMARK(parse_whitelist_add);
 
-void policy_check(benchmark::State& state) {
-  core::SystemClock clock;
+void parse_status_default(benchmark::State& state) { run_parse(state, "status", true); }
+BENCHMARK(parse_status_default);
+
+void parse_status_env(benchmark::State& state) { run_parse(state, "status staging", true); }
+BENCHMARK(parse_status_env);
+
+void parse_stop(benchmark::State& state) { run_parse(state, "stop dev", true); }
+BENCHMARK(parse_stop);
+
+void parse_teardown_full(benchmark::State& state) {
+  run_parse(state, "teardown staging --level=full", true);
+}
+BENCHMARK(parse_teardown_full);
+
+// Curly quotes and an HTML entity, as Slack clients send them.
+void parse_whitelist_add_v4(benchmark::State& state) {
+  run_parse(state,
+            "whitelist add 203.0.113.7 --ttl=7d --description=\xE2\x80\x98Home office &amp; "
+            "VPN\xE2\x80\x99 --env=staging",
+            true);
+}
+BENCHMARK(parse_whitelist_add_v4);
+
+void parse_whitelist_add_v6(benchmark::State& state) {
+  run_parse(state,
+            "whitelist add 2001:db8::/48 --ttl=12h --description=\xE2\x80\x9CHome &amp; "
+            "office\xE2\x80\x9D --env=staging",
+            true);
+}
+BENCHMARK(parse_whitelist_add_v6);
+
+// Rejections: the message names the problem and the fix.
+void parse_error_unknown_env(benchmark::State& state) { run_parse(state, "stop qa", false); }
+BENCHMARK(parse_error_unknown_env);
+
+void parse_error_bad_ttl(benchmark::State& state) {
+  run_parse(state, "whitelist add 203.0.113.7 --ttl=3w", false);
+}
+BENCHMARK(parse_error_bad_ttl);
+
+void parse_error_host_bits(benchmark::State& state) {
+  run_parse(state, "whitelist add 10.1.2.3/16", false);
+}
+BENCHMARK(parse_error_host_bits);
+
+void parse_error_unknown_command(benchmark::State& state) {
+  run_parse(state, "frobnicate the widgets", false);
+}
+BENCHMARK(parse_error_unknown_command);
+
+// ---- policy ---------------------------------------------------------------------------------------
+
+/// 100 allowed users U00000000…U00000099: Slack-shaped ids of one length, so that no comparison
+/// is decided by the size alone.
+std::vector<std::string> hundred_users() {
+  std::vector<std::string> users;
+  for (int i = 0; i < 100; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "U%08d", i);
+    users.emplace_back(id);
+  }
+  return users;
+}
+
+infra::PolicySettings policy_settings(std::chrono::seconds cooldown) {
   infra::PolicySettings settings;
-  settings.allowed_users = {"U1", "U2", "U3"};
-  infra::Policy policy(settings, clock);
-  const infra::Command command = infra::Stop{"dev"};
-  const infra::Requester who{"U2", "alice", "T1", "C1"};
-  for (auto _ : state) benchmark::DoNotOptimize(policy.check(command, who));
+  settings.allowed_users = hundred_users();
+  settings.cooldown = cooldown;
+  return settings;
 }
-BENCHMARK(policy_check);
 
-void render_status_json(benchmark::State& state) {
-  const infra::EnvironmentStatus status{
-      "dev",
-      {{"api", "RUNNING", 2, 2}, {"worker", "RUNNING", 1, 1}},
-      {{"docustack-dev-db", "available"}}};
+const infra::Requester kUser50{"U00000050", "alice", "T0123ABCD", "C0123ABCD"};
+const infra::Requester kUser99{"U00000099", "zoe", "T0123ABCD", "C0123ABCD"};
+const infra::Requester kStranger{"U0STRANGE", "mallory", "T0123ABCD", "C0123ABCD"};
+
+void run_policy_check(benchmark::State& state, const infra::Command& command,
+                      const infra::Requester& who, bool expect_allowed) {
+  core::SystemClock clock;
+  infra::Policy policy(policy_settings(std::chrono::seconds(30)), clock);
+  if (policy.check(command, who).allowed() != expect_allowed) {
+    state.SkipWithError("unexpected policy decision");
+    return;
+  }
+  AllocationScope allocations(state);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(slack::blockkit::to_json(infra::views::render_status(status)));
+    auto decision = policy.check(command, who);
+    benchmark::DoNotOptimize(decision);
   }
 }
-BENCHMARK(render_status_json);
+
+void policy_check_allowed_user50(benchmark::State& state) {
+  run_policy_check(state, infra::Stop{"dev"}, kUser50, true);
+}
+BENCHMARK(policy_check_allowed_user50);
+
+void policy_check_allowed_user99(benchmark::State& state) {
+  run_policy_check(state, infra::Status{"staging"}, kUser99, true);
+}
+BENCHMARK(policy_check_allowed_user99);
+
+void policy_check_denied_not_allowed(benchmark::State& state) {
+  run_policy_check(state, infra::Stop{"dev"}, kStranger, false);
+}
+BENCHMARK(policy_check_denied_not_allowed);
+
+void policy_check_denied_protected(benchmark::State& state) {
+  run_policy_check(state, infra::Stop{"prod"}, kUser50, false);
+}
+BENCHMARK(policy_check_denied_protected);
+
+// admit = check + record under one lock. Without a cooldown every call is admitted.
+void policy_admit_allowed(benchmark::State& state) {
+  core::SystemClock clock;
+  infra::Policy policy(policy_settings(std::chrono::seconds(0)), clock);
+  const infra::Command command = infra::Stop{"dev"};
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto decision = policy.admit(command, kUser50);
+    benchmark::DoNotOptimize(decision);
+  }
+}
+BENCHMARK(policy_admit_allowed);
+
+// With the default 30 s cooldown: the first call is admitted, every later one is refused with
+// the seconds left (the repeat-click path).
+void policy_admit_cooldown(benchmark::State& state) {
+  core::SystemClock clock;
+  infra::Policy policy(policy_settings(std::chrono::seconds(30)), clock);
+  const infra::Command command = infra::Stop{"dev"};
+  if (!policy.admit(command, kUser50).allowed() || policy.admit(command, kUser50).allowed()) {
+    state.SkipWithError("unexpected cooldown decision");
+    return;
+  }
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto decision = policy.admit(command, kUser50);
+    benchmark::DoNotOptimize(decision);
+  }
+}
+BENCHMARK(policy_admit_cooldown);
+
+// ---- Socket Mode envelope parsing --------------------------------------------------------------
+
+void run_parse_frame(benchmark::State& state, const std::string& text) {
+  {
+    auto check = slack::parse_frame(text);
+    if (!check || !std::holds_alternative<slack::Envelope>(*check)) {
+      state.SkipWithError("fixture is not an envelope");
+      return;
+    }
+  }
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto frame = slack::parse_frame(text);
+    benchmark::DoNotOptimize(frame);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+
+void envelope_slash_command_status(benchmark::State& state) {
+  run_parse_frame(state, kSlashStatusFrame);
+}
+BENCHMARK(envelope_slash_command_status);
+
+void envelope_view_submission_teardown(benchmark::State& state) {
+  run_parse_frame(state, kViewSubmissionFrame);
+}
+BENCHMARK(envelope_view_submission_teardown);
+
+// ---- Block Kit rendering ------------------------------------------------------------------------
+
+infra::EnvironmentStatus ten_services() {
+  infra::EnvironmentStatus status;
+  status.environment = "staging";
+  const char* names[] = {"api",     "worker",  "scheduler", "web",     "auth",
+                         "billing", "search",  "notifier",  "gateway", "reports"};
+  for (int i = 0; i < 10; ++i) {
+    const bool stopped = i % 4 == 3;
+    status.ecs_services.push_back(infra::EcsService{names[i], stopped ? "STOPPED" : "RUNNING",
+                                                    stopped ? 0 : 2, stopped ? 0 : 2});
+  }
+  status.rds_instances.push_back(infra::RdsInstance{"docustack-staging-db", "available"});
+  return status;
+}
+
+void render_status_10_to_json(benchmark::State& state) {
+  const auto status = ten_services();
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto json = slack::blockkit::to_json(infra::views::render_status(status));
+    benchmark::DoNotOptimize(json);
+  }
+}
+BENCHMARK(render_status_10_to_json);
+
+void render_status_10_to_text(benchmark::State& state) {
+  const auto status = ten_services();
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto text = slack::blockkit::to_text(infra::views::render_status(status));
+    benchmark::DoNotOptimize(text);
+  }
+}
+BENCHMARK(render_status_10_to_text);
+
+// The model alone (no serialisation), to split the two costs above.
+void render_status_10_model_only(benchmark::State& state) {
+  const auto status = ten_services();
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto message = infra::views::render_status(status);
+    benchmark::DoNotOptimize(message);
+  }
+}
+BENCHMARK(render_status_10_model_only);
+
+const infra::views::TeardownConfirmation kConfirmation{
+    "staging", infra::TeardownLevel::full, "C0123ABCD",
+    "https://hooks.slack.com/commands/T0123ABCD/10044567890/abcdefABCDEF1004"};
+
+void render_teardown_modal_to_json(benchmark::State& state) {
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto json = slack::blockkit::to_json(infra::views::render_teardown_modal(kConfirmation));
+    benchmark::DoNotOptimize(json);
+  }
+}
+BENCHMARK(render_teardown_modal_to_json);
+
+void render_teardown_modal_to_text(benchmark::State& state) {
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto text = slack::blockkit::to_text(infra::views::render_teardown_modal(kConfirmation));
+    benchmark::DoNotOptimize(text);
+  }
+}
+BENCHMARK(render_teardown_modal_to_text);
+
+// ---- SigV4 ------------------------------------------------------------------------------------------
+
+// A Lambda Invoke as aws::LambdaClient signs it: the ARN path label encoded once for the wire,
+// Host / Content-Type / X-Amz-Invocation-Type, temporary credentials (session token), 200-byte
+// body. Signing hashes the body, builds the canonical request and runs the 4-step HMAC chain.
+void sigv4_sign_lambda_invoke(benchmark::State& state) {
+  std::string body =
+      R"({"action":"stop","environment":"dev","request_id":"3f2b9c1e-8d4a-4e6b-9a7c-1d2e3f4a5b6c",)"
+      R"("requested_by":{"user_id":"U0456EFGH","user_name":"alice","team_id":"T0123ABCD",)"
+      R"("channel_id":"C0123ABCD"},"source":"slack"})";
+  body.resize(200, ' ');  // JSON whitespace: still a valid payload of exactly 200 bytes
+  const std::string path =
+      "/2015-03-31/functions/" +
+      aws::sigv4::uri_encode("arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator",
+                             false) +
+      "/invocations";
+  const aws::sigv4::Request request{"POST",
+                                    path,
+                                    "",
+                                    {{"Host", "lambda.eu-west-1.amazonaws.com"},
+                                     {"Content-Type", "application/json"},
+                                     {"X-Amz-Invocation-Type", "RequestResponse"}},
+                                    body};
+  const aws::Credentials credentials{"ASIAIOSFODNN7EXAMPLE",
+                                     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                     "FQoGZXIvYXdzEJr//////////wEaDEXAMPLEsessiontoken", {}};
+  const aws::sigv4::Options options{"eu-west-1", "lambda", true, false, false};
+  const core::TimePoint at = std::chrono::system_clock::time_point(std::chrono::seconds(1764064800));
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto signed_request = aws::sigv4::sign(request, credentials, options, at);
+    benchmark::DoNotOptimize(signed_request);
+  }
+}
+BENCHMARK(sigv4_sign_lambda_invoke);
+
+// ---- App::on_envelope of a refused command --------------------------------------------------------
+
+/// A Slack that accepts everything and does nothing (the refused path makes no Web API call).
+class NoopWebApi final : public slack::WebApi {
+ public:
+  core::Result<std::string> post_message(const std::string&, const std::string&,
+                                         const std::string&) override {
+    return std::string("1732530000.000100");
+  }
+  core::Status post_ephemeral(const std::string&, const std::string&,
+                              const std::string&) override {
+    return {};
+  }
+  core::Status update_message(const std::string&, const std::string&,
+                              const std::string&) override {
+    return {};
+  }
+  core::Result<std::string> open_view(const std::string&, const std::string&) override {
+    return std::string("V0BENCH");
+  }
+  core::Status update_view(const std::string&, const std::string&) override { return {}; }
+  core::Result<slack::UserInfo> user_info(const std::string& user_id) override {
+    return slack::UserInfo{user_id, "alice", "Alice Example"};
+  }
+  core::Status respond(const std::string&, const std::string&) override { return {}; }
+};
+
+// `/infra stop prod` as it comes off the socket (the parsed fixture with its text replaced):
+// parse, busy check, policy refusal (protected environment), render, ack with the refusal as the
+// payload, one audit line (to a null logger: formatting included, I/O not), metrics. The ack
+// function only keeps the payload, as SocketModeClient::ack would before writing it.
+void app_on_envelope_refused(benchmark::State& state) {
+  auto frame = slack::parse_frame(kSlashStatusFrame);
+  if (!frame || !std::holds_alternative<slack::Envelope>(*frame)) {
+    state.SkipWithError("fixture is not an envelope");
+    return;
+  }
+  slack::Envelope envelope = std::get<slack::Envelope>(std::move(*frame));
+  std::get<slack::SlashCommand>(envelope.payload).text = "stop prod";
+
+  core::SystemClock clock;
+  core::UuidSource ids;
+  core::metrics::Registry metrics;
+  auto logger = core::make_null_logger();
+  auto audit = core::make_null_logger();
+  NoopWebApi web;
+  infra::SimulatedBackend backend({"dev", "staging", "prod"}, clock);
+  infra::Policy policy(infra::PolicySettings{}, clock);
+  infra::CommandRunner runner(
+      infra::RunnerSettings{infra::ParserSettings{}, {{"dev", "staging", "prod"}, {"prod"}, "dev"}},
+      policy, backend, clock, ids, logger);
+  infra::App app(infra::AppSettings{}, runner, web, clock, metrics, logger, audit);
+
+  std::size_t acks = 0;
+  std::size_t payload_bytes = 0;
+  const infra::AckFunction ack = [&](const std::string&, std::optional<std::string> payload) {
+    ++acks;
+    payload_bytes += payload ? payload->size() : 0;
+    benchmark::DoNotOptimize(payload);
+    return core::Status{};
+  };
+  app.on_envelope(envelope, ack);  // warm-up, and check the path is the refusal
+  if (acks != 1 || payload_bytes == 0 || app.jobs_in_flight() != 0) {
+    state.SkipWithError("stop prod was not refused with an ack payload");
+    return;
+  }
+  {
+    AllocationScope allocations(state);
+    for (auto _ : state) app.on_envelope(envelope, ack);
+  }
+  if (acks != static_cast<std::size_t>(state.iterations()) + 1 || app.jobs_in_flight() != 0) {
+    state.SkipWithError("an envelope was not acked exactly once, or a job started");
+  }
+  app.drain(std::chrono::milliseconds(0));
+}
+BENCHMARK(app_on_envelope_refused);
+
+// ---- canonical JSON ------------------------------------------------------------------------------
+
+// What the golden tests compare: parse, sort keys, pretty-print.
+void canonical_json_blockkit_golden(benchmark::State& state) {
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto canonical = core::json::canonicalize(kStatusGolden);
+    benchmark::DoNotOptimize(canonical);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(kStatusGolden.size()));
+}
+BENCHMARK(canonical_json_blockkit_golden);
+
+void canonical_json_view_submission(benchmark::State& state) {
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto canonical = core::json::canonicalize(kViewSubmissionFrame);
+    benchmark::DoNotOptimize(canonical);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(kViewSubmissionFrame.size()));
+}
+BENCHMARK(canonical_json_view_submission);
 
 }  // namespace
 
