@@ -67,6 +67,15 @@ std::string Redactor::redact(std::string_view text) const {
   std::string out;
   out.reserve(masked.size());
   for (std::size_t i = 0; i < masked.size();) {
+    // Every pattern starts with 'x' (Slack tokens) or 'A' (AWS key ids): copy the text
+    // up to the next candidate in one go instead of trying ten prefixes at every byte.
+    const auto next = masked.find_first_of("xA", i);
+    if (next != i) {
+      const auto stop = next == std::string::npos ? masked.size() : next;
+      out.append(masked, i, stop - i);
+      i = stop;
+      continue;
+    }
     if (auto n = slack_token_at(masked, i)) {
       // Keep the family ("xoxb-", or "xoxe" for its dashless forms) for debugging.
       const auto token = std::string_view(masked).substr(i, n);

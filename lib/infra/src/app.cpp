@@ -331,6 +331,20 @@ class App::Impl {
               open_modal(slash.trigger_id, confirm.modal, target, std::move(audit));
             },
             [&](Job& job) {
+              if (jobs_.full()) {
+                // No room for the job: say so in the ack, before anything is registered
+                // (no "Working on…" that is never answered, no reply that needs a worker,
+                // no error line per command on the socket thread).
+                Reply busy{
+                    views::render_failure(
+                        job.command, core::make_error(core::ErrorCode::unavailable,
+                                                      "infra-bot is too busy right now. Try again "
+                                                      "in a minute.")),
+                    false, DenyReason::none};
+                send_ack(slack::blockkit::to_json(busy.message));
+                refused(audit, busy, "busy");
+                return;
+              }
               auto running = start(std::move(job), target, std::move(audit));
               send_ack(slack::blockkit::to_json(views::render_working(running->job.command)));
               submit(running);

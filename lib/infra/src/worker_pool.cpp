@@ -32,6 +32,11 @@ std::size_t WorkerPool::pending() const {
   return queue_.size() + running_;
 }
 
+bool WorkerPool::full() const {
+  std::lock_guard lock(mutex_);
+  return closed_ || queue_.size() >= max_queued_;
+}
+
 bool WorkerPool::wait_idle(std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock lock(mutex_);
   return idle_.wait_until(lock, deadline, [this] { return queue_.empty() && running_ == 0; });

@@ -28,6 +28,8 @@ class WorkerPool {
   bool submit(Task task);
   /// Queued plus running tasks.
   std::size_t pending() const;
+  /// True when submit() would refuse a task now (closed, or max_queued tasks wait).
+  bool full() const;
   /// Waits until nothing is queued or running, or until `deadline`.
   bool wait_idle(std::chrono::steady_clock::time_point deadline) const;
   /// Takes no more tasks; queued ones still run.

@@ -22,6 +22,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -189,6 +190,15 @@ class WebsocketppLoop final : public IoLoop {
       return true;  // websocketpp answers with a pong carrying the same payload
     });
     std::weak_ptr<WsClient::connection_type> weak = con;
+    // Acks are small frames written one at a time: with Nagle on, an ack waits while the
+    // previous one is unacknowledged, and Slack's delayed ACK rides on its next push, so
+    // under steady traffic every ack waits for the next envelope (bench/README.md).
+    con->set_tcp_pre_init_handler([weak](websocketpp::connection_hdl) {
+      if (auto c = weak.lock()) {
+        boost::system::error_code ignored;  // not fatal: the link works, only slower
+        c->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      }
+    });
     con->set_close_handler([cbs, weak](websocketpp::connection_hdl) {
       int code = 1006;
       std::string why = "connection lost";
