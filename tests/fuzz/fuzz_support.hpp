@@ -4,6 +4,7 @@
 // the input), an independent UTF-8 check, and the invariants every JSON body
 // infra-bot sends to Slack must hold (an ack payload, a message, a modal).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -32,22 +33,10 @@ namespace fuzz {
     }                                                                         \
   } while (false)
 
-/// INFRA_FUZZ_ALLOW_SURROGATES=1 lets a triage run look past one known bug
-/// while it is open: core::json::parse turns an escaped lone surrogate
-/// ("\udc00") into bytes that are not UTF-8, and every writer passes them on
-/// (tests/fuzz/README.md, "Known bugs"). Never set in CI.
-inline bool tolerate_surrogates() {
-  static const bool tolerate = [] {
-    const char* value = std::getenv("INFRA_FUZZ_ALLOW_SURROGATES");
-    return value != nullptr && std::string_view(value) == "1";
-  }();
-  return tolerate;
-}
-
 /// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
 /// above U+10FFFF), checked here rather than with core's decoder so the
 /// targets do not trust the code they test.
-inline bool valid_utf8(std::string_view text, bool allow_surrogates = tolerate_surrogates()) {
+inline bool valid_utf8(std::string_view text) {
   std::size_t i = 0;
   const std::size_t n = text.size();
   while (i < n) {
@@ -63,8 +52,8 @@ inline bool valid_utf8(std::string_view text, bool allow_surrogates = tolerate_s
       length = 2;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
       length = 3;
-      if (b0 == 0xE0) lo = 0xA0;                       // overlong
-      if (b0 == 0xED && !allow_surrogates) hi = 0x9F;  // surrogates U+D800..U+DFFF
+      if (b0 == 0xE0) lo = 0xA0;  // overlong
+      if (b0 == 0xED) hi = 0x9F;  // surrogates U+D800..U+DFFF
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
       length = 4;
       if (b0 == 0xF0) lo = 0x90;  // overlong
@@ -84,18 +73,28 @@ inline bool valid_utf8(std::string_view text, bool allow_surrogates = tolerate_s
   return true;
 }
 
-/// Whether JSON text holds a \\u escape of a surrogate (U+D800..U+DFFF).
-inline bool escapes_surrogate(std::string_view json) {
-  for (std::size_t i = json.find("\\u"); i != std::string_view::npos && i + 3 < json.size();
-       i = json.find("\\u", i + 2)) {
-    const char d = json[i + 2];
-    const char next = json[i + 3];
-    if ((d == 'd' || d == 'D') &&
-        std::string_view("89abcdefABCDEF").find(next) != std::string_view::npos) {
-      return true;
+/// The deepest `[`/`{` nesting of JSON text (outside strings).
+inline int nesting_depth(std::string_view json) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
     }
   }
-  return false;
+  return deepest;
 }
 
 /// Code points of valid UTF-8.

@@ -229,8 +229,7 @@ std::string from_template(int mode, std::string_view rest) {
     }
   }
   const std::string frame = write(document);
-  const bool valid =
-      fuzz::valid_utf8(a, false) && fuzz::valid_utf8(b, false) && fuzz::valid_utf8(c, false);
+  const bool valid = fuzz::valid_utf8(a) && fuzz::valid_utf8(b) && fuzz::valid_utf8(c);
   if (valid) {
     const auto parsed = slack::parse_frame(frame);
     FUZZ_CHECK(parsed, "template frame does not parse: {} ({:?})",

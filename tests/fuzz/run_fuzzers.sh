@@ -16,6 +16,7 @@
 #   FUZZ_TARGETS         the targets to run (default: all four)
 #   INFRA_BOT_SOURCE_DIR the source tree (default: the one holding this script)
 #   CXX                  the compiler for a new build dir (default: clang++-14)
+#   JOBS                 build parallelism (default: nproc)
 set -euo pipefail
 
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -lt 1 ]; then
@@ -27,7 +28,7 @@ source_dir=$(cd "${INFRA_BOT_SOURCE_DIR:-$here/../..}" && pwd)
 mkdir -p "$1"
 build=$(cd "$1" && pwd)
 seconds=$2
-targets=(${FUZZ_TARGETS:-fuzz_command_parser fuzz_envelope fuzz_lambda_response fuzz_view_submission})
+read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_command_parser fuzz_envelope fuzz_lambda_response fuzz_view_submission}"
 crashes=$here/crashes
 
 say() { printf 'run_fuzzers: %s\n' "$*" >&2; }
@@ -45,7 +46,8 @@ if [ ! -f "$build/build.ninja" ]; then
     -DINFRA_BOT_BENCH=OFF >"$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; exit 1; }
 fi
 say "building ${targets[*]}"
-if ! cmake --build "$build" --target "${targets[@]}" >"$build/fuzz-build.log" 2>&1; then
+if ! cmake --build "$build" --parallel "${JOBS:-$(nproc)}" --target "${targets[@]}" \
+  >"$build/fuzz-build.log" 2>&1; then
   cat "$build/fuzz-build.log" >&2
   exit 1
 fi

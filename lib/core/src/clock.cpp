@@ -65,11 +65,12 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (at != text.size()) return std::nullopt;
-  // system_clock counts nanoseconds in 64 bits: it spans 1677-09 to 2262-04.
-  // Later times ("9999-12-31", the usual "never") are read as its last
-  // whole year and earlier ones as its first, never wrapped around.
+  // system_clock counts nanoseconds in 64 bits (1677-09 to 2262-04), and
+  // callers subtract "now" from what we return: later times ("9999-12-31",
+  // the usual "never") are read as 2262-01-01 and times before 1970 as the
+  // epoch, so neither the value nor a difference with today wraps around.
   if (y > 2261) return TimePoint(sys_days(year(2262) / January / 1));
-  if (y < 1678) return TimePoint(sys_days(year(1678) / January / 1));
+  if (y < 1970) return TimePoint(sys_days(year(1970) / January / 1));
   const auto local = sys_days(ymd) + hours(h) + minutes(mi) + seconds(s);
   return time_point_cast<system_clock::duration>(local - minutes(offset_minutes));
 }
