@@ -10,14 +10,15 @@ sum over all runs. Ratios are infra-bot / peer, so below 1 means infra-bot is lo
 """
 
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
 
 MAIN = ["infra-bot", "bolt", "floor"]
 TITLES = {"infra-bot": "infra-bot", "bolt": "Bolt", "floor": "floor",
-          "infra-bot-nodelay": "infra-bot + TCP_NODELAY",
-          "infra-bot-patched": "infra-bot + patches"}
+          "infra-bot-nodelay": "infra-bot + TCP_NODELAY (LD_PRELOAD)",
+          "infra-bot-alt": "infra-bot (alt)"}
 
 
 def load(path):
@@ -69,7 +70,10 @@ def main():
     markdown = "--markdown" in sys.argv
     runs, bad = load(path)
     subjects = [s for s in MAIN if any(k[0] == s for k in runs)]
-    extra = [s for s in ("infra-bot-nodelay", "infra-bot-patched") if any(k[0] == s for k in runs)]
+    titles = os.path.join(os.path.dirname(os.path.abspath(path)), "titles.json")
+    if os.path.exists(titles):
+        TITLES.update(json.load(open(titles)))
+    extra = [s for s in ("infra-bot-alt", "infra-bot-nodelay") if any(k[0] == s for k in runs)]
     subjects += extra + sorted({k[0] for k in runs} - set(MAIN) - set(extra))
 
     def per_run(subject, scenario, key):

@@ -14,10 +14,11 @@
 #   NFOOT [100000]  FOOT_RATE [1000]  FOOT_SUBJECTS ["infra-bot bolt"]  SKIP_FOOTPRINT [0]
 #   SKIP_BUILD [0]  OUT [BUILD_DIR/e2e-results/<time>]
 #   INFRA_BOT [BUILD_DIR/app/infra-bot]: another infra-bot binary for the infra-bot column
-#   PATCHED_BOT: the binary of the extra subject infra-bot-patched (bench/e2e/patches/README.md)
+#   ALT_BOT, ALT_TITLE: binary and column title of the extra subject infra-bot-alt (e.g. an
+#     older build, for a before/after table)
 # Subjects: infra-bot, bolt, floor; for diagnosis also infra-bot-nodelay (infra-bot with
 # TCP_NODELAY forced on by an LD_PRELOAD shim, bench/e2e/nodelay_preload.c) and
-# infra-bot-patched (PATCHED_BOT, e.g. built with bench/e2e/patches/*.patch).
+# infra-bot-alt (ALT_BOT run like infra-bot).
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing this file while a
 # (long) run is going cannot derail that run.
@@ -105,6 +106,8 @@ CA=$TMP/ca.pem
 
 # ---- what ran where ----------------------------------------------------------------------
 mkdir -p "$OUT/logs"
+/usr/bin/python3 -c 'import json,sys; json.dump({"infra-bot-alt": sys.argv[1]}, open(sys.argv[2], "w"))' \
+  "${ALT_TITLE:-infra-bot (${ALT_BOT:-alt})}" "$OUT/titles.json"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "nproc: $(nproc)"
@@ -117,6 +120,8 @@ mkdir -p "$OUT/logs"
     echo "@slack/socket-mode: $("$NODE" -p "require('$BOLT_DIR/node_modules/@slack/socket-mode/package.json').version")"
   fi
   echo "infra-bot: $BOT: $("$BOT" --version 2>/dev/null | head -1), source HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') + $(git -C "$ROOT" status --short -- lib app 2>/dev/null | wc -l) uncommitted file(s) under lib/ app/"
+  [[ " $SUBJECTS " == *" infra-bot-alt "* ]] &&
+    echo "infra-bot-alt: $ALT_BOT: ${ALT_TITLE:-}"
   echo "uptime at start: $(uptime)"
   echo "knobs: REPS=$REPS N100=$N100 N1000=$N1000 NMAX=$NMAX WINDOW=$WINDOW NBURST=$NBURST NFOOT=$NFOOT FOOT_RATE=$FOOT_RATE"
 } > "$OUT/machine.txt"
@@ -142,14 +147,14 @@ run_one() {
   esac
   local cmd=() env=(SLACK_APP_TOKEN=xapp-1-A0LOADGEN-1-bench SLACK_BOT_TOKEN=xoxb-1-bench)
   case "$subject" in
-    infra-bot|infra-bot-nodelay|infra-bot-patched)
+    infra-bot|infra-bot-nodelay|infra-bot-alt)
       env+=(SSL_CERT_FILE="$CA" INFRA_BACKEND=simulated INFRA_SOCKET_CONNECTIONS=1
             INFRA_COOLDOWN_SECONDS=0 LOG_LEVEL=warn INFRA_HEALTH_PORT=0
             INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_DRAIN_SECONDS=2)
       [[ "$subject" == infra-bot-nodelay ]] && env+=(LD_PRELOAD="$PRELOAD")
       args+=(--expect-responses)
       cmd=("$BOT" run)
-      [[ "$subject" == infra-bot-patched ]] && cmd=("${PATCHED_BOT:?set PATCHED_BOT}" run) ;;
+      [[ "$subject" == infra-bot-alt ]] && cmd=("${ALT_BOT:?set ALT_BOT}" run) ;;
     bolt)
       env+=(NODE_EXTRA_CA_CERTS="$CA")
       cmd=("$NODE" "$BOLT_DIR/app.js") ;;
