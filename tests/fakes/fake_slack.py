@@ -61,6 +61,9 @@ Control API (HTTPS, no auth; POST a JSON object, get a JSON object).  "conn" is 
                        close=true then closes the socket (close frame 1000) without waiting
   /control/close       {"conn":..,"code":1000,"reason":""}   a close frame only, no disconnect message
   /control/drop        {"conn":..}                   abort the TCP connection, no close frame
+                       {"conn":..,"discard_unread":true}  and forget every client frame not
+                       handled yet (with pause first: what the client wrote into a dying socket
+                       never reaches Slack)
   /control/pause       {"conn":..,"paused":true}     stop reading that socket (client frames, pings
                        and close frames pile up unanswered) and stop sending server pings;
                        false resumes (everything queued is then processed)
@@ -270,6 +273,7 @@ class FakeProtocol(WebSocketServerProtocol):
         self.fake_gate = asyncio.Event()  # set = reading allowed
         self.fake_gate.set()
         self.fake_closed_by = None
+        self.fake_discard_unread = False  # dropped: client frames not handled yet are lost
         self.fake_fragmented = False  # the message being read came in more than one frame
         self.fake_fragment_flags = collections.deque()  # one per message queued for recv()
 
@@ -488,6 +492,8 @@ async def ws_handler(ws):
                 message = await ws.recv()
             except ConnectionClosed:
                 break
+            if ws.fake_discard_unread:
+                break
             try:
                 fragmented = ws.fake_next_fragmented()
                 if isinstance(message, str):
@@ -628,10 +634,11 @@ async def op_close(conn_spec, code, reason):
     return done
 
 
-async def op_drop(conn_spec):
+async def op_drop(conn_spec, discard_unread=False):
     done = []
     for ws in targets(conn_spec):
         ws.fake_closed_by = "drop"
+        ws.fake_discard_unread = discard_unread
         ws.transport.abort()
         done.append(ws.fake_id)
     return done
@@ -981,12 +988,15 @@ def control(op, request):
                 return {"ok": False, "error": "frame_required"}
             frame = request.get("frame")
             text = frame if isinstance(frame, str) else json.dumps(frame)
-            sent = run_on_loop(op_push(conn, text, frame if isinstance(frame, dict) else None))
             after = request.get("redeliver_after_ms")
-            if sent and after and isinstance(frame, dict) and isinstance(
-                    frame.get("envelope_id"), str):
+            redelivered = bool(after) and isinstance(frame, dict) and isinstance(
+                frame.get("envelope_id"), str)
+            if redelivered:
+                # Before the push: an ack can arrive before op_push returns.
                 with STATE.lock:
                     STATE.acked.discard(frame["envelope_id"])
+            sent = run_on_loop(op_push(conn, text, frame if isinstance(frame, dict) else None))
+            if sent and redelivered:
                 asyncio.run_coroutine_threadsafe(
                     redeliver(frame, float(after), int(request.get("max_retries", 3))),
                     STATE.loop)
@@ -1008,7 +1018,7 @@ def control(op, request):
             return {"ok": bool(done), "conn": done[0] if done else None, "conns": done,
                     **({} if done else {"error": "no_live_connection"})}
         if op == "drop":
-            done = run_on_loop(op_drop(conn))
+            done = run_on_loop(op_drop(conn, bool(request.get("discard_unread", False))))
             return {"ok": bool(done), "conn": done[0] if done else None, "conns": done,
                     **({} if done else {"error": "no_live_connection"})}
         if op == "pause":

@@ -168,8 +168,11 @@ class FakeSlack {
         "close", "{\"conn\":" + conn_spec(conn, true) + ",\"code\":" + std::to_string(code) + "}"));
   }
   /// Aborts the TCP connection(s), no close frame. Returns how many connections.
-  int drop(int conn = kAll) {
-    return count_of(control("drop", "{\"conn\":" + conn_spec(conn, true) + "}"));
+  /// discard_unread: the client frames the fake has not handled yet are lost too (after
+  /// pause(), what the client wrote into the dying socket never arrives).
+  int drop(int conn = kAll, bool discard_unread = false) {
+    return count_of(control("drop", "{\"conn\":" + conn_spec(conn, true) + ",\"discard_unread\":" +
+                                        (discard_unread ? "true" : "false") + "}"));
   }
   /// paused = true: the fake stops reading that socket (the client's frames, pings and close
   /// frame wait unanswered) and stops its own pings — a zombie link. false resumes.

@@ -650,6 +650,68 @@ TEST_F(SocketModeClientTest, AckWithoutAConnectionIsSentOnTheRedelivery) {
   EXPECT_EQ(client->stats().acks_sent, 1u);
 }
 
+TEST_F(SocketModeClientTest, AckLostWithItsSocketIsResentWithItsPayloadOnTheRedelivery) {
+  // Found by the soak: an ack written into a socket that dies before Slack reads it is lost;
+  // Slack redelivers the envelope, and a bare re-ack would drop the reply the ack carried.
+  auto client = make(settings(1));
+  recorder_.set_ack_payload(R"({"text":"production cannot be stopped"})");
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  ASSERT_EQ(fake_.pause(), 1);
+  ASSERT_GT(fake_.push_until_acked(command_envelope("cmd-lost", "777.888.zzz"), 800ms, 6), 0);
+  ASSERT_TRUE(recorder_.wait_envelopes(1));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (client->stats().acks_sent < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(client->stats().acks_sent, 1u) << "the ack went into the paused socket";
+  ASSERT_EQ(fake_.drop(FakeSlack::kAll, /*discard_unread=*/true), 1);
+  ASSERT_TRUE(fake_.wait_for_ack("cmd-lost", 1, 8s)) << fake_.describe_last(10);
+  ASSERT_TRUE(fake_.sync());
+  const auto acks = fake_.events("ack");
+  ASSERT_EQ(acks.size(), 1u) << "the first ack was lost with its socket";
+  EXPECT_EQ(acks[0]["conn"].GetInt(), 2);
+  ASSERT_TRUE(acks[0]["payload"].IsObject()) << fake_.describe_last(10);
+  EXPECT_EQ(FakeSlack::str(acks[0]["payload"], "text"), "production cannot be stopped");
+  EXPECT_EQ(recorder_.count("cmd-lost"), 1u) << "the redelivery is not the application's";
+  EXPECT_EQ(client->stats().acks_sent, 2u);
+  EXPECT_EQ(client->stats().duplicates_dropped, 1u);
+}
+
+TEST_F(SocketModeClientTest, KeptAcksAreBoundedAndTheOldestRedeliveryGetsABareAck) {
+  // Acks are kept for redeliveries up to 4 MiB: 260 acks of 19 KB overflow it, so the first
+  // envelope's payload is forgotten (its redelivery is acked bare) and the last one's is kept.
+  auto client = make(settings(1));
+  const std::string text(19 * 1024, 'x');
+  recorder_.set_ack_payload(R"({"text":")" + text + R"("})");
+  client->start();
+  ASSERT_TRUE(wait_ready(*client));
+  std::vector<std::string> frames;
+  for (int i = 0; i < 260; ++i) {
+    frames.push_back(event_envelope("big-" + std::to_string(i), "EvBig" + std::to_string(i)));
+  }
+  ASSERT_EQ(fake_.push_many(frames, FakeSlack::kLowest), 260);
+  ASSERT_TRUE(fake_.wait_for_acks(260, 15s));
+  fake_.push(event_envelope("big-0", "EvBig0"));
+  fake_.push(event_envelope("big-259", "EvBig259"));
+  ASSERT_TRUE(fake_.wait_for_ack("big-0", 2));
+  ASSERT_TRUE(fake_.wait_for_ack("big-259", 2));
+  ASSERT_TRUE(fake_.sync());
+  std::vector<const FakeSlack::Event*> first, last;
+  const auto acks = fake_.events("ack");
+  for (const auto& ack : acks) {
+    if (FakeSlack::str(ack, "envelope_id") == "big-0") first.push_back(&ack);
+    if (FakeSlack::str(ack, "envelope_id") == "big-259") last.push_back(&ack);
+  }
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_TRUE((*first[0])["payload"].IsObject());
+  EXPECT_TRUE((*first[1])["payload"].IsNull()) << "forgotten: a bare ack";
+  ASSERT_TRUE((*last[1])["payload"].IsObject()) << "kept: the same payload again";
+  EXPECT_EQ(FakeSlack::str((*last[1])["payload"], "text"), text);
+  EXPECT_EQ(recorder_.size(), 260u);
+}
+
 TEST_F(SocketModeClientTest, BackoffKeepsGrowingWhenLinksDropRightAfterHello) {
   auto sink = std::make_shared<test::RecordingSink>();
   auto logger =

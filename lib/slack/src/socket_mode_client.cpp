@@ -34,6 +34,12 @@ constexpr std::size_t kMaxAckBytes = 20480;
 // routes older than the window, or beyond these counts, are forgotten.
 constexpr std::size_t kDedupeCap = 100000;
 constexpr std::size_t kRouteCap = 10000;
+// The application's acks are kept (with their route) so a redelivery gets the
+// same payload again: an ack written into a socket that died before Slack read
+// it is lost, and a bare re-ack would drop the reply it carried. Bounded in
+// bytes too (an ack may be up to 20 KB); past it the oldest are forgotten and
+// their redeliveries get a bare ack.
+constexpr std::size_t kKeptAckBytes = 4 * 1024 * 1024;
 constexpr milliseconds kOpenHandshakeTimeout{10000};
 // How long an old connection may keep reading after its replacement said
 // hello (Slack normally closes it itself within seconds).
@@ -251,9 +257,9 @@ class SocketModeClient::Impl {
   struct Route {
     std::uint64_t link = 0;
     bool acked = false;  ///< an ack went out to a transport
-    /// The application's ack that found no connection to go out on: sent
-    /// when Slack redelivers the envelope.
-    std::optional<std::string> unsent;
+    /// The application's ack (sent or not; empty: none yet, or forgotten):
+    /// sent again, payload and all, when Slack redelivers the envelope.
+    std::string ack;
   };
 
   // ---- apps.connections.open, off the io thread -------------------------
@@ -599,22 +605,20 @@ class SocketModeClient::Impl {
       logger_->debug("socket mode: duplicate envelope {} ({}) dropped", envelope.envelope_id,
                      same_id ? "same envelope_id" : "same natural key");
       // Slack re-sends until it gets an ack. A redelivery the application
-      // never sees is acked here; the same envelope_id is re-acked only when
-      // the application already acked it (its own ack, payload and all, is
-      // otherwise still on its way).
+      // never sees is acked here: with the application's own ack when it is
+      // kept (the first may have died with its socket, or found none), bare
+      // when it was forgotten or the envelope id is new; not at all while the
+      // application's ack is still on its way.
       auto route = routes_.find(envelope.envelope_id);
-      if (same_id && route != routes_.end() && route->second.unsent) {
-        // The application's ack found no connection: send it now, payload
-        // and all.
-        std::string text = std::move(*route->second.unsent);
-        route->second.unsent.reset();
-        send_ack(envelope.envelope_id, std::move(text));
+      if (same_id && route != routes_.end() && !route->second.ack.empty()) {
+        send_ack(envelope.envelope_id, std::string(route->second.ack), AckKind::resent);
         return;
       }
       const bool app_acked = route != routes_.end() && route->second.acked;
       if (!same_id || app_acked) {
         send_ack(envelope.envelope_id,
-                 "{\"envelope_id\":" + core::json::quote(envelope.envelope_id) + "}");
+                 "{\"envelope_id\":" + core::json::quote(envelope.envelope_id) + "}",
+                 AckKind::bare);
       }
       return;
     }
@@ -643,7 +647,7 @@ class SocketModeClient::Impl {
   }
 
   void remember_route(const std::string& envelope_id, std::uint64_t link) {
-    auto [it, inserted] = routes_.try_emplace(envelope_id, Route{link, false, std::nullopt});
+    auto [it, inserted] = routes_.try_emplace(envelope_id, Route{link, false, {}});
     if (!inserted) {
       // Prefer the newest delivery's connection (the older may be closing).
       it->second.link = link;
@@ -651,12 +655,42 @@ class SocketModeClient::Impl {
     }
     route_order_.push_back(envelope_id);
     while (route_order_.size() > kRouteCap) {
-      routes_.erase(route_order_.front());
+      auto oldest = routes_.find(route_order_.front());
+      if (oldest != routes_.end()) {
+        forget_ack(oldest->second);
+        routes_.erase(oldest);
+      }
       route_order_.pop_front();
     }
   }
 
-  void send_ack(const std::string& envelope_id, std::string text) {
+  void keep_ack(const std::string& envelope_id, Route& route, const std::string& text) {
+    forget_ack(route);
+    route.ack = text;
+    kept_ack_bytes_ += route.ack.size();
+    kept_ack_order_.push_back(envelope_id);
+    // Oldest first; an id whose route is gone or was kept again later is
+    // skipped (forget_ack of an empty ack is a no-op).
+    while (kept_ack_bytes_ > kKeptAckBytes || kept_ack_order_.size() > kRouteCap) {
+      auto oldest = routes_.find(kept_ack_order_.front());
+      kept_ack_order_.pop_front();
+      if (oldest != routes_.end() && &oldest->second != &route) forget_ack(oldest->second);
+      if (kept_ack_order_.empty()) break;
+    }
+  }
+
+  void forget_ack(Route& route) {
+    kept_ack_bytes_ -= route.ack.size();
+    route.ack.clear();
+    route.ack.shrink_to_fit();
+  }
+
+  /// application: the application's ack (kept for redeliveries); resent: a
+  /// kept ack again; bare: `{"envelope_id":…}` for a duplicate.
+  enum class AckKind { application, resent, bare };
+
+  void send_ack(const std::string& envelope_id, std::string text,
+                AckKind kind = AckKind::application) {
     // A link we are closing (dead, replaced, too_many_websockets, stopping…)
     // stays `open` until its close completes, but a frame sent on it now may
     // never reach Slack.
@@ -674,9 +708,11 @@ class SocketModeClient::Impl {
         if (usable(l) && l.hello && (target == nullptr || !l.draining)) target = &l;
       }
     }
+    if (kind == AckKind::application && route != routes_.end()) {
+      keep_ack(envelope_id, route->second, text);
+    }
     if (target == nullptr) {
-      if (route != routes_.end() && !route->second.acked) {
-        route->second.unsent = std::move(text);
+      if (route != routes_.end() && !route->second.ack.empty()) {
         logger_->warn(
             "socket mode: no open connection to ack envelope {}; the ack is sent when Slack "
             "redelivers it",
@@ -690,10 +726,7 @@ class SocketModeClient::Impl {
     // Acks go out at once; pings (the only other writes) wait until nothing
     // is queued, so an ack is never behind another write of ours.
     target->conn->send_text(std::move(text));
-    if (route != routes_.end()) {
-      route->second.acked = true;
-      route->second.unsent.reset();
-    }
+    if (route != routes_.end()) route->second.acked = true;
     std::lock_guard lock(stats_mutex_);
     ++stats_.acks_sent;
   }
@@ -899,6 +932,8 @@ class SocketModeClient::Impl {
   std::deque<std::pair<SteadyClock::time_point, std::string>> seen_order_;
   std::unordered_map<std::string, Route> routes_;
   std::deque<std::string> route_order_;
+  std::deque<std::string> kept_ack_order_;
+  std::size_t kept_ack_bytes_ = 0;
   std::shared_ptr<detail::TimerHandle> keepalive_;
   bool stopping_ = false;
   bool fatal_ = false;
