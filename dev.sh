@@ -3,6 +3,10 @@
 #   ./dev.sh run   install what is missing, build Release, start infra-bot
 #                  (the console on the simulated backend unless Slack tokens are exported)
 #   ./dev.sh test  install what is missing, build, run every test with ctest
+#   ./dev.sh sanitize asan|tsan   the tests under ASan+UBSan (build-asan) or TSan
+#                  (build-tsan): tests/sanitizers/run_sanitizers.sh
+#   ./dev.sh fuzz [SECONDS]       each libFuzzer target for SECONDS (60) with clang
+#                  (build-fuzz): tests/fuzz/run_fuzzers.sh
 # Everything comes from Debian's packages and, for the Block Kit type check, npm.
 # Test fakes run on Debian's /usr/bin/python3 (botocore checks our SigV4).
 set -euo pipefail
@@ -17,6 +21,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-botocore python3-websockets python3-prometheus-client openssl
 )
+
+# Only for `./dev.sh fuzz`: clang's libFuzzer and sanitizer runtimes, and the symbolizer.
+fuzz_packages=(clang-14 libclang-rt-14-dev llvm-14)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -125,8 +132,22 @@ case "$cmd" in
     say "running tests"
     ctest --test-dir "$build" --output-on-failure --parallel "$(nproc)" "$@"
     ;;
+  sanitize)
+    install_packages
+    case "${1:-}" in
+      asan) exec tests/sanitizers/run_sanitizers.sh asan "${INFRA_BOT_ASAN_DIR:-$root/build-asan}" ;;
+      tsan) exec tests/sanitizers/run_sanitizers.sh tsan "${INFRA_BOT_TSAN_DIR:-$root/build-tsan}" ;;
+      *) echo "usage: ./dev.sh sanitize asan|tsan" >&2; exit 2 ;;
+    esac
+    ;;
+  fuzz)
+    packages+=("${fuzz_packages[@]}")
+    install_packages
+    exec tests/fuzz/run_fuzzers.sh "${INFRA_BOT_FUZZ_DIR:-$root/build-fuzz}" "${1:-60}"
+    ;;
   *)
     echo "usage: ./dev.sh run [infra-bot console options]   |   ./dev.sh test [ctest options]" >&2
+    echo "       ./dev.sh sanitize asan|tsan   |   ./dev.sh fuzz [seconds per target]" >&2
     exit 2
     ;;
 esac

@@ -17,6 +17,7 @@
 #   INFRA_BOT_SOURCE_DIR the source tree (default: the one holding this script)
 #   CXX                  the compiler for a new build dir (default: clang++-14)
 #   JOBS                 build parallelism (default: nproc)
+#   FUZZ_PARALLEL        targets fuzzed at once (default: nproc)
 set -euo pipefail
 
 if [ $# -ne 2 ] || ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -lt 1 ]; then
@@ -70,17 +71,17 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for target in "${targets[@]}"; do
-  corpus=$work/$target/corpus
-  artifacts=$work/$target/artifacts
+
+# One target: its verdict line(s) go to $work/<target>/report, its status to
+# $work/<target>/status (0 ok, 1 failed).
+run_target() {
+  local target=$1 corpus=$work/$1/corpus artifacts=$work/$1/artifacts
   mkdir -p "$corpus" "$artifacts"
   cp -R "$here/corpus/$target/." "$corpus/"
-  dict=$here/dict/json.dict
+  local dict=$here/dict/json.dict
   [ "$target" = fuzz_command_parser ] && dict=$here/dict/command_parser.dict
-  log=$work/$target/log
+  local log=$work/$target/log report=$work/$target/report t0 t1 status=0 found runs cov
   t0=$(date +%s)
-  status=0
   "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -dict="$dict" -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
     >"$log" 2>&1 || status=$?
@@ -89,15 +90,36 @@ for target in "${targets[@]}"; do
   runs=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   cov=$(grep -a -E '^#[0-9]+[[:space:]]+(DONE|INITED)' "$log" | tail -1 | grep -o 'cov: [0-9]*' || true)
   if [ "$status" -ne 0 ] || [ "$found" -gt 0 ]; then
-    failed+=("$target")
     mkdir -p "$crashes/$target"
     find "$artifacts" -type f -exec cp {} "$crashes/$target/" \;
-    say "$target FAILED (exit $status, $found input(s) saved to tests/fuzz/crashes/$target/) after $((t1 - t0)) s:"
-    grep -a -E '==fuzz==|ERROR: |SUMMARY: |runtime error|^    #[0-9]+ ' "$log" |
-      cut -c1-400 | head -40 >&2 || true
+    {
+      echo "run_fuzzers: $target FAILED (exit $status, $found input(s) saved to tests/fuzz/crashes/$target/) after $((t1 - t0)) s:"
+      grep -a -E '==fuzz==|ERROR: |SUMMARY: |runtime error|^    #[0-9]+ ' "$log" |
+        cut -c1-400 | head -40 || true
+    } >"$report"
+    echo 1 >"$work/$target/status"
   else
-    say "$target ok: ${runs:-?} runs, ${cov:-cov: ?}, $((t1 - t0)) s"
+    echo "run_fuzzers: $target ok: ${runs:-?} runs, ${cov:-cov: ?}, $((t1 - t0)) s" >"$report"
+    echo 0 >"$work/$target/status"
   fi
+}
+
+# FUZZ_PARALLEL targets at a time (one core each), reported in order.
+parallel=${FUZZ_PARALLEL:-$(nproc)}
+running=0
+for target in "${targets[@]}"; do
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$target" &
+  running=$((running + 1))
+done
+wait
+failed=()
+for target in "${targets[@]}"; do
+  cat "$work/$target/report" >&2
+  [ "$(cat "$work/$target/status" 2>/dev/null || echo 1)" = 0 ] || failed+=("$target")
 done
 
 say "total: $(($(date +%s) - started)) s"

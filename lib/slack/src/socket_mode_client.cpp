@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -592,11 +593,12 @@ class SocketModeClient::Impl {
     }
     remember_route(envelope.envelope_id, l.id);
     prune_dedupe(now);
-    const std::string id_key = "e:" + envelope.envelope_id;
+    const DedupeKey id_key = dedupe_key(envelope.envelope_id, kEnvelopeIdSalt);
     const std::string natural = envelope.natural_key();
-    const std::string natural_key = natural.empty() ? std::string() : "k:" + natural;
+    const std::optional<DedupeKey> natural_key =
+        natural.empty() ? std::nullopt : std::optional(dedupe_key(natural, kNaturalKeySalt));
     const bool same_id = seen_.count(id_key) != 0;
-    const bool same_natural = !natural_key.empty() && seen_.count(natural_key) != 0;
+    const bool same_natural = natural_key && seen_.count(*natural_key) != 0;
     if (same_id || same_natural) {
       {
         std::lock_guard lock(stats_mutex_);
@@ -623,7 +625,7 @@ class SocketModeClient::Impl {
       return;
     }
     remember(id_key, now);
-    if (!natural_key.empty()) remember(natural_key, now);
+    if (natural_key) remember(*natural_key, now);
     try {
       listener_.on_envelope(envelope);
     } catch (const std::exception& e) {
@@ -632,8 +634,21 @@ class SocketModeClient::Impl {
     }
   }
 
-  void remember(const std::string& key, SteadyClock::time_point now) {
-    seen_.emplace(key, now);
+  // Dedupe keys are 64-bit hashes of the envelope id and of the natural key
+  // (each salted apart): ~56 bytes per key with its place in the window,
+  // against ~200 for the strings, so a full window (100,000 keys) takes ~5 MB.
+  // Two distinct keys collide with probability 2^-64 each; with the window
+  // full, ~5e-15 per envelope that it is wrongly taken for a duplicate.
+  using DedupeKey = std::uint64_t;
+  static constexpr DedupeKey kEnvelopeIdSalt = 0;
+  static constexpr DedupeKey kNaturalKeySalt = 0x9e3779b97f4a7c15ULL;
+  static DedupeKey dedupe_key(std::string_view text, DedupeKey salt) {
+    static_assert(sizeof(std::size_t) == sizeof(DedupeKey), "64-bit hashes");
+    return std::hash<std::string_view>{}(text) ^ salt;
+  }
+
+  void remember(DedupeKey key, SteadyClock::time_point now) {
+    seen_.insert(key);
     seen_order_.emplace_back(now, key);
   }
 
@@ -928,8 +943,8 @@ class SocketModeClient::Impl {
   std::vector<Slot> slots_;
   std::uint64_t next_link_id_ = 0;
   std::uint64_t ping_counter_ = 0;
-  std::unordered_map<std::string, SteadyClock::time_point> seen_;
-  std::deque<std::pair<SteadyClock::time_point, std::string>> seen_order_;
+  std::unordered_set<DedupeKey> seen_;
+  std::deque<std::pair<SteadyClock::time_point, DedupeKey>> seen_order_;
   std::unordered_map<std::string, Route> routes_;
   std::deque<std::string> route_order_;
   std::deque<std::string> kept_ack_order_;
