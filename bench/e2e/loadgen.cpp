@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -97,6 +98,7 @@ void say(const std::string& line) {
 
 struct Shared {
   std::string app_token_prefix = "xapp-";
+  std::string command_text = "status dev";  // the slash command's text (--text)
   std::atomic<int> wss_port{0};
   std::atomic<int> https_port{0};
   std::mutex ticket_mutex;
@@ -109,7 +111,7 @@ struct Shared {
   std::atomic<std::uint64_t> answered{0};        // distinct <id>s given a final answer
   std::atomic<std::uint64_t> busy_replies{0};    // posts that say "too busy"
   std::atomic<std::uint64_t> progress_posts{0};  // "Still working on …" updates (not answers)
-  std::atomic<std::uint64_t> interrupted_replies{0};  // "… was interrupted" (at shutdown)
+  std::atomic<std::uint64_t> interrupted_replies{0};          // "… was interrupted" (at shutdown)
   std::unique_ptr<std::atomic<std::uint8_t>[]> answered_ids;  // one flag per envelope
   std::uint64_t id_count = 0;
   std::atomic<std::uint64_t> https_connections{0};
@@ -305,8 +307,8 @@ using Hdl = websocketpp::connection_hdl;
 
 struct LoadPlan {
   std::uint64_t count = 0;
-  double rate = 0;                 // envelopes/s; 0 = max
-  std::uint64_t window = 256;      // max mode: envelopes in flight; 0 = no limit (burst)
+  double rate = 0;             // envelopes/s; 0 = max
+  std::uint64_t window = 256;  // max mode: envelopes in flight; 0 = no limit (burst)
   std::int64_t ack_timeout_ns = 0;
 };
 
@@ -316,7 +318,8 @@ struct LoadResult {
   std::int64_t first_push_ns = 0, last_push_ns = 0, last_ack_ns = 0;
   std::vector<std::int64_t> latencies_ns;  // acked within the timeout
   std::vector<std::int64_t> pacer_lag_ns;  // rate mode: push time - due time
-  std::vector<std::pair<std::int64_t, std::int64_t>> series;  // (push ns since first push, latency ns or -1)
+  std::vector<std::pair<std::int64_t, std::int64_t>>
+      series;  // (push ns since first push, latency ns or -1)
   std::string sample_ack;
   std::uint64_t ws_opened = 0, ws_closed = 0;
   double push_call_ns_mean = 0;  // time spent inside push() per envelope
@@ -325,11 +328,7 @@ struct LoadResult {
 class WssServer {
  public:
   WssServer(Shared& shared, std::string cert, std::string key, std::uint64_t max_count)
-      : shared_(shared),
-        cert_(std::move(cert)),
-        key_(std::move(key)),
-        pinger_(io_),
-        pacer_(io_) {
+      : shared_(shared), cert_(std::move(cert)), key_(std::move(key)), pinger_(io_), pacer_(io_) {
     push_ns_.assign(max_count, 0);
     ack_ns_.assign(max_count, 0);
     due_ns_.assign(max_count, 0);
@@ -417,9 +416,10 @@ class WssServer {
 
   void on_close(Hdl h) {
     ++ws_closed_;
-    live_.erase(std::remove_if(live_.begin(), live_.end(),
-                               [&](const Hdl& x) { return !x.owner_before(h) && !h.owner_before(x); }),
-                live_.end());
+    live_.erase(
+        std::remove_if(live_.begin(), live_.end(),
+                       [&](const Hdl& x) { return !x.owner_before(h) && !h.owner_before(x); }),
+        live_.end());
     ready.store(static_cast<int>(live_.size()));
   }
 
@@ -465,12 +465,12 @@ class WssServer {
         R"({"envelope_id":"5a0e4c1d-2f7b-4d3e-9b61-%012)" PRIu64
         R"(","payload":{"token":"verification-token","team_id":"T0123ABCD",)"
         R"("team_domain":"example-co","channel_id":"C0123ABCD","channel_name":"infra-ops",)"
-        R"("user_id":"U0456EFGH","user_name":"alice","command":"/infra","text":"status dev",)"
+        R"("user_id":"U0456EFGH","user_name":"alice","command":"/infra","text":"%s",)"
         R"("api_app_id":"A0789IJKL","is_enterprise_install":"false",)"
         R"("response_url":"https://127.0.0.1:%d/response/%)" PRIu64
         R"(","trigger_id":"10021234567.0123456789.%)" PRIu64
         R"("},"type":"slash_commands","accepts_response_payload":true})",
-        k, shared_.https_port.load(std::memory_order_relaxed), k, k);
+        k, shared_.command_text.c_str(), shared_.https_port.load(std::memory_order_relaxed), k, k);
     const std::int64_t t = now_ns();
     websocketpp::lib::error_code ec;
     server_.send(h, frame_, static_cast<std::size_t>(len), websocketpp::frame::opcode::text, ec);
@@ -497,7 +497,8 @@ class WssServer {
     }
     if (next_ >= plan_.count) return mark_pushing_done();
     const auto due = Clock::time_point(std::chrono::nanoseconds(due_ns_[next_]));
-    pacer_.expires_at(std::max(due, Clock::now() + std::chrono::microseconds(live_.empty() ? 1000 : 0)));
+    pacer_.expires_at(
+        std::max(due, Clock::now() + std::chrono::microseconds(live_.empty() ? 1000 : 0)));
     pacer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) pace();
     });
@@ -572,12 +573,14 @@ class WssServer {
     r.sample_ack = sample_ack_;
     r.ws_opened = ws_opened_;
     r.ws_closed = ws_closed_;
-    r.push_call_ns_mean = pushed_ ? static_cast<double>(push_time_sum_) / static_cast<double>(pushed_) : 0;
+    r.push_call_ns_mean =
+        pushed_ ? static_cast<double>(push_time_sum_) / static_cast<double>(pushed_) : 0;
     r.latencies_ns.reserve(plan_.count);
     r.series.reserve(plan_.count);
     for (std::uint64_t k = 0; k < plan_.count; ++k) {
       if (push_ns_[k] != 0) {
-        r.series.emplace_back(push_ns_[k] - first_push_ns_, ack_ns_[k] ? ack_ns_[k] - push_ns_[k] : -1);
+        r.series.emplace_back(push_ns_[k] - first_push_ns_,
+                              ack_ns_[k] ? ack_ns_[k] - push_ns_[k] : -1);
       }
       if (push_ns_[k] == 0) {
         ++r.lost;  // never pushed (no live connection)
@@ -627,11 +630,11 @@ class WssServer {
 
 struct ProcSample {
   bool ok = false;
-  double cpu_s = 0;     // utime + stime
-  long rss_kb = 0;      // VmRSS
-  long hwm_kb = 0;      // VmHWM
-  long anon_kb = 0;     // RssAnon: the process's own memory (heap, stacks)
-  long file_kb = 0;     // RssFile: mapped files (binary, shared libraries)
+  double cpu_s = 0;  // utime + stime
+  long rss_kb = 0;   // VmRSS
+  long hwm_kb = 0;   // VmHWM
+  long anon_kb = 0;  // RssAnon: the process's own memory (heap, stacks)
+  long file_kb = 0;  // RssFile: mapped files (binary, shared libraries)
   long threads = 0;
 };
 
@@ -668,8 +671,9 @@ std::map<long, std::pair<std::string, double>> thread_cpu(pid_t pid) {
 }
 
 /// The thread that used the most CPU between two thread_cpu() samples: (name, seconds).
-std::pair<std::string, double> busiest_thread(const std::map<long, std::pair<std::string, double>>& before,
-                                              const std::map<long, std::pair<std::string, double>>& after) {
+std::pair<std::string, double> busiest_thread(
+    const std::map<long, std::pair<std::string, double>>& before,
+    const std::map<long, std::pair<std::string, double>>& after) {
   std::pair<std::string, double> best{"", 0};
   for (const auto& [tid, v] : after) {
     auto it = before.find(tid);
@@ -719,8 +723,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& api_url,
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    const int fd = open(log_file.empty() ? "/dev/null" : log_file.c_str(),
-                        O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd =
+        open(log_file.empty() ? "/dev/null" : log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
@@ -767,9 +771,15 @@ std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -828,8 +838,9 @@ std::pair<double, double> clock_floor() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"loadgen: fake Slack (HTTPS Web API + WSS Socket Mode) that pushes slash-command "
-               "envelopes at a subject and times their acks"};
+  CLI::App cli{
+      "loadgen: fake Slack (HTTPS Web API + WSS Socket Mode) that pushes slash-command "
+      "envelopes at a subject and times their acks"};
   std::string cert, key, label = "run", subject_log, rate_text = "1000", checkpoints_text;
   std::uint64_t count = 5000, window = 256;
   int connections = 1, settle_ms = 2000, ack_timeout_ms = 3000, start_timeout_ms = 30000,
@@ -861,12 +872,25 @@ int main(int argc, char** argv) {
   cli.add_option("--term-timeout-ms", term_timeout_ms, "SIGTERM, then SIGKILL after this")
       ->capture_default_str();
   cli.add_option("--label", label, "name echoed in the result");
+  std::string command_text = "status dev";
+  cli.add_option("--text", command_text,
+                 "the slash command's text (letters, digits, spaces, '-', '.', '=' only)")
+      ->capture_default_str()
+      ->check([](const std::string& t) {
+        const bool ok =
+            !t.empty() && t.size() <= 100 && std::all_of(t.begin(), t.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == ' ' || c == '-' || c == '.' || c == '=';
+            });
+        return ok ? std::string() : std::string("--text: letters, digits, spaces, - . = only");
+      });
   std::string dump_file;
   cli.add_option("--dump-latencies", dump_file,
-                 "write one line per envelope: push time since the first push (µs), ack latency (µs, -1 = none)");
+                 "write one line per envelope: push time since the first push (µs), ack latency "
+                 "(µs, -1 = none)");
   cli.add_option("--subject-log", subject_log, "the subject's stdout+stderr go here");
-  cli.add_option("subject", subject, "the subject's command line (after --); none = wait for "
-                                     "an external client");
+  cli.add_option("subject", subject,
+                 "the subject's command line (after --); none = wait for "
+                 "an external client");
   CLI11_PARSE(cli, argc, argv);
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -883,6 +907,7 @@ int main(int argc, char** argv) {
   const auto [now_cost_ns, clock_step_ns] = clock_floor();
 
   Shared shared;
+  shared.command_text = command_text;
   shared.id_count = count;
   shared.answered_ids = std::make_unique<std::atomic<std::uint8_t>[]>(count);
   for (std::uint64_t i = 0; i < count; ++i) shared.answered_ids[i] = 0;
@@ -895,11 +920,15 @@ int main(int argc, char** argv) {
     say(std::string("cannot start: ") + e.what());
     return 2;
   }
-  const std::string api_url = "https://127.0.0.1:" + std::to_string(shared.https_port.load()) + "/api/";
+  const std::string api_url =
+      "https://127.0.0.1:" + std::to_string(shared.https_port.load()) + "/api/";
   say("listening: " + api_url + " wss port " + std::to_string(shared.wss_port.load()));
 
   Json out;
-  out.str("label", label).str("rate", rate_text).num("count", static_cast<double>(count));
+  out.str("label", label)
+      .str("text", command_text)
+      .str("rate", rate_text)
+      .num("count", static_cast<double>(count));
   out.num("window", rate == 0 ? static_cast<double>(window) : 0.0);
   out.num("gen_now_cost_ns", now_cost_ns).num("gen_clock_step_ns", clock_step_ns);
   {
@@ -929,7 +958,8 @@ int main(int argc, char** argv) {
   // 1. Start -> hello, all connections ready.
   {
     const std::int64_t deadline = spawn_ns + std::int64_t{start_timeout_ms} * 1'000'000;
-    while (wss->ready.load() < connections && now_ns() < deadline && subject_alive(pid)) sleep_ms(1);
+    while (wss->ready.load() < connections && now_ns() < deadline && subject_alive(pid))
+      sleep_ms(1);
     if (wss->ready.load() < connections) {
       error = subject_alive(pid) ? "no hello in time" : "subject exited before hello";
     }
@@ -943,7 +973,8 @@ int main(int argc, char** argv) {
     sleep_ms(settle_ms);
   }
   ProcSample idle = pid > 0 ? sample_proc(pid) : ProcSample{};
-  const auto idle_threads = pid > 0 ? thread_cpu(pid) : std::map<long, std::pair<std::string, double>>{};
+  const auto idle_threads =
+      pid > 0 ? thread_cpu(pid) : std::map<long, std::pair<std::string, double>>{};
   const auto gen_threads_before = thread_cpu(getpid());
   if (pid > 0) {
     out.num("idle_rss_kb", static_cast<double>(idle.rss_kb));
@@ -965,7 +996,8 @@ int main(int argc, char** argv) {
     const double expected_s = rate > 0 ? static_cast<double>(count) / rate : 0;
     // Bounded: the planned time plus a generous margin (max rate: at least 100 acks/s).
     const std::int64_t deadline =
-        now_ns() + static_cast<std::int64_t>((expected_s + 30.0 + static_cast<double>(count) / 100.0) * 1e9);
+        now_ns() +
+        static_cast<std::int64_t>((expected_s + 30.0 + static_cast<double>(count) / 100.0) * 1e9);
     wss->start_load(plan);
     std::size_t next_checkpoint = 0;
 
@@ -999,8 +1031,8 @@ int main(int argc, char** argv) {
     // Jobs behind the acks (infra-bot's response_url posts), bounded.
     if (expect_responses) {
       const std::int64_t rdeadline = now_ns() + std::int64_t{response_timeout_ms} * 1'000'000;
-      while (shared.answered.load() < wss->working_acks.load() &&
-             now_ns() < rdeadline && subject_alive(pid)) {
+      while (shared.answered.load() < wss->working_acks.load() && now_ns() < rdeadline &&
+             subject_alive(pid)) {
         sleep_ms(5);
       }
     } else {
@@ -1009,7 +1041,8 @@ int main(int argc, char** argv) {
   }
   const std::int64_t responses_done_ns = now_ns();
   ProcSample end = pid > 0 ? sample_proc(pid) : ProcSample{};
-  const auto end_threads = pid > 0 ? thread_cpu(pid) : std::map<long, std::pair<std::string, double>>{};
+  const auto end_threads =
+      pid > 0 ? thread_cpu(pid) : std::map<long, std::pair<std::string, double>>{};
   const auto gen_threads_after = thread_cpu(getpid());
   ProcSample after{};
   if (pid > 0 && after_settle_ms > 0) {
@@ -1032,12 +1065,19 @@ int main(int argc, char** argv) {
     out.num("p90_us", percentile_us(lat, 0.90));
     out.num("p99_us", percentile_us(lat, 0.99));
     out.num("p999_us", percentile_us(lat, 0.999));
-    out.num("max_us", lat.empty() ? -1 : static_cast<double>(*std::max_element(lat.begin(), lat.end())) / 1000.0);
-    out.num("min_us", lat.empty() ? -1 : static_cast<double>(*std::min_element(lat.begin(), lat.end())) / 1000.0);
+    out.num(
+        "max_us",
+        lat.empty() ? -1 : static_cast<double>(*std::max_element(lat.begin(), lat.end())) / 1000.0);
+    out.num(
+        "min_us",
+        lat.empty() ? -1 : static_cast<double>(*std::min_element(lat.begin(), lat.end())) / 1000.0);
     const double span_s = static_cast<double>(result.last_ack_ns - result.first_push_ns) / 1e9;
-    out.num("acks_per_s", span_s > 0 ? static_cast<double>(result.acked + result.acked_late) / span_s : 0);
-    const double push_span_s = static_cast<double>(result.last_push_ns - result.first_push_ns) / 1e9;
-    out.num("pushes_per_s", push_span_s > 0 ? static_cast<double>(result.pushed - 1) / push_span_s : 0);
+    out.num("acks_per_s",
+            span_s > 0 ? static_cast<double>(result.acked + result.acked_late) / span_s : 0);
+    const double push_span_s =
+        static_cast<double>(result.last_push_ns - result.first_push_ns) / 1e9;
+    out.num("pushes_per_s",
+            push_span_s > 0 ? static_cast<double>(result.pushed - 1) / push_span_s : 0);
     out.num("push_call_ns", result.push_call_ns_mean);
     if (!result.pacer_lag_ns.empty()) {
       auto lag = result.pacer_lag_ns;
@@ -1071,12 +1111,14 @@ int main(int argc, char** argv) {
     out.num("end_rss_kb", static_cast<double>(end.rss_kb));
     out.num("end_rss_anon_kb", static_cast<double>(end.anon_kb));
     out.num("peak_rss_polled_kb", static_cast<double>(std::max(peak_rss_polled, end.rss_kb)));
-    out.num("peak_rss_anon_polled_kb", static_cast<double>(std::max(peak_anon_polled, end.anon_kb)));
+    out.num("peak_rss_anon_polled_kb",
+            static_cast<double>(std::max(peak_anon_polled, end.anon_kb)));
     out.num("peak_rss_kb", static_cast<double>(end.hwm_kb));
     out.num("end_threads", static_cast<double>(end.threads));
     const auto busiest = busiest_thread(idle_threads, end_threads);
     out.str("busiest_thread", busiest.first).num("busiest_thread_cpu_s", busiest.second);
-    if (load_end_ns > 0) out.num("response_wait_ms", static_cast<double>(responses_done_ns - load_end_ns) / 1e6);
+    if (load_end_ns > 0)
+      out.num("response_wait_ms", static_cast<double>(responses_done_ns - load_end_ns) / 1e6);
   }
   if (after.ok) {
     out.num("after_settle_rss_kb", static_cast<double>(after.rss_kb));

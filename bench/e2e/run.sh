@@ -17,8 +17,9 @@
 #   ALT_BOT, ALT_TITLE: binary and column title of the extra subject infra-bot-alt (e.g. an
 #     older build, for a before/after table)
 # Subjects: infra-bot, bolt, floor; for diagnosis also infra-bot-nodelay (infra-bot with
-# TCP_NODELAY forced on by an LD_PRELOAD shim, bench/e2e/nodelay_preload.c) and
-# infra-bot-alt (ALT_BOT run like infra-bot).
+# TCP_NODELAY forced on by an LD_PRELOAD shim, bench/e2e/nodelay_preload.c),
+# infra-bot-alt (ALT_BOT run like infra-bot) and infra-bot-refused (infra-bot sent
+# `stop prod`, which the policy refuses in the ack: no job, no response_url post).
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing this file while a
 # (long) run is going cannot derail that run.
@@ -147,12 +148,16 @@ run_one() {
   esac
   local cmd=() env=(SLACK_APP_TOKEN=xapp-1-A0LOADGEN-1-bench SLACK_BOT_TOKEN=xoxb-1-bench)
   case "$subject" in
-    infra-bot|infra-bot-nodelay|infra-bot-alt)
+    infra-bot|infra-bot-nodelay|infra-bot-alt|infra-bot-refused)
       env+=(SSL_CERT_FILE="$CA" INFRA_BACKEND=simulated INFRA_SOCKET_CONNECTIONS=1
             INFRA_COOLDOWN_SECONDS=0 LOG_LEVEL=warn INFRA_HEALTH_PORT=0
             INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_DRAIN_SECONDS=2)
       [[ "$subject" == infra-bot-nodelay ]] && env+=(LD_PRELOAD="$PRELOAD")
-      args+=(--expect-responses)
+      if [[ "$subject" == infra-bot-refused ]]; then
+        args+=(--text "stop prod")
+      else
+        args+=(--expect-responses)
+      fi
       cmd=("$BOT" run)
       [[ "$subject" == infra-bot-alt ]] && cmd=("${ALT_BOT:?set ALT_BOT}" run) ;;
     bolt)
