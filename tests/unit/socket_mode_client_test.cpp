@@ -143,6 +143,18 @@ class SocketModeClientTest : public testing::Test {
     return s;
   }
 
+  /// For tests that keep the fake busy (hundreds of frames or large acks): keepalive nearer
+  /// production's (5 s pings, 20 s pong timeout). The fake answers pings late meanwhile, and
+  /// under a sanitizer that took over the 1 s pong timeout above, so the links were (rightly)
+  /// replaced mid-test and what was pushed into them never acked.
+  slack::SocketModeSettings busy_fake_settings(int connections) const {
+    auto s = settings(connections);
+    s.ping_interval = 1000ms;
+    s.pong_timeout = 5000ms;
+    s.idle_timeout = 10000ms;
+    return s;
+  }
+
   std::unique_ptr<slack::SocketModeClient> make(slack::SocketModeSettings s) {
     auto client =
         std::make_unique<slack::SocketModeClient>(std::move(s), *http_, recorder_, test_logger());
@@ -384,15 +396,7 @@ TEST_F(SocketModeClientTest, DuplicatesReachTheHandlerOnce) {
 }
 
 TEST_F(SocketModeClientTest, ThousandEnvelopesAcrossTwoConnections) {
-  // Keepalive nearer production's (5 s pings, 20 s pong timeout): the fake answers pings late while
-  // it pushes 1,000 frames, and under a sanitizer that took over the 1 s pong timeout of the other
-  // tests, so the links were (rightly) replaced mid-test and the frames pushed into them never
-  // acked.
-  auto s = settings(2);
-  s.ping_interval = 1000ms;
-  s.pong_timeout = 5000ms;
-  s.idle_timeout = 10000ms;
-  auto client = make(std::move(s));
+  auto client = make(busy_fake_settings(2));
   client->start();
   ASSERT_TRUE(wait_ready(*client, 2));
   const auto live = fake_.live();
@@ -689,7 +693,7 @@ TEST_F(SocketModeClientTest, AckLostWithItsSocketIsResentWithItsPayloadOnTheRede
 TEST_F(SocketModeClientTest, KeptAcksAreBoundedAndTheOldestRedeliveryGetsABareAck) {
   // Acks are kept for redeliveries up to 4 MiB: 260 acks of 19 KB overflow it, so the first
   // envelope's payload is forgotten (its redelivery is acked bare) and the last one's is kept.
-  auto client = make(settings(1));
+  auto client = make(busy_fake_settings(1));
   const std::string text(19 * 1024, 'x');
   recorder_.set_ack_payload(R"({"text":")" + text + R"("})");
   client->start();
