@@ -143,15 +143,16 @@ class SocketModeClientTest : public testing::Test {
     return s;
   }
 
-  /// For tests that keep the fake busy (hundreds of frames or large acks): keepalive nearer
-  /// production's (5 s pings, 20 s pong timeout). The fake answers pings late meanwhile, and
-  /// under a sanitizer that took over the 1 s pong timeout above, so the links were (rightly)
-  /// replaced mid-test and what was pushed into them never acked.
+  /// For tests that keep the fake busy (hundreds of frames or megabytes of acks) and are not
+  /// about keepalive: no ping within the test. The fake writes every ack to the test as an
+  /// event; under a sanitizer the test reads them slowly, the fake's loop stalls on its full
+  /// stdout pipe, pongs come seconds late, and the links were (rightly) found dead and
+  /// replaced mid-test, losing what was pushed into them.
   slack::SocketModeSettings busy_fake_settings(int connections) const {
     auto s = settings(connections);
-    s.ping_interval = 1000ms;
-    s.pong_timeout = 5000ms;
-    s.idle_timeout = 10000ms;
+    s.ping_interval = 60s;
+    s.pong_timeout = 60s;
+    s.idle_timeout = 120s;
     return s;
   }
 
@@ -407,7 +408,7 @@ TEST_F(SocketModeClientTest, ThousandEnvelopesAcrossTwoConnections) {
                          live[static_cast<std::size_t>(i % 2)]),
               0);
   }
-  ASSERT_TRUE(fake_.wait_for_acks(1000, 15s));
+  ASSERT_TRUE(fake_.wait_for_acks(1000, 60s));
   ASSERT_TRUE(recorder_.wait_envelopes(1000));
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(recorder_.size(), 1000u);
@@ -703,11 +704,11 @@ TEST_F(SocketModeClientTest, KeptAcksAreBoundedAndTheOldestRedeliveryGetsABareAc
     frames.push_back(event_envelope("big-" + std::to_string(i), "EvBig" + std::to_string(i)));
   }
   ASSERT_EQ(fake_.push_many(frames, FakeSlack::kLowest), 260);
-  ASSERT_TRUE(fake_.wait_for_acks(260, 15s));
+  ASSERT_TRUE(fake_.wait_for_acks(260, 60s));
   fake_.push(event_envelope("big-0", "EvBig0"));
   fake_.push(event_envelope("big-259", "EvBig259"));
-  ASSERT_TRUE(fake_.wait_for_ack("big-0", 2));
-  ASSERT_TRUE(fake_.wait_for_ack("big-259", 2));
+  ASSERT_TRUE(fake_.wait_for_ack("big-0", 2, 30s));
+  ASSERT_TRUE(fake_.wait_for_ack("big-259", 2, 30s));
   ASSERT_TRUE(fake_.sync());
   std::vector<const FakeSlack::Event*> first, last;
   const auto acks = fake_.events("ack");
