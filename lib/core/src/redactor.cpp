@@ -19,6 +19,12 @@ bool is_token_char(char c) {
 }
 bool is_upper_alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
+// redact() skips to the next 'x' or 'A' (kCandidateStarts): every pattern must start with one.
+constexpr std::string_view kCandidateStarts = "xA";
+static_assert(std::all_of(kSlackPrefixes.begin(), kSlackPrefixes.end(),
+                          [](std::string_view p) { return p.front() == 'x'; }),
+              "every Slack prefix starts with 'x' (see kCandidateStarts)");
+
 // Length of a Slack token starting at text[i], or 0.
 std::size_t slack_token_at(std::string_view text, std::size_t i) {
   for (auto prefix : kSlackPrefixes) {
@@ -31,7 +37,8 @@ std::size_t slack_token_at(std::string_view text, std::size_t i) {
   return 0;
 }
 
-// Length of an AWS access key id (AKIA/ASIA + 16 upper-case alphanumerics) at text[i], or 0.
+// Length of an AWS access key id (AKIA/ASIA + 16 upper-case alphanumerics: both start with
+// 'A', see kCandidateStarts) at text[i], or 0.
 std::size_t access_key_at(std::string_view text, std::size_t i) {
   auto head = text.substr(i, 4);
   if (head != "AKIA" && head != "ASIA") return 0;
@@ -67,9 +74,9 @@ std::string Redactor::redact(std::string_view text) const {
   std::string out;
   out.reserve(masked.size());
   for (std::size_t i = 0; i < masked.size();) {
-    // Every pattern starts with 'x' (Slack tokens) or 'A' (AWS key ids): copy the text
-    // up to the next candidate in one go instead of trying ten prefixes at every byte.
-    const auto next = masked.find_first_of("xA", i);
+    // Copy the text up to the next possible pattern start in one go instead of trying
+    // ten prefixes at every byte.
+    const auto next = masked.find_first_of(kCandidateStarts, i);
     if (next != i) {
       const auto stop = next == std::string::npos ? masked.size() : next;
       out.append(masked, i, stop - i);

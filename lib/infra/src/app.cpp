@@ -94,6 +94,15 @@ std::string mention_text(std::string_view text) {
   return std::string(rest);
 }
 
+// The job queue is full: the command is refused, never queued.
+Reply too_busy_reply(const Command& command) {
+  return Reply{views::render_failure(
+                   command, core::make_error(core::ErrorCode::unavailable,
+                                             "infra-bot is too busy right now. Try again in a "
+                                             "minute.")),
+               false, DenyReason::none};
+}
+
 // A busy_reply() is the policy's refusal when there is one.
 std::string_view busy_decision(const Reply& reply) {
   return reply.denied == DenyReason::none ? "busy" : "";
@@ -335,12 +344,7 @@ class App::Impl {
                 // No room for the job: say so in the ack, before anything is registered
                 // (no "Working on…" that is never answered, no reply that needs a worker,
                 // no error line per command on the socket thread).
-                Reply busy{
-                    views::render_failure(
-                        job.command, core::make_error(core::ErrorCode::unavailable,
-                                                      "infra-bot is too busy right now. Try again "
-                                                      "in a minute.")),
-                    false, DenyReason::none};
+                const Reply busy = too_busy_reply(job.command);
                 send_ack(slack::blockkit::to_json(busy.message));
                 refused(audit, busy, "busy");
                 return;
@@ -593,12 +597,8 @@ class App::Impl {
     if (jobs_.submit([this, running] { execute(running); })) return;
     logger_->error("job queue full ({} queued); refusing request_id={}", jobs_.pending(),
                    running->job.request_id);
-    Reply reply{views::render_failure(
-                    running->job.command,
-                    core::make_error(core::ErrorCode::unavailable,
-                                     "infra-bot is too busy right now. Try again in a minute.")),
-                false, DenyReason::none};
-    background([this, running, reply] { finish(running, reply); });
+    background(
+        [this, running, reply = too_busy_reply(running->job.command)] { finish(running, reply); });
   }
 
   void execute(const std::shared_ptr<RunningJob>& running) {
