@@ -268,7 +268,7 @@ TEST(Config, EveryProblemIsReportedAtOnce) {
       {{"LOG_FORMAT", "xml"}, {"INFRA_COOLDOWN_SECONDS", "soon"}, {"INFRA_BACKEND", "docker"}}));
   EXPECT_THAT(message, HasSubstr("LOG_FORMAT"));
   EXPECT_THAT(message, HasSubstr("INFRA_COOLDOWN_SECONDS"));
-  EXPECT_THAT(message, HasSubstr("INFRA_BACKEND: expected lambda or simulated, got \"docker\""));
+  EXPECT_THAT(message, HasSubstr("INFRA_BACKEND: expected lambda, aws or simulated, got \"docker\""));
 }
 
 }  // namespace

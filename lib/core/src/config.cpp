@@ -142,31 +142,100 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
       config.backend = BackendKind::lambda;
     else if (lower == "simulated")
       config.backend = BackendKind::simulated;
+    else if (lower == "aws")
+      config.backend = BackendKind::aws;
     else
       problems.add("INFRA_BACKEND",
-                   fmt::format("expected lambda or simulated, got \"{}\"", *backend));
+                   fmt::format("expected lambda, aws or simulated, got \"{}\"", *backend));
+  }
+  if (mode == RunMode::lambda) {
+    // The Lambda serves the contract on top of AWS itself, whatever else is set.
+    config.backend = BackendKind::aws;
+    if (auto role = read(env, "INFRA_LAMBDA_ROLE")) {
+      const auto lower = to_lower(*role);
+      if (lower == "orchestrator")
+        config.lambda_role = LambdaRole::orchestrator;
+      else if (lower == "whitelist")
+        config.lambda_role = LambdaRole::whitelist;
+      else
+        problems.add("INFRA_LAMBDA_ROLE",
+                     fmt::format("expected orchestrator or whitelist, got \"{}\"", *role));
+    } else {
+      problems.add("INFRA_LAMBDA_ROLE", "required for `infra-bot lambda`: orchestrator or whitelist");
+    }
   }
   config.orchestrator_lambda_arn = read(env, "ORCHESTRATOR_LAMBDA_ARN").value_or("");
   config.ip_whitelist_lambda_arn = read(env, "IP_WHITELIST_LAMBDA_ARN").value_or("");
   if (config.backend == BackendKind::lambda) {
     if (config.orchestrator_lambda_arn.empty()) {
       problems.add("ORCHESTRATOR_LAMBDA_ARN",
-                   "required for the lambda backend (or set INFRA_BACKEND=simulated)");
+                   "required for the lambda backend (or set INFRA_BACKEND=aws or simulated)");
     }
     if (config.ip_whitelist_lambda_arn.empty()) {
       problems.add("IP_WHITELIST_LAMBDA_ARN",
-                   "required for the lambda backend (or set INFRA_BACKEND=simulated)");
+                   "required for the lambda backend (or set INFRA_BACKEND=aws or simulated)");
     }
+  }
+  if (mode == RunMode::lambda) {
+    // A Lambda never calls another Lambda: teardown full and spinup are its own to refuse.
+    config.orchestrator_lambda_arn.clear();
+    config.ip_whitelist_lambda_arn.clear();
   }
   config.aws_region =
       read(env, "AWS_REGION").value_or(read(env, "AWS_DEFAULT_REGION").value_or(""));
-  for (const char* name : {"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}) {
-    if (auto url = read(env, name)) {
-      if (!is_http_url(*url)) {
-        problems.add(name, "must be an http:// or https:// URL");
-      } else if (config.aws_endpoint_url.empty()) {
-        config.aws_endpoint_url = *url;
+  // AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL (the SDKs' order).
+  std::string generic_endpoint;
+  if (auto url = read(env, "AWS_ENDPOINT_URL")) {
+    if (!is_http_url(*url))
+      problems.add("AWS_ENDPOINT_URL", "must be an http:// or https:// URL");
+    else
+      generic_endpoint = *url;
+  }
+  const auto endpoint_for = [&](std::string_view service_variable) {
+    if (auto url = read(env, service_variable)) {
+      if (is_http_url(*url)) return *url;
+      problems.add(service_variable, "must be an http:// or https:// URL");
+    }
+    return generic_endpoint;
+  };
+  config.aws_endpoint_url = endpoint_for("AWS_ENDPOINT_URL_LAMBDA");
+  if (config.backend == BackendKind::aws) {
+    config.aws_endpoints.ecs = endpoint_for("AWS_ENDPOINT_URL_ECS");
+    config.aws_endpoints.rds = endpoint_for("AWS_ENDPOINT_URL_RDS");
+    config.aws_endpoints.ec2 = endpoint_for("AWS_ENDPOINT_URL_EC2");
+    config.aws_endpoints.tagging = endpoint_for("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API");
+    if (config.aws_region.empty()) {
+      problems.add("AWS_REGION", "required for the aws backend (the region of the resources)");
+    }
+  }
+  if (auto key = read(env, "INFRA_TAG_KEY")) {
+    // IAM tag keys: 1-128 characters; "aws:" is reserved for AWS's own.
+    if (key->size() > 128 || to_lower(*key).starts_with("aws:")) {
+      problems.add("INFRA_TAG_KEY",
+                   "must be a tag key of at most 128 characters, not starting with \"aws:\"");
+    } else {
+      config.tag_key = *key;
+    }
+  }
+  if (auto text = read(env, "INFRA_WHITELIST_PORTS")) {
+    std::vector<std::uint16_t> ports;
+    bool bad = false;
+    for (const auto& item : split_list(*text)) {
+      int port = 0;
+      const auto* end = item.data() + item.size();
+      auto [ptr, ec] = std::from_chars(item.data(), end, port);
+      if (ec != std::errc{} || ptr != end || port < 1 || port > 65535) {
+        problems.add("INFRA_WHITELIST_PORTS",
+                     fmt::format("\"{}\" is not a port (1-65535)", item));
+        bad = true;
+      } else if (std::find(ports.begin(), ports.end(), port) == ports.end()) {
+        ports.push_back(static_cast<std::uint16_t>(port));
       }
+    }
+    if (!bad && (ports.empty() || ports.size() > 20)) {
+      problems.add("INFRA_WHITELIST_PORTS", "expected 1 to 20 ports, like 80,443,7233");
+    } else if (!bad) {
+      config.whitelist_ports = std::move(ports);
     }
   }
   if (auto file = read(env, "SSL_CERT_FILE")) {
@@ -235,6 +304,18 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     } else {
       config.audit_channel = *channel;
     }
+  }
+  config.notify_channel = config.audit_channel;
+  if (auto channel = read(env, "INFRA_NOTIFY_CHANNEL")) {
+    if (!valid_slack_id(*channel, "CG")) {
+      problems.add("INFRA_NOTIFY_CHANNEL",
+                   fmt::format("\"{}\" is not a channel ID (they look like C012ABCDEF)", *channel));
+    } else {
+      config.notify_channel = *channel;
+    }
+  }
+  if (auto n = read_int(env, "INFRA_WHITELIST_SWEEP_SECONDS", 0, 86400, problems)) {
+    config.whitelist_sweep = std::chrono::seconds(*n);
   }
   if (auto port = read_int(env, "INFRA_HEALTH_PORT", 0, 65535, problems)) {
     config.health_port = static_cast<std::uint16_t>(*port);

@@ -39,13 +39,15 @@ std::string finish(rapidjson::StringBuffer& buffer) {
 
 std::string orchestrator_payload(std::string_view action, std::string_view environment,
                                  std::optional<TeardownLevel> level,
-                                 const RequestContext& context) {
+                                 const RequestContext& context,
+                                 const std::optional<std::string>& instance_name = std::nullopt) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);
   writer.StartObject();
   write_string(writer, "action", action);
   write_string(writer, "environment", environment);
   if (level) write_string(writer, "level", to_string(*level));
+  if (instance_name) write_string(writer, "name", *instance_name);
   write_context(writer, context);
   write_string(writer, "source", "slack");
   writer.EndObject();
@@ -227,6 +229,32 @@ core::Result<EnvironmentStatus> LambdaBackend::status(std::string_view environme
           RdsInstance{string_or(item, "identifier"), string_or(item, "status")});
     }
   }
+  // Beyond the seed's contract (infra-bot's own `lambda` sends them): read
+  // when present, like every other field.
+  if (const auto* clusters = core::json::get_array(body, "rds_clusters")) {
+    for (const auto& item : clusters->GetArray()) {
+      if (!item.IsObject()) continue;
+      status.rds_clusters.push_back(RdsCluster{string_or(item, "identifier"),
+                                               string_or(item, "status"), string_or(item, "engine")});
+    }
+  }
+  if (const auto* instances = core::json::get_array(body, "ec2_instances")) {
+    for (const auto& item : instances->GetArray()) {
+      if (!item.IsObject()) continue;
+      Ec2Instance instance{string_or(item, "id"), string_or(item, "name"),
+                           string_or(item, "state"), string_or(item, "availability_zone"),
+                           std::nullopt};
+      if (auto text = core::json::get_string(item, "launch_time")) {
+        instance.launch_time = core::parse_rfc3339(*text);
+      }
+      status.ec2_instances.push_back(std::move(instance));
+    }
+  }
+  if (const auto* problems = core::json::get_array(body, "problems")) {
+    for (const auto& item : problems->GetArray()) {
+      if (item.IsString()) status.problems.emplace_back(item.GetString(), item.GetStringLength());
+    }
+  }
   return status;
 }
 
@@ -239,9 +267,10 @@ core::Result<ActionResult> LambdaBackend::run(const LifecycleRequest& request,
   if (request.action == LifecycleAction::teardown) {
     level = request.level.value_or(TeardownLevel::services);
   }
-  auto document = call(lambda_, clock_, logger_, target, action, request.environment, context,
-                       orchestrator_payload(action, request.environment, level, context),
-                       aws::Idempotency::mutating);
+  auto document =
+      call(lambda_, clock_, logger_, target, action, request.environment, context,
+           orchestrator_payload(action, request.environment, level, context, request.instance_name),
+           aws::Idempotency::mutating);
   if (!document) return document.error();
   const auto& body = *document;
 
@@ -255,6 +284,11 @@ core::Result<ActionResult> LambdaBackend::run(const LifecycleRequest& request,
       result.details.emplace_back(
           std::string(member.name.GetString(), member.name.GetStringLength()),
           member.value.GetInt64());
+    }
+  }
+  if (const auto* notes = core::json::get_array(body, "notes")) {
+    for (const auto& item : notes->GetArray()) {
+      if (item.IsString()) result.notes.emplace_back(item.GetString(), item.GetStringLength());
     }
   }
   return result;

@@ -54,4 +54,9 @@ core::Result<WhitelistRefreshed> MeteredBackend::whitelist_refresh(std::string_v
   return count(kWhitelist, inner_.whitelist_refresh(environment, context));
 }
 
+core::Result<std::vector<WhitelistEntry>> MeteredBackend::whitelist_expire(
+    std::string_view environment, core::TimePoint now, const RequestContext& context) {
+  return count(kWhitelist, inner_.whitelist_expire(environment, now, context));
+}
+
 }  // namespace infra

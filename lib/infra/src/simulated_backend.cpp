@@ -154,6 +154,12 @@ core::Result<ActionResult> SimulatedBackend::run(const LifecycleRequest& request
       return result;
     }
 
+    case LifecycleAction::reboot:
+      return core::make_error(
+          core::ErrorCode::not_found,
+          fmt::format("No EC2 instances in `{}`: the simulated backend has none to reboot.", env),
+          fmt::format("simulated: reboot of {}", env));
+
     case LifecycleAction::spinup: {
       std::int64_t services = 0;
       std::int64_t databases = 0;
@@ -253,6 +259,22 @@ core::Result<WhitelistListing> SimulatedBackend::whitelist_list(std::string_view
     listing.entries.push_back(entry);
   }
   return listing;
+}
+
+core::Result<std::vector<WhitelistEntry>> SimulatedBackend::whitelist_expire(
+    std::string_view environment, core::TimePoint now, const RequestContext& /*context*/) {
+  std::lock_guard lock(mutex_);
+  auto found = find(environment);
+  if (!found) return found.error();
+  std::vector<WhitelistEntry> expired;
+  std::erase_if((*found)->whitelist, [&](const auto& item) {
+    if (!item.second.expires_at || now < *item.second.expires_at) return false;
+    expired.push_back(item.second);
+    return true;
+  });
+  // The sweep takes the rules out of the security groups too.
+  for (const auto& entry : expired) std::erase((*found)->applied_rules, entry.cidr);
+  return expired;
 }
 
 core::Result<WhitelistRefreshed> SimulatedBackend::whitelist_refresh(

@@ -11,7 +11,9 @@
 
 namespace core {
 
-enum class BackendKind { lambda, simulated };
+enum class BackendKind { lambda, simulated, aws };
+/// What `infra-bot lambda` serves (INFRA_LAMBDA_ROLE): design §4's two contracts.
+enum class LambdaRole { orchestrator, whitelist };
 enum class LogFormat { json, text };
 enum class LogLevel { trace, debug, info, warn, error, critical, off };
 
@@ -19,6 +21,16 @@ enum class LogLevel { trace, debug, info, warn, error, critical, off };
 enum class RunMode {
   service,  ///< `infra-bot run`: Slack tokens required; backend defaults to lambda
   console,  ///< `infra-bot console`: no tokens; backend defaults to simulated
+  lambda,   ///< `infra-bot lambda`: no tokens; always the aws backend; INFRA_LAMBDA_ROLE required
+};
+
+/// Endpoint overrides of the services the aws backend calls, each from
+/// AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL; empty = regional.
+struct AwsEndpoints {
+  std::string ecs;
+  std::string rds;
+  std::string ec2;
+  std::string tagging;  ///< AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API
 };
 
 /// The whole configuration, built once from the environment (design §6) and
@@ -37,6 +49,10 @@ struct Config {
   std::string aws_region;        ///< AWS_REGION, else AWS_DEFAULT_REGION; may be empty
   std::string aws_endpoint_url;  ///< AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL
   std::string ssl_cert_file;     ///< CA bundle for every TLS connection; empty = system
+  AwsEndpoints aws_endpoints;    ///< the aws backend's services
+  std::string tag_key = "Environment";  ///< INFRA_TAG_KEY: tag whose value names the environment
+  std::vector<std::uint16_t> whitelist_ports{80, 443, 7233};  ///< INFRA_WHITELIST_PORTS
+  LambdaRole lambda_role = LambdaRole::orchestrator;         ///< INFRA_LAMBDA_ROLE (lambda mode)
 
   // Policy
   std::vector<std::string> environments{"dev", "staging", "prod"};
@@ -53,6 +69,12 @@ struct Config {
 
   // Operations
   std::string audit_channel;  ///< empty = no audit channel
+  /// INFRA_NOTIFY_CHANNEL: where allow-list expiry notices go; defaults to the
+  /// audit channel; empty = log only.
+  std::string notify_channel;
+  /// INFRA_WHITELIST_SWEEP_SECONDS: how often expired allow-list entries are
+  /// removed and announced; 0 = never.
+  std::chrono::seconds whitelist_sweep{60};
   std::uint16_t health_port = 8080;
   std::string health_address = "0.0.0.0";    ///< INFRA_HEALTH_ADDRESS
   std::chrono::seconds lambda_timeout{900};  ///< INFRA_LAMBDA_TIMEOUT_SECONDS (Lambda's maximum)

@@ -34,21 +34,46 @@ struct RdsInstance {
   friend bool operator==(const RdsInstance&, const RdsInstance&) = default;
 };
 
+/// An Aurora (or Multi-AZ) DB cluster; its member instances are stopped and
+/// started through it.
+struct RdsCluster {
+  std::string identifier;
+  std::string status;
+  std::string engine;  ///< "aurora-postgresql"; may be empty
+  friend bool operator==(const RdsCluster&, const RdsCluster&) = default;
+};
+
+/// An EC2 instance as the status card shows it (the Discord bots' fields).
+struct Ec2Instance {
+  std::string id;                 ///< i-0123…
+  std::string name;               ///< the Name tag; may be empty
+  std::string state;              ///< running, stopped, pending, …
+  std::string availability_zone;  ///< may be empty
+  std::optional<core::TimePoint> launch_time;
+  friend bool operator==(const Ec2Instance&, const Ec2Instance&) = default;
+};
+
 struct EnvironmentStatus {
   std::string environment;
   std::vector<EcsService> ecs_services;
   std::vector<RdsInstance> rds_instances;
+  std::vector<RdsCluster> rds_clusters = {};    ///< empty from the seed's Lambdas
+  std::vector<Ec2Instance> ec2_instances = {};  ///< empty from the seed's Lambdas
+  /// Resources that could not be described ("ECS service api: AccessDenied"):
+  /// the rest is still reported.
+  std::vector<std::string> problems = {};
   friend bool operator==(const EnvironmentStatus&, const EnvironmentStatus&) = default;
 };
 
-enum class LifecycleAction { stop, start, teardown, spinup };
+enum class LifecycleAction { stop, start, teardown, spinup, reboot };
 std::string_view to_string(LifecycleAction action);
 
 /// An orchestrator action as the Lambda receives it.
 struct LifecycleRequest {
   LifecycleAction action = LifecycleAction::stop;
   std::string environment;
-  std::optional<TeardownLevel> level;  ///< teardown only
+  std::optional<TeardownLevel> level;        ///< teardown only
+  std::optional<std::string> instance_name = {};  ///< reboot only: the Name tag of one instance
 };
 
 /// The orchestrator's answer to an action: its message and its counters in
@@ -58,6 +83,9 @@ struct ActionResult {
   std::string environment;
   std::string message;
   std::vector<std::pair<std::string, std::int64_t>> details;
+  /// What did not go as asked, one line each ("RDS app-dev-db: already
+  /// stopped", "ECS service api: AccessDenied"); empty from the seed's Lambdas.
+  std::vector<std::string> notes = {};
   friend bool operator==(const ActionResult&, const ActionResult&) = default;
 };
 
@@ -101,7 +129,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  /// "lambda" or "simulated" (for logs and audit).
+  /// "lambda", "aws", "aws+lambda" or "simulated" (for logs and audit).
   virtual std::string_view name() const = 0;
 
   virtual core::Result<EnvironmentStatus> status(std::string_view environment,
@@ -117,6 +145,19 @@ class Backend {
                                                         const RequestContext& context) = 0;
   virtual core::Result<WhitelistRefreshed> whitelist_refresh(std::string_view environment,
                                                              const RequestContext& context) = 0;
+
+  /// Why this backend cannot run `request` at all — a configuration gap such
+  /// as a full teardown with no orchestrator Lambda — as one line that says
+  /// what to configure; nullopt when it can. Checked at admission, before
+  /// any confirmation modal. Cheap, no I/O.
+  virtual std::optional<std::string> unsupported(const LifecycleRequest& request) const;
+
+  /// Removes the allow-list entries of `environment` that expired at or
+  /// before `now` and returns them (for the expiry notices). The default
+  /// lists once and removes each expired entry it sees.
+  virtual core::Result<std::vector<WhitelistEntry>> whitelist_expire(std::string_view environment,
+                                                                     core::TimePoint now,
+                                                                     const RequestContext& context);
 };
 
 }  // namespace infra

@@ -27,6 +27,11 @@ class MeteredBackend final : public Backend {
                                                 const RequestContext& context) override;
   core::Result<WhitelistRefreshed> whitelist_refresh(std::string_view environment,
                                                      const RequestContext& context) override;
+  std::optional<std::string> unsupported(const LifecycleRequest& request) const override {
+    return inner_.unsupported(request);
+  }
+  core::Result<std::vector<WhitelistEntry>> whitelist_expire(
+      std::string_view environment, core::TimePoint now, const RequestContext& context) override;
 
  private:
   template <typename T>

@@ -22,7 +22,8 @@ namespace infra {
 ///   teardown  services: ECS services deleted; full: ECS services and RDS deleted
 ///   spinup    whatever is missing is created again, running
 /// stop/start on a torn-down environment is a conflict error that says to spin
-/// it up; spinup of a complete environment reports nothing created.
+/// it up; spinup of a complete environment reports nothing created. There are
+/// no EC2 instances, so reboot is a not_found error.
 class SimulatedBackend final : public Backend {
  public:
   SimulatedBackend(std::vector<std::string> environments, const core::Clock& clock);
@@ -41,6 +42,8 @@ class SimulatedBackend final : public Backend {
                                                 const RequestContext& context) override;
   core::Result<WhitelistRefreshed> whitelist_refresh(std::string_view environment,
                                                      const RequestContext& context) override;
+  core::Result<std::vector<WhitelistEntry>> whitelist_expire(
+      std::string_view environment, core::TimePoint now, const RequestContext& context) override;
 
  private:
   struct Service {
