@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs the real Terraform on deploy/terraform, offline:
+#
+#   terraform_validate.sh PROJECT_ROOT WORK_DIR
+#
+#  1. `terraform init -backend=false -plugin-dir=…` + `terraform validate` of
+#     every module and example (a copy in WORK_DIR, so the source tree gets no
+#     .terraform directory);
+#  2. `terraform test` of modules/orchestrator with
+#     tests/deploy/terraform/orchestrator.tftest.hcl: the module's two IAM
+#     policy documents, rendered by the real hashicorp/aws provider, equal the
+#     goldens of aws::tag_scoped_policy_json (tests/deploy/iam-policies), the
+#     functions' shape, the input validations, and a mocked apply.
+#
+# Needs the terraform binary and the hashicorp/aws 5.x provider in a plugin
+# directory (TF_PLUGIN_DIR, default /opt/tf-plugins: the machine image has
+# 5.100.0 there); nothing is downloaded. Without either it exits 77, which
+# ctest reports as skipped (SKIP_RETURN_CODE).
+
+set -euo pipefail
+
+project=${1:?usage: terraform_validate.sh PROJECT_ROOT WORK_DIR}
+work=${2:?usage: terraform_validate.sh PROJECT_ROOT WORK_DIR}
+plugins=${TF_PLUGIN_DIR:-/opt/tf-plugins}
+
+if ! command -v terraform >/dev/null 2>&1; then
+  echo "SKIPPED: no terraform binary on PATH (the machine image has /usr/local/bin/terraform); the hcl2json checks still run"
+  exit 77
+fi
+if ! compgen -G "$plugins/registry.terraform.io/hashicorp/aws/5.*/*/terraform-provider-aws_*" >/dev/null; then
+  echo "SKIPPED: no hashicorp/aws 5.x provider under $plugins (set TF_PLUGIN_DIR to a plugin directory holding registry.terraform.io/hashicorp/aws/5.x); the hcl2json checks still run"
+  exit 77
+fi
+
+# Offline and quiet: no version check against HashiCorp, no CLI config from $HOME.
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+export TF_CLI_CONFIG_FILE="$work/terraformrc"
+unset TF_DATA_DIR TF_WORKSPACE
+
+rm -rf "$work"
+mkdir -p "$work"
+: >"$TF_CLI_CONFIG_FILE"
+cp -R "$project/deploy/terraform/modules" "$project/deploy/terraform/examples" "$work/"
+find "$work" -name .terraform -prune -exec rm -rf {} + -o -name '.terraform.lock.hcl' -exec rm -f {} +
+
+failures=0
+log="$work/terraform.log"
+step() {  # step DIR WHAT COMMAND…
+  local dir=$1 what=$2
+  shift 2
+  if (cd "$dir" && "$@") >"$log" 2>&1; then
+    echo "ok: $what"
+  else
+    echo "FAILED: $what"
+    sed 's/^/    /' "$log"
+    failures=$((failures + 1))
+    return 1
+  fi
+}
+
+version=$(terraform version | head -1)
+provider=$(basename "$(dirname "$(dirname "$(compgen -G "$plugins/registry.terraform.io/hashicorp/aws/5.*/*/terraform-provider-aws_*" | sort -V | tail -1)")")")
+echo "$version, hashicorp/aws $provider from $plugins"
+
+for dir in "$work"/modules/* "$work"/examples/*; do
+  rel=${dir#"$work"/}
+  step "$dir" "$rel: terraform init" terraform init -backend=false -plugin-dir="$plugins" -no-color || continue
+  step "$dir" "$rel: terraform validate" terraform validate -no-color || true
+done
+
+orchestrator="$work/modules/orchestrator"
+mkdir -p "$orchestrator/tests/expected"
+cp "$project/tests/deploy/terraform/orchestrator.tftest.hcl" "$orchestrator/tests/"
+cp "$project"/tests/deploy/iam-policies/*.json "$orchestrator/tests/expected/"
+if step "$orchestrator" "modules/orchestrator: terraform test" terraform test -no-color; then
+  grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
+fi
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures terraform step(s) failed"
+  exit 1
+fi
+echo "every terraform step passed"
