@@ -13,6 +13,7 @@
 #include "aws/sigv4.hpp"
 #include "core/json.hpp"
 #include "core/strings.hpp"
+#include "endpoint.hpp"
 
 namespace aws {
 namespace {
@@ -38,51 +39,7 @@ std::string short_type(std::string_view type) {
   return std::string(type);
 }
 
-// The endpoint split into what the URL needs and what Host carries.
-struct Endpoint {
-  std::string origin;     ///< scheme://authority exactly as configured (curl connects here)
-  std::string host;       ///< Host header: lower-case, ":port" only when not the scheme default
-  std::string base_path;  ///< a path prefix in the override, without a trailing '/'
-};
-
-core::Result<Endpoint> parse_endpoint(std::string_view url) {
-  auto bad = [&](std::string_view why) {
-    return core::make_error(core::ErrorCode::config,
-                            fmt::format("The Lambda endpoint \"{}\" is not usable: {}.", url, why),
-                            fmt::format("lambda endpoint {}: {}", url, why));
-  };
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return bad("expected http:// or https://");
-  const std::string scheme = core::to_lower(url.substr(0, scheme_end));
-  if (scheme != "https" && scheme != "http") return bad("expected http:// or https://");
-  std::string_view rest = url.substr(scheme_end + 3);
-  const auto path_at = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, path_at);
-  std::string_view path =
-      path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
-  if (path.find_first_of("?#") != std::string_view::npos) return bad("no query or fragment");
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return bad("expected scheme://host[:port]");
-  }
-  while (path.ends_with('/')) path.remove_suffix(1);
-
-  std::string host = core::to_lower(authority);
-  // A port after the host (after ']' for an IPv6 literal) that is the
-  // scheme's default is not part of Host (what curl and botocore send).
-  const auto bracket = host.rfind(']');
-  const auto colon = host.rfind(':');
-  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-    const std::string_view port = std::string_view(host).substr(colon + 1);
-    if (port.empty() ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return bad("bad port");
-    }
-    if ((scheme == "https" && port == "443") || (scheme == "http" && port == "80")) {
-      host.erase(colon);
-    }
-  }
-  return Endpoint{scheme + "://" + std::string(authority), std::move(host), std::string(path)};
-}
+using detail::Endpoint;
 
 // What an AWS error response says (botocore's rest-json rules: the type from
 // x-amzn-ErrorType, else the body's code/Code/__type, cut at ':' and after
@@ -369,9 +326,7 @@ std::string LambdaClient::endpoint_for(const FunctionRef& function) const {
     while (url.ends_with('/')) url.pop_back();
     return url;
   }
-  const bool china = function.region.starts_with("cn-") || function.partition == "aws-cn";
-  return fmt::format("https://lambda.{}.{}", function.region,
-                     china ? "amazonaws.com.cn" : "amazonaws.com");
+  return detail::regional_endpoint("lambda", function.region, function.partition);
 }
 
 core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
@@ -397,7 +352,7 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
                             "lambda invoke: function without region");
   }
 
-  auto endpoint = parse_endpoint(endpoint_for(function));
+  auto endpoint = detail::parse_endpoint(endpoint_for(function), "Lambda");
   if (!endpoint) return endpoint.error();
 
   // The function name is one path label: encoded once for the wire (':' →
