@@ -70,7 +70,14 @@ function loadInput(tfRoot) {
     process.exit(1);
   }
   const readme = path.join(tfRoot, 'README.md');
-  return { files, readme: fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '' };
+  // The goldens of aws::tag_scoped_policy_json, which modules/orchestrator mirrors.
+  const goldens = {};
+  const goldenDir = path.join(tfRoot, '..', '..', 'tests', 'deploy', 'iam-policies');
+  for (const name of ['orchestrator.json', 'whitelist.json']) {
+    const file = path.join(goldenDir, name);
+    if (fs.existsSync(file)) goldens[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
+  }
+  return { files, readme: fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '', goldens };
 }
 
 const first = (value) => (Array.isArray(value) ? value[0] : value);
@@ -781,6 +788,282 @@ function checkExample(example, module, fail) {
   }
 }
 
+// --- The orchestrator module (issue 13) -------------------------------------------------
+//
+// modules/orchestrator: two Lambda functions from the bot's image running
+// `infra-bot lambda`, each with its own log group and role. Its two
+// tag-scoped policy documents must be, statement for statement, the goldens
+// of aws::tag_scoped_policy_json in tests/deploy/iam-policies (this check
+// compares the HCL with them; terraform_validate.sh compares the provider's
+// rendering of it).
+
+const ORCH_DIR = 'modules/orchestrator';
+const ORCH_EXAMPLE_DIR = 'examples/aws-lambdas';
+const ORCH_ROLES = ['orchestrator', 'whitelist'];
+const ORCH_RESOURCES = [
+  'aws_cloudwatch_log_group.orchestrator', 'aws_cloudwatch_log_group.whitelist',
+  'aws_lambda_function.orchestrator', 'aws_lambda_function.whitelist',
+  'aws_iam_role.orchestrator', 'aws_iam_role.whitelist',
+  'aws_iam_role_policy.orchestrator', 'aws_iam_role_policy.whitelist',
+  'aws_iam_role_policy.orchestrator_logs', 'aws_iam_role_policy.whitelist_logs',
+];
+const ORCH_VARIABLES = {
+  name: null, environment: null, image_uri: null,
+  environments: ['dev', 'staging', 'prod'], protected_environments: ['prod'], tag_key: 'Environment',
+  whitelist_ports: [80, 443, 7233], orchestrator_timeout: 900, whitelist_timeout: 60,
+  architecture: 'x86_64', memory_size: 256, log_retention_days: 30, log_level: 'info', tags: {},
+};
+const ORCH_VALIDATED = ['name', 'environment', 'image_uri', 'environments', 'tag_key', 'whitelist_ports',
+                        'orchestrator_timeout', 'whitelist_timeout', 'log_retention_days'];
+const ORCH_OUTPUTS = {
+  orchestrator_lambda_arn: '${aws_lambda_function.orchestrator.arn}',
+  ip_whitelist_lambda_arn: '${aws_lambda_function.whitelist.arn}',
+};
+// What `infra-bot lambda` reads (besides INFRA_LAMBDA_ROLE, set per function).
+const ORCH_ENVIRONMENT = ['INFRA_ENVIRONMENTS', 'INFRA_PROTECTED_ENVIRONMENTS', 'INFRA_TAG_KEY', 'INFRA_WHITELIST_PORTS', 'LOG_FORMAT', 'LOG_LEVEL'];
+
+// The golden statement as the HCL must write it: ARNs through
+// local.arn_prefix, the environment tag key through local.env_tag, the
+// environment lists through the variables.
+function expectedHclStatement(golden) {
+  const list = (v) => [].concat(v);
+  const resources = list(golden.Resource).map((r) => {
+    if (r === '*') return '*';
+    const m = /^arn:[^:]+:([^:]+):[^:]*:[^:]*:(.*)$/.exec(r);
+    return m ? `\${local.arn_prefix.${m[1]}}:${m[2]}` : r;
+  });
+  const conditions = [];
+  for (const [test, keys] of Object.entries(golden.Condition ?? {})) {
+    for (const [key, values] of Object.entries(keys)) {
+      const envKey = /^aws:ResourceTag\/(?!infra-bot:)/.test(key);
+      conditions.push({
+        test,
+        variable: envKey ? '${local.env_tag}' : key,
+        values: envKey ? (golden.Effect === 'Deny' ? '${var.protected_environments}' : '${var.environments}') : list(values),
+      });
+    }
+  }
+  const sortBy = (c) => `${c.test} ${c.variable}`;
+  return {
+    sid: golden.Sid, effect: golden.Effect, actions: list(golden.Action).slice().sort(), resources: resources.sort(),
+    conditions: conditions.sort((a, b) => sortBy(a).localeCompare(sortBy(b))),
+  };
+}
+
+function hclStatement(st) {
+  const conditions = (st.condition ?? []).map((c) => ({ test: c.test, variable: c.variable, values: c.values }));
+  const sortBy = (c) => `${c.test} ${c.variable}`;
+  return {
+    sid: st.sid, effect: st.effect ?? 'Allow', actions: [].concat(st.actions ?? []).slice().sort(),
+    resources: [].concat(st.resources ?? []).slice().sort(),
+    conditions: conditions.sort((a, b) => sortBy(a).localeCompare(sortBy(b))),
+  };
+}
+
+function checkOrchestrator(cfg, input, fail) {
+  // Layout.
+  for (const f of ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']) {
+    if (!(`${ORCH_DIR}/${f}` in cfg.files)) fail('orch-layout', `${ORCH_DIR}/${f} is missing`);
+  }
+  const aws = cfg.terraform.flatMap((t) => t.required_providers ?? []).map((p) => p.aws).find(Boolean);
+  if (!aws || aws.source !== 'hashicorp/aws' || aws.version !== '~> 5.0') fail('orch-layout', `${ORCH_DIR}: versions.tf must require hashicorp/aws "~> 5.0"`);
+
+  // Variables.
+  for (const [name, body] of Object.entries(cfg.variable)) {
+    if (typeof body.description !== 'string' || body.description.trim().length < 10) fail('orch-variables', `${ORCH_DIR}: variable "${name}" needs a description`);
+    if (!body.type) fail('orch-variables', `${ORCH_DIR}: variable "${name}" needs a type`);
+  }
+  for (const [name, def] of Object.entries(ORCH_VARIABLES)) {
+    const body = cfg.variable[name];
+    if (!body) fail('orch-variables', `${ORCH_DIR}: variable "${name}" is not declared`);
+    else if (def === null ? 'default' in body : !same(body.default, def)) {
+      fail('orch-variables', `${ORCH_DIR}: variable "${name}" must ${def === null ? 'be required' : `default to ${JSON.stringify(def)}`}, has ${JSON.stringify(body.default)}`);
+    }
+  }
+  for (const name of ORCH_VALIDATED) {
+    if (cfg.variable[name] && !(cfg.variable[name].validation ?? []).length) fail('orch-variables', `${ORCH_DIR}: variable "${name}" needs a validation block`);
+  }
+  const orchTimeout = cfg.variable.orchestrator_timeout?.default;
+  const wlTimeout = cfg.variable.whitelist_timeout?.default;
+  if (!(orchTimeout <= 900) || !(wlTimeout < orchTimeout)) fail('orch-variables', `${ORCH_DIR}: the orchestrator's timeout must be at most Lambda's 900 s and the whitelist's shorter (got ${orchTimeout} and ${wlTimeout})`);
+
+  // Resources.
+  const got = Object.keys(cfg.resource);
+  const missing = ORCH_RESOURCES.filter((r) => !got.includes(r));
+  const extra = got.filter((r) => !ORCH_RESOURCES.includes(r));
+  if (missing.length) fail('orch-resources', `${ORCH_DIR} lacks ${missing.join(', ')}`);
+  if (extra.length) fail('orch-resources', `${ORCH_DIR} declares unexpected resources: ${extra.join(', ')}`);
+  for (const key of Object.keys(cfg.data)) {
+    if (!ALLOWED_DATA_TYPES.includes(key.split('.')[0])) fail('orch-resources', `${ORCH_DIR}: unexpected data source data.${key}`);
+  }
+
+  // The functions' shared environment.
+  const env = cfg.locals.environment;
+  if (!env || typeof env !== 'object') {
+    fail('orch-function', `${ORCH_DIR}: local.environment (the functions' shared environment) is missing`);
+  } else {
+    for (const k of ORCH_ENVIRONMENT) if (!(k in env)) fail('orch-function', `${ORCH_DIR}: local.environment lacks ${k}`);
+    for (const k of Object.keys(env)) {
+      if (!ORCH_ENVIRONMENT.includes(k)) fail('orch-function', `${ORCH_DIR}: local.environment sets ${k}, which infra-bot lambda does not read (no Slack token, no Lambda ARN: the functions call neither)`);
+    }
+    if (env.LOG_FORMAT !== 'json') fail('orch-function', `${ORCH_DIR}: LOG_FORMAT must be "json", got ${JSON.stringify(env.LOG_FORMAT)}`);
+    if (!/: ","\}$/.test(String(env.INFRA_PROTECTED_ENVIRONMENTS ?? ''))) {
+      fail('orch-function', `${ORCH_DIR}: INFRA_PROTECTED_ENVIRONMENTS must send [] as "," (unset would mean prod)`);
+    }
+  }
+
+  for (const role of ORCH_ROLES) {
+    const fn = cfg.resource[`aws_lambda_function.${role}`];
+    const where = `${ORCH_DIR}: aws_lambda_function.${role}`;
+    if (fn) {
+      const expect = (ok, message) => { if (!ok) fail('orch-function', `${where}: ${message}`); };
+      expect(fn.package_type === 'Image', `package_type must be "Image" (the bot's container image), got ${JSON.stringify(fn.package_type)}`);
+      expect(fn.image_uri === '${var.image_uri}', 'image_uri must be var.image_uri');
+      const ic = first(fn.image_config) ?? {};
+      expect(same(ic.command, ['lambda']), `image_config.command must be ["lambda"] (ENTRYPOINT infra-bot + lambda), got ${JSON.stringify(ic.command)}`);
+      expect(!('entry_point' in ic), 'image_config must keep the image\'s ENTRYPOINT (no entry_point)');
+      expect(fn.role === `\${aws_iam_role.${role}.arn}`, `role must be aws_iam_role.${role}.arn, got ${JSON.stringify(fn.role)}`);
+      expect(fn.timeout === `\${var.${role}_timeout}`, `timeout must be var.${role}_timeout`);
+      const vars = first(fn.environment)?.variables ?? '';
+      expect(typeof vars === 'string' && vars.includes('local.environment') && vars.includes(`INFRA_LAMBDA_ROLE = "${role}"`),
+             `environment.variables must be local.environment plus INFRA_LAMBDA_ROLE = "${role}", got ${JSON.stringify(vars)}`);
+      expect(first(fn.logging_config)?.log_group === `\${aws_cloudwatch_log_group.${role}.name}`, `logging_config.log_group must be aws_cloudwatch_log_group.${role}.name`);
+      expect(!('vpc_config' in fn), 'no vpc_config: the functions call public AWS APIs only');
+      expect([].concat(fn.depends_on ?? []).includes(`\${aws_iam_role_policy.${role}}`), `depends_on must name aws_iam_role_policy.${role} (the policy exists before the first invocation)`);
+    }
+    const logs = cfg.resource[`aws_cloudwatch_log_group.${role}`];
+    if (logs) {
+      if (logs.retention_in_days !== '${var.log_retention_days}') fail('orch-logs', `${ORCH_DIR}: aws_cloudwatch_log_group.${role} needs retention_in_days = var.log_retention_days`);
+      if (logs.name !== `/aws/lambda/\${local.functions.${role}}`) fail('orch-logs', `${ORCH_DIR}: aws_cloudwatch_log_group.${role} must be /aws/lambda/<function name>, got ${JSON.stringify(logs.name)}`);
+    }
+  }
+
+  // IAM.
+  const docs = {};
+  for (const [key, body] of Object.entries(cfg.data)) {
+    const [type, name] = key.split('.');
+    if (type === 'aws_iam_policy_document') docs[name] = body;
+  }
+  const docOf = (ref) => docs[DOC_REF.exec(ref ?? '')?.[1]];
+  for (const [name, doc] of Object.entries(docs)) {
+    for (const key of ['source_json', 'override_json', 'source_policy_documents', 'override_policy_documents']) {
+      if (key in doc) fail('orch-iam', `${ORCH_DIR}: policy document ${name}: ${key} hides statements from this check`);
+    }
+    for (const st of statementsOf(doc)) {
+      for (const a of [].concat(st.actions ?? [])) {
+        if (typeof a !== 'string' || a.includes('*') || isExpression(a)) fail('orch-iam', `${ORCH_DIR}: policy document ${name}, ${st.sid}: action ${JSON.stringify(a)} is a wildcard or not a literal`);
+      }
+      for (const key of ['not_actions', 'not_resources', 'not_principals']) {
+        if (key in st) fail('orch-iam', `${ORCH_DIR}: policy document ${name}, ${st.sid}: ${key} grants everything else`);
+      }
+    }
+  }
+  for (const role of ORCH_ROLES) {
+    const r = cfg.resource[`aws_iam_role.${role}`];
+    if (!r) continue;
+    for (const key of ['managed_policy_arns', 'inline_policy', 'permissions_boundary']) {
+      if (key in r) fail('orch-iam', `${ORCH_DIR}: aws_iam_role.${role}: ${key} is not expected`);
+    }
+    const trust = docOf(r.assume_role_policy);
+    const sts = trust ? statementsOf(trust) : [];
+    const trustOk = sts.length > 0 && sts.every((s) => same(s.actions, ['sts:AssumeRole']) && !s.dynamic &&
+      same(s.principals, [{ identifiers: ['lambda.amazonaws.com'], type: 'Service' }]) &&
+      (s.condition ?? []).some((c) => c.variable === 'aws:SourceAccount'));
+    if (!trustOk) fail('orch-iam', `${ORCH_DIR}: aws_iam_role.${role} must be assumable by lambda.amazonaws.com only, for this account (aws:SourceAccount)`);
+
+    // Each role: the tag-scoped document and the logs document, nothing else.
+    const attached = Object.entries(cfg.resource).filter(([k, v]) => k.startsWith('aws_iam_role_policy.') &&
+      (v.role === `\${aws_iam_role.${role}.id}` || v.role === `\${aws_iam_role.${role}.name}`));
+    const names = attached.map(([k]) => k.split('.')[1]).sort();
+    if (!same(names, [role, `${role}_logs`].sort())) fail('orch-iam', `${ORCH_DIR}: aws_iam_role.${role} must carry exactly aws_iam_role_policy.${role} and .${role}_logs, has ${JSON.stringify(names)}`);
+
+    const logsDoc = docOf(cfg.resource[`aws_iam_role_policy.${role}_logs`]?.policy);
+    if (logsDoc) {
+      const lsts = statementsOf(logsDoc);
+      const ok = lsts.length === 1 && sameSet(lsts[0].actions, ['logs:CreateLogStream', 'logs:PutLogEvents']) &&
+        same(lsts[0].resources, [`\${aws_cloudwatch_log_group.${role}.arn}:*`]) && !lsts[0].condition;
+      if (!ok) fail('orch-iam', `${ORCH_DIR}: the logs policy of ${role} must allow exactly logs:CreateLogStream and logs:PutLogEvents on aws_cloudwatch_log_group.${role}'s streams`);
+    } else {
+      fail('orch-iam', `${ORCH_DIR}: no logs policy document for ${role}`);
+    }
+
+    const doc = docOf(cfg.resource[`aws_iam_role_policy.${role}`]?.policy);
+    const golden = input.goldens?.[`${role}.json`];
+    if (!doc) {
+      fail('orch-iam', `${ORCH_DIR}: no tag-scoped policy document for ${role}`);
+      continue;
+    }
+    if (!golden) {
+      fail('orch-iam', `tests/deploy/iam-policies/${role}.json is missing (iam_policy_test writes it with UPDATE_GOLDEN=1)`);
+      continue;
+    }
+    const have = statementsOf(doc);
+    const want = golden.Statement.map(expectedHclStatement);
+    const haveSids = have.map((s) => s.sid);
+    const wantSids = want.map((s) => s.sid);
+    if (!same(haveSids, wantSids)) fail('orch-iam', `${ORCH_DIR}: policy document ${role} has the statements ${JSON.stringify(haveSids)}; aws::tag_scoped_policy_json has ${JSON.stringify(wantSids)} (same order)`);
+    for (const st of have) {
+      const w = want.find((s) => s.sid === st.sid);
+      if (!w) continue;
+      const h = hclStatement(st);
+      for (const field of ['effect', 'actions', 'resources', 'conditions']) {
+        if (!same(h[field], w[field])) fail('orch-iam', `${ORCH_DIR}: policy document ${role}, ${st.sid}: ${field} ${JSON.stringify(h[field])} differs from aws::tag_scoped_policy_json's ${JSON.stringify(w[field])}`);
+      }
+      const isDeny = w.effect === 'Deny';
+      if (isDeny !== st.dynamic) fail('orch-iam', `${ORCH_DIR}: policy document ${role}, ${st.sid}: ${isDeny ? 'the Deny must be a dynamic statement, present only when protected_environments is not empty' : 'must be a static statement'}`);
+      if (isDeny && !String(st.for_each).includes('length(var.protected_environments) > 0')) fail('orch-iam', `${ORCH_DIR}: policy document ${role}: the Deny's for_each must test length(var.protected_environments) > 0`);
+    }
+  }
+
+  // Outputs.
+  for (const [name, value] of Object.entries(ORCH_OUTPUTS)) {
+    if (cfg.output[name]?.value !== value) fail('orch-outputs', `${ORCH_DIR}: output "${name}" must be ${value}, got ${JSON.stringify(cfg.output[name]?.value)}`);
+  }
+  for (const [name, body] of Object.entries(cfg.output)) {
+    if (typeof body.description !== 'string' || body.description.length < 10) fail('orch-outputs', `${ORCH_DIR}: output "${name}" needs a description`);
+  }
+
+  // README: a section on the module with a row for each input and output.
+  const at = input.readme.indexOf('## The orchestrator module');
+  const section = at < 0 ? '' : input.readme.slice(at, (input.readme.indexOf('\n## ', at + 3) + 1 || input.readme.length + 1) - 1);
+  if (!section) fail('orch-readme', 'deploy/terraform/README.md has no "## The orchestrator module" section');
+  for (const [kind, names] of [['input', Object.keys(cfg.variable)], ['output', Object.keys(cfg.output)]]) {
+    for (const name of names) {
+      if (section && !section.includes(`| \`${name}\` |`)) fail('orch-readme', `the orchestrator section of deploy/terraform/README.md does not document the ${kind} \`${name}\``);
+    }
+  }
+}
+
+// examples/aws-lambdas: the two modules wired together.
+function checkOrchestratorExample(example, orch, bot, fail) {
+  const call = example.module.orchestrator;
+  const botCall = example.module.slack_bot;
+  if (!call || !botCall) {
+    fail('orch-example', `${ORCH_EXAMPLE_DIR} must call module "orchestrator" and module "slack_bot"`);
+    return;
+  }
+  if (call.source !== `../../${ORCH_DIR}`) fail('orch-example', `module "orchestrator" source must be "../../${ORCH_DIR}"`);
+  const inputs = Object.keys(call).filter((k) => !['source', 'version', 'providers', 'depends_on', 'count', 'for_each'].includes(k));
+  for (const [name, body] of Object.entries(orch.variable)) {
+    if (!('default' in body) && !inputs.includes(name)) fail('orch-example', `module "orchestrator" does not pass the required input "${name}"`);
+  }
+  for (const name of inputs) if (!(name in orch.variable)) fail('orch-example', `module "orchestrator" passes "${name}", which the module does not declare`);
+  for (const [input, output] of [['orchestrator_lambda_arn', 'orchestrator_lambda_arn'], ['ip_whitelist_lambda_arn', 'ip_whitelist_lambda_arn']]) {
+    if (botCall[input] !== `\${module.orchestrator.${output}}`) fail('orch-example', `module "slack_bot" ${input} must be module.orchestrator.${output}, got ${JSON.stringify(botCall[input])}`);
+  }
+  for (const name of ['environments', 'protected_environments']) {
+    if (!same(call[name], botCall[name])) fail('orch-example', `the bot and the Lambdas must know the same ${name} (${JSON.stringify(botCall[name])} vs ${JSON.stringify(call[name])})`);
+  }
+  if (bot) {
+    for (const name of Object.keys(botCall)) {
+      if (!['source', 'depends_on'].includes(name) && !(name in bot.variable)) fail('orch-example', `module "slack_bot" passes "${name}", which the module does not declare`);
+    }
+  }
+  for (const [name, attr] of references(example).module) {
+    if (name === 'orchestrator' && !(attr in orch.output)) fail('orch-example', `module.orchestrator.${attr} is not an output of the module`);
+  }
+}
+
 // --- Driver ---------------------------------------------------------------------------------
 
 async function makeChecker(options, hcl, schema) {
@@ -807,7 +1090,7 @@ async function makeChecker(options, hcl, schema) {
     const cfgs = {};
     for (const [dir, files] of Object.entries(byDir)) {
       cfgs[dir] = mergeDirectory(files, fail);
-      checkReferences(dir, cfgs[dir], fail, { requireUse: dir === MODULE_DIR });
+      checkReferences(dir, cfgs[dir], fail, { requireUse: dir === MODULE_DIR || dir === ORCH_DIR });
       checkSchema(dir, cfgs[dir], schema, fail);
     }
     const module = cfgs[MODULE_DIR];
@@ -824,6 +1107,12 @@ async function makeChecker(options, hcl, schema) {
       checkOutputs(module, fail);
       checkReadme(module, input.readme, fail);
       if (cfgs[EXAMPLE_DIR]) checkExample(cfgs[EXAMPLE_DIR], module, fail);
+    }
+    if (!cfgs[ORCH_DIR]) fail('orch-layout', `deploy/terraform/${ORCH_DIR} has no .tf files`);
+    if (!cfgs[ORCH_EXAMPLE_DIR]) fail('orch-example', `deploy/terraform/${ORCH_EXAMPLE_DIR} has no .tf files`);
+    if (cfgs[ORCH_DIR]) {
+      checkOrchestrator(cfgs[ORCH_DIR], input, fail);
+      if (cfgs[ORCH_EXAMPLE_DIR]) checkOrchestratorExample(cfgs[ORCH_EXAMPLE_DIR], cfgs[ORCH_DIR], module, fail);
     }
     return failures;
   };
@@ -895,6 +1184,61 @@ function mutations() {
         const f = i.files[main];
         f.text += '\nresource "aws_iam_role_policy_attachment" "admin" {\n  role       = aws_iam_role.task.name\n' +
                   '  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\n';
+        f.json = null;
+      } },
+    // modules/orchestrator and examples/aws-lambdas (issue 13).
+    ...orchestratorMutations(json),
+  ];
+}
+
+function orchestratorMutations(json) {
+  const main = `${ORCH_DIR}/main.tf`;
+  const doc = (input, name) => json(input, main).data.aws_iam_policy_document[name][0];
+  const fn = (input, name) => json(input, main).resource.aws_lambda_function[name][0];
+  const env = (input) => json(input, main).locals.find((l) => l.environment).environment;
+  const statement = (input, name, sid) => doc(input, name).statement.find((s) => s.sid === sid);
+  return [
+    { expect: 'orch-function', what: 'the orchestrator running `infra-bot run` (image_config.command ["run"])',
+      apply: (i) => { fn(i, 'orchestrator').image_config[0].command = ['run']; } },
+    { expect: 'orch-function', what: 'an entry_point override',
+      apply: (i) => { fn(i, 'whitelist').image_config[0].entry_point = ['/bin/sh', '-c']; } },
+    { expect: 'orch-function', what: 'INFRA_LAMBDA_ROLE of the whitelist function set to orchestrator',
+      apply: (i) => { fn(i, 'whitelist').environment[0].variables = '${merge(local.environment, { INFRA_LAMBDA_ROLE = "orchestrator" })}'; } },
+    { expect: 'orch-function', what: 'a Slack token in the functions\' environment',
+      apply: (i) => { env(i).SLACK_BOT_TOKEN = 'xoxb-1'; } },
+    { expect: 'orch-function', what: 'protected_environments = [] sent as "" (which means prod)',
+      apply: (i) => { env(i).INFRA_PROTECTED_ENVIRONMENTS = '${join(",", var.protected_environments)}'; } },
+    { expect: 'orch-function', what: 'a zip package instead of the image',
+      apply: (i) => { fn(i, 'orchestrator').package_type = 'Zip'; } },
+    { expect: 'orch-variables', what: 'an orchestrator timeout above Lambda\'s 900 s',
+      apply: (i) => { json(i, `${ORCH_DIR}/variables.tf`).variable.orchestrator_timeout[0].default = 901; } },
+    { expect: 'orch-logs', what: 'a log group without retention',
+      apply: (i) => { delete json(i, main).resource.aws_cloudwatch_log_group.whitelist[0].retention_in_days; } },
+    { expect: 'orch-iam', what: 'the Deny of protected environments removed from the orchestrator\'s document',
+      apply: (i) => { delete doc(i, 'orchestrator').dynamic; } },
+    { expect: 'orch-iam', what: 'an extra action (ec2:AuthorizeSecurityGroupEgress) in the whitelist document',
+      apply: (i) => { statement(i, 'whitelist', 'EditAllowListRules').actions.push('ec2:AuthorizeSecurityGroupEgress'); } },
+    { expect: 'orch-iam', what: 'ecs:UpdateService on "*"',
+      apply: (i) => { statement(i, 'orchestrator', 'ScaleEcsServices').resources = ['*']; } },
+    { expect: 'orch-iam', what: 'the environment condition on a literal list instead of var.environments',
+      apply: (i) => { statement(i, 'orchestrator', 'StopStartRdsInstances').condition[0].values = ['dev']; } },
+    { expect: 'orch-iam', what: 'the allow-list without infra-bot:whitelist=true',
+      apply: (i) => { statement(i, 'whitelist', 'EditAllowListRules').condition.pop(); } },
+    { expect: 'orch-iam', what: 'the functions\' roles trusted by ECS tasks instead of Lambda',
+      apply: (i) => { doc(i, 'lambda_assume').statement[0].principals[0].identifiers = ['ecs-tasks.amazonaws.com']; } },
+    { expect: 'orch-iam', what: 'the logs policy on every log group ("*")',
+      apply: (i) => { doc(i, 'orchestrator_logs').statement[0].resources = ['*']; } },
+    { expect: 'orch-outputs', what: 'orchestrator_lambda_arn pointing at the whitelist function',
+      apply: (i) => { json(i, `${ORCH_DIR}/outputs.tf`).output.orchestrator_lambda_arn[0].value = '${aws_lambda_function.whitelist.arn}'; } },
+    { expect: 'orch-readme', what: 'an orchestrator input missing from README.md',
+      apply: (i) => { i.readme = i.readme.replaceAll('| `whitelist_timeout` |', '| whitelist timeout |'); } },
+    { expect: 'orch-example', what: 'the example passing a literal ARN instead of the module\'s output',
+      apply: (i) => { json(i, `${ORCH_EXAMPLE_DIR}/main.tf`).module.slack_bot[0].orchestrator_lambda_arn = 'arn:aws:lambda:eu-west-1:123456789012:function:other'; } },
+    { expect: 'orch-resources', what: 'an extra resource in the module (parsed from HCL text)',
+      apply: (i) => {
+        const f = i.files[main];
+        f.text += '\nresource "aws_lambda_function_url" "open" {\n  function_name      = aws_lambda_function.orchestrator.function_name\n' +
+                  '  authorization_type = "NONE"\n}\n';
         f.json = null;
       } },
   ];
