@@ -36,7 +36,7 @@ constexpr const char* kNotAddress =
     "is not an IP address or CIDR. Examples: `203.0.113.7`, `203.0.113.0/24`, "
     "`2001:db8::/48`.";
 constexpr const char* kCommandList =
-    "Commands: status, stop, start, teardown, spinup, whitelist, help.";
+    "Commands: status, stop, start, reboot, teardown, spinup, whitelist, help.";
 
 Cidr v4(std::string text) {
   const int prefix = std::stoi(text.substr(text.find('/') + 1));
@@ -105,6 +105,12 @@ std::vector<ParseCase> parse_cases() {
       {"start_env", "start staging", Start{"staging"}},
       {"spinup_default_env", "spinup", Spinup{"dev"}},
       {"spinup_env", "spinup prod", Spinup{"prod"}},
+      {"reboot_default_env", "reboot", Reboot{"dev", std::nullopt}},
+      {"reboot_env", "reboot staging", Reboot{"staging", std::nullopt}},
+      {"reboot_named", "reboot dev --name=bastion-dev", Reboot{"dev", "bastion-dev"}},
+      {"reboot_named_quoted", "reboot --env=prod --name='web server 1'",
+       Reboot{"prod", "web server 1"}},
+      {"reboot_upper_case", "REBOOT Dev", Reboot{"dev", std::nullopt}},
       {"leading_infra_token", "/infra stop dev", Stop{"dev"}},
       {"leading_infra_upper", "/INFRA status", Status{"dev"}},
       {"upper_case_command_and_env", "STOP STAGING", Stop{"staging"}},
@@ -272,6 +278,13 @@ std::vector<ParseCase> parse_cases() {
        "`--ttl` does not apply to `stop`. Usage: `/infra stop [env]`"s},
       {"level_on_spinup", "spinup --level=full",
        "`--level` does not apply to `spinup`. Usage: `/infra spinup [env]`"s},
+      {"name_on_stop", "stop dev --name=bastion",
+       "`--name` does not apply to `stop`. Usage: `/infra stop [env]`"s},
+      {"name_without_value", "reboot dev --name",
+       "`--name` needs a value, like `--name=bastion`."s},
+      {"reboot_extra_word", "reboot dev bastion",
+       "Unexpected `bastion` in `reboot dev bastion`. Usage: `/infra reboot [env] [--name=<Name "
+       "tag>]`"s},
       {"description_on_remove", "whitelist remove 203.0.113.7 --description='x'",
        "`--description` does not apply to `whitelist remove`. Usage: `"s + kRemoveUsage + "`"},
       {"ttl_on_whitelist_list", "whitelist list --ttl=1d",

@@ -43,6 +43,8 @@ std::vector<Command> every_command(const std::string& env) {
       WhitelistRemove{v4("1.2.3.4/32", 32), env},
       WhitelistList{env},
       WhitelistRefresh{env},
+      Reboot{env, std::nullopt},
+      Reboot{env, "bastion"},
   };
 }
 
@@ -55,13 +57,14 @@ class PolicyTest : public ::testing::Test {
 
 // --- protected environments ----------------------------------------------------------------
 
-TEST_F(PolicyTest, ProtectedEnvironmentRefusesExactlyStopAndTeardown) {
+TEST_F(PolicyTest, ProtectedEnvironmentRefusesExactlyStopTeardownAndReboot) {
   const Policy policy = make(PolicySettings{});
   for (const std::string env : {"dev", "prod"}) {
     for (const Command& command : every_command(env)) {
       SCOPED_TRACE(describe(command));
       const Action action = action_of(command);
-      const bool refused = env == "prod" && (action == Action::stop || action == Action::teardown);
+      const bool refused = env == "prod" && (action == Action::stop || action == Action::teardown ||
+                                             action == Action::reboot);
       const Decision decision = policy.check(command, user("U1"));
       EXPECT_EQ(decision.allowed(), !refused);
       EXPECT_EQ(decision.reason, refused ? DenyReason::protected_environment : DenyReason::none);
@@ -76,6 +79,8 @@ TEST_F(PolicyTest, ProtectedEnvironmentMessage) {
             "`prod` is protected: `stop` is never run there. Protected environments: prod.");
   EXPECT_EQ(policy.check(Teardown{"prod", TeardownLevel::full}, user("U1")).message,
             "`prod` is protected: `teardown` is never run there. Protected environments: prod.");
+  EXPECT_EQ(policy.check(Reboot{"prod", "web-1"}, user("U1")).message,
+            "`prod` is protected: `reboot` is never run there. Protected environments: prod.");
 }
 
 TEST_F(PolicyTest, ProtectedEnvironmentListsAllProtected) {

@@ -277,17 +277,81 @@ std::vector<Case> all_cases() {
        }},
       {"busy", [] { return render_busy("stop dev", "@alice", std::chrono::seconds(40)); }},
       {"progress", [] { return render_progress(Stop{"dev"}, std::chrono::seconds(125)); }},
-      {"interrupted", [] { return render_interrupted(Teardown{"dev", TeardownLevel::full}); }},
+      {"interrupted",
+       [] {
+         return render_interrupted(Teardown{"dev", TeardownLevel::full});
+       }},
       {"shutting_down", [] { return render_shutting_down(); }},
       {"action_result_in_channel",
        [] {
-         return for_channel(render_action_result(ActionResult{LifecycleAction::start, "staging",
+         return for_channel(render_action_result(ActionResult{LifecycleAction::start,
+                                                              "staging",
                                                               "Operation completed successfully.",
                                                               {{"ecs_services_started", 3}}}),
                             "Alice Example");
        }},
       {"audit_line",
        [] { return render_audit_line(Stop{"dev"}, "@alice", "ok", std::chrono::seconds(41)); }},
+      {"audit_line_reboot",
+       [] {
+         return render_audit_line(Reboot{"dev", "bastion-dev"}, "@alice", "ok",
+                                  std::chrono::seconds(3));
+       }},
+      {"working_reboot",
+       [] {
+         return render_working(Reboot{"dev", "bastion-dev"});
+       }},
+      {"denied_protected_reboot",
+       [] {
+         return render_denied(Reboot{"prod", std::nullopt},
+                              Decision{DenyReason::protected_environment,
+                                       "`prod` is protected: `reboot` is never run there. "
+                                       "Protected environments: prod.",
+                                       0s});
+       }},
+      {"status_aws",
+       [] {
+         EnvironmentStatus status{"dev",
+                                  {ecs("api", "ACTIVE", 2, 2), ecs("worker", "ACTIVE", 0, 0)},
+                                  {RdsInstance{"app-dev-db", "available"}}};
+         status.rds_clusters = {RdsCluster{"app-dev-aurora", "stopped", "aurora-postgresql"}};
+         status.ec2_instances = {
+             Ec2Instance{"i-0a1b2c3d4e5f60001", "bastion-dev", "running", "eu-west-1a", kNow - 72h},
+             Ec2Instance{"i-0a1b2c3d4e5f60002", "", "stopped", "eu-west-1b", std::nullopt},
+             Ec2Instance{"i-0a1b2c3d4e5f60003", "runner-dev", "pending", "", kNow - 1min}};
+         status.problems = {"ECS service billing: AccessDenied"};
+         return render_status(status);
+       }},
+      {"action_reboot",
+       [] {
+         ActionResult result{LifecycleAction::reboot,
+                             "dev",
+                             "Operation completed successfully.",
+                             {{"ec2_instances_rebooted", 2}}};
+         return render_action_result(result);
+       }},
+      {"action_stop_with_notes",
+       [] {
+         ActionResult result{LifecycleAction::stop,
+                             "dev",
+                             "Operation completed successfully.",
+                             {{"ecs_services_stopped", 1},
+                              {"rds_instances_stopped", 0},
+                              {"ec2_instances_stopped", 2}}};
+         result.notes = {"RDS app-dev-db: already stopped", "ECS service api: AccessDenied"};
+         return render_action_result(result);
+       }},
+      {"unsupported",
+       [] {
+         return render_unsupported(
+             "`teardown --level=full` needs the orchestrator Lambda: set ORCHESTRATOR_LAMBDA_ARN "
+             "(or use `--level=services`, which stops ECS and RDS).");
+       }},
+      {"whitelist_expired",
+       [] {
+         return render_whitelist_expired(entry("203.0.113.7/32", "Home office", "U0ALICE", kNow),
+                                         "dev");
+       }},
       {"hostile_description",
        [] {
          return render_whitelist_added(

@@ -161,7 +161,8 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
         problems.add("INFRA_LAMBDA_ROLE",
                      fmt::format("expected orchestrator or whitelist, got \"{}\"", *role));
     } else {
-      problems.add("INFRA_LAMBDA_ROLE", "required for `infra-bot lambda`: orchestrator or whitelist");
+      problems.add("INFRA_LAMBDA_ROLE",
+                   "required for `infra-bot lambda`: orchestrator or whitelist");
     }
   }
   config.orchestrator_lambda_arn = read(env, "ORCHESTRATOR_LAMBDA_ARN").value_or("");
@@ -225,8 +226,7 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
       const auto* end = item.data() + item.size();
       auto [ptr, ec] = std::from_chars(item.data(), end, port);
       if (ec != std::errc{} || ptr != end || port < 1 || port > 65535) {
-        problems.add("INFRA_WHITELIST_PORTS",
-                     fmt::format("\"{}\" is not a port (1-65535)", item));
+        problems.add("INFRA_WHITELIST_PORTS", fmt::format("\"{}\" is not a port (1-65535)", item));
         bad = true;
       } else if (std::find(ports.begin(), ports.end(), port) == ports.end()) {
         ports.push_back(static_cast<std::uint16_t>(port));

@@ -45,8 +45,8 @@ core::Result<std::vector<WhitelistEntry>> Backend::whitelist_expire(std::string_
     if (!entry.expires_at || *entry.expires_at > now) continue;
     auto cidr = parse_cidr_text(entry.cidr);
     if (!cidr) continue;  // not ours to remove: a listing we could not read back
-    auto removed = whitelist_remove(WhitelistRemove{std::move(*cidr), std::string(environment)},
-                                    context);
+    auto removed =
+        whitelist_remove(WhitelistRemove{std::move(*cidr), std::string(environment)}, context);
     // An entry someone else removed meanwhile has expired all the same.
     if (removed || removed.error().code == core::ErrorCode::not_found) {
       expired.push_back(std::move(entry));

@@ -20,6 +20,7 @@ Action action_of(const Command& command) {
                         [](const WhitelistRemove&) { return Action::whitelist_remove; },
                         [](const WhitelistList&) { return Action::whitelist_list; },
                         [](const WhitelistRefresh&) { return Action::whitelist_refresh; },
+                        [](const Reboot&) { return Action::reboot; },
                     },
                     command);
 }
@@ -46,6 +47,8 @@ std::string_view to_string(Action action) {
       return "whitelist list";
     case Action::whitelist_refresh:
       return "whitelist refresh";
+    case Action::reboot:
+      return "reboot";
   }
   return "unknown";
 }
@@ -67,6 +70,7 @@ bool is_mutating(Action action) {
     case Action::whitelist_add:
     case Action::whitelist_remove:
     case Action::whitelist_refresh:
+    case Action::reboot:
       return true;
     case Action::help:
     case Action::status:
@@ -98,6 +102,10 @@ std::string describe(const Command& command) {
           },
           [](const WhitelistList& c) { return fmt::format("whitelist list {}", c.env); },
           [](const WhitelistRefresh& c) { return fmt::format("whitelist refresh {}", c.env); },
+          [](const Reboot& c) {
+            return c.name ? fmt::format("reboot {} --name={}", c.env, *c.name)
+                          : fmt::format("reboot {}", c.env);
+          },
       },
       command);
 }

@@ -36,7 +36,8 @@ constexpr std::size_t kMaxCidrBytes = 64;
 // Words longer than this get no "Did you mean" (and no quadratic edit distance).
 constexpr std::size_t kMaxSuggestLength = 32;
 
-constexpr std::string_view kCommandList = "status, stop, start, teardown, spinup, whitelist, help";
+constexpr std::string_view kCommandList =
+    "status, stop, start, reboot, teardown, spinup, whitelist, help";
 constexpr std::string_view kTtlForms =
     "Use minutes (1m to 1440m), hours (1h to 24h) or days (1d to 365d), for example "
     "`--ttl=7d`.";
@@ -366,7 +367,7 @@ std::string did_you_mean(std::string_view word, const std::array<std::string_vie
 // ---------------------------------------------------------------------------
 // Commands and flags
 
-enum class Verb { status, stop, start, teardown, spinup, add, remove, list, refresh };
+enum class Verb { status, stop, start, teardown, spinup, add, remove, list, refresh, reboot };
 
 struct VerbSpec {
   std::string_view name;   ///< as shown in messages
@@ -387,6 +388,8 @@ VerbSpec spec_of(Verb verb) {
       return {"teardown", "/infra teardown [env] [--level=services|full]", false, true};
     case Verb::spinup:
       return {"spinup", "/infra spinup [env]", false, true};
+    case Verb::reboot:
+      return {"reboot", "/infra reboot [env] [--name=<Name tag>]", false, true};
     case Verb::add:
       return {"whitelist add",
               "/infra whitelist add <ip|cidr> [--ttl=<dur>] [--description='<text>'] "
@@ -402,8 +405,8 @@ VerbSpec spec_of(Verb verb) {
   return {"help", "/infra help", false, false};
 }
 
-constexpr std::array<std::string_view, 7> kCommands{"status", "stop",      "start", "teardown",
-                                                    "spinup", "whitelist", "help"};
+constexpr std::array<std::string_view, 8> kCommands{"status",   "stop",   "start",     "reboot",
+                                                    "teardown", "spinup", "whitelist", "help"};
 constexpr std::array<std::string_view, 4> kWhitelistActions{"add", "remove", "list", "refresh"};
 
 std::optional<Verb> verb_of(std::string_view word) {
@@ -412,6 +415,7 @@ std::optional<Verb> verb_of(std::string_view word) {
   if (word == "start") return Verb::start;
   if (word == "teardown") return Verb::teardown;
   if (word == "spinup") return Verb::spinup;
+  if (word == "reboot") return Verb::reboot;
   return std::nullopt;
 }
 
@@ -423,9 +427,10 @@ std::optional<Verb> whitelist_verb_of(std::string_view word) {
   return std::nullopt;
 }
 
-enum FlagKind : std::size_t { kTtl, kDescription, kEnv, kLevel, kFlagCount };
+enum FlagKind : std::size_t { kTtl, kDescription, kEnv, kLevel, kName, kFlagCount };
 
-constexpr std::array<std::string_view, kFlagCount> kFlagNames{"ttl", "description", "env", "level"};
+constexpr std::array<std::string_view, kFlagCount> kFlagNames{"ttl", "description", "env", "level",
+                                                              "name"};
 
 std::optional<FlagKind> flag_kind_of(std::string_view name) {
   for (std::size_t k = 0; k < kFlagCount; ++k) {
@@ -441,6 +446,8 @@ bool flag_applies(FlagKind kind, Verb verb) {
       return verb == Verb::add;
     case kLevel:
       return verb == Verb::teardown;
+    case kName:
+      return verb == Verb::reboot;
     case kEnv:
     case kFlagCount:
       break;
@@ -456,6 +463,8 @@ std::string flag_example(FlagKind kind, const ParserSettings& settings) {
       return std::string(kDescriptionExample);
     case kLevel:
       return "--level=full";
+    case kName:
+      return "--name=bastion";
     case kEnv:
     case kFlagCount:
       break;
@@ -540,6 +549,27 @@ core::Result<TeardownLevel> parse_level(std::string_view text) {
                              "or `--level=full`.",
                              shown(text)),
                  "unknown teardown level");
+}
+
+// An EC2 Name tag: up to 256 characters of one line (EC2's tag value limit).
+core::Result<std::string> check_instance_name(std::string text) {
+  constexpr std::size_t kMaxNameChars = 256;
+  for (std::size_t i = 0; i < text.size();) {
+    char32_t code_point = 0;
+    const std::size_t length = core::utf8_decode(text, i, code_point);
+    if (length == 0 || is_control(code_point)) {
+      return invalid("The instance name must be plain text on one line, like `--name=bastion`.",
+                     "bad instance name");
+    }
+    i += length;
+  }
+  if (core::utf8_length(text) > kMaxNameChars) {
+    return invalid(fmt::format("The instance name is longer than {} characters, the most a Name "
+                               "tag holds.",
+                               kMaxNameChars),
+                   "instance name too long");
+  }
+  return text;
 }
 
 core::Result<std::string> check_description(std::string text) {
@@ -686,6 +716,15 @@ core::Result<Command> parse_tokens(const Tokens& read, const ParserSettings& set
       return Command{Start{std::move(*env)}};
     case Verb::spinup:
       return Command{Spinup{std::move(*env)}};
+    case Verb::reboot: {
+      Reboot reboot{std::move(*env), std::nullopt};
+      if (values[kName]) {
+        auto name = check_instance_name(std::move(*values[kName]));
+        if (!name) return name.error();
+        reboot.name = std::move(*name);
+      }
+      return Command{std::move(reboot)};
+    }
     case Verb::list:
       return Command{WhitelistList{std::move(*env)}};
     case Verb::refresh:

@@ -26,12 +26,21 @@ LifecycleRequest lifecycle_request(const Command& command) {
                         [](const Spinup& c) {
                           return LifecycleRequest{LifecycleAction::spinup, c.env, {}};
                         },
+                        [](const Reboot& c) {
+                          return LifecycleRequest{LifecycleAction::reboot, c.env, {}, c.name};
+                        },
                         [](const auto&) -> LifecycleRequest {
                           // Only called for the four lifecycle commands (see run()).
                           return {};
                         },
                     },
                     command);
+}
+
+bool is_lifecycle(const Command& command) {
+  return std::holds_alternative<Stop>(command) || std::holds_alternative<Start>(command) ||
+         std::holds_alternative<Teardown>(command) || std::holds_alternative<Spinup>(command) ||
+         std::holds_alternative<Reboot>(command);
 }
 
 }  // namespace
@@ -81,6 +90,18 @@ Admission CommandRunner::admit(Command command, const Requester& who,
                                std::string_view response_url) {
   if (std::holds_alternative<Help>(command)) return Reply{views::render_help(settings_.help), true};
 
+  // What this backend cannot do at all (a full teardown with no orchestrator)
+  // is said now, before any modal — after the policy, so a refused user learns
+  // nothing about the configuration.
+  if (auto why = unsupported(command)) {
+    if (auto decision = policy_.check(command, who); !decision.allowed()) {
+      return deny(command, who, decision);
+    }
+    logger_->info("command unsupported by the {} backend: user={} command=\"{}\"", backend_.name(),
+                  who.user_id, describe(command));
+    return Reply{views::render_unsupported(*why), false};
+  }
+
   // A full teardown only asks for confirmation here; its cooldown starts when
   // the confirmation is accepted.
   if (const auto* teardown = std::get_if<Teardown>(&command);
@@ -114,6 +135,7 @@ Confirmation CommandRunner::confirm_teardown(const views::TeardownConfirmation& 
   if (auto decision = policy_.check(command, who); !decision.allowed()) {
     return deny(command, who, decision);
   }
+  if (auto why = unsupported(command)) return Reply{views::render_unsupported(*why), false};
   if (core::trim(typed) != confirmation.environment) {
     return ConfirmationMismatch{views::teardown_mismatch_text(confirmation.environment)};
   }
@@ -122,6 +144,11 @@ Confirmation CommandRunner::confirm_teardown(const views::TeardownConfirmation& 
     return deny(command, who, decision);
   }
   return accept(std::move(command), who);
+}
+
+std::optional<std::string> CommandRunner::unsupported(const Command& command) const {
+  if (!is_lifecycle(command)) return std::nullopt;
+  return backend_.unsupported(lifecycle_request(command));
 }
 
 Reply CommandRunner::deny(const Command& command, const Requester& who,
@@ -189,7 +216,7 @@ Reply CommandRunner::run(const Job& job) {
               return views::render_whitelist_refreshed(refreshed);
             });
           },
-          [&](const auto&) {  // stop, start, teardown, spinup
+          [&](const auto&) {  // stop, start, teardown, spinup, reboot
             return render(backend_.run(lifecycle_request(job.command), context),
                           [](const auto& result) { return views::render_action_result(result); });
           },

@@ -38,8 +38,7 @@ std::string finish(rapidjson::StringBuffer& buffer) {
 }
 
 std::string orchestrator_payload(std::string_view action, std::string_view environment,
-                                 std::optional<TeardownLevel> level,
-                                 const RequestContext& context,
+                                 std::optional<TeardownLevel> level, const RequestContext& context,
                                  const std::optional<std::string>& instance_name = std::nullopt) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);
@@ -234,16 +233,15 @@ core::Result<EnvironmentStatus> LambdaBackend::status(std::string_view environme
   if (const auto* clusters = core::json::get_array(body, "rds_clusters")) {
     for (const auto& item : clusters->GetArray()) {
       if (!item.IsObject()) continue;
-      status.rds_clusters.push_back(RdsCluster{string_or(item, "identifier"),
-                                               string_or(item, "status"), string_or(item, "engine")});
+      status.rds_clusters.push_back(RdsCluster{
+          string_or(item, "identifier"), string_or(item, "status"), string_or(item, "engine")});
     }
   }
   if (const auto* instances = core::json::get_array(body, "ec2_instances")) {
     for (const auto& item : instances->GetArray()) {
       if (!item.IsObject()) continue;
-      Ec2Instance instance{string_or(item, "id"), string_or(item, "name"),
-                           string_or(item, "state"), string_or(item, "availability_zone"),
-                           std::nullopt};
+      Ec2Instance instance{string_or(item, "id"), string_or(item, "name"), string_or(item, "state"),
+                           string_or(item, "availability_zone"), std::nullopt};
       if (auto text = core::json::get_string(item, "launch_time")) {
         instance.launch_time = core::parse_rfc3339(*text);
       }

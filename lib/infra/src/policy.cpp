@@ -116,7 +116,7 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
   }
 
   // Protection holds for everyone, admins included: it is what the environment is, not who asks.
-  if (action == Action::stop || action == Action::teardown) {
+  if (action == Action::stop || action == Action::teardown || action == Action::reboot) {
     const auto env = environment_of(command);
     if (env && contains(settings_.protected_environments, *env)) {
       return deny(DenyReason::protected_environment,

@@ -77,7 +77,7 @@ std::string ecs_line(const EcsService& service) {
     icon = kDown;
   } else if (service.running_count && service.running_count != service.desired_count) {
     icon = kBusy;
-  } else if (status == "RUNNING") {
+  } else if (status == "RUNNING" || status == "ACTIVE") {  // ACTIVE: ECS's own word
     icon = kOk;
   } else {
     icon = kBusy;  // PENDING, DRAINING, …: on its way somewhere
@@ -107,9 +107,36 @@ std::string rds_line(const RdsInstance& instance) {
                      or_unknown(instance.status));
 }
 
+std::string rds_cluster_line(const RdsCluster& cluster) {
+  std::string line = rds_line(RdsInstance{cluster.identifier, cluster.status});
+  if (!cluster.engine.empty()) line += fmt::format(" ({})", cluster.engine);
+  return line;
+}
+
+// ":white_check_mark: bastion-dev (i-0abc) - running · eu-west-1a · launched 2026-12-01T10:00:00Z"
+std::string ec2_line(const Ec2Instance& instance) {
+  const std::string state = core::to_lower(instance.state);
+  std::string_view icon = kBusy;  // pending, stopping, shutting-down, …
+  if (state.empty()) {
+    icon = kQuestion;
+  } else if (state == "running") {
+    icon = kOk;
+  } else if (state == "stopped" || state == "terminated") {
+    icon = kDown;
+  }
+  std::string line =
+      instance.name.empty()
+          ? fmt::format("{} {} - {}", icon, or_unknown(instance.id), or_unknown(instance.state))
+          : fmt::format("{} {} ({}) - {}", icon, instance.name, or_unknown(instance.id),
+                        or_unknown(instance.state));
+  if (!instance.availability_zone.empty()) line += " · " + instance.availability_zone;
+  if (instance.launch_time) line += " · launched " + core::format_rfc3339(*instance.launch_time);
+  return line;
+}
+
 bool is_acronym(std::string_view word) {
-  static constexpr std::array<std::string_view, 10> kAcronyms = {"ecs", "rds", "nat", "vpc", "alb",
-                                                                 "elb", "iam", "s3",  "sg",  "ip"};
+  static constexpr std::array<std::string_view, 11> kAcronyms = {
+      "ecs", "rds", "nat", "vpc", "alb", "elb", "iam", "s3", "sg", "ip", "ec2"};
   for (auto acronym : kAcronyms) {
     if (word == acronym) return true;
   }
@@ -170,6 +197,7 @@ Message render_help(const HelpInfo& info) {
       "services; `full` also deletes RDS, load balancers and NAT gateways, after a typed "
       "confirmation",
       "`/infra spinup [env]` — rebuild what a teardown removed",
+      "`/infra reboot [env] [--name=<Name tag>]` — reboot the EC2 instances (or the one named)",
   };
   std::vector<std::string> allow_list = {
       "`/infra whitelist add <ip|cidr> [--ttl=<dur>] [--description='<text>'] [--env=<env>]` — "
@@ -190,15 +218,16 @@ Message render_help(const HelpInfo& info) {
                             ? fmt::format("Environments: {} ({})", environments, protection)
                             : fmt::format("Environments: {} (default {}; {})", environments,
                                           info.default_environment, protection);
-  return message("infra-bot /infra commands: status, stop, start, teardown, spinup, whitelist",
-                 {
-                     Header{"infra-bot — /infra commands"},
-                     Divider{},
-                     Section{"Infrastructure:", std::move(infrastructure)},
-                     Section{"IP allow-list:", std::move(allow_list)},
-                     Context{std::move(context)},
-                 },
-                 Visibility::ephemeral);
+  return message(
+      "infra-bot /infra commands: status, stop, start, reboot, teardown, spinup, whitelist",
+      {
+          Header{"infra-bot — /infra commands"},
+          Divider{},
+          Section{"Infrastructure:", std::move(infrastructure)},
+          Section{"IP allow-list:", std::move(allow_list)},
+          Context{std::move(context)},
+      },
+      Visibility::ephemeral);
 }
 
 Message render_parse_error(const core::Error& error) {
@@ -227,17 +256,36 @@ Message render_status(const EnvironmentStatus& status) {
   for (const auto& instance : status.rds_instances) rds.push_back(rds_line(instance));
   if (rds.empty()) rds.emplace_back("None");
   std::string text =
-      fmt::format("Infrastructure status of {}: {}, {}.", or_unknown(status.environment),
+      fmt::format("Infrastructure status of {}: {}, {}", or_unknown(status.environment),
                   plural(status.ecs_services.size(), "ECS service", "ECS services"),
                   plural(status.rds_instances.size(), "RDS instance", "RDS instances"));
-  return message(std::move(text),
-                 {
-                     Header{"Infrastructure Status: " + upper_env(status.environment)},
-                     Divider{},
-                     Section{"ECS Services:", std::move(ecs)},
-                     Section{"RDS Instances:", std::move(rds)},
-                 },
-                 Visibility::ephemeral);
+  std::vector<slack::blockkit::Block> blocks = {
+      Header{"Infrastructure Status: " + upper_env(status.environment)},
+      Divider{},
+      Section{"ECS Services:", std::move(ecs)},
+      Section{"RDS Instances:", std::move(rds)},
+  };
+  // Clusters, EC2 and problems only where a backend reports them (the seed's
+  // Lambdas do not), so the seed's card is unchanged.
+  if (!status.rds_clusters.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& cluster : status.rds_clusters) lines.push_back(rds_cluster_line(cluster));
+    blocks.emplace_back(Section{"RDS Clusters:", std::move(lines)});
+    text += ", " + plural(status.rds_clusters.size(), "RDS cluster", "RDS clusters");
+  }
+  if (!status.ec2_instances.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& instance : status.ec2_instances) lines.push_back(ec2_line(instance));
+    blocks.emplace_back(Section{"EC2 Instances:", std::move(lines)});
+    text += ", " + plural(status.ec2_instances.size(), "EC2 instance", "EC2 instances");
+  }
+  text += '.';
+  if (!status.problems.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& problem : status.problems) lines.push_back(":warning: " + problem);
+    blocks.emplace_back(Section{"Could not read:", std::move(lines)});
+  }
+  return message(std::move(text), std::move(blocks), Visibility::ephemeral);
 }
 
 Message render_action_result(const ActionResult& result) {
@@ -253,6 +301,11 @@ Message render_action_result(const ActionResult& result) {
       lines.push_back(fmt::format("- {}: {}", humanise(key), value));
     }
     blocks.emplace_back(Section{"Details:", std::move(lines)});
+  }
+  if (!result.notes.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& note : result.notes) lines.push_back("- " + note);
+    blocks.emplace_back(Section{"Notes:", std::move(lines)});
   }
   return message(fmt::format("{} {}: {}", to_upper(to_string(result.action)),
                              or_unknown(result.environment), summary),
@@ -400,6 +453,21 @@ Message render_progress(const Command& command, std::chrono::seconds elapsed) {
                             format_elapsed(elapsed)));
 }
 
+Message render_unsupported(std::string_view why) {
+  return notice(":no_entry: " + std::string(why));
+}
+
+Message render_whitelist_expired(const WhitelistEntry& entry, std::string_view environment) {
+  std::string line =
+      fmt::format(":hourglass: `{}` expired and was removed from the allow-list of `{}`",
+                  or_unknown(entry.cidr), or_unknown(environment));
+  if (!entry.description.empty()) line += fmt::format(" ({})", entry.description);
+  line += fmt::format(" — added by {}", or_unknown(entry.added_by));
+  if (entry.expires_at) line += ", expired " + core::format_rfc3339(*entry.expires_at);
+  line += '.';
+  return notice(std::move(line), Visibility::in_channel);
+}
+
 Message render_shutting_down() {
   return notice(":warning: infra-bot is restarting. Run the command again in a minute.");
 }
@@ -426,6 +494,9 @@ Message render_audit_line(const Command& command, std::string_view who, std::str
             return fmt::format("tore down {} ({})", c.env, to_string(c.level));
           },
           [](const Spinup& c) { return "spun up " + c.env; },
+          [](const Reboot& c) {
+            return c.name ? fmt::format("rebooted {} in {}", *c.name, c.env) : "rebooted " + c.env;
+          },
           [](const WhitelistAdd& c) {
             return fmt::format("whitelisted {} in {}", c.cidr.text, c.env);
           },

@@ -46,13 +46,13 @@ struct Config {
   BackendKind backend = BackendKind::simulated;
   std::string orchestrator_lambda_arn;  ///< ARN or function name (validated by aws::)
   std::string ip_whitelist_lambda_arn;
-  std::string aws_region;        ///< AWS_REGION, else AWS_DEFAULT_REGION; may be empty
-  std::string aws_endpoint_url;  ///< AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL
-  std::string ssl_cert_file;     ///< CA bundle for every TLS connection; empty = system
-  AwsEndpoints aws_endpoints;    ///< the aws backend's services
+  std::string aws_region;               ///< AWS_REGION, else AWS_DEFAULT_REGION; may be empty
+  std::string aws_endpoint_url;         ///< AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL
+  std::string ssl_cert_file;            ///< CA bundle for every TLS connection; empty = system
+  AwsEndpoints aws_endpoints;           ///< the aws backend's services
   std::string tag_key = "Environment";  ///< INFRA_TAG_KEY: tag whose value names the environment
   std::vector<std::uint16_t> whitelist_ports{80, 443, 7233};  ///< INFRA_WHITELIST_PORTS
-  LambdaRole lambda_role = LambdaRole::orchestrator;         ///< INFRA_LAMBDA_ROLE (lambda mode)
+  LambdaRole lambda_role = LambdaRole::orchestrator;          ///< INFRA_LAMBDA_ROLE (lambda mode)
 
   // Policy
   std::vector<std::string> environments{"dev", "staging", "prod"};

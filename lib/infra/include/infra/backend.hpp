@@ -72,7 +72,7 @@ std::string_view to_string(LifecycleAction action);
 struct LifecycleRequest {
   LifecycleAction action = LifecycleAction::stop;
   std::string environment;
-  std::optional<TeardownLevel> level;        ///< teardown only
+  std::optional<TeardownLevel> level;             ///< teardown only
   std::optional<std::string> instance_name = {};  ///< reboot only: the Name tag of one instance
 };
 

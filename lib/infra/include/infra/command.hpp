@@ -42,6 +42,12 @@ struct Teardown {
   TeardownLevel level = TeardownLevel::services;
   friend bool operator==(const Teardown&, const Teardown&) = default;
 };
+/// Reboots the environment's EC2 instances, or only the one whose Name tag is `name`.
+struct Reboot {
+  std::string env;
+  std::optional<std::string> name;
+  friend bool operator==(const Reboot&, const Reboot&) = default;
+};
 struct Spinup {
   std::string env;
   friend bool operator==(const Spinup&, const Spinup&) = default;
@@ -69,7 +75,7 @@ struct WhitelistRefresh {
 
 /// One parsed `/infra …` command (design §2).
 using Command = std::variant<Help, Status, Stop, Start, Teardown, Spinup, WhitelistAdd,
-                             WhitelistRemove, WhitelistList, WhitelistRefresh>;
+                             WhitelistRemove, WhitelistList, WhitelistRefresh, Reboot>;
 
 enum class Action {
   help,
@@ -82,6 +88,7 @@ enum class Action {
   whitelist_remove,
   whitelist_list,
   whitelist_refresh,
+  reboot,
 };
 
 Action action_of(const Command& command);

@@ -98,6 +98,8 @@ class CommandRunner {
   Reply run(const Job& job);
 
  private:
+  // The backend's reason it cannot run `command` at all (no I/O).
+  std::optional<std::string> unsupported(const Command& command) const;
   Reply deny(const Command& command, const Requester& who, const Decision& decision) const;
   // The policy has admitted `command` (its cooldown has started).
   Job accept(Command command, const Requester& who);

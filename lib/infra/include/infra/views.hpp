@@ -94,6 +94,13 @@ Message render_busy(std::string_view running_command, std::string_view started_b
 /// The "working" message again, with the time so far (long jobs).
 Message render_progress(const Command& command, std::chrono::seconds elapsed);
 
+/// A command this backend cannot run at all, with what to configure.
+Message render_unsupported(std::string_view why);
+
+/// The expiry notice: one allow-list entry (all its ports) removed at expiry,
+/// with its description, who added it and the environment (in_channel).
+Message render_whitelist_expired(const WhitelistEntry& entry, std::string_view environment);
+
 /// A slash command that arrived while the service shuts down.
 Message render_shutting_down();
 
