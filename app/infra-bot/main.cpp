@@ -16,27 +16,38 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
 #include <CLI/CLI.hpp>
 
 #include "aws/credentials.hpp"
 #include "aws/function_ref.hpp"
+#include "aws/iam_policy.hpp"
 #include "aws/lambda_client.hpp"
+#include "aws/lambda_runtime.hpp"
 #include "console.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/redactor.hpp"
 #include "core/status_server.hpp"
+#include "core/strings.hpp"
 #include "infra/app.hpp"
+#include "infra/aws_backend.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/lambda_backend.hpp"
 #include "infra/metered_backend.hpp"
 #include "infra/policy.hpp"
+#include "infra/routed_backend.hpp"
 #include "infra/simulated_backend.hpp"
+#include "infra/whitelist_sweeper.hpp"
+#include "lambda_function.hpp"
+#include "slack/blockkit.hpp"
 #include "slack/socket_mode_client.hpp"
 #include "slack/web_api.hpp"
 
@@ -133,6 +144,59 @@ std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
   return stack;
 }
 
+// The orchestrator alone (INFRA_BACKEND=aws with ORCHESTRATOR_LAMBDA_ARN): the
+// hybrid backend sends it full teardowns and spinups only, never a whitelist call.
+std::optional<aws::FunctionRef> orchestrator_function(const core::Config& config,
+                                                      std::string_view command) {
+  auto ref = aws::parse_function_ref(config.orchestrator_lambda_arn, config.aws_region);
+  if (!ref) {
+    std::cerr << "infra-bot " << command
+              << ": ORCHESTRATOR_LAMBDA_ARN: " << ref.error().user_message << "\n";
+    return std::nullopt;
+  }
+  return std::move(ref).value();
+}
+
+// The aws backend (and, with an orchestrator, the hybrid over it) and what it
+// stands on; members in dependency order.
+struct AwsStack {
+  core::SystemClock clock;  // SigV4 and allow-list expiry need real time
+  std::unique_ptr<core::http::Client> http;
+  std::unique_ptr<aws::CredentialsProvider> credentials;
+  aws::ThreadSleeper sleeper;
+  std::unique_ptr<infra::AwsBackend> native;
+  std::unique_ptr<LambdaStack> orchestrator;
+  std::unique_ptr<infra::RoutedBackend> routed;
+};
+
+// nullptr after printing what is wrong.
+std::unique_ptr<AwsStack> make_aws_stack(const core::Config& config, const core::Environment& env,
+                                         core::LoggerPtr logger, std::string_view command) {
+  auto stack = std::make_unique<AwsStack>();
+  stack->http = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
+  stack->credentials = aws::make_default_credentials_chain(env, *stack->http, stack->clock, logger);
+  auto native = infra::make_aws_backend(config, *stack->http, *stack->credentials, stack->clock,
+                                        stack->sleeper, logger);
+  if (!native) {
+    std::cerr << "infra-bot " << command << ": " << native.error().user_message << "\n";
+    return nullptr;
+  }
+  stack->native = std::move(native).value();
+  infra::Backend* orchestrator = nullptr;
+  if (!config.orchestrator_lambda_arn.empty()) {
+    auto ref = orchestrator_function(config, command);
+    if (!ref) return nullptr;
+    stack->orchestrator = make_lambda_stack(config, env, {*ref, *ref}, stack->clock, logger);
+    orchestrator = stack->orchestrator->backend.get();
+  }
+  stack->routed = std::make_unique<infra::RoutedBackend>(*stack->native, orchestrator);
+  logger->info("aws backend: region={} tag_key={} orchestrator={}", config.aws_region,
+               config.tag_key,
+               orchestrator ? config.orchestrator_lambda_arn
+                            : std::string("none (teardown --level=full and spinup refused)"));
+  return stack;
+}
+
 int run_console(const core::Environment& env, app::ConsoleOptions options) {
   auto config = load(env, core::RunMode::console);
   if (!config) return kExitConfig;
@@ -144,6 +208,7 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
 
   app::ConsoleClock clock(options.frozen_now);
   std::unique_ptr<LambdaStack> lambda;
+  std::unique_ptr<AwsStack> aws_stack;
   std::unique_ptr<infra::SimulatedBackend> simulated;
   infra::Backend* backend = nullptr;
   if (config->backend == core::BackendKind::lambda) {
@@ -151,6 +216,10 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
     if (!refs) return kExitConfig;
     lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger);
     backend = lambda->backend.get();
+  } else if (config->backend == core::BackendKind::aws) {
+    aws_stack = make_aws_stack(*config, env, logger, "console");
+    if (!aws_stack) return kExitConfig;
+    backend = aws_stack->routed.get();
   } else {
     simulated = std::make_unique<infra::SimulatedBackend>(config->environments, clock);
     backend = simulated.get();
@@ -232,7 +301,7 @@ sigset_t stop_signals() {
 // Every configuration problem of `run` at once: core's (presence, ranges,
 // token prefixes) and the Lambda ARNs' syntax, which only aws:: knows.
 bool arn_problems(const core::Environment& env, std::string& out) {
-  const auto backend = env.get("INFRA_BACKEND").value_or("lambda");
+  const auto backend = core::to_lower(env.get("INFRA_BACKEND").value_or("lambda"));
   if (backend == "simulated") return false;
   auto region = env.get("AWS_REGION").value_or("");
   if (region.empty()) region = env.get("AWS_DEFAULT_REGION").value_or("");
@@ -276,11 +345,16 @@ int run_service(const core::Environment& env) {
   core::metrics::Registry metrics;
 
   std::unique_ptr<LambdaStack> lambda;
+  std::unique_ptr<AwsStack> aws_stack;
   std::unique_ptr<infra::SimulatedBackend> simulated;
   infra::Backend* backend = nullptr;
   if (refs) {
     lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger);
     backend = lambda->backend.get();
+  } else if (config->backend == core::BackendKind::aws) {
+    aws_stack = make_aws_stack(*config, env, logger, "run");
+    if (!aws_stack) return kExitConfig;
+    backend = aws_stack->routed.get();
   } else {
     simulated = std::make_unique<infra::SimulatedBackend>(config->environments, clock);
     backend = simulated.get();
@@ -297,6 +371,21 @@ int run_service(const core::Environment& env) {
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
   infra::App app(infra::AppSettings::from(*config), runner, web, clock, metrics, logger, audit);
+
+  // Expired allow-list entries: removed and announced, one notice each.
+  infra::WhitelistSweeper sweeper(
+      metered, config->environments, clock,
+      [&](const infra::WhitelistEntry& entry, std::string_view environment) {
+        if (config->notify_channel.empty()) return;
+        const auto notice = infra::views::render_whitelist_expired(entry, environment);
+        if (auto posted =
+                web.post_message(config->notify_channel, slack::blockkit::to_json(notice));
+            !posted) {
+          logger->warn("expiry notice to {} failed: {}", config->notify_channel,
+                       posted.error().detail);
+        }
+      },
+      logger);
 
   ServiceListener listener(app, logger);
   slack::SocketModeSettings socket_settings;
@@ -319,6 +408,7 @@ int run_service(const core::Environment& env) {
                INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
                config->socket_connections);
   client.start();
+  sweeper.start(config->whitelist_sweep);
 
   int exit_code = 0;
   for (;;) {
@@ -335,6 +425,7 @@ int run_service(const core::Environment& env) {
     }
   }
   client.stop();  // no more envelopes
+  sweeper.stop();
   const auto report = app.drain(config->drain_timeout);
   status.stop();
   logger->info("stopped: {} job(s) finished while draining, {} interrupted", report.finished,
@@ -393,6 +484,88 @@ class PinnedEnvironment final : public core::Environment {
   const core::Environment& base_;
   core::MapEnvironment pinned_;
 };
+
+// `iam-policy --backend=aws`: the tag-scoped policy of aws::tag_scoped_policy_json
+// for the configured tag key and environments (with its Deny for the protected
+// ones), plus lambda:InvokeFunction on the orchestrator when the bot routes
+// full teardowns and spinups to it.
+int run_aws_iam_policy(const core::Environment& env, std::string_view role_text) {
+  const auto role = aws::parse_policy_role(role_text);
+  if (!role) {
+    std::cerr << "infra-bot iam-policy: --role: expected bot, orchestrator or whitelist, got \""
+              << role_text << "\"\n";
+    return kExitConfig;
+  }
+  auto config = load(env, core::RunMode::console);
+  if (!config) return kExitConfig;
+  const aws::TagScope scope{config->tag_key, config->environments, config->protected_environments};
+  if (auto checked = aws::check_policy_scope(scope); !checked) {
+    std::cerr << "infra-bot iam-policy: " << checked.error().user_message << "\n";
+    return kExitConfig;
+  }
+  std::string policy = aws::tag_scoped_policy_json(scope, *role);
+  if (*role == aws::PolicyRole::bot && !config->orchestrator_lambda_arn.empty()) {
+    auto ref = orchestrator_function(*config, "iam-policy");
+    if (!ref) return kExitConfig;
+    auto invoke = aws::invoke_policy_json({*ref});
+    if (!invoke) {
+      std::cerr << "infra-bot iam-policy: ORCHESTRATOR_LAMBDA_ARN: " << invoke.error().user_message
+                << "\n";
+      return kExitConfig;
+    }
+    // One document: the invoke statement joins the tag-scoped ones.
+    auto document = core::json::parse(policy);
+    auto extra = core::json::parse(*invoke);
+    if (!document || !extra) {
+      std::cerr << "infra-bot iam-policy: internal error merging the policies\n";
+      return kExitFailure;
+    }
+    auto& statements = (*document)["Statement"];
+    for (auto& statement : (*extra)["Statement"].GetArray()) {
+      auto& allocator = document->GetAllocator();
+      rapidjson::Value copy(rapidjson::kObjectType);
+      copy.AddMember("Sid", "InvokeOrchestratorForTeardownAndSpinup", allocator);
+      for (auto& member : statement.GetObject()) {
+        if (member.name == "Sid") continue;
+        copy.AddMember(rapidjson::Value(member.name, allocator),
+                       rapidjson::Value(member.value, allocator), allocator);
+      }
+      statements.PushBack(copy, allocator);
+    }
+    rapidjson::StringBuffer buffer;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 2);
+    document->Accept(writer);
+    policy = std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  }
+  std::cout << policy << std::flush;
+  return 0;
+}
+
+// `infra-bot lambda`: the Lambda Runtime API loop (app/infra-bot/lambda_function.hpp).
+int run_lambda(const core::Environment& env) {
+  auto runtime_http = core::http::make_curl_client({});
+  auto runtime = aws::LambdaRuntimeClient::from_environment(env, *runtime_http);
+  if (!runtime) {
+    std::cerr << "infra-bot lambda: " << runtime.error().user_message << "\n";
+    return kExitConfig;
+  }
+  auto config = core::load_config(env, core::RunMode::lambda);
+  auto logger =
+      core::make_stderr_logger("infra-bot", config ? config->log_format : core::LogFormat::json,
+                               config ? config->log_level : core::LogLevel::info,
+                               config ? make_redactor(*config, env) : core::Redactor{});
+  if (!config) return app::fail_lambda_init(**runtime, config.error(), logger);
+  auto stack = make_aws_stack(*config, env, logger, "lambda");
+  if (!stack) {
+    return app::fail_lambda_init(
+        **runtime,
+        core::make_error(core::ErrorCode::config, "the aws backend could not be built",
+                         "make_aws_stack failed"),
+        logger);
+  }
+  return app::run_lambda_function(*config, env, *stack->native, **runtime, stack->clock, logger);
+}
 
 int run_iam_policy(const core::Environment& env) {
   for (const char* name : {"ORCHESTRATOR_LAMBDA_ARN", "IP_WHITELIST_LAMBDA_ARN"}) {
@@ -467,6 +640,23 @@ int main(int argc, char** argv) {
       "Print the least-privilege IAM policy (lambda:InvokeFunction) for ORCHESTRATOR_LAMBDA_ARN "
       "and IP_WHITELIST_LAMBDA_ARN");
 
+  std::string policy_backend = "lambda";
+  std::string policy_role = "bot";
+  iam_policy
+      ->add_option(
+          "--backend", policy_backend,
+          "lambda: invoke the two Lambdas; aws: the tag-scoped policy of INFRA_BACKEND=aws "
+          "(INFRA_TAG_KEY, INFRA_ENVIRONMENTS, Deny for INFRA_PROTECTED_ENVIRONMENTS)")
+      ->check(CLI::IsMember({"lambda", "aws"}, CLI::ignore_case));
+  iam_policy->add_option("--role", policy_role,
+                         "with --backend=aws: bot (default), orchestrator or whitelist (the roles "
+                         "of the two Lambdas of `infra-bot lambda`)");
+
+  auto* lambda = cli.add_subcommand(
+      "lambda",
+      "Serve design §4's orchestrator or whitelist contract (INFRA_LAMBDA_ROLE) as an AWS Lambda "
+      "function over the Runtime API (AWS_LAMBDA_RUNTIME_API), on the aws backend");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -483,7 +673,11 @@ int main(int argc, char** argv) {
     }
     return run_console(env, console_options);
   }
-  if (iam_policy->parsed()) return run_iam_policy(env);
+  if (iam_policy->parsed()) {
+    if (core::to_lower(policy_backend) == "aws") return run_aws_iam_policy(env, policy_role);
+    return run_iam_policy(env);
+  }
+  if (lambda->parsed()) return run_lambda(env);
   if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;
   return run_service(env);
