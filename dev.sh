@@ -17,7 +17,7 @@ build=${INFRA_BOT_BUILD_DIR:-$root/build}
 packages=(
   g++ cmake ninja-build pkg-config ca-certificates
   libboost-dev libssl-dev libwebsocketpp-dev rapidjson-dev libcurl4-openssl-dev
-  libfmt-dev libspdlog-dev libcli11-dev
+  libfmt-dev libspdlog-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-botocore python3-websockets python3-prometheus-client openssl
 )
