@@ -18,6 +18,7 @@ struct CallError {
   std::string code;        ///< AWS's error code as on the wire; empty when AWS did not answer
   long http_status = 0;    ///< 0 when no HTTP answer came back
   std::string request_id;  ///< empty when unknown
+  std::string message;     ///< AWS's own message, may be empty
 
   bool is(std::string_view aws_code) const { return code == aws_code; }
 };
@@ -35,7 +36,7 @@ class [[nodiscard]] Outcome {
   Outcome(CallError failure) : state_(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
   /// A failure with no AWS code (bad input, unreadable answer, …).
   Outcome(core::Error error)  // NOLINT: implicit
-      : state_(std::in_place_index<1>, CallError{std::move(error), {}, 0, {}}) {}
+      : state_(std::in_place_index<1>, CallError{std::move(error), {}, 0, {}, {}}) {}
 
   bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

@@ -35,11 +35,13 @@ struct DbCluster {
 class RdsApi {
  public:
   virtual ~RdsApi() = default;
-  /// The instances with these identifiers (filter db-instance-id), every page;
-  /// an empty list describes all.
+  /// The instances with these identifiers, every page: one by
+  /// DBInstanceIdentifier (an unknown one is a DBInstanceNotFound error),
+  /// several by the filter db-instance-id; an empty list describes all.
   virtual Outcome<std::vector<DbInstance>> describe_db_instances(
       const std::vector<std::string>& identifiers) = 0;
-  /// The clusters with these identifiers (filter db-cluster-id), every page.
+  /// The clusters with these identifiers, as describe_db_instances
+  /// (DBClusterIdentifier, filter db-cluster-id; DBClusterNotFoundFault).
   virtual Outcome<std::vector<DbCluster>> describe_db_clusters(
       const std::vector<std::string>& identifiers) = 0;
   virtual Outcome<DbInstance> stop_db_instance(const std::string& identifier) = 0;

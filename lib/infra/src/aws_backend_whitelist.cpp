@@ -1,0 +1,382 @@
+// The aws backend's allow-list: ingress rules in the environment's security
+// groups tagged `<tag_key>=<env>` and `infra-bot:whitelist=true`, one rule per
+// CIDR and port, marked as the bot's by their description
+// (whitelist_rule_description.hpp). No other rule is listed, changed or removed.
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "aws/iam_policy.hpp"
+#include "aws_backend_impl.hpp"
+#include "infra/aws_backend.hpp"
+#include "infra/command_parser.hpp"
+
+namespace infra {
+namespace {
+
+// A rule's CIDR as the command parser writes it (AWS and inet_ntop agree on
+// canonical forms, but a hand-made rule may not be canonical).
+std::string canonical_cidr(const std::string& text) {
+  ParserSettings settings;
+  settings.min_prefix_v4 = 1;
+  settings.min_prefix_v6 = 1;
+  auto parsed = parse_cidr(text, settings);
+  return parsed ? parsed->text : text;
+}
+
+bool covers(const aws::SecurityGroupRule& rule, int port) {
+  return (rule.protocol == "tcp" || rule.protocol == "6") && rule.from_port <= port &&
+         port <= rule.to_port;
+}
+
+// Later expiry first; no expiry counts as the latest.
+bool later(const BotRule& a, const BotRule& b) {
+  if (!a.description.until) return b.description.until.has_value();
+  if (!b.description.until) return false;
+  return *a.description.until > *b.description.until;
+}
+
+WhitelistEntry entry_of(const BotRule& rule) {
+  return WhitelistEntry{rule.cidr, rule.description.note, rule.description.added_by,
+                        rule.description.until};
+}
+
+core::Error group_error(std::string_view group, const aws::CallError& failure) {
+  core::Error error = failure.error;
+  error.user_message = failure_line(fmt::format("Security group {}", group), failure);
+  return error;
+}
+
+bool rule_gone(const aws::CallError& failure) {
+  return failure.code.find("NotFound") != std::string::npos;
+}
+
+}  // namespace
+
+core::Result<std::vector<std::string>> AwsBackend::Impl::whitelist_groups(
+    std::string_view environment) {
+  const std::string whitelist_key(aws::kIamWhitelistTagKey);
+  auto none = [&] {
+    return core::make_error(
+        core::ErrorCode::not_found,
+        fmt::format("`{}` has no security group for the allow-list: tag the group(s) that "
+                    "guard it `{}={}` and `{}=true`.",
+                    environment, settings_.tag_key, environment, whitelist_key),
+        fmt::format("aws backend: no security group tagged {}={} and {}=true{}", settings_.tag_key,
+                    environment, whitelist_key,
+                    settings_.region.empty() ? "" : " in " + settings_.region));
+  };
+
+  aws::GetResourcesQuery query;
+  query.tag_filters.push_back(aws::TagFilter{settings_.tag_key, {std::string(environment)}});
+  query.tag_filters.push_back(aws::TagFilter{whitelist_key, {"true"}});
+  query.resource_types.emplace_back("ec2:security-group");
+  auto found = apis_.tagging->get_resources(query);
+  if (!found) return found.error();
+  std::vector<std::string> ids;
+  for (const auto& resource : *found) {
+    const auto slash = resource.arn.rfind("security-group/");
+    if (slash == std::string::npos) continue;
+    std::string id = resource.arn.substr(slash + 15);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  if (ids.empty()) return none();
+
+  // The groups' current tags decide (the tagging API also lists once-tagged ones).
+  auto check = [&](const std::vector<aws::SecurityGroup>& groups, std::vector<std::string>& out) {
+    for (const auto& group : groups) {
+      if (tagged_for(group.tags, environment) &&
+          aws::find_tag(group.tags, whitelist_key) == "true") {
+        out.push_back(group.id);
+      }
+    }
+  };
+  std::vector<std::string> groups;
+  auto described = apis_.ec2->describe_security_groups(ids);
+  if (described) {
+    check(*described, groups);
+  } else if (ids.size() > 1 && rule_gone(described.failure())) {
+    // One of them was deleted since it was tagged: look at each.
+    for (const auto& id : ids) {
+      auto single = apis_.ec2->describe_security_groups({id});
+      if (single) {
+        check(*single, groups);
+      } else if (!rule_gone(single.failure())) {
+        return group_error(id, single.failure());
+      }
+    }
+  } else if (!rule_gone(described.failure())) {
+    return described.error();
+  }
+  if (groups.empty()) return none();
+  std::sort(groups.begin(), groups.end());
+  return groups;
+}
+
+core::Result<std::vector<BotRule>> AwsBackend::Impl::bot_rules(
+    const std::vector<std::string>& groups) {
+  auto described = apis_.ec2->describe_security_group_rules(groups);
+  if (!described) return described.error();
+  std::vector<BotRule> rules;
+  for (auto& rule : *described) {
+    if (rule.is_egress) continue;
+    auto description = decode_rule_description(rule.description);
+    if (!description) continue;  // not the bot's
+    const bool ipv6 = rule.cidr_ipv4.empty();
+    const std::string& raw = ipv6 ? rule.cidr_ipv6 : rule.cidr_ipv4;
+    if (raw.empty()) continue;  // a group or prefix-list rule
+    BotRule bot{std::move(rule), std::move(*description), canonical_cidr(raw), ipv6};
+    rules.push_back(std::move(bot));
+  }
+  return rules;
+}
+
+core::Result<std::int64_t> AwsBackend::Impl::authorize_ports(const std::string& group,
+                                                             const std::string& cidr, bool ipv6,
+                                                             const std::vector<int>& ports,
+                                                             const std::string& description) {
+  if (ports.empty()) return std::int64_t{0};
+  auto rule_for = [&](int port) {
+    return aws::IngressRule{cidr, ipv6, port, port, "tcp", description};
+  };
+  std::vector<aws::IngressRule> rules;
+  for (const int port : ports) rules.push_back(rule_for(port));
+  auto all = apis_.ec2->authorize_ingress(group, rules);
+  if (all) return static_cast<std::int64_t>(ports.size());
+  // All or nothing: one rule already there (the bot's, from an earlier
+  // attempt, or someone else's) fails the batch. Add them one by one; a
+  // duplicate is present already.
+  if (!all.failure().is("InvalidPermission.Duplicate")) return group_error(group, all.failure());
+  std::int64_t added = 0;
+  if (ports.size() == 1) return added;
+  for (const int port : ports) {
+    auto one = apis_.ec2->authorize_ingress(group, {rule_for(port)});
+    if (one) {
+      ++added;
+    } else if (!one.failure().is("InvalidPermission.Duplicate")) {
+      return group_error(group, one.failure());
+    }
+  }
+  return added;
+}
+
+core::Status AwsBackend::Impl::revoke_rules(const std::string& group,
+                                            const std::vector<std::string>& rule_ids) {
+  if (rule_ids.empty()) return {};
+  auto revoked = apis_.ec2->revoke_ingress(group, rule_ids);
+  if (revoked) return {};
+  if (!rule_gone(revoked.failure())) return group_error(group, revoked.failure());
+  // One of them is gone already (removed meanwhile): revoke the others alone.
+  if (rule_ids.size() == 1) return {};
+  for (const auto& id : rule_ids) {
+    auto one = apis_.ec2->revoke_ingress(group, {id});
+    if (!one && !rule_gone(one.failure())) return group_error(group, one.failure());
+  }
+  return {};
+}
+
+core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::remove_expired(
+    const std::vector<BotRule>& rules, core::TimePoint now, std::int64_t* removed) {
+  std::map<std::string, std::vector<std::string>> by_group;
+  std::map<std::string, const BotRule*> expired_by_cidr;
+  std::set<std::string> live_cidrs;
+  for (const auto& rule : rules) {
+    const bool expired = rule.description.until && *rule.description.until <= now;
+    if (!expired) {
+      live_cidrs.insert(rule.cidr);
+      continue;
+    }
+    by_group[rule.rule.group_id].push_back(rule.rule.id);
+    auto& latest = expired_by_cidr[rule.cidr];
+    if (latest == nullptr || later(rule, *latest)) latest = &rule;
+  }
+  for (const auto& [group, ids] : by_group) {
+    auto revoked = revoke_rules(group, ids);
+    if (!revoked) return revoked.error();
+    *removed += static_cast<std::int64_t>(ids.size());
+  }
+  std::vector<WhitelistEntry> entries;
+  for (const auto& [cidr, rule] : expired_by_cidr) {
+    // A CIDR with a live rule left (renewed in part) has not expired.
+    if (!live_cidrs.contains(cidr)) entries.push_back(entry_of(*rule));
+  }
+  return entries;
+}
+
+core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd& command,
+                                                             const RequestContext& context) {
+  const std::string& env = command.env;
+  auto groups = whitelist_groups(env);
+  if (!groups) return groups.error();
+  auto rules = bot_rules(*groups);
+  if (!rules) return rules.error();
+
+  std::vector<const BotRule*> mine;
+  const BotRule* latest = nullptr;
+  for (const auto& rule : *rules) {
+    if (rule.cidr != command.cidr.text) continue;
+    mine.push_back(&rule);
+    if (latest == nullptr || later(rule, *latest)) latest = &rule;
+  }
+  const bool replaced = !mine.empty();
+  // Renewing without --description keeps the old one: extending a TTL should
+  // not erase why the address was let in.
+  WhitelistRuleDescription wanted;
+  wanted.until = std::chrono::floor<std::chrono::seconds>(clock_.now() + command.ttl);
+  wanted.added_by = context.requested_by.user_id;
+  wanted.note = command.description.value_or(latest != nullptr ? latest->description.note : "");
+  const std::string text = encode_rule_description(wanted);
+  const WhitelistRuleDescription stored = decode_rule_description(text).value_or(wanted);
+
+  std::int64_t added = 0;
+  std::int64_t renewed = 0;
+  for (const auto& group : *groups) {
+    std::vector<aws::RuleDescription> renew;
+    std::vector<int> missing;
+    for (const auto* rule : mine) {
+      if (rule->rule.group_id == group) renew.push_back(aws::RuleDescription{rule->rule.id, text});
+    }
+    for (const auto port : settings_.whitelist_ports) {
+      const bool present = std::any_of(mine.begin(), mine.end(), [&](const BotRule* rule) {
+        return rule->rule.group_id == group && covers(rule->rule, port);
+      });
+      if (!present) missing.push_back(port);
+    }
+    if (!renew.empty()) {
+      auto updated = apis_.ec2->update_rule_descriptions(group, renew);
+      if (!updated) return group_error(group, updated.failure());
+      renewed += static_cast<std::int64_t>(renew.size());
+    }
+    auto authorized = authorize_ports(group, command.cidr.text, command.cidr.ipv6, missing, text);
+    if (!authorized) return authorized.error();
+    added += *authorized;
+  }
+  logger_->info(
+      "aws backend whitelist add: request_id={} environment={} cidr={} groups={} "
+      "rules_added={} rules_renewed={} replaced={}",
+      context.request_id, env, command.cidr.text, groups->size(), added, renewed, replaced);
+  return WhitelistAdded{
+      env, WhitelistEntry{command.cidr.text, stored.note, stored.added_by, stored.until}, replaced};
+}
+
+core::Result<WhitelistRemoved> AwsBackend::Impl::whitelist_remove(const WhitelistRemove& command,
+                                                                  const RequestContext& context) {
+  const std::string& env = command.env;
+  auto groups = whitelist_groups(env);
+  if (!groups) return groups.error();
+  auto rules = bot_rules(*groups);
+  if (!rules) return rules.error();
+  std::map<std::string, std::vector<std::string>> by_group;
+  for (const auto& rule : *rules) {
+    if (rule.cidr == command.cidr.text) by_group[rule.rule.group_id].push_back(rule.rule.id);
+  }
+  if (by_group.empty()) {
+    return core::make_error(
+        core::ErrorCode::not_found,
+        fmt::format("`{}` is not on the allow-list of `{}`.", command.cidr.text, env),
+        fmt::format("aws backend: remove of unlisted {} from {}", command.cidr.text, env));
+  }
+  std::size_t removed = 0;
+  for (const auto& [group, ids] : by_group) {
+    auto revoked = revoke_rules(group, ids);
+    if (!revoked) return revoked.error();
+    removed += ids.size();
+  }
+  logger_->info(
+      "aws backend whitelist remove: request_id={} environment={} cidr={} "
+      "rules_removed={}",
+      context.request_id, env, command.cidr.text, removed);
+  return WhitelistRemoved{env, command.cidr.text};
+}
+
+core::Result<WhitelistListing> AwsBackend::Impl::whitelist_list(std::string_view environment,
+                                                                const RequestContext&) {
+  auto groups = whitelist_groups(environment);
+  if (!groups) return groups.error();
+  auto rules = bot_rules(*groups);
+  if (!rules) return rules.error();
+  // One entry per CIDR (its ports and groups together), as its latest rule says.
+  std::map<std::string, const BotRule*> by_cidr;
+  for (const auto& rule : *rules) {
+    auto& latest = by_cidr[rule.cidr];
+    if (latest == nullptr || later(rule, *latest)) latest = &rule;
+  }
+  WhitelistListing listing;
+  listing.environment = std::string(environment);
+  for (const auto& [cidr, rule] : by_cidr) listing.entries.push_back(entry_of(*rule));
+  return listing;
+}
+
+core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
+    std::string_view environment, const RequestContext& context) {
+  auto groups = whitelist_groups(environment);
+  if (!groups) return groups.error();
+  auto rules = bot_rules(*groups);
+  if (!rules) return rules.error();
+  const core::TimePoint now = clock_.now();
+
+  WhitelistRefreshed result;
+  result.environment = std::string(environment);
+  result.security_groups = *groups;
+  auto expired = remove_expired(*rules, now, &result.rules_removed);
+  if (!expired) return expired.error();
+
+  // Every live CIDR gets every port in every group, with its latest description.
+  std::map<std::string, std::vector<const BotRule*>> live;
+  for (const auto& rule : *rules) {
+    if (rule.description.until && *rule.description.until <= now) continue;
+    live[rule.cidr].push_back(&rule);
+  }
+  for (const auto& [cidr, cidr_rules] : live) {
+    const BotRule* latest =
+        *std::min_element(cidr_rules.begin(), cidr_rules.end(),
+                          [](const BotRule* a, const BotRule* b) { return later(*a, *b); });
+    for (const auto& group : *groups) {
+      std::vector<int> missing;
+      for (const auto port : settings_.whitelist_ports) {
+        const bool present =
+            std::any_of(cidr_rules.begin(), cidr_rules.end(), [&](const BotRule* rule) {
+              return rule->rule.group_id == group && covers(rule->rule, port);
+            });
+        if (!present) missing.push_back(port);
+      }
+      auto added = authorize_ports(group, cidr, latest->ipv6, missing, latest->rule.description);
+      if (!added) return added.error();
+      result.rules_added += *added;
+    }
+  }
+  logger_->info(
+      "aws backend whitelist refresh: request_id={} environment={} groups={} "
+      "rules_added={} rules_removed={}",
+      context.request_id, environment, groups->size(), result.rules_added, result.rules_removed);
+  return result;
+}
+
+core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::whitelist_expire(
+    std::string_view environment, core::TimePoint now, const RequestContext& context) {
+  auto groups = whitelist_groups(environment);
+  if (!groups) {
+    // No allow-list groups: nothing can expire (and the sweep runs every
+    // minute for every environment).
+    if (groups.error().code == core::ErrorCode::not_found) return std::vector<WhitelistEntry>{};
+    return groups.error();
+  }
+  auto rules = bot_rules(*groups);
+  if (!rules) return rules.error();
+  std::int64_t removed = 0;
+  auto expired = remove_expired(*rules, now, &removed);
+  if (!expired) return expired.error();
+  if (removed > 0) {
+    logger_->info(
+        "aws backend whitelist expire: request_id={} environment={} rules_removed={} "
+        "cidrs_expired={}",
+        context.request_id, environment, removed, expired->size());
+  }
+  return expired;
+}
+
+}  // namespace infra
