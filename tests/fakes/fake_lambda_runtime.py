@@ -67,7 +67,7 @@ import collections
 import datetime
 import json
 import os
-import queue
+import re
 import select
 import socket
 import ssl
@@ -81,9 +81,7 @@ from http.server import BaseHTTPRequestHandler
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_http_server import TlsHTTPServer, read_body  # noqa: E402
-import fake_lambda  # noqa: E402  (path pattern, ARN splitting; its signature check as fallback)
-
-try:  # the shared SigV4 check of the AWS fakes, when present
+try:  # the shared SigV4 check of the AWS fakes (the logic of fake_lambda.py's, generalised)
     import sigv4_check
 
     SignatureError = sigv4_check.SignatureError
@@ -95,6 +93,8 @@ try:  # the shared SigV4 check of the AWS fakes, when present
     def parse_credentials(items):
         return sigv4_check.parse_credentials(items)
 except ImportError:  # fake_lambda.py's own copy (the same logic)
+    import fake_lambda
+
     SignatureError = fake_lambda.SignatureError
     verify_signature = fake_lambda.verify
 
@@ -107,6 +107,7 @@ except ImportError:  # fake_lambda.py's own copy (the same logic)
             credentials[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
         return credentials
 
+PATH_RE = re.compile(r"^/2015-03-31/functions/([^/?]+)/invocations$")
 MAX_PAYLOAD = 6_291_456
 MAX_LOGGED_PAYLOAD = 64 * 1024
 API = "/2018-06-01"
@@ -124,6 +125,15 @@ def emit(obj):
 def log(text):
     sys.stderr.write("fake_lambda_runtime: %s\n" % text)
     sys.stderr.flush()
+
+
+def split_function(label):
+    """(short name, qualifier) of an ARN or name[:qualifier] (as fake_lambda.py reads them)."""
+    if label.startswith("arn:"):
+        parts = label.split(":")
+        return (parts[6] if len(parts) > 6 else label), (parts[7] if len(parts) > 7 else None)
+    name, _, qualifier = label.partition(":")
+    return name, (qualifier or None)
 
 
 def as_json(body):
@@ -391,9 +401,9 @@ class InvokeHandler(BaseHTTPRequestHandler):
         payload = as_json(body) if body else None
         record["payload"] = payload
 
-        match = fake_lambda.PATH_RE.match(path)
+        match = PATH_RE.match(path)
         label = urllib.parse.unquote(match.group(1)) if match else None
-        name, qualifier = fake_lambda.split_function(label) if label else (None, None)
+        name, qualifier = split_function(label) if label else (None, None)
         query_qualifier = urllib.parse.parse_qs(query).get("Qualifier")
         if query_qualifier:
             qualifier = query_qualifier[0]
