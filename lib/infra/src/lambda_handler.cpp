@@ -25,6 +25,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "aws/lambda_runtime.hpp"
 #include "core/json.hpp"
 #include "core/strings.hpp"
 
@@ -105,7 +106,7 @@ void write_entry(Writer& writer, const WhitelistEntry& entry) {
   writer.EndObject();
 }
 
-// A contract refusal: the text for the caller and a line for the log.
+// A contract refusal: the text for the caller (logged with the request by refuse()).
 struct Refusal {
   std::string message;
 };
@@ -563,33 +564,24 @@ class Invocation {
 
 LambdaAnswer LambdaHandler::handle(std::string_view payload,
                                    const LambdaInvocationContext& context) {
+  std::string failure;
   try {
     Invocation invocation(role_, environments_, protected_environments_, parser_settings_,
                           backend_, clock_, logger_, context);
     return LambdaAnswer{invocation.run(payload), false, {}, {}};
-  } catch (const std::exception& failure) {
-    logger_->error("lambda handler failed: aws_request_id={} exception={}",
-                   context.aws_request_id, failure.what());
-    LambdaAnswer answer;
-    answer.function_error = true;
-    answer.error_type = "Runtime.HandlerError";
-    answer.error_message = valid_utf8(core::utf8_truncate(failure.what(), 500));
-    answer.body = fmt::format(R"({{"errorMessage":{},"errorType":{},"stackTrace":[]}})",
-                              core::json::quote(answer.error_message),
-                              core::json::quote(answer.error_type));
-    return answer;
+  } catch (const std::exception& exception) {
+    failure = valid_utf8(core::utf8_truncate(exception.what(), 500));
   } catch (...) {
-    logger_->error("lambda handler failed: aws_request_id={} (unknown exception)",
-                   context.aws_request_id);
-    LambdaAnswer answer;
-    answer.function_error = true;
-    answer.error_type = "Runtime.HandlerError";
-    answer.error_message = "infra-bot lambda failed with an unknown exception.";
-    answer.body = fmt::format(R"({{"errorMessage":{},"errorType":{},"stackTrace":[]}})",
-                              core::json::quote(answer.error_message),
-                              core::json::quote(answer.error_type));
-    return answer;
+    failure = "infra-bot lambda failed with an unknown exception.";
   }
+  logger_->error("lambda handler failed: aws_request_id={} exception={}", context.aws_request_id,
+                 failure);
+  LambdaAnswer answer;
+  answer.function_error = true;
+  answer.error_type = "Runtime.HandlerError";
+  answer.error_message = std::move(failure);
+  answer.body = aws::LambdaErrorReport{answer.error_message, answer.error_type}.to_json();
+  return answer;
 }
 
 }  // namespace infra
