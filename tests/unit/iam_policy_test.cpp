@@ -123,11 +123,12 @@ Document policy(aws::PolicyRole role, const aws::TagScope& scope = default_scope
 }
 
 const std::set<std::string> kInfraChanges = {
-    "ecs:TagResource",       "ecs:UpdateService",   "rds:StartDBCluster",
-    "rds:StartDBInstance",   "rds:StopDBCluster",   "rds:StopDBInstance",
-    "ec2:RebootInstances",   "ec2:StartInstances",  "ec2:StopInstances"};
+    "ecs:TagResource",     "ecs:UpdateService",  "rds:StartDBCluster",
+    "rds:StartDBInstance", "rds:StopDBCluster",  "rds:StopDBInstance",
+    "ec2:RebootInstances", "ec2:StartInstances", "ec2:StopInstances"};
 const std::set<std::string> kAllowListChanges = {"ec2:AuthorizeSecurityGroupIngress",
-                                                 "ec2:RevokeSecurityGroupIngress"};
+                                                 "ec2:RevokeSecurityGroupIngress",
+                                                 "ec2:UpdateSecurityGroupRuleDescriptionsIngress"};
 
 // --- Shape -------------------------------------------------------------------
 
@@ -135,11 +136,11 @@ TEST(IamPolicy, BotPolicyHasEveryStatementInOrder) {
   auto doc = policy(aws::PolicyRole::bot);
   EXPECT_EQ(doc.version, "2012-10-17");
   EXPECT_EQ(doc.keys, (std::set<std::string>{"Version", "Statement"}));
-  EXPECT_THAT(doc.sids(),
-              ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources", "DescribeEcsServices",
-                          "ScaleEcsServices", "RememberEcsDesiredCount", "StopStartRdsInstances",
-                          "StopStartRdsClusters", "StartStopRebootEc2Instances", "EditAllowListRules",
-                          "DenyChangesInProtectedEnvironments"));
+  EXPECT_THAT(doc.sids(), ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources",
+                                      "DescribeEcsServices", "ScaleEcsServices",
+                                      "RememberEcsDesiredCount", "StopStartRdsInstances",
+                                      "StopStartRdsClusters", "StartStopRebootEc2Instances",
+                                      "EditAllowListRules", "DenyChangesInProtectedEnvironments"));
   std::set<std::string> sids;
   for (const auto& s : doc.statements) {
     EXPECT_TRUE(sids.insert(s.sid).second) << "duplicate Sid " << s.sid;
@@ -196,13 +197,18 @@ TEST(IamPolicy, EveryAllowedChangeNeedsTheEnvironmentTag) {
   const std::vector<Expect> expected = {
       {"ScaleEcsServices", {"ecs:UpdateService"}, "arn:aws:ecs:*:*:service/*"},
       {"RememberEcsDesiredCount", {"ecs:TagResource"}, "arn:aws:ecs:*:*:service/*"},
-      {"StopStartRdsInstances", {"rds:StartDBInstance", "rds:StopDBInstance"}, "arn:aws:rds:*:*:db:*"},
-      {"StopStartRdsClusters", {"rds:StartDBCluster", "rds:StopDBCluster"}, "arn:aws:rds:*:*:cluster:*"},
+      {"StopStartRdsInstances",
+       {"rds:StartDBInstance", "rds:StopDBInstance"},
+       "arn:aws:rds:*:*:db:*"},
+      {"StopStartRdsClusters",
+       {"rds:StartDBCluster", "rds:StopDBCluster"},
+       "arn:aws:rds:*:*:cluster:*"},
       {"StartStopRebootEc2Instances",
        {"ec2:RebootInstances", "ec2:StartInstances", "ec2:StopInstances"},
        "arn:aws:ec2:*:*:instance/*"},
       {"EditAllowListRules",
-       {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"},
+       {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+        "ec2:UpdateSecurityGroupRuleDescriptionsIngress"},
        "arn:aws:ec2:*:*:security-group/*"},
   };
   for (const auto& e : expected) {
@@ -223,7 +229,8 @@ TEST(IamPolicy, EveryAllowedChangeNeedsTheEnvironmentTag) {
     if (s.effect != "Allow") continue;
     for (const auto& a : s.actions) {
       if (kInfraChanges.count(a) || kAllowListChanges.count(a)) {
-        EXPECT_TRUE(s.conditions.count("StringEquals")) << a << " in " << s.sid << " is unconditioned";
+        EXPECT_TRUE(s.conditions.count("StringEquals"))
+            << a << " in " << s.sid << " is unconditioned";
       }
     }
   }
@@ -276,7 +283,8 @@ TEST(IamPolicy, ProtectedEnvironmentsAreDeniedEveryInfrastructureChange) {
 }
 
 TEST(IamPolicy, NoProtectedEnvironmentMeansNoDeny) {
-  for (auto role : {aws::PolicyRole::bot, aws::PolicyRole::orchestrator, aws::PolicyRole::whitelist}) {
+  for (auto role :
+       {aws::PolicyRole::bot, aws::PolicyRole::orchestrator, aws::PolicyRole::whitelist}) {
     auto doc = policy(role, {"Environment", {"dev", "staging"}, {}});
     EXPECT_EQ(doc.find("DenyChangesInProtectedEnvironments"), nullptr) << aws::to_string(role);
     EXPECT_THAT(doc.actions("Deny"), IsEmpty());
@@ -285,8 +293,8 @@ TEST(IamPolicy, NoProtectedEnvironmentMeansNoDeny) {
 
 TEST(IamPolicy, NoEnvironmentMeansReadOnly) {
   auto doc = policy(aws::PolicyRole::bot, {"Environment", {}, {}});
-  EXPECT_THAT(doc.sids(),
-              ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources", "DescribeEcsServices"));
+  EXPECT_THAT(doc.sids(), ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources",
+                                      "DescribeEcsServices"));
 }
 
 // --- Roles -------------------------------------------------------------------
@@ -302,29 +310,33 @@ TEST(IamPolicy, OrchestratorHasEverythingButTheAllowList) {
   // Everything else is the bot's.
   auto expected = bot.actions("Allow");
   for (const auto* a : {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+                        "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
                         "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"}) {
     expected.erase(a);
   }
   EXPECT_EQ(allowed, expected);
   EXPECT_EQ(orchestrator.actions("Deny"), bot.actions("Deny"));
-  EXPECT_THAT(orchestrator.find("DescribeResources")->actions,
-              ElementsAre("ec2:DescribeInstances", "rds:DescribeDBClusters", "rds:DescribeDBInstances"));
+  EXPECT_THAT(
+      orchestrator.find("DescribeResources")->actions,
+      ElementsAre("ec2:DescribeInstances", "rds:DescribeDBClusters", "rds:DescribeDBInstances"));
 }
 
 TEST(IamPolicy, WhitelistHasOnlyTheAllowList) {
   auto doc = policy(aws::PolicyRole::whitelist);
-  EXPECT_THAT(doc.sids(),
-              ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources", "EditAllowListRules"));
+  EXPECT_THAT(doc.sids(), ElementsAre("FindEnvironmentResourcesByTag", "DescribeResources",
+                                      "EditAllowListRules"));
   EXPECT_EQ(doc.actions("Allow"),
-            (std::set<std::string>{"tag:GetResources", "ec2:DescribeSecurityGroupRules",
-                                   "ec2:DescribeSecurityGroups", "ec2:AuthorizeSecurityGroupIngress",
-                                   "ec2:RevokeSecurityGroupIngress"}));
+            (std::set<std::string>{
+                "tag:GetResources", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups",
+                "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress"}));
   // Protected environments keep their allow-list: no Deny.
   EXPECT_THAT(doc.actions("Deny"), IsEmpty());
 }
 
 TEST(IamPolicy, RoleNamesRoundTrip) {
-  for (auto role : {aws::PolicyRole::bot, aws::PolicyRole::orchestrator, aws::PolicyRole::whitelist}) {
+  for (auto role :
+       {aws::PolicyRole::bot, aws::PolicyRole::orchestrator, aws::PolicyRole::whitelist}) {
     EXPECT_EQ(aws::parse_policy_role(aws::to_string(role)), role);
   }
   EXPECT_EQ(aws::parse_policy_role("Bot"), std::nullopt);
@@ -334,7 +346,8 @@ TEST(IamPolicy, RoleNamesRoundTrip) {
 // --- Resource scope ----------------------------------------------------------
 
 TEST(IamPolicy, ResourceArnsTakeThePartitionRegionAndAccount) {
-  auto doc = policy(aws::PolicyRole::bot, default_scope(), {"aws-us-gov", "us-gov-west-1", "123456789012"});
+  auto doc = policy(aws::PolicyRole::bot, default_scope(),
+                    {"aws-us-gov", "us-gov-west-1", "123456789012"});
   std::set<std::string> arns;
   for (const auto& s : doc.statements) {
     for (const auto& r : s.resources) {
@@ -358,10 +371,12 @@ TEST(IamPolicy, TagKeyWithEveryAllowedPunctuationIsOneConditionKey) {
   auto doc = policy(aws::PolicyRole::bot, scope);
   const auto* deny = doc.find("DenyChangesInProtectedEnvironments");
   ASSERT_NE(deny, nullptr);
-  EXPECT_THAT(deny->conditions.at("StringEquals").at("aws:ResourceTag/" + key), ElementsAre("prod"));
+  EXPECT_THAT(deny->conditions.at("StringEquals").at("aws:ResourceTag/" + key),
+              ElementsAre("prod"));
   const auto* edit = doc.find("EditAllowListRules");
   ASSERT_NE(edit, nullptr);
-  EXPECT_THAT(edit->conditions.at("StringEquals").at("aws:ResourceTag/" + key), ElementsAre("dev", "prod"));
+  EXPECT_THAT(edit->conditions.at("StringEquals").at("aws:ResourceTag/" + key),
+              ElementsAre("dev", "prod"));
   // The tag key never reaches an ARN.
   for (const auto& s : doc.statements) {
     for (const auto& r : s.resources) EXPECT_EQ(r.find("cost"), std::string::npos) << r;
@@ -395,15 +410,18 @@ TEST(IamPolicy, DollarInAValueIsEscapedSoItIsNoPolicyVariable) {
   ASSERT_NE(scale, nullptr);
   EXPECT_THAT(scale->conditions.at("StringEquals").at("aws:ResourceTag/Environment"),
               ElementsAre("${$}{aws:username}"));
-  EXPECT_THAT(doc.find("DenyChangesInProtectedEnvironments")->conditions.at("StringEquals").at(
-                  "aws:ResourceTag/Environment"),
+  EXPECT_THAT(doc.find("DenyChangesInProtectedEnvironments")
+                  ->conditions.at("StringEquals")
+                  .at("aws:ResourceTag/Environment"),
               ElementsAre("a${$}b"));
 }
 
 TEST(IamPolicy, DuplicateEnvironmentsAreListedOnce) {
-  auto doc = policy(aws::PolicyRole::orchestrator, {"Environment", {"dev", "dev", "qa"}, {"qa", "qa"}});
-  EXPECT_THAT(doc.find("ScaleEcsServices")->conditions.at("StringEquals").at("aws:ResourceTag/Environment"),
-              ElementsAre("dev", "qa"));
+  auto doc =
+      policy(aws::PolicyRole::orchestrator, {"Environment", {"dev", "dev", "qa"}, {"qa", "qa"}});
+  EXPECT_THAT(
+      doc.find("ScaleEcsServices")->conditions.at("StringEquals").at("aws:ResourceTag/Environment"),
+      ElementsAre("dev", "qa"));
   EXPECT_THAT(doc.find("DenyChangesInProtectedEnvironments")
                   ->conditions.at("StringEquals")
                   .at("aws:ResourceTag/Environment"),
@@ -423,7 +441,8 @@ TEST(IamPolicy, WrittenAsTerraformWritesIt) {
 
 TEST(CheckPolicyScope, AcceptsTheDefaultsAndRealisticValues) {
   EXPECT_TRUE(aws::check_policy_scope(default_scope()));
-  EXPECT_TRUE(aws::check_policy_scope({"Umgebung-Größe", {"dev"}, {}}, {"aws-cn", "cn-north-1", "123456789012"}));
+  EXPECT_TRUE(aws::check_policy_scope({"Umgebung-Größe", {"dev"}, {}},
+                                      {"aws-cn", "cn-north-1", "123456789012"}));
   EXPECT_TRUE(aws::check_policy_scope({std::string(128, 'k'), {std::string(256, 'v')}, {}}));
 }
 
@@ -479,7 +498,8 @@ void expect_golden(const std::string& name, const std::string& actual) {
     return;
   }
   if (!in) {
-    ADD_FAILURE() << "golden " << path.string() << " is missing (UPDATE_GOLDEN=1 creates it; review it)";
+    ADD_FAILURE() << "golden " << path.string()
+                  << " is missing (UPDATE_GOLDEN=1 creates it; review it)";
   } else {
     ADD_FAILURE() << "golden " << path.string() << " differs (UPDATE_GOLDEN=1 rewrites it; review "
                   << "the diff and the orchestrator module's policy documents)\n--- actual:\n"
@@ -494,14 +514,17 @@ TEST(IamPolicyGolden, Documents) {
   const aws::ResourceScope lambda_account{"aws", "eu-west-1", "123456789012"};
   const aws::TagScope unprotected{"team:env", {"dev", "qa"}, {}};
   expect_golden("bot.json", aws::tag_scoped_policy_json(default_scope(), aws::PolicyRole::bot));
-  expect_golden("orchestrator.json",
-                aws::tag_scoped_policy_json(default_scope(), aws::PolicyRole::orchestrator, lambda_account));
-  expect_golden("whitelist.json",
-                aws::tag_scoped_policy_json(default_scope(), aws::PolicyRole::whitelist, lambda_account));
-  expect_golden("orchestrator-unprotected.json",
-                aws::tag_scoped_policy_json(unprotected, aws::PolicyRole::orchestrator, lambda_account));
-  expect_golden("whitelist-unprotected.json",
-                aws::tag_scoped_policy_json(unprotected, aws::PolicyRole::whitelist, lambda_account));
+  expect_golden(
+      "orchestrator.json",
+      aws::tag_scoped_policy_json(default_scope(), aws::PolicyRole::orchestrator, lambda_account));
+  expect_golden("whitelist.json", aws::tag_scoped_policy_json(
+                                      default_scope(), aws::PolicyRole::whitelist, lambda_account));
+  expect_golden(
+      "orchestrator-unprotected.json",
+      aws::tag_scoped_policy_json(unprotected, aws::PolicyRole::orchestrator, lambda_account));
+  expect_golden(
+      "whitelist-unprotected.json",
+      aws::tag_scoped_policy_json(unprotected, aws::PolicyRole::whitelist, lambda_account));
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ namespace {
 //    describes list every instance when called without an identifier), so
 //    they are allowed on "*", unconditioned. They only read.
 //  - ecs:DescribeServices/UpdateService/TagResource, rds:Stop/Start*,
-//    ec2:Start/Stop/RebootInstances and ec2:Authorize/RevokeSecurityGroupIngress
+//    ec2:Start/Stop/RebootInstances and ec2:Authorize/RevokeSecurityGroupIngress,
+//    ec2:UpdateSecurityGroupRuleDescriptionsIngress
 //    take the resource's ARN and support aws:ResourceTag/<key>: those carry
 //    the environment condition.
 //  - ecs:TagResource also supports aws:TagKeys (the keys in the request).
@@ -204,9 +205,10 @@ std::optional<PolicyRole> parse_policy_role(std::string_view text) {
 core::Status check_policy_scope(const TagScope& scope, const ResourceScope& where) {
   const auto& key = scope.tag_key;
   if (key.empty()) {
-    return invalid("The tag key (INFRA_TAG_KEY) is empty; set it to the tag that names an "
-                   "environment, e.g. Environment.",
-                   "empty tag key");
+    return invalid(
+        "The tag key (INFRA_TAG_KEY) is empty; set it to the tag that names an "
+        "environment, e.g. Environment.",
+        "empty tag key");
   }
   if (auto bad = first_bad(key, in_tag_alphabet)) {
     return invalid(fmt::format("The tag key (INFRA_TAG_KEY) `{}` contains {}: AWS tag keys hold "
@@ -244,14 +246,16 @@ core::Status check_policy_scope(const TagScope& scope, const ResourceScope& wher
                                well_formed(where.partition)),
                    "bad partition");
   }
-  if (where.region != "*" &&
-      !all_of(where.region, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; })) {
-    return invalid(fmt::format("`{}` is not an AWS region (e.g. eu-west-1) or *.",
-                               well_formed(where.region)),
-                   "bad region");
+  if (where.region != "*" && !all_of(where.region, [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      })) {
+    return invalid(
+        fmt::format("`{}` is not an AWS region (e.g. eu-west-1) or *.", well_formed(where.region)),
+        "bad region");
   }
   if (where.account_id != "*" &&
-      (where.account_id.size() != 12 || !all_of(where.account_id, [](char c) { return c >= '0' && c <= '9'; }))) {
+      (where.account_id.size() != 12 ||
+       !all_of(where.account_id, [](char c) { return c >= '0' && c <= '9'; }))) {
     return invalid(fmt::format("`{}` is not an AWS account id (12 digits) or *.",
                                well_formed(where.account_id)),
                    "bad account id");
@@ -284,8 +288,9 @@ std::string tag_scoped_policy_json(const TagScope& scope, PolicyRole role,
 
   Statement describe{"DescribeResources", false, {}, {"*"}, {}};
   if (infrastructure) {
-    describe.actions.insert(describe.actions.end(), {"ec2:DescribeInstances", "rds:DescribeDBClusters",
-                                                     "rds:DescribeDBInstances"});
+    describe.actions.insert(
+        describe.actions.end(),
+        {"ec2:DescribeInstances", "rds:DescribeDBClusters", "rds:DescribeDBInstances"});
   }
   if (allow_list) {
     describe.actions.insert(describe.actions.end(),
@@ -293,12 +298,14 @@ std::string tag_scoped_policy_json(const TagScope& scope, PolicyRole role,
   }
   statements.push_back(std::move(describe));
   if (infrastructure) {
-    statements.push_back({"DescribeEcsServices", false, {"ecs:DescribeServices"}, {service_arn}, {}});
+    statements.push_back(
+        {"DescribeEcsServices", false, {"ecs:DescribeServices"}, {service_arn}, {}});
   }
 
   // Changes: only on resources tagged with a configured environment.
   if (!environments.empty()) {
-    const auto tagged = [&](std::string sid, std::vector<std::string> actions, std::string resource) {
+    const auto tagged = [&](std::string sid, std::vector<std::string> actions,
+                            std::string resource) {
       Statement statement{std::move(sid), false, std::move(actions), {std::move(resource)}, {}};
       statement.conditions["StringEquals"][env_key] = environments;
       return statement;
@@ -317,9 +324,12 @@ std::string tag_scoped_policy_json(const TagScope& scope, PolicyRole role,
     }
     if (allow_list) {
       auto edit = tagged("EditAllowListRules",
-                         {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"},
+                         {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+                          // a renewed entry keeps its rules and gets a new description
+                          "ec2:UpdateSecurityGroupRuleDescriptionsIngress"},
                          group_arn);
-      edit.conditions["StringEquals"]["aws:ResourceTag/" + std::string(kIamWhitelistTagKey)] = {"true"};
+      edit.conditions["StringEquals"]["aws:ResourceTag/" + std::string(kIamWhitelistTagKey)] = {
+          "true"};
       statements.push_back(std::move(edit));
     }
   }

@@ -318,7 +318,7 @@ data "aws_iam_policy_document" "whitelist" {
   statement {
     sid       = "EditAllowListRules"
     effect    = "Allow"
-    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:UpdateSecurityGroupRuleDescriptionsIngress"]
     resources = ["${local.arn_prefix.ec2}:security-group/*"]
 
     condition {
