@@ -277,6 +277,18 @@ TEST_F(ServiceAwsTest, WithAnOrchestratorFullTeardownGoesToTheLambdaAndStopStays
   EXPECT_EQ(FakeAws::desired_count(aws_.state(), "infra-staging", "api"), 0);
 }
 
+TEST_F(ServiceAwsTest, ConsoleDrivesTheFakeToo) {
+  ASSERT_TRUE(aws_.started());
+  start(aws_settings());
+  auto& console = run_other({"console", "-c", "/infra stop staging"});
+  ASSERT_EQ(console.wait_exit(20s), 0) << console.describe_last(20);
+  std::string out;
+  for (const auto& line : console.stdout_lines()) out += line + "\n";
+  EXPECT_THAT(out, HasSubstr("STOP - STAGING"));
+  EXPECT_EQ(FakeAws::desired_count(aws_.state(), "infra-staging", "worker"), 0);
+  EXPECT_EQ(FakeAws::instance_state(aws_.state(), "i-0a1b2c3d4e5f62002"), "stopped");
+}
+
 // The Lambda backend: the bot derives expiries from one list per environment per sweep and
 // removes what expired through the whitelist Lambda.
 TEST_F(ServiceAwsTest, LambdaBackendSweepRemovesExpiredEntriesAndNotifiesOnce) {
