@@ -27,11 +27,10 @@ int run_lambda_function(const core::Config& config, const core::Environment& env
                         infra::Backend& backend, aws::LambdaRuntimeClient& runtime,
                         const core::Clock& clock, core::LoggerPtr logger) {
   infra::LambdaHandler handler(config.lambda_role, config, backend, clock, logger);
-  logger->info("infra-bot lambda: role={} function={} version={} backend={} runtime_api={}",
-               infra::to_string(config.lambda_role),
-               env_or(env, "AWS_LAMBDA_FUNCTION_NAME", "unknown"),
-               env_or(env, "AWS_LAMBDA_FUNCTION_VERSION", "unknown"), backend.name(),
-               runtime.base_url());
+  logger->info(
+      "infra-bot lambda: role={} function={} version={} backend={} runtime_api={}",
+      infra::to_string(config.lambda_role), env_or(env, "AWS_LAMBDA_FUNCTION_NAME", "unknown"),
+      env_or(env, "AWS_LAMBDA_FUNCTION_VERSION", "unknown"), backend.name(), runtime.base_url());
 
   int unreachable = 0;
   for (;;) {
@@ -60,32 +59,32 @@ int run_lambda_function(const core::Config& config, const core::Environment& env
     }
     long long remaining_ms = -1;
     if (invocation.deadline) {
-      remaining_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*invocation.deadline -
-                                                                           clock.now())
-                         .count();
+      remaining_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*invocation.deadline - clock.now())
+              .count();
     }
     logger->info("invocation: aws_request_id={} function_arn={} remaining_ms={} bytes={}",
                  invocation.request_id, invocation.invoked_function_arn,
                  invocation.deadline ? std::to_string(remaining_ms) : std::string("unknown"),
                  invocation.payload.size());
 
-    auto answer = handler.handle(invocation.payload,
-                                 infra::LambdaInvocationContext{invocation.request_id,
-                                                                invocation.deadline});
+    auto answer =
+        handler.handle(invocation.payload,
+                       infra::LambdaInvocationContext{invocation.request_id, invocation.deadline});
     core::Status posted;
     if (answer.function_error) {
-      posted = runtime.report_error(invocation.request_id,
-                                    aws::LambdaErrorReport{answer.error_message, answer.error_type});
+      posted = runtime.report_error(
+          invocation.request_id, aws::LambdaErrorReport{answer.error_message, answer.error_type});
     } else {
       posted = runtime.respond(invocation.request_id, answer.body);
       if (!posted && posted.error().code == core::ErrorCode::invalid_input) {
         // 413: the answer is over Lambda's 6 MB; the caller gets a readable error instead.
         logger->error("runtime API refused the response of {} ({} bytes): {}",
                       invocation.request_id, answer.body.size(), posted.error().detail);
-        posted = runtime.report_error(
-            invocation.request_id,
-            aws::LambdaErrorReport{"The answer is larger than Lambda accepts.",
-                                   "Runtime.ResponseTooLarge"});
+        posted =
+            runtime.report_error(invocation.request_id,
+                                 aws::LambdaErrorReport{"The answer is larger than Lambda accepts.",
+                                                        "Runtime.ResponseTooLarge"});
       }
     }
     if (!posted) {
@@ -100,8 +99,8 @@ int fail_lambda_init(aws::LambdaRuntimeClient& runtime, const core::Error& error
                      const core::LoggerPtr& logger) {
   logger->error("infra-bot lambda could not start: {}{}", error.user_message,
                 error.detail.empty() ? "" : " (" + error.detail + ")");
-  auto posted = runtime.report_init_error(aws::LambdaErrorReport{
-      core::utf8_truncate(error.user_message, 1000), "Runtime.InitError"});
+  auto posted = runtime.report_init_error(
+      aws::LambdaErrorReport{core::utf8_truncate(error.user_message, 1000), "Runtime.InitError"});
   if (!posted) logger->error("runtime API did not take the init error: {}", posted.error().detail);
   return 1;
 }

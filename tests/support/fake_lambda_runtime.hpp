@@ -9,10 +9,12 @@
 //
 //   test::FakeLambdaRuntime lambda({"infra-orchestrator", "infra-ip-whitelist"});
 //   // the bot:   AWS_ENDPOINT_URL_LAMBDA = lambda.endpoint(), SSL_CERT_FILE = test_tls().ca_file,
-//   //            AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN = lambda.credentials()
+//   //            AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN =
+//   lambda.credentials()
 //   // a runtime: AWS_LAMBDA_RUNTIME_API = lambda.runtime_api("infra-orchestrator")
-//   ASSERT_TRUE(lambda.wait_for("a poll", test::FakeLambdaRuntime::event("next", "infra-orchestrator")));
-//   ASSERT_TRUE(lambda.fail_next("infra-orchestrator", 500));   // the next `next` answers 500
+//   ASSERT_TRUE(lambda.wait_for("a poll", test::FakeLambdaRuntime::event("next",
+//   "infra-orchestrator"))); ASSERT_TRUE(lambda.fail_next("infra-orchestrator", 500));   // the
+//   next `next` answers 500
 //
 // Every event line carries "event" (invoke, answered, next, dispatch, response, error,
 // init_error, timeout, next_status); their fields are documented at the top of the script.
@@ -64,15 +66,19 @@ class FakeLambdaRuntime {
     const auto& tls = test_tls();
     std::string trusted = credentials_.access_key_id + ":" + credentials_.secret_access_key;
     if (!credentials_.session_token.empty()) trusted += ":" + credentials_.session_token;
-    std::vector<std::string> args{"--tls",         tls.cert_file, tls.key_file,
-                                  "--credentials", trusted,       "--timeout-seconds",
+    std::vector<std::string> args{"--tls",
+                                  tls.cert_file,
+                                  tls.key_file,
+                                  "--credentials",
+                                  trusted,
+                                  "--timeout-seconds",
                                   std::to_string(timeout.count())};
     for (const auto& function : functions) {
       args.push_back("--function");
       args.push_back(function);
     }
-    process_ = std::make_unique<PythonFake>(std::string(FAKES_DIR) + "/fake_lambda_runtime.py",
-                                            args);
+    process_ =
+        std::make_unique<PythonFake>(std::string(FAKES_DIR) + "/fake_lambda_runtime.py", args);
     if (process_->port() > 0) read_runtime_ports();
   }
   FakeLambdaRuntime(const FakeLambdaRuntime&) = delete;
@@ -139,9 +145,9 @@ class FakeLambdaRuntime {
       if (std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return testing::AssertionFailure() << "no " << what << " x" << n << " (saw " << matched
-                                       << ") within " << timeout.count() << " ms; "
-                                       << describe_last(10);
+    return testing::AssertionFailure()
+           << "no " << what << " x" << n << " (saw " << matched << ") within " << timeout.count()
+           << " ms; " << describe_last(10);
   }
 
   // ---- predicates and field helpers -------------------------------------------------------

@@ -72,12 +72,11 @@ class StubBackend final : public infra::Backend {
     record("add", command.env, context);
     last_add = command;
     if (error) return *error;
-    return infra::WhitelistAdded{command.env,
-                                 infra::WhitelistEntry{command.cidr.text,
-                                                       command.description.value_or(""),
-                                                       context.requested_by.user_id,
-                                                       fixed_time()},
-                                 false};
+    return infra::WhitelistAdded{
+        command.env,
+        infra::WhitelistEntry{command.cidr.text, command.description.value_or(""),
+                              context.requested_by.user_id, fixed_time()},
+        false};
   }
   core::Result<infra::WhitelistRemoved> whitelist_remove(
       const infra::WhitelistRemove& command, const infra::RequestContext& context) override {
@@ -274,10 +273,10 @@ TEST_F(LambdaHandlerChain, EveryWhitelistActionRoundTrips) {
     EXPECT_TRUE(parsed) << text;
     return *parsed;
   };
-  const infra::WhitelistAdd add{cidr("203.0.113.7/32"), std::chrono::seconds(604800),
-                                "Home office", "dev"};
-  const infra::WhitelistAdd renew{cidr("203.0.113.7/32"), std::chrono::seconds(3600),
-                                  std::nullopt, "dev"};
+  const infra::WhitelistAdd add{cidr("203.0.113.7/32"), std::chrono::seconds(604800), "Home office",
+                                "dev"};
+  const infra::WhitelistAdd renew{cidr("203.0.113.7/32"), std::chrono::seconds(3600), std::nullopt,
+                                  "dev"};
   const infra::WhitelistAdd v6{cidr("2001:db8:1234::/48"), std::chrono::seconds(300), "VPN",
                                "prod"};
 
@@ -290,8 +289,7 @@ TEST_F(LambdaHandlerChain, EveryWhitelistActionRoundTrips) {
     EXPECT_EQ(through->entry, direct->entry) << answers_.back();
     EXPECT_EQ(through->replaced, direct->replaced) << answers_.back();
   }
-  EXPECT_TRUE(client_.whitelist_list("dev", context)->entries.front().description ==
-              "Home office")
+  EXPECT_TRUE(client_.whitelist_list("dev", context)->entries.front().description == "Home office")
       << "renewed without a description keeps the old one";
 
   for (const auto& environment : {"dev", "prod", "staging"}) {
@@ -395,9 +393,7 @@ class LambdaHandlerTest : public testing::Test {
 constexpr std::string_view kWho =
     R"("request_id":"r-1","requested_by":{"user_id":"U1","user_name":"alice","team_id":"T1","channel_id":"C1"})";
 
-std::string event(std::string_view fields) {
-  return fmt::format("{{{},{}}}", fields, kWho);
-}
+std::string event(std::string_view fields) { return fmt::format("{{{},{}}}", fields, kWho); }
 
 TEST_F(LambdaHandlerTest, ProtectedEnvironmentsAreRefusedWhateverTheCallerSends) {
   struct Case {
@@ -429,16 +425,16 @@ TEST_F(LambdaHandlerTest, ProtectedEnvironmentsAreRefusedWhateverTheCallerSends)
   EXPECT_TRUE(logged);
 
   // The rest of prod is served.
-  for (const auto* fields : {R"("action":"status","environment":"prod")",
-                             R"("action":"start","environment":"prod")",
-                             R"("action":"spinup","environment":"prod")"}) {
+  for (const auto* fields :
+       {R"("action":"status","environment":"prod")", R"("action":"start","environment":"prod")",
+        R"("action":"spinup","environment":"prod")"}) {
     const auto document = parse_answer(answer(orchestrator_, event(fields)));
     EXPECT_EQ(core::json::get_bool(document, "ok"), true) << fields;
   }
   EXPECT_THAT(stub_.calls, testing::ElementsAre("status prod", "start prod", "spinup prod"));
   // The whitelist of a protected environment is the policy's business, not refused here.
-  const auto document = parse_answer(
-      answer(whitelist_, event(R"("action":"list","environment":"prod")")));
+  const auto document =
+      parse_answer(answer(whitelist_, event(R"("action":"list","environment":"prod")")));
   EXPECT_EQ(core::json::get_bool(document, "ok"), true);
 }
 
@@ -472,7 +468,8 @@ TEST_F(LambdaHandlerTest, MalformedPayloadsAreRefusedAndNeverReachTheBackend) {
       {R"({"action":"stop","environment":null})", "has no `environment`"},
       {R"({"action":"stop","environment":1})", "`environment` must be a string"},
       {R"({"action":"stop","environment":{"name":"dev"}})", "`environment` must be a string"},
-      {R"({"action":"stop","environment":"qa"})", "Unknown environment `qa`. Known: dev, staging, prod."},
+      {R"({"action":"stop","environment":"qa"})",
+       "Unknown environment `qa`. Known: dev, staging, prod."},
       {R"({"action":"status","environment":"dev`; rm"})", "Unknown environment `dev'; rm`"},
       {R"({"action":"teardown","environment":"dev","level":"everything"})",
        "`level` must be `services` or `full`, not `everything`."},
@@ -541,7 +538,7 @@ TEST_F(LambdaHandlerTest, LimitsOfTheTtlAreAccepted) {
     const auto document = parse_answer(answer(
         whitelist_,
         event(fmt::format(R"("action":"add","cidr":"1.2.3.4","ttl_seconds":{},"environment":"dev")",
-                            ttl))));
+                          ttl))));
     EXPECT_EQ(core::json::get_bool(document, "ok"), true) << ttl;
   }
   ASSERT_TRUE(stub_.last_add);
@@ -568,11 +565,12 @@ TEST_F(LambdaHandlerTest, ArbitraryBytesNeverCrash) {
 }
 
 TEST_F(LambdaHandlerTest, ArgumentsReachTheBackend) {
-  ASSERT_EQ(core::json::get_bool(
-                parse_answer(answer(orchestrator_,
-                                    event(R"("action":"reboot","environment":"dev","name":" web-1 ")"))),
-                "ok"),
-            true);
+  ASSERT_EQ(
+      core::json::get_bool(
+          parse_answer(answer(orchestrator_,
+                              event(R"("action":"reboot","environment":"dev","name":" web-1 ")"))),
+          "ok"),
+      true);
   ASSERT_TRUE(stub_.last_lifecycle);
   EXPECT_EQ(stub_.last_lifecycle->action, infra::LifecycleAction::reboot);
   EXPECT_EQ(stub_.last_lifecycle->instance_name, "web-1");
@@ -685,9 +683,10 @@ TEST_F(LambdaHandlerTest, AnswersHaveTheContractShapes) {
             canonical(R"({"ok":true,"environment":"dev","replaced":false,
                           "entry":{"cidr":"203.0.113.7/32","description":"Home office",
                                    "added_by":"U1","expires_at":"2026-01-08T00:00:00Z"}})"));
-  EXPECT_EQ(canonical(answer(whitelist_,
-                             event(R"("action":"remove","cidr":"203.0.113.7/32","environment":"dev")"))),
-            canonical(R"({"ok":true,"environment":"dev","cidr":"203.0.113.7/32"})"));
+  EXPECT_EQ(
+      canonical(answer(whitelist_,
+                       event(R"("action":"remove","cidr":"203.0.113.7/32","environment":"dev")"))),
+      canonical(R"({"ok":true,"environment":"dev","cidr":"203.0.113.7/32"})"));
   EXPECT_EQ(canonical(answer(whitelist_, event(R"("action":"list","environment":"dev")"))),
             canonical(R"({"ok":true,"environment":"dev","entries":[]})"));
   EXPECT_EQ(canonical(answer(whitelist_, event(R"("action":"refresh","environment":"dev")"))),
@@ -713,7 +712,8 @@ TEST_F(LambdaHandlerTest, ExtensionsRoundTripThroughLambdaBackend) {
   stub_.status_result.ec2_instances = {
       {"i-1", "bastion", "running", "eu-west-1a", StubBackend::fixed_time()},
       {"i-2", "", "pending", "", std::nullopt}};
-  stub_.status_result.problems = {"EC2: UnauthorizedOperation", "ECS service x: ThrottlingException"};
+  stub_.status_result.problems = {"EC2: UnauthorizedOperation",
+                                  "ECS service x: ThrottlingException"};
   stub_.action_result.environment = "dev";
   stub_.action_result.message = "Rebooted 2 instances.";
   stub_.action_result.details = {{"ec2_instances_rebooted", 2}};
@@ -749,8 +749,8 @@ TEST_F(LambdaHandlerTest, ExtensionsRoundTripThroughLambdaBackend) {
   EXPECT_EQ(stub_.last_lifecycle->instance_name, "bastion") << last_payload;
 
   // And a refusal reads back as the bot's error with the Lambda's own text.
-  auto refused = client.run({infra::LifecycleAction::stop, "prod", std::nullopt},
-                            fixtures::fixed_context());
+  auto refused =
+      client.run({infra::LifecycleAction::stop, "prod", std::nullopt}, fixtures::fixed_context());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().user_message, "`prod` is protected: stop is refused.");
 

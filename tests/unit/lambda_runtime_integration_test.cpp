@@ -1,8 +1,8 @@
 // The whole chain, every link a real process over real sockets:
 //
 //   infra-bot console (INFRA_BACKEND=lambda)  ──HTTPS, SigV4──▶  fake_lambda_runtime.py (Invoke)
-//        ──queue──▶ Runtime API ◀──HTTP── infra-bot lambda (INFRA_LAMBDA_ROLE=orchestrator | whitelist)
-//        ──HTTPS, SigV4──▶ fake_aws.py (ECS, RDS, EC2, tagging; real state)
+//        ──queue──▶ Runtime API ◀──HTTP── infra-bot lambda (INFRA_LAMBDA_ROLE=orchestrator |
+//        whitelist) ──HTTPS, SigV4──▶ fake_aws.py (ECS, RDS, EC2, tagging; real state)
 //
 // It checks that what the bot shows is the fake AWS's state, that the bot's commands change that
 // state, and that the orchestrator refuses a stop of prod on its own when invoked directly,
@@ -203,7 +203,8 @@ class LambdaRuntimeChain : public testing::Test {
   }
 
   // The state's parts that belong to `environment`, canonical (for "unchanged" checks).
-  static std::string environment_state(const rapidjson::Value& state, std::string_view environment) {
+  static std::string environment_state(const rapidjson::Value& state,
+                                       std::string_view environment) {
     std::string out;
     auto tagged = [&](const rapidjson::Value& item) {
       const auto* tags = core::json::get_object(item, "tags");
@@ -215,7 +216,8 @@ class LambdaRuntimeChain : public testing::Test {
         if (item.IsObject() && tagged(item)) out += core::json::canonical(item);
       }
     };
-    if (const auto* ecs = core::json::get_object(state, "ecs")) add(core::json::get_array(*ecs, "clusters"));
+    if (const auto* ecs = core::json::get_object(state, "ecs"))
+      add(core::json::get_array(*ecs, "clusters"));
     if (const auto* rds = core::json::get_object(state, "rds")) {
       add(core::json::get_array(*rds, "instances"));
       add(core::json::get_array(*rds, "clusters"));
@@ -328,27 +330,29 @@ TEST_F(LambdaRuntimeChain, TheOrchestratorRefusesStopProdOnItsOwn) {
 
   core::SystemClock clock;
   auto http = core::http::make_curl_client(core::http::CurlSettings{test::test_tls().ca_file});
-  auto credentials = aws::make_static_credentials(aws::Credentials{
-      lambda_.credentials().access_key_id, lambda_.credentials().secret_access_key,
-      lambda_.credentials().session_token, {}});
+  auto credentials =
+      aws::make_static_credentials(aws::Credentials{lambda_.credentials().access_key_id,
+                                                    lambda_.credentials().secret_access_key,
+                                                    lambda_.credentials().session_token,
+                                                    {}});
   class NoSleep final : public aws::Sleeper {
    public:
     void sleep_for(std::chrono::milliseconds) override {}
   } sleeper;
   aws::LambdaSettings settings;
   settings.endpoint_url = lambda_.endpoint();
-  aws::LambdaClient client(settings, *http, *credentials, clock, sleeper,
-                           core::make_null_logger());
+  aws::LambdaClient client(settings, *http, *credentials, clock, sleeper, core::make_null_logger());
   auto function = aws::parse_function_ref(kOrchestratorArn, "");
   ASSERT_TRUE(function);
 
-  for (const auto* payload : {
-           R"({"action":"stop","environment":"prod","request_id":"r-1",)"
-           R"("requested_by":{"user_id":"U1","user_name":"mallory","team_id":"T1","channel_id":"C1"},)"
-           R"("source":"slack"})",
-           R"({"action":"teardown","environment":"prod","level":"full"})",
-           R"({"action":"reboot","environment":"prod","name":"bastion-prod"})",
-       }) {
+  for (
+      const auto* payload : {
+          R"({"action":"stop","environment":"prod","request_id":"r-1",)"
+          R"("requested_by":{"user_id":"U1","user_name":"mallory","team_id":"T1","channel_id":"C1"},)"
+          R"("source":"slack"})",
+          R"({"action":"teardown","environment":"prod","level":"full"})",
+          R"({"action":"reboot","environment":"prod","name":"bastion-prod"})",
+      }) {
     aws::InvokeRequest request{*function, payload, aws::InvocationType::request_response,
                                aws::Idempotency::mutating, std::chrono::seconds(60)};
     auto outcome = client.invoke(request);
@@ -382,8 +386,8 @@ TEST_F(LambdaRuntimeChain, TheOrchestratorRefusesStopProdOnItsOwn) {
   ASSERT_TRUE(outcome) << outcome.error().detail;
   const auto* success = std::get_if<aws::InvokeSuccess>(&*outcome);
   ASSERT_NE(success, nullptr);
-  EXPECT_THAT(success->payload, AllOf(HasSubstr(R"("ok":false)"),
-                                      HasSubstr("is an action of the orchestrator")));
+  EXPECT_THAT(success->payload,
+              AllOf(HasSubstr(R"("ok":false)"), HasSubstr("is an action of the orchestrator")));
   EXPECT_EQ(test::FakeAws::desired_count(aws_.state(), "infra-dev", "api"), 2);
 }
 
@@ -404,9 +408,10 @@ TEST(LambdaRuntimeInit, AStartUpFailureIsPostedToInitError) {
   test::FakeLambdaRuntime lambda({kOrchestrator});
   ASSERT_TRUE(lambda.started()) << lambda.describe_last(5);
   // No INFRA_LAMBDA_ROLE: the configuration cannot be loaded.
-  test::BotProcess process({"lambda"}, {{"AWS_LAMBDA_RUNTIME_API", lambda.runtime_api(kOrchestrator)},
-                                        {"AWS_REGION", "eu-west-1"},
-                                        {"AWS_EC2_METADATA_DISABLED", "true"}});
+  test::BotProcess process({"lambda"},
+                           {{"AWS_LAMBDA_RUNTIME_API", lambda.runtime_api(kOrchestrator)},
+                            {"AWS_REGION", "eu-west-1"},
+                            {"AWS_EC2_METADATA_DISABLED", "true"}});
   ASSERT_TRUE(process.started());
   const auto exit_code = process.wait_exit(10s);
   ASSERT_TRUE(exit_code.has_value()) << process.describe_last(20);

@@ -54,8 +54,7 @@ TEST(LambdaRuntimeEnvironment, ReadsAwsLambdaRuntimeApi) {
     core::MapEnvironment env{{"AWS_LAMBDA_RUNTIME_API", api}};
     auto runtime = aws::LambdaRuntimeClient::from_environment(env, http);
     ASSERT_TRUE(runtime) << api << ": " << runtime.error().user_message;
-    EXPECT_EQ((*runtime)->base_url(),
-              "http://" + std::string(core::trim(api)) + "/2018-06-01");
+    EXPECT_EQ((*runtime)->base_url(), "http://" + std::string(core::trim(api)) + "/2018-06-01");
   }
   {
     core::MapEnvironment env;
@@ -91,10 +90,10 @@ TEST_F(LambdaRuntimeTest, NextReadsTheEventAndItsHeaders) {
   EXPECT_EQ(next->request_id, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
   EXPECT_EQ(next->payload, R"({"action":"status","environment":"dev"})");
   ASSERT_TRUE(next->deadline);
-  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(
-                next->deadline->time_since_epoch())
-                .count(),
-            1542409706888);
+  EXPECT_EQ(
+      std::chrono::duration_cast<std::chrono::milliseconds>(next->deadline->time_since_epoch())
+          .count(),
+      1542409706888);
   EXPECT_EQ(core::format_rfc3339(*next->deadline), "2018-11-16T23:08:26Z");
   EXPECT_EQ(next->invoked_function_arn,
             "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime");
@@ -114,8 +113,9 @@ TEST_F(LambdaRuntimeTest, NextReadsTheEventAndItsHeaders) {
 }
 
 TEST_F(LambdaRuntimeTest, NextWithoutOptionalHeaders) {
-  http_.push(response(200, "{}", {{"Lambda-Runtime-Aws-Request-Id", "r-1"},
-                                  {"Lambda-Runtime-Deadline-Ms", "soon"}}));
+  http_.push(
+      response(200, "{}",
+               {{"Lambda-Runtime-Aws-Request-Id", "r-1"}, {"Lambda-Runtime-Deadline-Ms", "soon"}}));
   auto next = runtime_.next();
   ASSERT_TRUE(next);
   EXPECT_EQ(next->deadline, std::nullopt) << "an unreadable deadline is no deadline";
@@ -187,8 +187,9 @@ TEST_F(LambdaRuntimeTest, RespondPostsThePayloadAndExpects202) {
   // A request id can never address another resource.
   http_.push(response(202));
   EXPECT_TRUE(runtime_.respond("../init/error?x=1", "{}"));
-  EXPECT_EQ(http_.requests().back().url,
-            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/..%2Finit%2Ferror%3Fx%3D1/response");
+  EXPECT_EQ(
+      http_.requests().back().url,
+      "http://127.0.0.1:9001/2018-06-01/runtime/invocation/..%2Finit%2Ferror%3Fx%3D1/response");
 }
 
 TEST_F(LambdaRuntimeTest, ReportErrorSendsTheErrorDocument) {
@@ -222,8 +223,7 @@ TEST_F(LambdaRuntimeTest, InitErrorGoesToInitError) {
   EXPECT_EQ(request.url, "http://127.0.0.1:9001/2018-06-01/runtime/init/error");
   EXPECT_EQ(header(request, "Content-Type"), "application/vnd.aws.lambda.error+json");
   EXPECT_EQ(header(request, "Lambda-Runtime-Function-Error-Type"), "Runtime.InitError");
-  EXPECT_EQ(canonical(request.body),
-            canonical(R"({"errorMessage":"INFRA_LAMBDA_ROLE: required",
+  EXPECT_EQ(canonical(request.body), canonical(R"({"errorMessage":"INFRA_LAMBDA_ROLE: required",
                                          "errorType":"Runtime.InitError","stackTrace":[]})"));
 
   http_.push(response(403));
@@ -256,8 +256,8 @@ class ThrowingBackend final : public infra::Backend {
                                                        const infra::RequestContext&) override {
     throw std::runtime_error("list exploded");
   }
-  core::Result<infra::WhitelistRefreshed> whitelist_refresh(
-      std::string_view, const infra::RequestContext&) override {
+  core::Result<infra::WhitelistRefreshed> whitelist_refresh(std::string_view,
+                                                            const infra::RequestContext&) override {
     throw std::runtime_error("refresh exploded");
   }
 };
@@ -271,12 +271,12 @@ class LambdaLoopTest : public testing::Test {
   ~LambdaLoopTest() override { ::unsetenv("_X_AMZN_TRACE_ID"); }
 
   void push_event(std::string id, std::string payload, std::string trace = {}) {
-    core::http::Headers headers{{"Lambda-Runtime-Aws-Request-Id", std::move(id)},
-                                {"Lambda-Runtime-Deadline-Ms",
-                                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                    (clock_.now() + std::chrono::minutes(15))
-                                                        .time_since_epoch())
-                                                    .count())}};
+    core::http::Headers headers{
+        {"Lambda-Runtime-Aws-Request-Id", std::move(id)},
+        {"Lambda-Runtime-Deadline-Ms",
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            (clock_.now() + std::chrono::minutes(15)).time_since_epoch())
+                            .count())}};
     if (!trace.empty()) headers.emplace_back("Lambda-Runtime-Trace-Id", std::move(trace));
     http_.push(response(200, std::move(payload), std::move(headers)));
   }
@@ -305,9 +305,9 @@ TEST_F(LambdaLoopTest, AnswersEachInvocationUntilNextFails) {
   http_.push(response(202));
   http_.push(response(500, R"({"errorMessage":"container error"})"));
 
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend_, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend_, runtime_, clock_, core::make_null_logger()),
+      1);
 
   EXPECT_THAT(urls(), ElementsAre("/runtime/invocation/next", "/runtime/invocation/r-1/response",
                                   "/runtime/invocation/next", "/runtime/invocation/r-2/response",
@@ -339,12 +339,11 @@ TEST_F(LambdaLoopTest, AnInvocationWithoutTraceIdClearsThePreviousOne) {
   push_event("r-2", R"({"action":"status","environment":"dev"})");
   http_.set_handler([](const core::http::Request& request) {
     EXPECT_EQ(::getenv("_X_AMZN_TRACE_ID"), nullptr) << "while answering r-2";
-    return core::Result<core::http::Response>(
-        response(request.url.ends_with("/next") ? 500 : 202));
+    return core::Result<core::http::Response>(response(request.url.ends_with("/next") ? 500 : 202));
   });
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend_, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend_, runtime_, clock_, core::make_null_logger()),
+      1);
   EXPECT_EQ(urls().size(), 5u);
 }
 
@@ -353,15 +352,14 @@ TEST_F(LambdaLoopTest, AnInternalFailureIsReportedThroughError) {
   push_event("r-1", R"({"action":"status","environment":"dev"})");
   http_.push(response(202));
   http_.push(response(500));
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend, runtime_, clock_, core::make_null_logger()),
+      1);
   EXPECT_THAT(urls(), ElementsAre("/runtime/invocation/next", "/runtime/invocation/r-1/error",
                                   "/runtime/invocation/next"));
   const auto request = http_.requests().at(1);
   EXPECT_EQ(header(request, "Content-Type"), "application/vnd.aws.lambda.error+json");
-  EXPECT_EQ(canonical(request.body),
-            canonical(R"({"errorMessage":"status exploded",
+  EXPECT_EQ(canonical(request.body), canonical(R"({"errorMessage":"status exploded",
                                          "errorType":"Runtime.HandlerError","stackTrace":[]})"));
 }
 
@@ -370,9 +368,9 @@ TEST_F(LambdaLoopTest, AnswerRefusedAsTooLargeBecomesAnError) {
   http_.push(response(413, R"({"errorMessage":"Exceeded maximum allowed payload size"})"));
   http_.push(response(202));
   http_.push(response(500));
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend_, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend_, runtime_, clock_, core::make_null_logger()),
+      1);
   EXPECT_THAT(urls(), ElementsAre("/runtime/invocation/next", "/runtime/invocation/r-1/response",
                                   "/runtime/invocation/r-1/error", "/runtime/invocation/next"));
   auto body = core::json::parse(http_.requests().at(2).body);
@@ -386,9 +384,9 @@ TEST_F(LambdaLoopTest, AFailedPostDoesNotStopTheLoop) {
   push_event("r-2", R"({"action":"status","environment":"dev"})");
   http_.push(response(202));
   http_.push(response(500));
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend_, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend_, runtime_, clock_, core::make_null_logger()),
+      1);
   EXPECT_EQ(urls().size(), 5u);
 }
 
@@ -407,9 +405,9 @@ TEST_F(LambdaLoopTest, AnUnreachableRuntimeApiIsTriedThreeTimes) {
   http_.push(unreachable());
   http_.push(unreachable());
   http_.push(response(200, "never asked for"));
-  EXPECT_EQ(app::run_lambda_function(config_, env_, backend_, runtime_, clock_,
-                                     core::make_null_logger()),
-            1);
+  EXPECT_EQ(
+      app::run_lambda_function(config_, env_, backend_, runtime_, clock_, core::make_null_logger()),
+      1);
   EXPECT_EQ(urls().size(), 7u);
 }
 
@@ -417,8 +415,7 @@ TEST_F(LambdaLoopTest, InitFailureIsPostedToInitError) {
   http_.push(response(202));
   EXPECT_EQ(app::fail_lambda_init(
                 runtime_,
-                core::make_error(core::ErrorCode::config, "INFRA_LAMBDA_ROLE: required",
-                                 "config"),
+                core::make_error(core::ErrorCode::config, "INFRA_LAMBDA_ROLE: required", "config"),
                 core::make_null_logger()),
             1);
   EXPECT_THAT(urls(), ElementsAre("/runtime/init/error"));

@@ -32,8 +32,7 @@ std::string percent_encode(std::string_view text) {
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '~';
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved) {
       out += c;
     } else {
@@ -50,8 +49,7 @@ bool valid_api(std::string_view api) {
   const std::string_view host = api.substr(0, colon);
   const std::string_view port = api.substr(colon + 1);
   if (host.find_first_of("/?#@ \t") != std::string_view::npos) return false;
-  if (host.find(':') != std::string_view::npos &&
-      !(host.front() == '[' && host.back() == ']')) {
+  if (host.find(':') != std::string_view::npos && !(host.front() == '[' && host.back() == ']')) {
     return false;
   }
   if (port.empty() || port.size() > 5) return false;
@@ -133,8 +131,8 @@ core::Result<LambdaInvocation> LambdaRuntimeClient::next() {
     std::int64_t ms = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
     if (ec == std::errc{} && end == text.data() + text.size() && ms > 0) {
-      invocation.deadline = core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(
-          std::chrono::milliseconds(ms)));
+      invocation.deadline = core::TimePoint(
+          std::chrono::duration_cast<core::TimePoint::duration>(std::chrono::milliseconds(ms)));
     }
   }
   invocation.invoked_function_arn =

@@ -172,10 +172,9 @@ Checked<Common> read_common(const rapidjson::Value& body, std::string_view aws_r
   if (it != body.MemberEnd() && !it->value.IsNull()) {
     if (!it->value.IsObject()) return Refusal{"`requested_by` must be an object."};
     auto& who = common.context.requested_by;
-    for (auto [name, field] : {std::pair{"user_id", &who.user_id},
-                               std::pair{"user_name", &who.user_name},
-                               std::pair{"team_id", &who.team_id},
-                               std::pair{"channel_id", &who.channel_id}}) {
+    for (auto [name, field] :
+         {std::pair{"user_id", &who.user_id}, std::pair{"user_name", &who.user_name},
+          std::pair{"team_id", &who.team_id}, std::pair{"channel_id", &who.channel_id}}) {
       auto value = optional_string(it->value, name);
       if (std::get_if<Refusal>(&value)) {
         return Refusal{fmt::format("`requested_by.{}` must be a string.", name)};
@@ -229,8 +228,8 @@ class Invocation {
   std::string run(std::string_view payload) {
     auto document = core::json::parse(payload);
     if (!document) {
-      return refuse("The request is not valid JSON.", "payload does not parse: " +
-                                                          document.error().detail);
+      return refuse("The request is not valid JSON.",
+                    "payload does not parse: " + document.error().detail);
     }
     if (!document->IsObject()) {
       return refuse("The request must be a JSON object.", "payload is not an object");
@@ -240,20 +239,22 @@ class Invocation {
     common_ = std::get<Common>(std::move(common));
 
     const auto& action = common_.action;
-    const bool orchestrator_action = action == "status" || action == "stop" ||
-                                     action == "start" || action == "teardown" ||
-                                     action == "spinup" || action == "reboot";
+    const bool orchestrator_action = action == "status" || action == "stop" || action == "start" ||
+                                     action == "teardown" || action == "spinup" ||
+                                     action == "reboot";
     const bool whitelist_action =
         action == "add" || action == "remove" || action == "list" || action == "refresh";
     if (role_ == core::LambdaRole::orchestrator && whitelist_action) {
-      return refuse(fmt::format("`{}` is an action of the IP whitelist Lambda; this is the "
-                                "orchestrator (status, stop, start, teardown, spinup, reboot).",
-                                action));
+      return refuse(
+          fmt::format("`{}` is an action of the IP whitelist Lambda; this is the "
+                      "orchestrator (status, stop, start, teardown, spinup, reboot).",
+                      action));
     }
     if (role_ == core::LambdaRole::whitelist && orchestrator_action) {
-      return refuse(fmt::format("`{}` is an action of the orchestrator Lambda; this is the IP "
-                                "whitelist Lambda (add, remove, list, refresh).",
-                                action));
+      return refuse(
+          fmt::format("`{}` is an action of the orchestrator Lambda; this is the IP "
+                      "whitelist Lambda (add, remove, list, refresh).",
+                      action));
     }
     if (!orchestrator_action && !whitelist_action) {
       return refuse(role_ == core::LambdaRole::orchestrator
@@ -267,12 +268,12 @@ class Invocation {
     if (!common_.has_environment) return refuse("The request has no `environment`.");
     if (std::find(environments_.begin(), environments_.end(), common_.environment) ==
         environments_.end()) {
-      return refuse(fmt::format("Unknown environment `{}`. Known: {}.",
-                                shown(common_.environment), core::join(environments_)));
+      return refuse(fmt::format("Unknown environment `{}`. Known: {}.", shown(common_.environment),
+                                core::join(environments_)));
     }
     if (context_.deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *context_.deadline - clock_.now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*context_.deadline - clock_.now());
       if (left.count() <= 0) {
         return refuse("The invocation ran out of time before it started; nothing was done.");
       }
@@ -292,7 +293,8 @@ class Invocation {
         "lambda request refused: aws_request_id={} request_id={} action={} environment={} "
         "error=\"{}\"{}",
         context_.aws_request_id, common_.context.request_id, shown(common_.action),
-        shown(common_.environment), message, detail.empty() ? "" : fmt::format(" detail={}", detail));
+        shown(common_.environment), message,
+        detail.empty() ? "" : fmt::format(" detail={}", detail));
     return ok_false(message);
   }
 
@@ -300,9 +302,9 @@ class Invocation {
     logger_->warn(
         "lambda action failed: aws_request_id={} request_id={} user={} action={} environment={} "
         "code={} detail={}",
-        context_.aws_request_id, common_.context.request_id,
-        common_.context.requested_by.user_id, common_.action, common_.environment,
-        core::to_string(error.code), error.detail.empty() ? error.user_message : error.detail);
+        context_.aws_request_id, common_.context.request_id, common_.context.requested_by.user_id,
+        common_.action, common_.environment, core::to_string(error.code),
+        error.detail.empty() ? error.user_message : error.detail);
     return ok_false(error.user_message.empty() ? "The action failed." : error.user_message);
   }
 
@@ -397,8 +399,7 @@ class Invocation {
       } else if (*text == "full") {
         request.level = TeardownLevel::full;
       } else {
-        return refuse(
-            fmt::format("`level` must be `services` or `full`, not `{}`.", shown(*text)));
+        return refuse(fmt::format("`level` must be `services` or `full`, not `{}`.", shown(*text)));
       }
     } else if (action == "spinup") {
       request.action = LifecycleAction::spinup;
@@ -407,7 +408,8 @@ class Invocation {
       auto name = optional_string(body, "name");
       if (auto* refusal = std::get_if<Refusal>(&name)) return refuse(refusal->message);
       auto& text = std::get<std::optional<std::string>>(name);
-      if (text && !core::trim(*text).empty()) request.instance_name = std::string(core::trim(*text));
+      if (text && !core::trim(*text).empty())
+        request.instance_name = std::string(core::trim(*text));
     }
 
     const bool destructive = request.action == LifecycleAction::stop ||
@@ -465,9 +467,9 @@ class Invocation {
     }
     const std::int64_t seconds = ttl->value.GetInt64();
     if (seconds < kMinTtlSeconds || seconds > kMaxTtlSeconds) {
-      return refuse(fmt::format(
-          "`ttl_seconds` must be between {} (1 minute) and {} (365 days), not {}.",
-          kMinTtlSeconds, kMaxTtlSeconds, seconds));
+      return refuse(
+          fmt::format("`ttl_seconds` must be between {} (1 minute) and {} (365 days), not {}.",
+                      kMinTtlSeconds, kMaxTtlSeconds, seconds));
     }
     command.ttl = std::chrono::seconds(seconds);
 
@@ -566,8 +568,8 @@ LambdaAnswer LambdaHandler::handle(std::string_view payload,
                                    const LambdaInvocationContext& context) {
   std::string failure;
   try {
-    Invocation invocation(role_, environments_, protected_environments_, parser_settings_,
-                          backend_, clock_, logger_, context);
+    Invocation invocation(role_, environments_, protected_environments_, parser_settings_, backend_,
+                          clock_, logger_, context);
     return LambdaAnswer{invocation.run(payload), false, {}, {}};
   } catch (const std::exception& exception) {
     failure = valid_utf8(core::utf8_truncate(exception.what(), 500));

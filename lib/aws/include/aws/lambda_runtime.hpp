@@ -15,13 +15,13 @@ namespace aws {
 
 /// One event handed out by `GET /runtime/invocation/next`.
 struct LambdaInvocation {
-  std::string request_id;            ///< Lambda-Runtime-Aws-Request-Id (never empty)
-  std::string payload;               ///< the event, as sent by the caller
+  std::string request_id;                   ///< Lambda-Runtime-Aws-Request-Id (never empty)
+  std::string payload;                      ///< the event, as sent by the caller
   std::optional<core::TimePoint> deadline;  ///< Lambda-Runtime-Deadline-Ms (epoch ms)
-  std::string invoked_function_arn;  ///< Lambda-Runtime-Invoked-Function-Arn; may be empty
-  std::string trace_id;              ///< Lambda-Runtime-Trace-Id; may be empty
-  std::string client_context;        ///< Lambda-Runtime-Client-Context (mobile SDKs); may be empty
-  std::string cognito_identity;      ///< Lambda-Runtime-Cognito-Identity; may be empty
+  std::string invoked_function_arn;         ///< Lambda-Runtime-Invoked-Function-Arn; may be empty
+  std::string trace_id;                     ///< Lambda-Runtime-Trace-Id; may be empty
+  std::string client_context;    ///< Lambda-Runtime-Client-Context (mobile SDKs); may be empty
+  std::string cognito_identity;  ///< Lambda-Runtime-Cognito-Identity; may be empty
 };
 
 /// The body of /invocation/{id}/error and /init/error:
