@@ -63,7 +63,7 @@ Operations (everything else in the models is refused as not implemented):
            StopDBCluster, StartDBCluster
   ec2      DescribeInstances, StartInstances, StopInstances, RebootInstances,
            DescribeSecurityGroups, DescribeSecurityGroupRules, AuthorizeSecurityGroupIngress,
-           RevokeSecurityGroupIngress
+           RevokeSecurityGroupIngress, UpdateSecurityGroupRuleDescriptionsIngress
 Their error behaviour follows /work/shared/notes/aws-services.md §2-5 and is described at each
 handler below. Transitions: with the state's "settleDescribes" at 0 (the default) a stop or start
 takes effect at once (EC2 stopped/running, RDS stopped/available, ECS runningCount =
@@ -1585,6 +1585,37 @@ def revoke_ingress(ctx):
     for rule in doomed:
         if rule in ctx.state["ec2"]["securityGroupRules"]:
             ctx.state["ec2"]["securityGroupRules"].remove(rule)
+    return {"Return": True}
+
+
+@handler("ec2", "UpdateSecurityGroupRuleDescriptionsIngress")
+def update_rule_descriptions_ingress(ctx):
+    """By SecurityGroupRuleDescription.N.{SecurityGroupRuleId,Description}: each must be an
+    inbound rule of the group (else InvalidSecurityGroupRuleId.NotFound); descriptions are
+    checked as for Authorize. IpPermissions (matching by properties) is not supported by this
+    fake. All or nothing. (Added for the aws backend's renewals.)"""
+    group = ec2_group_of(ctx)
+    if ctx.params.get("IpPermissions"):
+        raise AwsError("InvalidParameterValue",
+                       "fake_aws supports only SecurityGroupRuleDescriptions")
+    items = ctx.params.get("SecurityGroupRuleDescriptions", [])
+    if not items:
+        raise AwsError("MissingParameter",
+                       "Either IpPermissions or SecurityGroupRuleDescriptions must be specified")
+    rules = ec2_rule_ids(ctx, [i.get("SecurityGroupRuleId", "") for i in items], group["id"])
+    for rule, item in zip(rules, items):
+        if rule["egress"]:
+            raise AwsError("InvalidSecurityGroupRuleId.NotFound",
+                           "The security group rule ID '%s' does not exist" % rule["id"])
+        description = item.get("Description") or ""
+        if len(description) > 255 or not DESCRIPTION_RE.fullmatch(description):
+            raise AwsError("InvalidParameterValue",
+                           "Invalid rule description. Valid descriptions are strings less "
+                           "than 256 characters from the following set:  "
+                           "a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*")
+    ec2_dry_run(ctx)
+    for rule, item in zip(rules, items):
+        rule["description"] = item.get("Description") or ""
     return {"Return": True}
 
 
