@@ -96,18 +96,9 @@ BinaryRun run_binary(const std::vector<std::string>& env, const std::string& arg
   return run;
 }
 
-// Whether the binary has the `lambda` subcommand (main.cpp wires it).
-bool binary_has_lambda_subcommand() {
-  const auto run = run_binary({}, "--help");
-  return run.out.find("lambda") != std::string::npos;
-}
-
 class LambdaRuntimeChain : public testing::Test {
  protected:
   void SetUp() override {
-    if (!binary_has_lambda_subcommand()) {
-      GTEST_SKIP() << "`infra-bot lambda` is not wired in app/infra-bot/main.cpp yet";
-    }
     ASSERT_TRUE(aws_.started()) << "fake_aws.py did not start";
     ASSERT_TRUE(lambda_.started()) << lambda_.describe_last(5);
     orchestrator_ = start_function("orchestrator", kOrchestrator);
@@ -402,9 +393,6 @@ TEST_F(LambdaRuntimeChain, A500OnNextEndsTheProcessPromptly) {
 }
 
 TEST(LambdaRuntimeInit, AStartUpFailureIsPostedToInitError) {
-  if (!binary_has_lambda_subcommand()) {
-    GTEST_SKIP() << "`infra-bot lambda` is not wired in app/infra-bot/main.cpp yet";
-  }
   test::FakeLambdaRuntime lambda({kOrchestrator});
   ASSERT_TRUE(lambda.started()) << lambda.describe_last(5);
   // No INFRA_LAMBDA_ROLE: the configuration cannot be loaded.
