@@ -12,35 +12,35 @@ namespace {
 
 using slack::blockkit::Message;
 
-LifecycleRequest lifecycle_request(const Command& command) {
+// The orchestrator request of a lifecycle command; nullopt for the others.
+// Every alternative is named: a new command cannot fall into a lifecycle
+// action by default.
+std::optional<LifecycleRequest> lifecycle_request(const Command& command) {
+  using Maybe = std::optional<LifecycleRequest>;
   return std::visit(core::Overloaded{
-                        [](const Stop& c) {
+                        [](const Stop& c) -> Maybe {
                           return LifecycleRequest{LifecycleAction::stop, c.env, {}};
                         },
-                        [](const Start& c) {
+                        [](const Start& c) -> Maybe {
                           return LifecycleRequest{LifecycleAction::start, c.env, {}};
                         },
-                        [](const Teardown& c) {
+                        [](const Teardown& c) -> Maybe {
                           return LifecycleRequest{LifecycleAction::teardown, c.env, c.level};
                         },
-                        [](const Spinup& c) {
+                        [](const Spinup& c) -> Maybe {
                           return LifecycleRequest{LifecycleAction::spinup, c.env, {}};
                         },
-                        [](const Reboot& c) {
+                        [](const Reboot& c) -> Maybe {
                           return LifecycleRequest{LifecycleAction::reboot, c.env, {}, c.name};
                         },
-                        [](const auto&) -> LifecycleRequest {
-                          // Only called for the four lifecycle commands (see run()).
-                          return {};
-                        },
+                        [](const Help&) -> Maybe { return std::nullopt; },
+                        [](const Status&) -> Maybe { return std::nullopt; },
+                        [](const WhitelistAdd&) -> Maybe { return std::nullopt; },
+                        [](const WhitelistRemove&) -> Maybe { return std::nullopt; },
+                        [](const WhitelistList&) -> Maybe { return std::nullopt; },
+                        [](const WhitelistRefresh&) -> Maybe { return std::nullopt; },
                     },
                     command);
-}
-
-bool is_lifecycle(const Command& command) {
-  return std::holds_alternative<Stop>(command) || std::holds_alternative<Start>(command) ||
-         std::holds_alternative<Teardown>(command) || std::holds_alternative<Spinup>(command) ||
-         std::holds_alternative<Reboot>(command);
 }
 
 }  // namespace
@@ -147,8 +147,9 @@ Confirmation CommandRunner::confirm_teardown(const views::TeardownConfirmation& 
 }
 
 std::optional<std::string> CommandRunner::unsupported(const Command& command) const {
-  if (!is_lifecycle(command)) return std::nullopt;
-  return backend_.unsupported(lifecycle_request(command));
+  const auto request = lifecycle_request(command);
+  if (!request) return std::nullopt;
+  return backend_.unsupported(*request);
 }
 
 Reply CommandRunner::deny(const Command& command, const Requester& who,
@@ -186,6 +187,11 @@ Reply CommandRunner::run(const Job& job) {
     if (!result) return finish(views::render_failure(job.command, result.error()), &result.error());
     return finish(on_success(*result), nullptr);
   };
+  auto lifecycle = [&](const auto& command) {
+    const auto request = lifecycle_request(Command{command});
+    return render(backend_.run(*request, context),
+                  [](const auto& result) { return views::render_action_result(result); });
+  };
 
   return std::visit(
       core::Overloaded{
@@ -216,10 +222,11 @@ Reply CommandRunner::run(const Job& job) {
               return views::render_whitelist_refreshed(refreshed);
             });
           },
-          [&](const auto&) {  // stop, start, teardown, spinup, reboot
-            return render(backend_.run(lifecycle_request(job.command), context),
-                          [](const auto& result) { return views::render_action_result(result); });
-          },
+          [&](const Stop& c) { return lifecycle(c); },
+          [&](const Start& c) { return lifecycle(c); },
+          [&](const Teardown& c) { return lifecycle(c); },
+          [&](const Spinup& c) { return lifecycle(c); },
+          [&](const Reboot& c) { return lifecycle(c); },
       },
       job.command);
 }
