@@ -128,9 +128,9 @@ core::Result<std::vector<BotRule>> AwsBackend::Impl::bot_rules(
     if (!description) continue;  // not the bot's
     const bool ipv6 = rule.cidr_ipv4.empty();
     const std::string& raw = ipv6 ? rule.cidr_ipv6 : rule.cidr_ipv4;
-    if (raw.empty()) continue;  // a group or prefix-list rule
-    BotRule bot{std::move(rule), std::move(*description), canonical_cidr(raw), ipv6};
-    rules.push_back(std::move(bot));
+    if (raw.empty()) continue;                // a group or prefix-list rule
+    std::string range = canonical_cidr(raw);  // before `rule` is moved from
+    rules.push_back(BotRule{std::move(rule), std::move(*description), std::move(range), ipv6});
   }
   return rules;
 }
