@@ -192,6 +192,19 @@ TEST_F(AwsBackendTest, StatusLeavesOutResourcesNoLongerTagged) {
   EXPECT_THAT(status->rds_clusters, SizeIs(1));
 }
 
+TEST_F(AwsBackendTest, AnUntaggedClusterOfATaggedInstanceIsStillTheEnvironments) {
+  ASSERT_TRUE(fake_.merge_state(
+      R"({"rds": {"clusters": [{"id": "app-dev-aurora", "tags": {"Team": "data"}}]}})"));
+  auto status = backend_->status("dev", context());
+  ASSERT_TRUE(status) << status.error().user_message;
+  EXPECT_EQ(status->rds_clusters,
+            (std::vector<infra::RdsCluster>{{"app-dev-aurora", "available", "aurora-postgresql"}}));
+  auto stopped = run(infra::LifecycleAction::stop);
+  ASSERT_TRUE(stopped) << stopped.error().user_message;
+  EXPECT_EQ(cluster_status(fake_.state(), "app-dev-aurora"), "stopped");
+  EXPECT_EQ(calls("rds", "StopDBCluster"), 1u);
+}
+
 TEST_F(AwsBackendTest, StatusOfAnEnvironmentWithNothingTagged) {
   auto status = backend_->status("qa", context());
   ASSERT_TRUE(status) << status.error().user_message;
