@@ -411,8 +411,8 @@ TEST_F(AwsProtocolTest, QueryErrorResponse) {
 
 TEST_F(AwsProtocolTest, Ec2ErrorResponseWithRequestID) {
   http_.push(400, fixture("ec2-AuthorizeSecurityGroupIngress.error.response.xml"));
-  auto added =
-      ec2().authorize_ingress("sg-1", {aws::IngressRule{"198.51.100.0/24", false, 22, 22, "tcp", ""}});
+  auto added = ec2().authorize_ingress(
+      "sg-1", {aws::IngressRule{"198.51.100.0/24", false, 22, 22, "tcp", ""}});
   ASSERT_FALSE(added);
   EXPECT_TRUE(added.failure().is("InvalidPermission.Duplicate"));
   EXPECT_EQ(added.failure().request_id, "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
@@ -555,8 +555,8 @@ TEST_F(AwsProtocolTest, ReadsStateChangesAndNewRules) {
               ElementsAre(aws::InstanceStateChange{"i-0a1b2c3d4e5f63002", "running", "stopping"}));
 
   http_.push(200, fixture("ec2-AuthorizeSecurityGroupIngress.response.xml"));
-  auto added = ec2().authorize_ingress("sg-0f1e2d3c4b5a63001",
-                                       {aws::IngressRule{"203.0.113.25/32", false, 22, 22, "tcp", ""}});
+  auto added = ec2().authorize_ingress(
+      "sg-0f1e2d3c4b5a63001", {aws::IngressRule{"203.0.113.25/32", false, 22, 22, "tcp", ""}});
   ASSERT_TRUE(added) << added.error().detail;
   ASSERT_EQ(added->size(), 1u);
   EXPECT_EQ(added->front().id, "sgr-0fa4e000000000001");
