@@ -424,15 +424,17 @@ int run_service(const core::Environment& env) {
       break;
     }
   }
-  client.stop();  // no more envelopes
-  sweeper.stop();
+  sweeper.request_stop();  // no new sweep; one in progress ends after its environment
+  client.stop();           // no more envelopes
   const auto report = app.drain(config->drain_timeout);
+  // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
+  const bool swept = sweeper.stop(std::chrono::seconds(1));
   status.stop();
   logger->info("stopped: {} job(s) finished while draining, {} interrupted", report.finished,
                report.interrupted);
   logger->flush();
   audit->flush();
-  if (report.interrupted > 0) {
+  if (report.interrupted > 0 || !swept) {
     // Interrupted jobs still block in their Lambda calls; their requesters
     // have been told. Leave without waiting for them.
     std::fflush(nullptr);

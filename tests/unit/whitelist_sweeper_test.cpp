@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "fake_clock.hpp"
 #include "infra/command_parser.hpp"
@@ -63,8 +66,8 @@ TEST_F(WhitelistSweeperTest, SimulatedEntriesDisappearWithinOneSweepWithOneNotic
   EXPECT_EQ(sweeper.sweep_once(), 0u);
   clock_.advance(5min);  // exactly at expiry: expired
   EXPECT_EQ(sweeper.sweep_once(), 2u);
-  EXPECT_THAT(notices_, ElementsAre(Notice{"203.0.113.7/32", "dev", "U0ALICE"},
-                                    Notice{"2001:db8::1/128", "staging", "U0ALICE"}));
+  EXPECT_THAT(notices_, ElementsAre(Notice{"203.0.113.7/32", "dev", "alice"},
+                                    Notice{"2001:db8::1/128", "staging", "alice"}));
   EXPECT_EQ(sweeper.sweep_once(), 0u) << "one notice per entry, never again";
   auto listing = backend.whitelist_list("dev", kAlice);
   ASSERT_TRUE(listing);
@@ -127,12 +130,85 @@ TEST_F(WhitelistSweeperTest, DefaultExpiryListsOnceAndRemovesOnlyExpiredEntries)
               testing::Contains(testing::HasSubstr("whitelist sweep of broken: Lambda down")));
 }
 
+// Blocks in the first environment's expiry until released.
+class BlockingBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "blocking"; }
+  core::Result<EnvironmentStatus> status(std::string_view, const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<ActionResult> run(const LifecycleRequest&, const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<WhitelistAdded> whitelist_add(const WhitelistAdd&, const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<WhitelistRemoved> whitelist_remove(const WhitelistRemove&,
+                                                  const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<WhitelistListing> whitelist_list(std::string_view, const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<WhitelistRefreshed> whitelist_refresh(std::string_view,
+                                                     const RequestContext&) override {
+    return core::make_error(core::ErrorCode::internal, "unused");
+  }
+  core::Result<std::vector<WhitelistEntry>> whitelist_expire(std::string_view env, core::TimePoint,
+                                                             const RequestContext&) override {
+    std::unique_lock lock(mutex);
+    swept.emplace_back(env);
+    entered.notify_all();
+    released_cv.wait(lock, [&] { return released; });
+    return std::vector<WhitelistEntry>{};
+  }
+  void wait_entered() {
+    std::unique_lock lock(mutex);
+    entered.wait(lock, [&] { return !swept.empty(); });
+  }
+  void release() {
+    std::lock_guard lock(mutex);
+    released = true;
+    released_cv.notify_all();
+  }
+
+  std::mutex mutex;
+  std::condition_variable entered;
+  std::condition_variable released_cv;
+  bool released = false;
+  std::vector<std::string> swept;
+};
+
+TEST_F(WhitelistSweeperTest, AStopRequestEndsASweepAfterItsCurrentEnvironment) {
+  BlockingBackend backend;
+  WhitelistSweeper sweeper(backend, {"dev", "staging", "prod"}, clock_, recorder(), logger());
+  std::thread sweeping([&] { sweeper.sweep_once(); });
+  backend.wait_entered();
+  sweeper.request_stop();
+  backend.release();
+  sweeping.join();
+  EXPECT_THAT(backend.swept, ElementsAre("dev")) << "staging and prod wait for the next process";
+}
+
+TEST_F(WhitelistSweeperTest, StopGivesUpWaitingForASweepStuckInTheBackend) {
+  BlockingBackend backend;
+  auto sweeper = std::make_unique<WhitelistSweeper>(backend, std::vector<std::string>{"dev"},
+                                                    clock_, recorder(), logger());
+  // The loop's own thread: its first sweep comes after one interval (1 s, the shortest).
+  sweeper->start(std::chrono::seconds(1));
+  backend.wait_entered();
+  EXPECT_FALSE(sweeper->stop(std::chrono::milliseconds(50)))
+      << "shutdown stays bounded while the backend call goes on";
+  backend.release();
+  EXPECT_TRUE(sweeper->stop(std::chrono::seconds(30))) << "the call returned: the loop ends";
+}
+
 TEST_F(WhitelistSweeperTest, StartAndStopRunTheLoopAndStopIsIdempotent) {
   SimulatedBackend backend({"dev"}, clock_);
   WhitelistSweeper sweeper(backend, {"dev"}, clock_, recorder(), logger());
   sweeper.start(std::chrono::seconds(3600));
-  sweeper.stop();  // returns at once: the wait is interrupted, not slept through
-  sweeper.stop();
+  EXPECT_TRUE(sweeper.stop());  // returns at once: the wait is interrupted, not slept through
+  EXPECT_TRUE(sweeper.stop());
   EXPECT_TRUE(notices_.empty());
 }
 

@@ -37,8 +37,14 @@ class WhitelistSweeper {
 
   /// Sweeps every `interval` (the first one after `interval`) until stop().
   void start(std::chrono::seconds interval);
-  /// Waits for a sweep in progress to finish. Idempotent.
-  void stop();
+  /// No new sweep starts, and a sweep in progress ends after its current
+  /// environment. Returns at once.
+  void request_stop();
+  /// request_stop(), then waits up to `wait` for the thread to end. False when
+  /// a sweep is still in a backend call then, so a shutdown can stay bounded
+  /// (ECS's stop timeout) by exiting around it; the destructor joins.
+  /// Idempotent.
+  bool stop(std::chrono::milliseconds wait = std::chrono::seconds(30));
 
  private:
   Backend& backend_;
@@ -50,7 +56,9 @@ class WhitelistSweeper {
 
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable ended_;
   bool stopping_ = false;
+  bool running_ = false;  ///< the thread has not returned yet
   std::thread thread_;
 };
 
