@@ -607,7 +607,9 @@ TEST_F(LambdaHandlerTest, BackendErrorsAndUnsupportedActionsAreOkFalse) {
   stub_.unsupported_text = "spinup needs the infrastructure as code; run it from CI.";
   stub_.calls.clear();
   EXPECT_EQ(refusal(orchestrator_, event(R"("action":"spinup","environment":"dev")")),
-            "spinup needs the infrastructure as code; run it from CI.");
+            "infra-bot's orchestrator Lambda does not run `spinup`: it stops, starts and reboots "
+            "what is tagged with the environment. A full teardown or a spinup needs an "
+            "orchestrator of your own behind ORCHESTRATOR_LAMBDA_ARN.");
   EXPECT_TRUE(stub_.calls.empty()) << "unsupported is checked before the backend runs anything";
 }
 

@@ -418,7 +418,17 @@ class Invocation {
     if (destructive && is_protected()) {
       return refuse(fmt::format("`{}` is protected: {} is refused.", common_.environment, action));
     }
-    if (auto reason = backend_.unsupported(request)) return refuse(*reason);
+    if (auto reason = backend_.unsupported(request)) {
+      // The backend's text is written for the bot ("set ORCHESTRATOR_LAMBDA_ARN"), which
+      // already points here: say what this function is instead.
+      logger_->info("lambda: {} of {} unsupported by the backend: {}", action, common_.environment,
+                    *reason);
+      return refuse(fmt::format(
+          "infra-bot's orchestrator Lambda does not run `{}`: it stops, starts and reboots what "
+          "is tagged with the environment. A full teardown or a spinup needs an orchestrator of "
+          "your own behind ORCHESTRATOR_LAMBDA_ARN.",
+          request.action == LifecycleAction::teardown ? "teardown --level=full" : action));
+    }
 
     auto result = backend_.run(request, common_.context);
     if (!result) return failed(result.error());
