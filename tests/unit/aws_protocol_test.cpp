@@ -29,6 +29,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Le;
+using ::testing::Not;
 
 constexpr std::string_view kEcsArn = "arn:aws:ecs:eu-west-1:123456789012";
 
@@ -357,6 +358,33 @@ TEST_F(AwsProtocolTest, UnusableEndpointOrNoRegionIsAConfigError) {
   ASSERT_FALSE(no_region);
   EXPECT_EQ(no_region.error().code, core::ErrorCode::config);
   EXPECT_THAT(no_region.error().user_message, HasSubstr("AWS_REGION"));
+}
+
+TEST_F(AwsProtocolTest, AnEndpointWithUserInfoIsRefusedWithoutEchoingIt) {
+  aws::ServiceSettings settings;
+  settings.region = "eu-west-1";
+  // A password with '/' ends the authority early; an '@' anywhere (even with no scheme) counts.
+  for (const std::string url :
+       {"https://user:s3cr3t-pw@proxy.test:8443/aws", "https://user:s3cr3t-pw/x@proxy.test",
+        "http://s3cr3t-pw@proxy.test", "user:s3cr3t-pw@proxy.test",
+        "https://proxy.test/a@s3cr3t-pw@b"}) {
+    settings.endpoint_url = url;
+    auto bad = aws::ServiceClient::create(aws::kEc2Service, settings, http_, credentials_, clock_,
+                                          sleeper_, core::make_null_logger());
+    ASSERT_FALSE(bad) << url;
+    EXPECT_EQ(bad.error().code, core::ErrorCode::config) << url;
+    EXPECT_THAT(bad.error().user_message, HasSubstr("EC2 endpoint")) << url;
+    EXPECT_THAT(bad.error().user_message, Not(HasSubstr("s3cr3t"))) << bad.error().user_message;
+    EXPECT_THAT(bad.error().detail, Not(HasSubstr("s3cr3t"))) << bad.error().detail;
+  }
+  settings.endpoint_url = "https://user:s3cr3t-pw@proxy.test:8443/aws";
+  auto bad = aws::ServiceClient::create(aws::kEc2Service, settings, http_, credentials_, clock_,
+                                        sleeper_, core::make_null_logger());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().user_message,
+            "The EC2 endpoint \"https://proxy.test:8443/aws\" is not usable: no user info "
+            "(`user:password@`) in the URL.");
+  EXPECT_TRUE(requests().empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,13 +8,33 @@
 
 namespace aws::detail {
 
+namespace {
+
+// `url` without any user info ("user:secret@"): everything from the start of
+// the authority up to the last '@' is dropped, so no password reaches a
+// message or a log, however the rest of the URL is malformed.
+std::string without_userinfo(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(at + 1));
+}
+
+}  // namespace
+
 core::Result<Endpoint> parse_endpoint(std::string_view url, std::string_view service) {
-  auto bad = [&](std::string_view why) {
+  auto bad = [&, shown = without_userinfo(url)](std::string_view why) {
     return core::make_error(
         core::ErrorCode::config,
-        fmt::format("The {} endpoint \"{}\" is not usable: {}.", service, url, why),
-        fmt::format("{} endpoint {}: {}", core::to_lower(service), url, why));
+        fmt::format("The {} endpoint \"{}\" is not usable: {}.", service, shown, why),
+        fmt::format("{} endpoint {}: {}", core::to_lower(service), shown, why));
   };
+  // User info anywhere (even after a '/' that ends the authority early, as in
+  // "user:pa/ss@host") is refused, and never echoed.
+  if (url.find('@') != std::string_view::npos) {
+    return bad("no user info (`user:password@`) in the URL");
+  }
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return bad("expected http:// or https://");
   const std::string scheme = core::to_lower(url.substr(0, scheme_end));
@@ -25,9 +45,7 @@ core::Result<Endpoint> parse_endpoint(std::string_view url, std::string_view ser
   std::string_view path =
       path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
   if (path.find_first_of("?#") != std::string_view::npos) return bad("no query or fragment");
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return bad("expected scheme://host[:port]");
-  }
+  if (authority.empty()) return bad("expected scheme://host[:port]");
   while (path.ends_with('/')) path.remove_suffix(1);
 
   std::string host = core::to_lower(authority);

@@ -19,7 +19,8 @@ struct Endpoint {
 };
 
 /// Parses an endpoint URL (`https://host[:port][/path]`); a query, fragment,
-/// user info or bad port is a config Error naming `service` ("Lambda", "ECS").
+/// user info (any '@') or bad port is a config Error naming `service`
+/// ("Lambda", "ECS"). The Error shows the URL without its user info.
 core::Result<Endpoint> parse_endpoint(std::string_view url, std::string_view service);
 
 /// https://<prefix>.<region>.amazonaws.com (amazonaws.com.cn for cn-* regions
