@@ -426,6 +426,19 @@ TEST_F(AwsBackendTest, RebootSkipsStoppedInstancesWithANote) {
   EXPECT_EQ(named.error().code, core::ErrorCode::conflict);
 }
 
+TEST_F(AwsBackendTest, ARebootThatMayHaveRunIsNotRepeated) {
+  ASSERT_TRUE(
+      fake_.fault(R"({"service": "ec2", "operation": "RebootInstances", "kind": "internal"})"));
+  auto rebooted = run(infra::LifecycleAction::reboot, "dev", std::nullopt, "runner-dev");
+  ASSERT_FALSE(rebooted);
+  EXPECT_EQ(rebooted.error().code, core::ErrorCode::indeterminate);
+  EXPECT_THAT(rebooted.error().user_message,
+              AllOf(HasSubstr("Could not tell whether `reboot` ran in `dev`: EC2 runner-dev "
+                              "(i-0a1b2c3d4e5f61002): AWS failed EC2 RebootInstances"),
+                    HasSubstr("it may or may not have happened")));
+  EXPECT_EQ(calls("ec2", "RebootInstances"), 1u);
+}
+
 // ---- allow-list -----------------------------------------------------------------------------
 
 TEST_F(AwsBackendTest, WhitelistAddOpensEachPortWithTheDescription) {

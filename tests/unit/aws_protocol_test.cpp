@@ -779,13 +779,33 @@ TEST_F(AwsProtocolTest, AOnceCallIsNotRepeatedAfterItMayHaveRun) {
   // sent) is repeated for any call.
   http_.push(test::ScriptedHttpClient::Answer(
       core::make_error(core::ErrorCode::indeterminate, "timed out", "read timeout")));
-  http_.push(200, "<RebootInstancesResponse><return>true</return></RebootInstancesResponse>");
-  EXPECT_TRUE(client->call_query("RebootInstances", {}, aws::Retryability::idempotent));
+  http_.push(200, "<StopInstancesResponse/>");
+  EXPECT_TRUE(client->call_query("StopInstances", {}, aws::Retryability::idempotent));
   http_.push(test::ScriptedHttpClient::Answer(
       core::make_error(core::ErrorCode::unavailable, "refused", "connect refused")));
   http_.push(200, "<X/>");
   EXPECT_TRUE(client->call_query("CreateSomething", {}, aws::Retryability::once));
   EXPECT_EQ(requests().size(), 6u);
+}
+
+TEST_F(AwsProtocolTest, RebootIsNotRepeatedAfterA5xxOrATimeout) {
+  // A reboot that may have run is not sent again (a second one cuts the first boot short).
+  http_.push(500,
+             "<Response><Errors><Error><Code>InternalError</Code></Error></Errors></Response>");
+  auto failed = ec2().reboot_instances({"i-1"});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, core::ErrorCode::indeterminate);
+  EXPECT_THAT(failed.error().user_message,
+              AllOf(HasSubstr("EC2 RebootInstances"), HasSubstr("may or may not have happened")));
+  EXPECT_EQ(requests().size(), 1u);
+
+  http_.push(test::ScriptedHttpClient::Answer(
+      core::make_error(core::ErrorCode::indeterminate, "timed out", "read timeout")));
+  auto timed_out = ec2().reboot_instances({"i-1"});
+  ASSERT_FALSE(timed_out);
+  EXPECT_EQ(timed_out.error().code, core::ErrorCode::indeterminate);
+  EXPECT_EQ(requests().size(), 2u);
+  EXPECT_TRUE(sleeper_.sleeps().empty());
 }
 
 TEST_F(AwsProtocolTest, ExpiredCredentialsAreFetchedAgainOnce) {

@@ -142,8 +142,11 @@ Outcome<std::vector<InstanceStateChange>> Ec2Client::stop_instances(
 Outcome<Done> Ec2Client::reboot_instances(const std::vector<std::string>& ids) {
   QueryParams params;
   add_list(params, "InstanceId", ids);
-  // Idempotent enough: a repeat reboots again, which is what was asked.
-  return call(*service_, "RebootInstances", params, Retryability::idempotent,
+  // Not repeated once it may have arrived: a second reboot of an instance
+  // that is already rebooting cuts its boot short. A 5xx or a timeout after
+  // sending is "may or may not have happened" (throttling, which AWS answers
+  // before acting, is still retried).
+  return call(*service_, "RebootInstances", params, Retryability::once,
               subject_for("instance", ids),
               [](const pugi::xml_node&) -> Outcome<Done> { return Done{}; });
 }

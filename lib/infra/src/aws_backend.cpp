@@ -130,7 +130,11 @@ struct Tally {
 }  // namespace
 
 std::string failure_line(std::string_view label, const aws::CallError& failure) {
-  if (failure.code.empty()) return fmt::format("{}: {}", label, failure.error.user_message);
+  // A call that may have run (a reboot after a 5xx or a timeout) says so: the
+  // code alone would read as a refusal.
+  if (failure.code.empty() || failure.error.code == core::ErrorCode::indeterminate) {
+    return fmt::format("{}: {}", label, failure.error.user_message);
+  }
   if (failure.message.empty()) return fmt::format("{}: {}", label, short_code(failure.code));
   return fmt::format("{}: {} — {}", label, short_code(failure.code),
                      core::utf8_truncate(failure.message, 200));
@@ -425,8 +429,12 @@ core::Result<ActionResult> conclude(const LifecycleRequest& request, std::string
         core::make_error(core::ErrorCode::unavailable, "", "aws backend: action failed"));
     error.detail = fmt::format("aws backend {} {}: every resource failed; first: {}",
                                to_string(request.action), request.environment, error.detail);
-    error.user_message = fmt::format("Could not {} anything in `{}`: {}", infinitive,
-                                     request.environment, join_limited(tally.notes));
+    error.user_message =
+        error.code == core::ErrorCode::indeterminate
+            ? fmt::format("Could not tell whether `{}` ran in `{}`: {}", to_string(request.action),
+                          request.environment, join_limited(tally.notes))
+            : fmt::format("Could not {} anything in `{}`: {}", infinitive, request.environment,
+                          join_limited(tally.notes));
     return error;
   }
   ActionResult result;
