@@ -574,6 +574,59 @@ TEST_F(AwsBackendTest, WhitelistExpireRemovesAndReturnsTheExpired) {
   EXPECT_THAT(all, Contains(Rule{std::string(kVpnRule), 22, "198.51.100.0/24", "office VPN"}));
 }
 
+TEST_F(AwsBackendTest, ABotRuleWithNoReadableExpiryHasExpired) {
+  // The bot's marker, but an until= edited by hand into something unreadable, or dropped: such a
+  // rule must not stay open forever (fail closed).
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [
+      {"id": "sgr-0bbbbbbbbbbbbbbb1", "groupId": "sg-0f1e2d3c4b5a61001", "egress": false,
+       "protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "203.0.113.9/32",
+       "description": "infra-bot:wl until=next-week by=U0BAD note=hand edited"},
+      {"id": "sgr-0bbbbbbbbbbbbbbb2", "groupId": "sg-0f1e2d3c4b5a61001", "egress": false,
+       "protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "203.0.113.10/32",
+       "description": "infra-bot:wl by=U0BAD"}]}})"));
+  ASSERT_TRUE(add("203.0.113.7/32", std::chrono::days(1), "stays"));
+
+  auto listing = backend_->whitelist_list("dev", context());
+  ASSERT_TRUE(listing) << listing.error().user_message;
+  EXPECT_THAT(
+      listing->entries,
+      ElementsAre(
+          infra::WhitelistEntry{"203.0.113.10/32", "no readable expiry", "U0BAD", std::nullopt},
+          infra::WhitelistEntry{"203.0.113.7/32", "stays", "U0123ABC", at("2026-11-26T10:00:00Z")},
+          infra::WhitelistEntry{"203.0.113.9/32", "hand edited (no readable expiry)", "U0BAD",
+                                std::nullopt}));
+
+  auto expired = backend_->whitelist_expire("dev", clock_.now(), context());
+  ASSERT_TRUE(expired) << expired.error().user_message;
+  EXPECT_THAT(*expired, ElementsAre(infra::WhitelistEntry{"203.0.113.10/32", "no readable expiry",
+                                                          "U0BAD", std::nullopt},
+                                    infra::WhitelistEntry{"203.0.113.9/32",
+                                                          "hand edited (no readable expiry)",
+                                                          "U0BAD", std::nullopt}));
+  const auto all = rules(fake_.state(), kWhitelistGroup);
+  EXPECT_THAT(ports_of(all, "203.0.113.9/32"), IsEmpty());
+  EXPECT_THAT(ports_of(all, "203.0.113.10/32"), IsEmpty());
+  EXPECT_THAT(ports_of(all, "203.0.113.7/32"), ElementsAre(80, 443, 7233));
+  EXPECT_THAT(all, Contains(Rule{std::string(kVpnRule), 22, "198.51.100.0/24", "office VPN"}));
+}
+
+TEST_F(AwsBackendTest, RenewingARuleWithNoReadableExpiryGivesItOne) {
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [
+      {"id": "sgr-0bbbbbbbbbbbbbbb1", "groupId": "sg-0f1e2d3c4b5a61001", "egress": false,
+       "protocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv4": "203.0.113.9/32",
+       "description": "infra-bot:wl until=garbled by=U0BAD note=kept note"}]}})"));
+  auto renewed = add("203.0.113.9/32", std::chrono::days(1), std::nullopt);
+  ASSERT_TRUE(renewed) << renewed.error().user_message;
+  EXPECT_TRUE(renewed->replaced);
+  EXPECT_EQ(renewed->entry, (infra::WhitelistEntry{"203.0.113.9/32", "kept note", "U0123ABC",
+                                                   at("2026-11-26T10:00:00Z")}));
+  auto expired = backend_->whitelist_expire("dev", clock_.now(), context());
+  ASSERT_TRUE(expired) << expired.error().user_message;
+  EXPECT_THAT(*expired, IsEmpty());
+  EXPECT_THAT(ports_of(rules(fake_.state(), kWhitelistGroup), "203.0.113.9/32"),
+              ElementsAre(80, 443, 7233));
+}
+
 TEST_F(AwsBackendTest, NoWhitelistGroupSaysWhichTagsToSet) {
   ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroups": [
       {"id": "sg-0f1e2d3c4b5a62001", "tags": {"Environment": "staging"}}]}})"));

@@ -113,13 +113,29 @@ INSTANTIATE_TEST_SUITE_P(
         DecodeCase{"office VPN", std::nullopt}, DecodeCase{"", std::nullopt},
         DecodeCase{"infra-bot:wlx until=2026-12-12T10:00:00Z", std::nullopt},
         DecodeCase{"Infra-bot:wl until=2026-12-12T10:00:00Z", std::nullopt},
-        // The bot's, edited by hand: an unreadable until never expires.
+        // The bot's, edited by hand: no readable until (it counts as expired: RuleExpired).
         DecodeCase{"infra-bot:wl until=soon by=U1 note=x",
                    WhitelistRuleDescription{std::nullopt, "U1", "x"}},
         DecodeCase{"infra-bot:wl note=only a note",
                    WhitelistRuleDescription{std::nullopt, "", "only a note"}},
         DecodeCase{"infra-bot:wl by=U2 until=2027-01-01T00:00:00Z",
                    WhitelistRuleDescription{at("2027-01-01T00:00:00Z"), "U2", ""}}));
+
+TEST(WhitelistRuleDescription, RuleExpiredFailsClosed) {
+  const auto now = at("2026-12-12T10:00:00Z");
+  EXPECT_FALSE(infra::rule_expired({now + std::chrono::seconds(1), "U1", ""}, now));
+  EXPECT_TRUE(infra::rule_expired({now, "U1", ""}, now));
+  EXPECT_TRUE(infra::rule_expired({now - std::chrono::hours(1), "U1", ""}, now));
+  // A rule with the bot's marker whose expiry cannot be read is expired, not kept forever.
+  for (const std::string_view text :
+       {"infra-bot:wl until=soon by=U1 note=x", "infra-bot:wl by=U1 note=no until",
+        "infra-bot:wl until=2026-13-45T99:00:00Z by=U1 note=x", "infra-bot:wl "}) {
+    auto decoded = infra::decode_rule_description(text);
+    ASSERT_TRUE(decoded) << text;
+    EXPECT_EQ(decoded->until, std::nullopt) << text;
+    EXPECT_TRUE(infra::rule_expired(*decoded, now)) << text;
+  }
+}
 
 TEST(WhitelistRuleDescription, RoundTrips) {
   const WhitelistRuleDescription original{at("2030-02-28T23:59:59Z"), "W0ABC",

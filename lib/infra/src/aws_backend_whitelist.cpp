@@ -33,15 +33,23 @@ bool covers(const aws::SecurityGroupRule& rule, int port) {
          port <= rule.to_port;
 }
 
-// Later expiry first; no expiry counts as the latest.
+// Later expiry first; no readable expiry counts as the earliest (it has expired).
 bool later(const BotRule& a, const BotRule& b) {
-  if (!a.description.until) return b.description.until.has_value();
-  if (!b.description.until) return false;
+  if (!b.description.until) return a.description.until.has_value();
+  if (!a.description.until) return false;
   return *a.description.until > *b.description.until;
 }
 
+// The entry a rule stands for. A rule with the bot's marker but no readable
+// until= says so in its description: it has expired and is removed by the
+// next sweep or refresh.
 WhitelistEntry entry_of(const BotRule& rule) {
-  return WhitelistEntry{rule.cidr, rule.description.note, rule.description.added_by,
+  std::string description = rule.description.note;
+  if (!rule.description.until) {
+    description = description.empty() ? "no readable expiry"
+                                      : fmt::format("{} (no readable expiry)", description);
+  }
+  return WhitelistEntry{rule.cidr, std::move(description), rule.description.added_by,
                         rule.description.until};
 }
 
@@ -185,8 +193,7 @@ core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::remove_expired(
   std::map<std::string, const BotRule*> expired_by_cidr;
   std::set<std::string> live_cidrs;
   for (const auto& rule : rules) {
-    const bool expired = rule.description.until && *rule.description.until <= now;
-    if (!expired) {
+    if (!rule_expired(rule.description, now)) {
       live_cidrs.insert(rule.cidr);
       continue;
     }
@@ -328,7 +335,7 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
   // Every live CIDR gets every port in every group, with its latest description.
   std::map<std::string, std::vector<const BotRule*>> live;
   for (const auto& rule : *rules) {
-    if (rule.description.until && *rule.description.until <= now) continue;
+    if (rule_expired(rule.description, now)) continue;
     live[rule.cidr].push_back(&rule);
   }
   for (const auto& [cidr, cidr_rules] : live) {

@@ -162,4 +162,9 @@ std::optional<WhitelistRuleDescription> decode_rule_description(std::string_view
   return description;
 }
 
+bool rule_expired(const WhitelistRuleDescription& description, core::TimePoint now) {
+  // No readable expiry: expired (fail closed), never "kept forever".
+  return !description.until || *description.until <= now;
+}
+
 }  // namespace infra

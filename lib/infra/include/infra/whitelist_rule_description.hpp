@@ -18,7 +18,7 @@ inline constexpr std::size_t kMaxRuleDescriptionLength = 255;
 
 /// What the allow-list keeps in a rule's description.
 struct WhitelistRuleDescription {
-  std::optional<core::TimePoint> until;  ///< the expiry, whole seconds UTC
+  std::optional<core::TimePoint> until;  ///< the expiry, whole seconds UTC; empty = unreadable
   std::string added_by;                  ///< the Slack user id
   std::string note;                      ///< the user's description
   friend bool operator==(const WhitelistRuleDescription&,
@@ -33,8 +33,15 @@ std::string encode_rule_description(const WhitelistRuleDescription& description)
 
 /// The fields of a description written by encode_rule_description; nullopt
 /// when `text` does not start with kWhitelistRuleMarker (not the bot's rule).
-/// A missing or unreadable until= leaves `until` empty (the rule never expires).
+/// A missing or unreadable until= leaves `until` empty: the rule carries the
+/// bot's marker but no readable expiry, and it counts as expired (see
+/// rule_expired) — the allow-list fails closed, so a hand-edited or damaged
+/// rule is removed by the next sweep (with its notice) rather than kept forever.
 std::optional<WhitelistRuleDescription> decode_rule_description(std::string_view text);
+
+/// Whether a rule with this description has expired at `now`: its until= is
+/// at or before `now`, or it has no readable until= at all (fails closed).
+bool rule_expired(const WhitelistRuleDescription& description, core::TimePoint now);
 
 /// `text` (UTF-8) in the characters EC2 allows in a rule description
 /// (a-z A-Z 0-9 space . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *): tabs and line
