@@ -192,17 +192,60 @@ TEST_F(AwsBackendTest, StatusLeavesOutResourcesNoLongerTagged) {
   EXPECT_THAT(status->rds_clusters, SizeIs(1));
 }
 
-TEST_F(AwsBackendTest, AnUntaggedClusterOfATaggedInstanceIsStillTheEnvironments) {
+TEST_F(AwsBackendTest, AnUntaggedClusterOfATaggedInstanceIsShownAsAProblemAndNotStopped) {
+  // Only a cluster's own tag makes it the environment's: a dev-tagged member does not.
   ASSERT_TRUE(fake_.merge_state(
       R"({"rds": {"clusters": [{"id": "app-dev-aurora", "tags": {"Team": "data"}}]}})"));
+  const std::string line =
+      "RDS cluster app-dev-aurora holds dev-tagged instance app-dev-aurora-1 but is not tagged "
+      "`Environment=dev`: not touched — tag the cluster `Environment=dev`";
   auto status = backend_->status("dev", context());
   ASSERT_TRUE(status) << status.error().user_message;
-  EXPECT_EQ(status->rds_clusters,
-            (std::vector<infra::RdsCluster>{{"app-dev-aurora", "available", "aurora-postgresql"}}));
+  EXPECT_THAT(status->rds_clusters, IsEmpty());
+  EXPECT_EQ(status->rds_instances, (std::vector<infra::RdsInstance>{{"app-dev-db", "available"}}));
+  EXPECT_THAT(status->problems, ElementsAre(line));
+
   auto stopped = run(infra::LifecycleAction::stop);
   ASSERT_TRUE(stopped) << stopped.error().user_message;
-  EXPECT_EQ(cluster_status(fake_.state(), "app-dev-aurora"), "stopped");
-  EXPECT_EQ(calls("rds", "StopDBCluster"), 1u);
+  EXPECT_EQ(stopped->message, "Completed with problems: 1 of 6 resources could not be stopped.");
+  EXPECT_THAT(stopped->notes, ElementsAre(line));
+  EXPECT_EQ(stopped->details, (Details{{"ecs_services_stopped", 2},
+                                       {"rds_instances_stopped", 1},
+                                       {"rds_clusters_stopped", 0},
+                                       {"ec2_instances_stopped", 2}}));
+  EXPECT_EQ(cluster_status(fake_.state(), "app-dev-aurora"), "available");
+  EXPECT_EQ(calls("rds", "StopDBCluster"), 0u);
+  EXPECT_EQ(calls("rds", "StopDBInstance"), 1u);  // app-dev-db only, never the member
+
+  auto started = run(infra::LifecycleAction::start);
+  ASSERT_TRUE(started) << started.error().user_message;
+  EXPECT_THAT(started->notes, Contains(line));
+  EXPECT_EQ(calls("rds", "StartDBCluster"), 0u);
+}
+
+TEST_F(AwsBackendTest, AClusterOfAnotherEnvironmentHoldingATaggedInstanceIsNotStopped) {
+  ASSERT_TRUE(fake_.merge_state(
+      R"({"rds": {"clusters": [{"id": "app-dev-aurora", "tags": {"Environment": "staging"}}]}})"));
+  const std::string line =
+      "RDS cluster app-dev-aurora holds dev-tagged instance app-dev-aurora-1 but is tagged "
+      "`Environment=staging`: not touched — tag the cluster `Environment=dev`";
+  auto status = backend_->status("dev", context());
+  ASSERT_TRUE(status) << status.error().user_message;
+  EXPECT_THAT(status->rds_clusters, IsEmpty());
+  EXPECT_THAT(status->problems, ElementsAre(line));
+
+  auto stopped = run(infra::LifecycleAction::teardown, "dev", infra::TeardownLevel::services);
+  ASSERT_TRUE(stopped) << stopped.error().user_message;
+  EXPECT_THAT(stopped->notes, ElementsAre(line));
+  EXPECT_EQ(calls("rds", "StopDBCluster"), 0u);
+  EXPECT_EQ(cluster_status(fake_.state(), "app-dev-aurora"), "available");
+
+  // It is staging's, by its own tag.
+  auto staging = backend_->status("staging", context());
+  ASSERT_TRUE(staging) << staging.error().user_message;
+  EXPECT_EQ(staging->rds_clusters,
+            (std::vector<infra::RdsCluster>{{"app-dev-aurora", "available", "aurora-postgresql"}}));
+  EXPECT_THAT(staging->problems, IsEmpty());
 }
 
 TEST_F(AwsBackendTest, StatusOfAnEnvironmentWithNothingTagged) {

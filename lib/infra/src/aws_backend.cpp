@@ -270,7 +270,8 @@ Described AwsBackend::Impl::describe(std::string_view environment, const Invento
     // One describe per identifier: IAM may allow some and not others, and
     // an environment has few databases.
     std::vector<std::string> cluster_ids = inventory.rds_clusters;
-    std::set<std::string> member_clusters;
+    // Cluster → the environment's instances in it.
+    std::map<std::string, std::vector<std::string>> members;
     for (const auto& id : inventory.rds_instances) {
       auto described = apis_.rds->describe_db_instances({id});
       if (!described) {
@@ -282,7 +283,7 @@ Described AwsBackend::Impl::describe(std::string_view environment, const Invento
       for (auto& instance : *described) {
         if (instance.identifier != id || !tagged_for(instance.tags, environment)) continue;
         if (!instance.cluster_identifier.empty()) {
-          member_clusters.insert(instance.cluster_identifier);
+          members[instance.cluster_identifier].push_back(instance.identifier);
           if (std::find(cluster_ids.begin(), cluster_ids.end(), instance.cluster_identifier) ==
               cluster_ids.end()) {
             cluster_ids.push_back(instance.cluster_identifier);
@@ -301,9 +302,23 @@ Described AwsBackend::Impl::describe(std::string_view environment, const Invento
       }
       for (auto& cluster : *described) {
         if (cluster.identifier != id) continue;
-        // A cluster holding a tagged instance is stopped and started with it.
-        if (!tagged_for(cluster.tags, environment) && !member_clusters.contains(id)) continue;
-        out.rds_clusters.push_back(std::move(cluster));
+        if (tagged_for(cluster.tags, environment)) {
+          out.rds_clusters.push_back(std::move(cluster));
+          continue;
+        }
+        // Only the cluster's own tag decides: a member tagged for this
+        // environment does not make a shared (or another environment's)
+        // cluster ours to stop. Said, and left alone.
+        const auto held = members.find(id);
+        if (held == members.end()) continue;
+        const auto tag = aws::find_tag(cluster.tags, settings_.tag_key);
+        out.untouched.push_back(fmt::format(
+            "{} holds {}-tagged instance{} {} but is {}: not touched — tag the cluster `{}={}`",
+            cluster_label(id), environment, held->second.size() == 1 ? "" : "s",
+            core::join(held->second, ", "),
+            tag ? fmt::format("tagged `{}={}`", settings_.tag_key, *tag)
+                : fmt::format("not tagged `{}={}`", settings_.tag_key, environment),
+            settings_.tag_key, environment));
       }
     }
   }
@@ -376,6 +391,8 @@ core::Result<EnvironmentStatus> AwsBackend::Impl::status(std::string_view enviro
                                                instance.availability_zone, instance.launch_time});
   }
   status.problems = std::move(described.problems);
+  status.problems.insert(status.problems.end(), described.untouched.begin(),
+                         described.untouched.end());
   logger_->info(
       "aws backend status: request_id={} environment={} ecs={} rds_instances={} "
       "rds_clusters={} ec2={} problems={}",
@@ -490,6 +507,15 @@ core::Result<ActionResult> AwsBackend::Impl::stop_or_start(const LifecycleReques
   for (const auto& line : described.problems) {
     tally.fail(line, described.first_error.value_or(core::make_error(
                          core::ErrorCode::unavailable, line, "aws backend: describe problem")));
+  }
+  if (scope.rds) {
+    // The environment's instance in such a cluster is not stopped or started.
+    for (const auto& line : described.untouched) {
+      tally.fail(line, core::make_error(core::ErrorCode::conflict, line,
+                                        fmt::format("aws backend: {} of {}: RDS cluster tagged for "
+                                                    "another environment left alone",
+                                                    to_string(request.action), env)));
+    }
   }
   std::int64_t ecs_changed = 0;
   std::int64_t rds_changed = 0;

@@ -48,10 +48,13 @@ struct Scope {
 struct Described {
   std::vector<aws::EcsServiceDescription> ecs_services;    ///< not INACTIVE
   std::vector<aws::DbInstance> rds_instances;              ///< cluster members included
-  std::vector<aws::DbCluster> rds_clusters;                ///< tagged, or holding a tagged instance
+  std::vector<aws::DbCluster> rds_clusters;                ///< tagged for the environment
   std::vector<aws::Ec2InstanceDescription> ec2_instances;  ///< not terminated
   std::vector<std::string> problems;                       ///< one line per failure
   std::optional<core::Error> first_error;                  ///< of the problems
+  /// One line per RDS cluster that holds an instance tagged for the
+  /// environment but is not tagged for it itself: never stopped or started.
+  std::vector<std::string> untouched;
   bool any() const {
     return !ecs_services.empty() || !rds_instances.empty() || !rds_clusters.empty() ||
            !ec2_instances.empty();
