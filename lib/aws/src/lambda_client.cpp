@@ -1,10 +1,6 @@
 #include "aws/lambda_client.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <random>
-#include <thread>
 
 #include <fmt/format.h>
 #include <rapidjson/prettywriter.h>
@@ -14,6 +10,7 @@
 #include "core/json.hpp"
 #include "core/strings.hpp"
 #include "endpoint.hpp"
+#include "retry.hpp"
 
 namespace aws {
 namespace {
@@ -32,14 +29,9 @@ std::string label_of(const FunctionRef& function) {
   return function.qualifier ? function.name + ":" + *function.qualifier : function.name;
 }
 
-// "AccessDeniedException" → "AccessDenied" (shorter in a Slack message).
-std::string short_type(std::string_view type) {
-  constexpr std::string_view kSuffix = "Exception";
-  if (type.size() > kSuffix.size() && type.ends_with(kSuffix)) type.remove_suffix(kSuffix.size());
-  return std::string(type);
-}
-
+using detail::Classified;
 using detail::Endpoint;
+using detail::Verdict;
 
 // What an AWS error response says (botocore's rest-json rules: the type from
 // x-amzn-ErrorType, else the body's code/Code/__type, cut at ':' and after
@@ -51,22 +43,15 @@ struct ServiceError {
   std::string request_id;
 };
 
-std::string clean_type(std::string_view raw) {
-  raw = core::trim(raw);
-  if (auto colon = raw.find(':'); colon != std::string_view::npos) raw = raw.substr(0, colon);
-  if (auto hash = raw.rfind('#'); hash != std::string_view::npos) raw = raw.substr(hash + 1);
-  return std::string(core::trim(raw));
-}
-
 ServiceError parse_service_error(const core::http::Response& response) {
   ServiceError error;
   error.status = response.status;
   if (auto id = response.header("x-amzn-RequestId")) error.request_id = std::string(*id);
-  if (auto type = response.header("x-amzn-ErrorType")) error.type = clean_type(*type);
+  if (auto type = response.header("x-amzn-ErrorType")) error.type = detail::clean_code(*type);
   if (auto body = core::json::parse(response.body); body && body->IsObject()) {
     for (const char* key : {"code", "Code", "__type"}) {
       if (!error.type.empty()) break;
-      if (auto value = core::json::get_string(*body, key)) error.type = clean_type(*value);
+      if (auto value = core::json::get_string(*body, key)) error.type = detail::clean_code(*value);
     }
     for (const char* key : {"message", "Message"}) {
       if (auto value = core::json::get_string(*body, key)) {
@@ -79,45 +64,13 @@ ServiceError parse_service_error(const core::http::Response& response) {
 }
 
 std::string type_or_status(const ServiceError& error) {
-  return error.type.empty() ? fmt::format("HTTP {}", error.status) : short_type(error.type);
+  return error.type.empty() ? fmt::format("HTTP {}", error.status) : detail::short_code(error.type);
 }
-
-// Retry-After in whole seconds (Lambda's 429 uses seconds; an HTTP date is ignored).
-std::optional<std::chrono::seconds> retry_after(const core::http::Response& response) {
-  auto value = response.header("Retry-After");
-  if (!value) return std::nullopt;
-  const auto text = core::trim(*value);
-  long long seconds = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || seconds < 0) return std::nullopt;
-  return std::chrono::seconds(seconds);
-}
-
-bool is_throttle(const ServiceError& error) {
-  return error.status == 429 || error.type == "TooManyRequestsException" ||
-         error.type == "ThrottlingException" || error.type == "Throttling" ||
-         error.type == "EC2ThrottledException";
-}
-
-bool is_credentials_rejection(const ServiceError& error) {
-  return error.status == 403 &&
-         (error.type == "ExpiredTokenException" || error.type == "ExpiredToken" ||
-          error.type == "UnrecognizedClientException");
-}
-
-// When an attempt may be repeated.
-enum class Retry {
-  never,
-  always,       ///< the function surely did not run (throttled, not started, nothing sent)
-  read_only,    ///< it may have run: only a read-only call may be repeated
-  credentials,  ///< credentials rejected: fetch them again and retry once
-};
 
 struct AttemptFailure {
-  core::Error error;  ///< the final error should this be the last attempt
-  Retry retry = Retry::never;
-  std::optional<std::chrono::seconds> retry_after;
-  std::string summary;  ///< for the per-attempt log line
+  core::Error error;      ///< the final error should this be the last attempt
+  Classified classified;  ///< whether another attempt may help
+  std::string summary;    ///< for the per-attempt log line
 };
 
 std::string detail_of(const FunctionRef& function, const ServiceError& error) {
@@ -130,27 +83,28 @@ std::string detail_of(const FunctionRef& function, const ServiceError& error) {
 AttemptFailure classify(const FunctionRef& function, const ServiceError& error,
                         Idempotency idempotency) {
   const std::string label = label_of(function);
-  const std::string detail = detail_of(function, error);
+  const std::string described = detail_of(function, error);
   const std::string kind = type_or_status(error);
-  auto fail = [&](core::ErrorCode code, std::string message, Retry retry = Retry::never) {
-    return AttemptFailure{core::make_error(code, std::move(message), detail), retry, std::nullopt,
+  auto fail = [&](core::ErrorCode code, std::string message, Verdict verdict = Verdict::permanent) {
+    return AttemptFailure{core::make_error(code, std::move(message), described),
+                          {verdict, {}},
                           fmt::format("http {} {}", error.status, kind)};
   };
   using core::ErrorCode;
 
-  if (is_throttle(error)) {
+  if (detail::is_throttling(error.status, error.type)) {
     return fail(ErrorCode::unavailable,
                 fmt::format("The Lambda function `{}` is being throttled by AWS ({}); try again "
                             "in a minute.",
                             label, kind),
-                Retry::always);
+                Verdict::throttled);
   }
-  if (is_credentials_rejection(error)) {
+  if (detail::is_credentials_rejection(error.type)) {
     return fail(ErrorCode::denied,
                 fmt::format("AWS does not accept infra-bot's credentials ({}); check the task "
                             "role or the AWS_* variables.",
                             kind),
-                Retry::credentials);
+                Verdict::credentials);
   }
   if (error.type == "InvalidSignatureException") {
     return fail(ErrorCode::denied,
@@ -188,7 +142,7 @@ AttemptFailure classify(const FunctionRef& function, const ServiceError& error,
                 fmt::format("AWS Lambda is unavailable right now ({}) for `{}`; try again in a "
                             "few minutes.",
                             kind, label),
-                Retry::always);
+                Verdict::transient);
   }
   if (error.status == 502) {
     if (error.type == "ResourceNotReadyException") {
@@ -196,7 +150,7 @@ AttemptFailure classify(const FunctionRef& function, const ServiceError& error,
                   fmt::format("Lambda function `{}` is not ready yet ({}); try again in a few "
                               "minutes.",
                               label, kind),
-                  Retry::always);
+                  Verdict::transient);
     }
     // KMS, ENI, subnet, runtime, zip: the function could not start and will
     // not until someone fixes its configuration.
@@ -206,17 +160,19 @@ AttemptFailure classify(const FunctionRef& function, const ServiceError& error,
                             label, kind));
   }
   if (error.status == 500 || error.status == 504) {
+    // It may have run: repeated for a read-only call only (the loop's rule).
     if (idempotency == Idempotency::mutating) {
       return fail(ErrorCode::indeterminate,
                   fmt::format("AWS Lambda answered `{}` with an error ({}) after the request was "
                               "sent: {}",
-                              label, kind, kCheckStatus));
+                              label, kind, kCheckStatus),
+                  Verdict::indeterminate);
     }
     return fail(ErrorCode::unavailable,
                 fmt::format("AWS Lambda had an internal error ({}) calling `{}`; try again in a "
                             "few minutes.",
                             kind, label),
-                Retry::read_only);
+                Verdict::indeterminate);
   }
   if (error.status >= 500) {
     return fail(ErrorCode::unavailable,
@@ -243,7 +199,8 @@ AttemptFailure classify_transport(const FunctionRef& function, const Endpoint& e
                                          "again in a minute.",
                                          endpoint.host, label),
                              detail),
-            Retry::always, std::nullopt, summary};
+            {Verdict::transient, {}},
+            summary};
   }
   if (error.code == ErrorCode::indeterminate) {
     if (idempotency == Idempotency::mutating) {
@@ -253,21 +210,24 @@ AttemptFailure classify_transport(const FunctionRef& function, const Endpoint& e
                               "the connection dropped after the request was sent): {}",
                               label, timeout.count(), kCheckStatus),
                   detail),
-              Retry::never, std::nullopt, summary};
+              {Verdict::indeterminate, {}},
+              summary};
     }
     return {core::make_error(ErrorCode::unavailable,
                              fmt::format("No answer from Lambda function `{}` (timed out or the "
                                          "connection dropped); try again in a minute.",
                                          label),
                              detail),
-            Retry::read_only, std::nullopt, summary};
+            {Verdict::indeterminate, {}},
+            summary};
   }
   return {core::make_error(error.code,
                            error.user_message.empty()
                                ? fmt::format("Calling Lambda function `{}` failed.", label)
                                : error.user_message,
                            detail),
-          Retry::never, std::nullopt, summary};
+          {Verdict::permanent, {}},
+          summary};
 }
 
 FunctionError parse_function_error(std::string kind, std::string body, std::string* trace_out) {
@@ -295,17 +255,6 @@ FunctionError parse_function_error(std::string kind, std::string body, std::stri
   }
   error.payload = std::move(body);
   return error;
-}
-
-std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy, int retry_index) {
-  // Full jitter (AWS SDK standard mode): rand(0,1) * min(base * 2^n, max).
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  const double cap = static_cast<double>(policy.max_delay.count());
-  const double exponential =
-      static_cast<double>(policy.base_delay.count()) * std::pow(2.0, std::min(retry_index, 30));
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(unit(engine) * std::min(exponential, cap)));
 }
 
 }  // namespace
@@ -361,13 +310,17 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
                            sigv4::uri_encode(function.invoke_name(), false) + "/invocations";
   const std::string url = endpoint->origin + path;
   const sigv4::Options options{function.region, "lambda", true, false, false};
-  const int max_attempts = std::max(1, settings_.retry.max_attempts);
+  const int max_attempts = detail::max_attempts(settings_.retry);
 
-  bool credentials_retried = false;
-  int retries = 0;
-  AttemptFailure last;
-  int attempt = 0;
-  for (attempt = 1; attempt <= max_attempts; ++attempt) {
+  // One attempt: the function's answer (a success or a function error), or
+  // why there was none.
+  struct Tried {
+    std::optional<InvokeOutcome> answer;
+    AttemptFailure failure;
+    bool sent = true;  ///< false: no credentials, nothing went out
+  };
+
+  auto send = [&](int attempt) -> Tried {
     // Fresh credentials and a fresh signature on every attempt: they may have
     // been refreshed, and a signature is only good for 5 minutes.
     auto credentials = credentials_.get();
@@ -380,7 +333,7 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
       logger_->warn("lambda invoke failed: function={} attempt={}/{} code={} detail={}",
                     function.invoke_name(), attempt, max_attempts, core::to_string(error.code),
                     error.detail);
-      return error;
+      return Tried{{}, {std::move(error), {}, "no credentials"}, false};
     }
 
     core::http::Headers headers = {
@@ -423,7 +376,7 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
             "aws_request_id={} trace=\"{}\"",
             function.invoke_name(), failed.kind, failed.error_type,
             core::utf8_truncate(failed.error_message, 500), aws_request_id, trace);
-        return InvokeOutcome(std::move(failed));
+        return Tried{InvokeOutcome(std::move(failed)), {}};
       }
       InvokeSuccess success;
       success.status = response->status;
@@ -436,66 +389,53 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
           attempt, max_attempts, function.invoke_name(), success.status,
           success.executed_version.empty() ? "-" : success.executed_version, aws_request_id,
           success.payload.size(), elapsed);
-      return InvokeOutcome(std::move(success));
+      return Tried{InvokeOutcome(std::move(success)), {}};
     }
 
+    Tried tried;
     if (response) {
       const ServiceError service_error = parse_service_error(*response);
-      last = classify(function, service_error, request.idempotency);
-      if (service_error.status == 429) last.retry_after = retry_after(*response);
+      tried.failure = classify(function, service_error, request.idempotency);
+      if (tried.failure.classified.verdict == Verdict::throttled) {
+        tried.failure.classified.retry_after = detail::retry_after(*response);
+      }
       logger_->debug(
           "lambda invoke attempt {}/{}: function={} outcome={} error_type={} aws_request_id={} "
           "elapsed_ms={}",
-          attempt, max_attempts, function.invoke_name(), last.summary,
+          attempt, max_attempts, function.invoke_name(), tried.failure.summary,
           service_error.type.empty() ? "-" : service_error.type,
           service_error.request_id.empty() ? "-" : service_error.request_id, elapsed);
     } else {
-      last = classify_transport(function, *endpoint, response.error(), request.idempotency,
-                                request.timeout);
+      tried.failure = classify_transport(function, *endpoint, response.error(), request.idempotency,
+                                         request.timeout);
       logger_->debug("lambda invoke attempt {}/{}: function={} outcome={} detail={} elapsed_ms={}",
-                     attempt, max_attempts, function.invoke_name(), last.summary, last.error.detail,
-                     elapsed);
+                     attempt, max_attempts, function.invoke_name(), tried.failure.summary,
+                     tried.failure.error.detail, elapsed);
     }
+    return tried;
+  };
+  auto classify_tried = [](const Tried& tried) {
+    return tried.answer ? Classified{Verdict::success, {}} : tried.failure.classified;
+  };
 
-    bool may_retry = false;
-    switch (last.retry) {
-      case Retry::never:
-        break;
-      case Retry::always:
-        may_retry = true;
-        break;
-      case Retry::read_only:
-        may_retry = request.idempotency == Idempotency::read_only;
-        break;
-      case Retry::credentials:
-        may_retry = !credentials_retried;
-        credentials_retried = true;
-        break;
-    }
-    if (!may_retry || attempt == max_attempts) break;
-
-    if (last.retry != Retry::credentials) {
-      std::chrono::milliseconds delay = jittered_backoff(settings_.retry, retries);
-      if (last.retry_after) {
-        delay = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::min(*last.retry_after, settings_.retry.max_retry_after));
-      }
-      ++retries;
-      logger_->debug("lambda invoke retry: function={} after_ms={}", function.invoke_name(),
-                     delay.count());
-      sleeper_.sleep_for(delay);
-    }
-  }
-
-  const int attempts = std::min(attempt, max_attempts);
-  last.error.detail += fmt::format(" attempts={}", attempts);
+  const std::string log_fields = fmt::format("function={}", function.invoke_name());
+  const detail::AttemptLoop loop{
+      .policy = settings_.retry,
+      .repeatable = request.idempotency == Idempotency::read_only,
+      .sleeper = sleeper_,
+      .random = detail::thread_random(),
+      .logger = *logger_,
+      .log_prefix = "lambda invoke",
+      .log_fields = log_fields,
+  };
+  auto [last, attempts] = detail::run_attempts(loop, send, classify_tried);
+  if (last.answer) return std::move(*last.answer);
+  core::Error error = std::move(last.failure.error);
+  if (!last.sent) return error;  // logged where it happened
+  error.detail += fmt::format(" attempts={}", attempts);
   logger_->warn("lambda invoke failed: function={} code={} detail={}", function.invoke_name(),
-                core::to_string(last.error.code), last.error.detail);
-  return std::move(last.error);
-}
-
-void ThreadSleeper::sleep_for(std::chrono::milliseconds duration) {
-  std::this_thread::sleep_for(duration);
+                core::to_string(error.code), error.detail);
+  return error;
 }
 
 core::Result<std::string> invoke_policy_json(const std::vector<FunctionRef>& functions) {

@@ -1,20 +1,19 @@
 #include "aws/service_client.hpp"
 
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <random>
-
 #include <fmt/format.h>
 
 #include "aws/sigv4.hpp"
 #include "core/json.hpp"
 #include "core/strings.hpp"
 #include "endpoint.hpp"
+#include "retry.hpp"
 #include "xml.hpp"
 
 namespace aws {
 namespace {
+
+using detail::Classified;
+using detail::Verdict;
 
 // urllib.parse.quote_plus's safe set (Python 3.7+): letters, digits and _.-~.
 bool unreserved(unsigned char c) {
@@ -46,14 +45,6 @@ struct ErrorAnswer {
   std::string request_id;
 };
 
-// botocore: cut at the first ':', keep what follows the last '#'.
-std::string clean_code(std::string_view raw) {
-  raw = core::trim(raw);
-  if (auto colon = raw.find(':'); colon != std::string_view::npos) raw = raw.substr(0, colon);
-  if (auto hash = raw.rfind('#'); hash != std::string_view::npos) raw = raw.substr(hash + 1);
-  return std::string(core::trim(raw));
-}
-
 std::string header_request_id(const core::http::Response& response) {
   for (const char* name : {"x-amzn-RequestId", "x-amz-request-id"}) {
     if (auto id = response.header(name)) return std::string(core::trim(*id));
@@ -66,11 +57,11 @@ ErrorAnswer parse_json_error(const core::http::Response& response) {
   ErrorAnswer error;
   error.status = response.status;
   error.request_id = header_request_id(response);
-  if (auto type = response.header("x-amzn-ErrorType")) error.code = clean_code(*type);
+  if (auto type = response.header("x-amzn-ErrorType")) error.code = detail::clean_code(*type);
   if (auto body = core::json::parse(response.body); body && body->IsObject()) {
     for (const char* key : {"__type", "code", "Code"}) {
       if (!error.code.empty()) break;
-      if (auto value = core::json::get_string(*body, key)) error.code = clean_code(*value);
+      if (auto value = core::json::get_string(*body, key)) error.code = detail::clean_code(*value);
     }
     for (const char* key : {"message", "Message", "errorMessage"}) {
       if (auto value = core::json::get_string(*body, key)) {
@@ -94,7 +85,7 @@ ErrorAnswer parse_xml_error(const core::http::Response& response) {
   const pugi::xml_node root = parsed.document.document_element();
   const pugi::xml_node found = detail::descendant(root, "Error");
   if (found) {
-    error.code = clean_code(detail::text(found, "Code"));
+    error.code = detail::clean_code(detail::text(found, "Code"));
     error.message = detail::text(found, "Message");
   }
   for (const char* name : {"RequestId", "RequestID", "requestId"}) {
@@ -106,39 +97,9 @@ ErrorAnswer parse_xml_error(const core::http::Response& response) {
   return error;
 }
 
-// botocore's standard retry mode, throttling codes (retries/standard.py),
-// less LimitExceededException: on ECS that is a quota, not a rate.
-bool is_throttle(const ErrorAnswer& error) {
-  static constexpr std::array<std::string_view, 12> kCodes{
-      "Throttling",
-      "ThrottlingException",
-      "ThrottledException",
-      "RequestThrottledException",
-      "TooManyRequestsException",
-      "ProvisionedThroughputExceededException",
-      "TransactionInProgressException",
-      "RequestLimitExceeded",
-      "BandwidthLimitExceeded",
-      "RequestThrottled",
-      "SlowDown",
-      "EC2ThrottledException",
-  };
-  return error.status == 429 || std::find(kCodes.begin(), kCodes.end(), error.code) != kCodes.end();
-}
-
 // A fault on AWS's side: whether the operation ran is unknown.
 bool is_transient(const ErrorAnswer& error) {
-  static constexpr std::array<std::string_view, 8> kCodes{
-      "RequestTimeout",  "RequestTimeoutException", "PriorRequestNotComplete",
-      "InternalError",   "InternalFailure",         "InternalServiceException",
-      "ServerException", "ServiceUnavailable",
-  };
-  return (error.status >= 500 && error.status <= 504) ||
-         std::find(kCodes.begin(), kCodes.end(), error.code) != kCodes.end();
-}
-
-bool is_credentials_rejection(const ErrorAnswer& error) {
-  return error.code == "ExpiredToken" || error.code == "ExpiredTokenException";
+  return (error.status >= 500 && error.status <= 504) || detail::is_transient_code(error.code);
 }
 
 bool contains(std::string_view text, std::string_view part) {
@@ -152,7 +113,7 @@ core::ErrorCode code_for_refusal(const ErrorAnswer& error) {
       contains(code, "UnauthorizedOperation") || contains(code, "AuthFailure") ||
       code == "InvalidClientTokenId" || code == "UnrecognizedClientException" ||
       code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" ||
-      is_credentials_rejection(error)) {
+      detail::is_credentials_rejection(code)) {
     return ErrorCode::denied;
   }
   if (error.status == 404 || contains(code, "NotFound") || code == "MISSING") {
@@ -166,41 +127,15 @@ core::ErrorCode code_for_refusal(const ErrorAnswer& error) {
   return ErrorCode::invalid_input;
 }
 
-// "AccessDeniedException" → "AccessDenied" (shorter in a Slack message).
-std::string short_code(std::string_view code) {
-  constexpr std::string_view kSuffix = "Exception";
-  if (code.size() > kSuffix.size() && code.ends_with(kSuffix)) code.remove_suffix(kSuffix.size());
-  return std::string(code);
-}
-
 std::string for_subject(std::string_view subject) {
   return subject.empty() ? std::string() : fmt::format(" for {}", subject);
 }
 
-// When an attempt may be repeated.
-enum class Retry {
-  never,
-  always,       ///< nothing happened (throttled, nothing sent)
-  unless_once,  ///< it may have happened: only read and idempotent calls are repeated
-  credentials,  ///< credentials rejected: fetch them again and retry once
-};
-
 struct AttemptFailure {
-  CallError failure;
-  Retry retry = Retry::never;
-  std::string summary;  ///< for the per-attempt log line
+  CallError failure;      ///< the final error should this be the last attempt
+  Classified classified;  ///< whether another attempt may help
+  std::string summary;    ///< for the per-attempt log line
 };
-
-std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy, int retry_index) {
-  // Full jitter (AWS SDK standard mode): rand(0,1) * min(base * 2^n, max).
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  const double cap = static_cast<double>(policy.max_delay.count());
-  const double exponential =
-      static_cast<double>(policy.base_delay.count()) * std::pow(2.0, std::min(retry_index, 30));
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(unit(engine) * std::min(exponential, cap)));
-}
 
 }  // namespace
 
@@ -320,7 +255,7 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
                                false};
   const std::string what =
       fmt::format("{} {}{}", spec_.display_name, operation, for_subject(subject));
-  const int max_attempts = std::max(1, settings_.retry.max_attempts);
+  const int max_attempts = detail::max_attempts(settings_.retry);
   const bool json = spec_.protocol == Protocol::json11;
 
   auto describe = [&](const ErrorAnswer& error) {
@@ -333,43 +268,45 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
   // An error answer → the CallError it means and whether trying again may help.
   auto classify = [&](const ErrorAnswer& error) {
     const std::string kind =
-        error.code.empty() ? fmt::format("HTTP {}", error.status) : short_code(error.code);
+        error.code.empty() ? fmt::format("HTTP {}", error.status) : detail::short_code(error.code);
     const std::string said = error.message.empty()
                                  ? std::string()
                                  : fmt::format(" — {}", core::utf8_truncate(error.message, 300));
-    auto make = [&](core::ErrorCode code, std::string message, Retry retry) {
+    auto make = [&](core::ErrorCode code, std::string message, Verdict verdict) {
       return AttemptFailure{CallError{core::make_error(code, std::move(message), describe(error)),
                                       error.code, error.status, error.request_id, error.message},
-                            retry, fmt::format("http {} {}", error.status, kind)};
+                            {verdict, {}},
+                            fmt::format("http {} {}", error.status, kind)};
     };
     using core::ErrorCode;
-    if (is_throttle(error)) {
+    if (detail::is_throttling(error.status, error.code)) {
       return make(ErrorCode::unavailable,
                   fmt::format("AWS is throttling {} ({}); try again in a minute.", what, kind),
-                  Retry::always);
+                  Verdict::throttled);
     }
-    if (is_credentials_rejection(error)) {
+    if (detail::is_credentials_rejection(error.code)) {
       return make(ErrorCode::denied,
                   fmt::format("AWS does not accept infra-bot's credentials for {} ({}); check "
                               "the task role or the AWS_* variables.",
                               what, kind),
-                  Retry::credentials);
+                  Verdict::credentials);
     }
     if (is_transient(error)) {
+      // It may have run: repeated unless the call is `once` (the loop's rule).
       if (retryability == Retryability::once) {
         return make(ErrorCode::indeterminate,
                     fmt::format("AWS failed {} ({}{}) after the request arrived: it may or may "
                                 "not have happened. Check `/infra status` before retrying.",
                                 what, kind, said),
-                    Retry::unless_once);
+                    Verdict::indeterminate);
       }
       return make(
           ErrorCode::unavailable,
           fmt::format("AWS failed {} ({}{}); try again in a few minutes.", what, kind, said),
-          Retry::unless_once);
+          Verdict::indeterminate);
     }
     return make(code_for_refusal(error), fmt::format("AWS refused {}: {}{}", what, kind, said),
-                Retry::never);
+                Verdict::permanent);
   };
 
   auto classify_transport = [&](const core::Error& error) {
@@ -378,9 +315,10 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
         error.detail.empty() ? error.user_message : error.detail);
     const std::string summary = fmt::format("transport {}", core::to_string(error.code));
     using core::ErrorCode;
-    auto make = [&](ErrorCode code, std::string message, Retry retry) {
+    auto make = [&](ErrorCode code, std::string message, Verdict verdict) {
       return AttemptFailure{
-          CallError{core::make_error(code, std::move(message), detail), {}, 0, {}, {}}, retry,
+          CallError{core::make_error(code, std::move(message), detail), {}, 0, {}, {}},
+          {verdict, {}},
           summary};
     };
     if (error.code == ErrorCode::indeterminate) {
@@ -390,31 +328,34 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
                                 "after the request was sent): it may or may not have happened. "
                                 "Check `/infra status` before retrying.",
                                 what),
-                    Retry::never);
+                    Verdict::indeterminate);
       }
       return make(ErrorCode::unavailable,
                   fmt::format("No answer from AWS for {} (timed out or the connection "
                               "dropped); try again in a minute.",
                               what),
-                  Retry::unless_once);
+                  Verdict::indeterminate);
     }
     if (error.code == ErrorCode::unavailable) {
       return make(ErrorCode::unavailable,
                   fmt::format("Could not reach AWS {} at {} ({}); try again in a minute.",
                               spec_.display_name, host_, operation),
-                  Retry::always);
+                  Verdict::transient);
     }
     return make(error.code,
                 error.user_message.empty() ? fmt::format("Calling AWS {} failed.", what)
                                            : error.user_message,
-                Retry::never);
+                Verdict::permanent);
   };
 
-  bool credentials_retried = false;
-  int retries = 0;
-  int attempt = 0;
-  AttemptFailure last;
-  for (attempt = 1; attempt <= max_attempts; ++attempt) {
+  // One attempt: the answer's body, or why there was none.
+  struct Tried {
+    std::optional<std::string> body;
+    AttemptFailure failure;
+    bool sent = true;  ///< false: no credentials, nothing went out
+  };
+
+  auto send_once = [&](int attempt) -> Tried {
     // Fresh credentials and signature on every attempt: they may have been
     // refreshed, and a signature is good for 5 minutes only.
     auto credentials = credentials_.get();
@@ -426,7 +367,7 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
           fmt::format("Could not get AWS credentials to call {}: {}", what, error.user_message);
       logger_->warn("aws call failed: service={} operation={} code={} detail={}",
                     spec_.signing_name, operation, core::to_string(error.code), error.detail);
-      return error;
+      return Tried{{}, {CallError{std::move(error), {}, 0, {}, {}}, {}, "no credentials"}, false};
     }
 
     core::http::Headers headers = {{"Host", host_}};
@@ -449,64 +390,63 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count();
 
     if (response && response->status >= 200 && response->status < 300) {
+      const std::string request_id = header_request_id(*response);
       logger_->debug(
           "aws call attempt {}/{}: service={} operation={} outcome=ok http_status={} "
           "request_id={} bytes={} elapsed_ms={}",
           attempt, max_attempts, spec_.signing_name, operation, response->status,
-          header_request_id(*response).empty() ? "-" : header_request_id(*response),
-          response->body.size(), elapsed);
-      return std::move(response->body);
+          request_id.empty() ? "-" : request_id, response->body.size(), elapsed);
+      return Tried{std::move(response->body), {}};
     }
+    Tried tried;
     if (response) {
       const ErrorAnswer error = json ? parse_json_error(*response) : parse_xml_error(*response);
-      last = classify(error);
+      tried.failure = classify(error);
+      if (tried.failure.classified.verdict == Verdict::throttled) {
+        tried.failure.classified.retry_after = detail::retry_after(*response);
+      }
     } else {
-      last = classify_transport(response.error());
+      tried.failure = classify_transport(response.error());
     }
     logger_->debug(
         "aws call attempt {}/{}: service={} operation={} outcome={} detail={} "
         "elapsed_ms={}",
-        attempt, max_attempts, spec_.signing_name, operation, last.summary,
-        last.failure.error.detail, elapsed);
+        attempt, max_attempts, spec_.signing_name, operation, tried.failure.summary,
+        tried.failure.failure.error.detail, elapsed);
+    return tried;
+  };
+  auto classify_tried = [](const Tried& tried) {
+    return tried.body ? Classified{Verdict::success, {}} : tried.failure.classified;
+  };
 
-    bool may_retry = false;
-    switch (last.retry) {
-      case Retry::never:
-        break;
-      case Retry::always:
-        may_retry = true;
-        break;
-      case Retry::unless_once:
-        may_retry = retryability != Retryability::once;
-        break;
-      case Retry::credentials:
-        may_retry = !credentials_retried;
-        credentials_retried = true;
-        break;
-    }
-    if (!may_retry || attempt == max_attempts) break;
-    if (last.retry != Retry::credentials) {
-      const auto delay = jittered_backoff(settings_.retry, retries++);
-      logger_->debug("aws call retry: service={} operation={} after_ms={}", spec_.signing_name,
-                     operation, delay.count());
-      sleeper_.sleep_for(delay);
-    }
-  }
-
-  const int attempts = std::min(attempt, max_attempts);
-  last.failure.error.detail += fmt::format(" attempts={}", attempts);
+  const std::string log_fields =
+      fmt::format("service={} operation={}", spec_.signing_name, operation);
+  const detail::AttemptLoop loop{
+      .policy = settings_.retry,
+      .repeatable = retryability != Retryability::once,
+      .sleeper = sleeper_,
+      .random = detail::thread_random(),
+      .logger = *logger_,
+      .log_prefix = "aws call",
+      .log_fields = log_fields,
+  };
+  auto [last, attempts] = detail::run_attempts(loop, send_once, classify_tried);
+  if (last.body) return std::move(*last.body);
+  CallError failure = std::move(last.failure.failure);
+  if (!last.sent) return failure;  // logged where it happened
+  failure.error.detail += fmt::format(" attempts={}", attempts);
   // A refusal of one resource is routine for the caller (already stopped,
   // duplicate rule); AWS or network trouble is worth a warning.
-  const bool trouble = last.failure.error.code == core::ErrorCode::unavailable ||
-                       last.failure.error.code == core::ErrorCode::indeterminate;
+  const bool trouble = failure.error.code == core::ErrorCode::unavailable ||
+                       failure.error.code == core::ErrorCode::indeterminate;
   if (trouble) {
     logger_->warn("aws call failed: service={} operation={} code={} detail={}", spec_.signing_name,
-                  operation, core::to_string(last.failure.error.code), last.failure.error.detail);
+                  operation, core::to_string(failure.error.code), failure.error.detail);
   } else {
     logger_->info("aws call refused: service={} operation={} code={} detail={}", spec_.signing_name,
-                  operation, core::to_string(last.failure.error.code), last.failure.error.detail);
+                  operation, core::to_string(failure.error.code), failure.error.detail);
   }
-  return std::move(last.failure);
+  return failure;
 }
 
 }  // namespace aws
