@@ -469,6 +469,35 @@ TEST_F(AwsBackendTest, RebootSkipsStoppedInstancesWithANote) {
   EXPECT_EQ(named.error().code, core::ErrorCode::conflict);
 }
 
+TEST_F(AwsBackendTest, RebootWithNoEc2InstanceSaysSoNotThatNothingIsTagged) {
+  // dev still has ECS and RDS; its instances are terminated, then gone.
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"instances": [
+      {"id": "i-0a1b2c3d4e5f61001", "state": "terminated"},
+      {"id": "i-0a1b2c3d4e5f61002", "state": "terminated"}]}})"));
+  const std::string no_ec2 =
+      "No EC2 instance is tagged `Environment=dev` (terminated ones are not counted).";
+  auto terminated = run(infra::LifecycleAction::reboot);
+  ASSERT_FALSE(terminated);
+  EXPECT_EQ(terminated.error().code, core::ErrorCode::not_found);
+  EXPECT_EQ(terminated.error().user_message, no_ec2);
+
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"instances": [
+      {"id": "i-0a1b2c3d4e5f61001", "_delete": true},
+      {"id": "i-0a1b2c3d4e5f61002", "_delete": true}]}})"));
+  auto gone = run(infra::LifecycleAction::reboot);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, core::ErrorCode::not_found);
+  EXPECT_EQ(gone.error().user_message, no_ec2);
+
+  // A truly empty environment: nothing is tagged.
+  auto empty = run(infra::LifecycleAction::reboot, "qa");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().user_message,
+            "`qa` has no EC2 instances to reboot. Nothing is tagged `Environment=qa` in "
+            "`eu-west-1`.");
+  EXPECT_EQ(calls("ec2", "RebootInstances"), 0u);
+}
+
 TEST_F(AwsBackendTest, ARebootThatMayHaveRunIsNotRepeated) {
   ASSERT_TRUE(
       fake_.fault(R"({"service": "ec2", "operation": "RebootInstances", "kind": "internal"})"));

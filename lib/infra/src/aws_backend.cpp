@@ -706,10 +706,24 @@ core::Result<ActionResult> AwsBackend::Impl::reboot(const LifecycleRequest& requ
                                        join_limited(described.problems));
       return error;
     }
+    // "Nothing is tagged" only when nothing is: an environment of ECS and
+    // RDS alone (or whose instances were terminated) has no EC2 instance.
+    bool nothing = inventory->empty() && inventory->problems.empty();
+    if (nothing) {
+      auto everything = discover(env, Scope{true, true, true});
+      nothing = everything && everything->empty() && everything->problems.empty();
+    }
+    if (nothing) {
+      return core::make_error(
+          core::ErrorCode::not_found,
+          fmt::format("`{}` has no EC2 instances to reboot. {}", env, nothing_tagged(env)),
+          fmt::format("aws backend: reboot of {}: nothing tagged", env));
+    }
     return core::make_error(
         core::ErrorCode::not_found,
-        fmt::format("`{}` has no EC2 instances to reboot. {}", env, nothing_tagged(env)),
-        fmt::format("aws backend: reboot of {}: no instances", env));
+        fmt::format("No EC2 instance is tagged `{}={}` (terminated ones are not counted).",
+                    settings_.tag_key, env),
+        fmt::format("aws backend: reboot of {}: no EC2 instance", env));
   }
 
   std::vector<const aws::Ec2InstanceDescription*> chosen;
