@@ -88,6 +88,7 @@ Control API, plain JSON over the same port, never signed, never printed:
                         removes one; top-level scalars are replaced
   POST /_fake/fault     add a fault (or a list of faults); answers {"faults": [...]}
   GET  /_fake/faults    the faults with their remaining counts
+  POST /_fake/sync      prints {"sync": <the body's "token">} on stdout (see fake_aws.hpp)
   POST /_fake/faults/clear
   POST /_fake/reset     the --state file's state again, no faults, no tokens
 A fault: {"service": "ecs", "operation": "UpdateService", "resource": "infra-dev/api",
@@ -1796,6 +1797,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply_json(200, {"faults": server.faults.snapshot()})
             if path == "/_fake/faults" and self.command == "GET":
                 return self.reply_json(200, {"faults": server.faults.snapshot()})
+            if path == "/_fake/sync" and self.command == "POST":
+                # Every request line printed before this one is on stdout ahead of it: a
+                # reader that has seen {"sync": token} has seen them all.
+                emit({"sync": str((doc or {}).get("token", ""))})
+                return self.reply_json(200, {"ok": True})
             if path == "/_fake/faults/clear" and self.command == "POST":
                 server.faults.clear()
                 return self.reply_json(200, {"faults": []})

@@ -150,8 +150,8 @@ class FakeAws {
   /// An ECS service's desiredCount, -1 when absent.
   static std::int64_t desired_count(const rapidjson::Value& state, std::string_view cluster,
                                     std::string_view service) {
-    const auto& found = find(find(state, "ecs", "clusters", "name", cluster), "", "services",
-                             "name", service);
+    const auto& found =
+        find(find(state, "ecs", "clusters", "name", cluster), "", "services", "name", service);
     return found.IsObject() ? core::json::get_int(found, "desiredCount").value_or(-1) : -1;
   }
   /// The security group rules of a group (objects with id, cidrIpv4/cidrIpv6, description…).
@@ -159,7 +159,8 @@ class FakeAws {
                                                        std::string_view group_id) {
     std::vector<const rapidjson::Value*> out;
     const auto* ec2 = state.IsObject() ? core::json::get_object(state, "ec2") : nullptr;
-    const auto* rules = ec2 != nullptr ? core::json::get_array(*ec2, "securityGroupRules") : nullptr;
+    const auto* rules =
+        ec2 != nullptr ? core::json::get_array(*ec2, "securityGroupRules") : nullptr;
     if (rules == nullptr) return out;
     for (const auto& rule : rules->GetArray()) {
       if (str(rule, "groupId") == group_id) out.push_back(&rule);
@@ -170,13 +171,11 @@ class FakeAws {
   // ---- requests ---------------------------------------------------------------------------
 
   /// Every AWS request so far, parsed (in arrival order; control requests are not listed).
+  /// The fake prints a request's line before it answers, but this process reads the lines on
+  /// a thread of its own: sync() first, so a request already answered is always listed.
   std::vector<rapidjson::Document> requests() const {
-    std::vector<rapidjson::Document> out;
-    for (const auto& line : process_->lines()) {
-      auto parsed = core::json::parse(line);
-      if (parsed && parsed->IsObject()) out.push_back(std::move(*parsed));
-    }
-    return out;
+    sync();
+    return requests_read();
   }
   std::vector<rapidjson::Document> requests(const Predicate& predicate) const {
     std::vector<rapidjson::Document> out;
@@ -188,6 +187,24 @@ class FakeAws {
   std::size_t count(const Predicate& predicate) const { return requests(predicate).size(); }
   std::size_t count() const { return requests().size(); }
 
+  /// Waits until this process has read every line the fake printed before now (POST
+  /// /_fake/sync prints a marker after them). False when the marker did not come.
+  bool sync() const {
+    static std::atomic<int> counter{0};
+    const std::string token = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    auto response = control("POST", "/_fake/sync", R"({"token": ")" + token + R"("})");
+    if (!response || response->status != 200) return false;
+    const std::string marker = R"({"sync":")" + token + R"("})";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      for (const auto& line : process_->lines()) {
+        if (line == marker) return true;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
   /// Waits until `n` requests satisfy `predicate`.
   testing::AssertionResult wait_for(std::string_view what, const Predicate& predicate,
                                     std::size_t n = 1,
@@ -195,7 +212,8 @@ class FakeAws {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t matched = 0;
     for (;;) {
-      matched = count(predicate);
+      matched = 0;
+      for (const auto& request : requests_read()) matched += predicate(request) ? 1 : 0;
       if (matched >= n) return testing::AssertionSuccess();
       if (std::chrono::steady_clock::now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -248,11 +266,23 @@ class FakeAws {
   }
 
  private:
+  // The request lines read so far (sync markers left out).
+  std::vector<rapidjson::Document> requests_read() const {
+    std::vector<rapidjson::Document> out;
+    for (const auto& line : process_->lines()) {
+      auto parsed = core::json::parse(line);
+      if (parsed && parsed->IsObject() && !parsed->HasMember("sync")) {
+        out.push_back(std::move(*parsed));
+      }
+    }
+    return out;
+  }
+
   static std::string temp_path() {
     static std::atomic<int> counter{0};
     return (std::filesystem::temp_directory_path() /
-            ("infra-bot-fake-aws-" + std::to_string(::getpid()) + "-" +
-             std::to_string(++counter) + ".json"))
+            ("infra-bot-fake-aws-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
+             ".json"))
         .string();
   }
 
@@ -290,8 +320,8 @@ class FakeAws {
              << "fake_aws " << what << ": no answer: " << response.error().detail;
     }
     if (response->status != 200) {
-      return testing::AssertionFailure() << "fake_aws " << what << ": HTTP " << response->status
-                                         << ": " << response->body;
+      return testing::AssertionFailure()
+             << "fake_aws " << what << ": HTTP " << response->status << ": " << response->body;
     }
     return testing::AssertionSuccess();
   }
