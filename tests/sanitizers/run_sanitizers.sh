@@ -44,8 +44,8 @@ case "$kind" in
   tsan)
     flags="-fsanitize=thread"
     targets=(socket_mode_client_test app_test service_test service_faults_test
-             service_lifecycle_test infra-bot)
-    ctest_filter=(-R 'SocketMode|AppTest|Service')
+             service_lifecycle_test service_aws_test whitelist_sweeper_test infra-bot)
+    ctest_filter=(-R 'SocketMode|AppTest|Service|WhitelistSweeper')
     ;;
 esac
 
