@@ -1,7 +1,8 @@
 #pragma once
 
-// infra::AwsBackend's insides, shared by aws_backend.cpp (discovery, status,
-// actions) and aws_backend_whitelist.cpp (the allow-list). Private to lib/infra.
+// infra::AwsBackend's insides, shared by aws_backend.cpp (discovery, status),
+// aws_backend_actions.cpp (stop, start, teardown, reboot) and
+// aws_backend_whitelist.cpp (the allow-list). Private to lib/infra.
 
 #include <optional>
 #include <string>
@@ -16,6 +17,41 @@ namespace infra {
 /// One line for a note or a problem: "ECS service api: AccessDenied — User …".
 std::string failure_line(std::string_view label, const aws::CallError& failure);
 
+// Labels of resources in notes and problems ("ECS service api", "RDS
+// app-dev-db", "RDS cluster app-dev-aurora", "EC2 bastion-dev (i-…)").
+std::string ecs_label(std::string_view name);
+std::string rds_label(std::string_view id);
+std::string cluster_label(std::string_view id);
+std::string ec2_label(const aws::Ec2InstanceDescription& instance);
+/// An instance's Name tag ("" without one).
+std::string name_of(const aws::Ec2InstanceDescription& instance);
+
+/// A refusal about the request itself (denied, unknown, bad, wrong state):
+/// splitting the batch shows which resource it was. Throttling, 5xx and
+/// network trouble would only fail again for each.
+bool isolatable(const aws::CallError& failure);
+/// The resource is gone (deleted since it was tagged).
+bool gone(const aws::CallError& failure);
+/// Notes joined with "; ", cut to what one Slack message shows well.
+std::string join_limited(const std::vector<std::string>& lines);
+
+/// Calls `batch` for all of `ids`; when AWS refuses the whole batch and it
+/// holds more than one id, once per id, so one refused resource does not hide
+/// the others. `on_failure(ids, failure)` gets each failure that is left.
+template <class Batch, class OnFailure>
+void isolating(const std::vector<std::string>& ids, Batch&& batch, OnFailure&& on_failure) {
+  if (ids.empty()) return;
+  auto failure = batch(ids);
+  if (!failure) return;
+  if (ids.size() == 1 || !isolatable(*failure)) {
+    on_failure(ids, *failure);
+    return;
+  }
+  for (const auto& id : ids) {
+    if (auto single = batch(std::vector<std::string>{id})) on_failure({id}, *single);
+  }
+}
+
 /// The resources of an environment as the tagging API lists them.
 struct Inventory {
   struct EcsService {
@@ -27,12 +63,11 @@ struct Inventory {
   std::vector<std::string> rds_instances;  ///< identifiers
   std::vector<std::string> rds_clusters;   ///< identifiers
   std::vector<std::string> ec2_instances;  ///< ids
-  std::vector<std::string> security_groups;
-  std::vector<std::string> problems;  ///< ARNs that could not be read
+  std::vector<std::string> problems;       ///< ARNs that could not be read
 
   bool empty() const {
     return ecs_services.empty() && rds_instances.empty() && rds_clusters.empty() &&
-           ec2_instances.empty() && security_groups.empty();
+           ec2_instances.empty();
   }
 };
 
@@ -78,6 +113,8 @@ class AwsBackend::Impl {
   Described describe(std::string_view environment, const Inventory& inventory, Scope scope);
   core::Result<EnvironmentStatus> status(std::string_view environment,
                                          const RequestContext& context);
+
+  // aws_backend_actions.cpp
   core::Result<ActionResult> run(const LifecycleRequest& request, const RequestContext& context);
   std::optional<std::string> unsupported(const LifecycleRequest& request) const;
 
