@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "core/config.hpp"
 #include "fake_aws.hpp"
 #include "fake_aws_clients.hpp"
@@ -35,6 +37,10 @@ constexpr std::string_view kRunner = "i-0a1b2c3d4e5f61002";
 constexpr std::string_view kWhitelistGroup = "sg-0f1e2d3c4b5a61001";
 constexpr std::string_view kInternalGroup = "sg-0f1e2d3c4b5a61002";
 constexpr std::string_view kVpnRule = "sgr-0c0ffee0000010001";
+// A second allow-list group of dev (added by add_second_whitelist_group()).
+constexpr std::string_view kSecondGroup = "sg-0f1e2d3c4b5a61003";
+constexpr std::string_view kNotAuthorized =
+    "UnauthorizedOperation — You are not authorized to perform this operation.";
 constexpr std::string_view kCompleted = "Operation completed successfully.";
 
 core::TimePoint at(std::string_view text) { return *core::parse_rfc3339(text); }
@@ -156,6 +162,20 @@ class AwsBackendTest : public ::testing::Test {
   }
   std::size_t calls(std::string_view service, std::string_view operation) const {
     return fake_.count(test::FakeAws::call(service, operation));
+  }
+  testing::AssertionResult add_second_whitelist_group() const {
+    return fake_.merge_state(R"({"ec2": {"securityGroups": [
+        {"id": "sg-0f1e2d3c4b5a61003", "name": "dev-web-whitelist", "description": "web",
+         "vpcId": "vpc-0a1b2c3d4e5f60711",
+         "tags": {"Environment": "dev", "infra-bot:whitelist": "true"}}]}})");
+  }
+  // Every EC2 `operation` on `group` is refused (after `after` of them went through).
+  testing::AssertionResult deny(std::string_view operation, std::string_view group,
+                                int after = 0) const {
+    return fake_.fault(fmt::format(
+        R"({{"service": "ec2", "operation": "{}", "resource": "{}", "kind": "access_denied",
+            "times": -1, "after": {}, "message": "You are not authorized to perform this operation."}})",
+        operation, group, after));
   }
 
   test::FakeAws fake_;
@@ -696,6 +716,124 @@ TEST_F(AwsBackendTest, RenewingARuleWithNoReadableExpiryGivesItOne) {
   ASSERT_TRUE(expired) << expired.error().user_message;
   EXPECT_THAT(*expired, IsEmpty());
   EXPECT_THAT(ports_of(rules(fake_.state(), kWhitelistGroup), "203.0.113.9/32"),
+              ElementsAre(80, 443, 7233));
+}
+
+// ---- allow-list changes that fail in some groups ----------------------------------------------
+
+TEST_F(AwsBackendTest, WhitelistAddGoesOnInTheOtherGroupsAndSaysWhatHappened) {
+  ASSERT_TRUE(add_second_whitelist_group());
+  ASSERT_TRUE(deny("AuthorizeSecurityGroupIngress", kWhitelistGroup));
+  auto added = add("203.0.113.7/32", std::chrono::days(1), "Home office");
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, core::ErrorCode::unavailable);
+  EXPECT_EQ(added.error().user_message,
+            fmt::format("`203.0.113.7/32` was added to {} but not to {} ({}). Run the same "
+                        "`/infra whitelist add` again to retry.",
+                        kSecondGroup, kWhitelistGroup, kNotAuthorized));
+  EXPECT_THAT(added.error().detail, HasSubstr(std::string(kWhitelistGroup)));
+  const auto state = fake_.state();
+  EXPECT_THAT(ports_of(rules(state, kSecondGroup), "203.0.113.7/32"), ElementsAre(80, 443, 7233));
+  EXPECT_THAT(ports_of(rules(state, kWhitelistGroup), "203.0.113.7/32"), IsEmpty());
+}
+
+TEST_F(AwsBackendTest, WhitelistAddFailingEverywhereNamesEachGroup) {
+  ASSERT_TRUE(add_second_whitelist_group());
+  ASSERT_TRUE(deny("AuthorizeSecurityGroupIngress", kWhitelistGroup));
+  ASSERT_TRUE(deny("AuthorizeSecurityGroupIngress", kSecondGroup));
+  auto added = add("203.0.113.7/32", std::chrono::days(1), "Home office");
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, core::ErrorCode::denied);
+  EXPECT_EQ(added.error().user_message,
+            fmt::format("Could not add `203.0.113.7/32` to {} ({}), {} ({}).", kWhitelistGroup,
+                        kNotAuthorized, kSecondGroup, kNotAuthorized));
+}
+
+TEST_F(AwsBackendTest, AFailingPortDoesNotKeepTheOtherPortsOut) {
+  // 443 is open by hand, so the batch is a duplicate and the ports go one by one: 80 is
+  // refused, 7233 is still added.
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [
+      {"id": "sgr-0aaaaaaaaaaaaaaa2", "groupId": "sg-0f1e2d3c4b5a61001", "egress": false,
+       "protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "203.0.113.7/32",
+       "description": "opened by hand"}]}})"));
+  ASSERT_TRUE(fake_.fault(R"({"service": "ec2", "operation": "AuthorizeSecurityGroupIngress",
+      "kind": "access_denied", "after": 1, "times": 1,
+      "message": "You are not authorized to perform this operation."})"));
+  auto added = add("203.0.113.7/32", std::chrono::days(1), std::nullopt);
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().user_message, fmt::format("Could not add `203.0.113.7/32` to {} ({}).",
+                                                    kWhitelistGroup, kNotAuthorized));
+  EXPECT_THAT(ports_of(rules(fake_.state(), kWhitelistGroup), "203.0.113.7/32"),
+              ElementsAre(443, 7233));
+  EXPECT_EQ(calls("ec2", "AuthorizeSecurityGroupIngress"), 4u);
+}
+
+TEST_F(AwsBackendTest, WhitelistRemoveGoesOnInTheOtherGroupsAndSaysWhatHappened) {
+  ASSERT_TRUE(add_second_whitelist_group());
+  ASSERT_TRUE(add("203.0.113.7/32", std::chrono::days(1), "Home office"));
+  ASSERT_TRUE(deny("RevokeSecurityGroupIngress", kWhitelistGroup));
+  auto removed = backend_->whitelist_remove({cidr("203.0.113.7/32"), "dev"}, context());
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, core::ErrorCode::unavailable);
+  EXPECT_EQ(removed.error().user_message,
+            fmt::format("`203.0.113.7/32` was removed from {} but not from {} ({}). Run `/infra "
+                        "whitelist remove 203.0.113.7/32 --env=dev` again to retry.",
+                        kSecondGroup, kWhitelistGroup, kNotAuthorized));
+  const auto state = fake_.state();
+  EXPECT_THAT(ports_of(rules(state, kSecondGroup), "203.0.113.7/32"), IsEmpty());
+  EXPECT_THAT(ports_of(rules(state, kWhitelistGroup), "203.0.113.7/32"),
+              ElementsAre(80, 443, 7233));
+}
+
+TEST_F(AwsBackendTest, WhitelistExpireReturnsWhatIsGoneAndLeavesAFailedGroupForTheNextSweep) {
+  ASSERT_TRUE(add_second_whitelist_group());
+  ASSERT_TRUE(add("203.0.113.7/32", std::chrono::hours(1), "both groups"));
+  // An expired entry of the bot's in the second group only.
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [
+      {"id": "sgr-0ccccccccccccccc1", "groupId": "sg-0f1e2d3c4b5a61003", "egress": false,
+       "protocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv4": "203.0.113.8/32",
+       "description": "infra-bot:wl until=2026-11-25T10:30:00Z by=U0OTHER note=web only"}]}})"));
+  ASSERT_TRUE(deny("RevokeSecurityGroupIngress", kWhitelistGroup));
+
+  const auto later = at("2026-11-25T11:00:00Z");
+  auto expired = backend_->whitelist_expire("dev", later, context());
+  ASSERT_TRUE(expired) << expired.error().user_message;
+  EXPECT_THAT(*expired, ElementsAre(infra::WhitelistEntry{"203.0.113.8/32", "web only", "U0OTHER",
+                                                          at("2026-11-25T10:30:00Z")}));
+  auto state = fake_.state();
+  EXPECT_THAT(ports_of(rules(state, kSecondGroup), "203.0.113.7/32"), IsEmpty());
+  EXPECT_THAT(ports_of(rules(state, kSecondGroup), "203.0.113.8/32"), IsEmpty());
+  EXPECT_THAT(ports_of(rules(state, kWhitelistGroup), "203.0.113.7/32"),
+              ElementsAre(80, 443, 7233));
+
+  // The next sweep, with the group writable again, finishes it and gives its notice.
+  ASSERT_TRUE(fake_.clear_faults());
+  auto next = backend_->whitelist_expire("dev", later, context());
+  ASSERT_TRUE(next) << next.error().user_message;
+  EXPECT_THAT(*next, ElementsAre(infra::WhitelistEntry{"203.0.113.7/32", "both groups", "U0123ABC",
+                                                       later}));
+  EXPECT_THAT(ports_of(rules(fake_.state(), kWhitelistGroup), "203.0.113.7/32"), IsEmpty());
+}
+
+TEST_F(AwsBackendTest, WhitelistRefreshGoesOnInTheOtherGroupsAndSaysWhatHappened) {
+  ASSERT_TRUE(add("203.0.113.7/32", std::chrono::days(1), "Home office"));
+  ASSERT_TRUE(add_second_whitelist_group());
+  ASSERT_TRUE(deny("AuthorizeSecurityGroupIngress", kWhitelistGroup));
+  // 443 is gone from the first group; the second has nothing yet.
+  std::string deleted;
+  for (const auto& rule : rules(fake_.state(), kWhitelistGroup)) {
+    if (rule.cidr == "203.0.113.7/32" && rule.port == 443) deleted = rule.id;
+  }
+  ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [{"id": ")" + deleted +
+                                R"(", "_delete": true}]}})"));
+  auto refreshed = backend_->whitelist_refresh("dev", context());
+  ASSERT_FALSE(refreshed);
+  EXPECT_EQ(refreshed.error().code, core::ErrorCode::unavailable);
+  EXPECT_EQ(refreshed.error().user_message,
+            fmt::format("The allow-list of `dev` was refreshed in {} but not in {} ({}); 3 rules "
+                        "added, 0 removed. Run `/infra whitelist refresh dev` to retry.",
+                        kSecondGroup, kWhitelistGroup, kNotAuthorized));
+  EXPECT_THAT(ports_of(rules(fake_.state(), kSecondGroup), "203.0.113.7/32"),
               ElementsAre(80, 443, 7233));
 }
 

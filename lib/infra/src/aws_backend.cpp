@@ -82,15 +82,19 @@ std::string join_limited(const std::vector<std::string>& lines) {
   return core::utf8_truncate(out, kMaxJoinedNotes);
 }
 
-std::string failure_line(std::string_view label, const aws::CallError& failure) {
+std::string failure_reason(const aws::CallError& failure) {
   // A call that may have run (a reboot after a 5xx or a timeout) says so: the
   // code alone would read as a refusal.
   if (failure.code.empty() || failure.error.code == core::ErrorCode::indeterminate) {
-    return fmt::format("{}: {}", label, failure.error.user_message);
+    return failure.error.user_message;
   }
-  if (failure.message.empty()) return fmt::format("{}: {}", label, short_code(failure.code));
-  return fmt::format("{}: {} — {}", label, short_code(failure.code),
+  if (failure.message.empty()) return short_code(failure.code);
+  return fmt::format("{} — {}", short_code(failure.code),
                      core::utf8_truncate(failure.message, 200));
+}
+
+std::string failure_line(std::string_view label, const aws::CallError& failure) {
+  return fmt::format("{}: {}", label, failure_reason(failure));
 }
 
 AwsBackend::Impl::Impl(AwsBackendSettings settings, AwsApis apis, const core::Clock& clock,

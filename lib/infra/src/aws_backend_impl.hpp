@@ -4,6 +4,7 @@
 // aws_backend_actions.cpp (stop, start, teardown, reboot) and
 // aws_backend_whitelist.cpp (the allow-list). Private to lib/infra.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@ namespace infra {
 
 /// One line for a note or a problem: "ECS service api: AccessDenied — User …".
 std::string failure_line(std::string_view label, const aws::CallError& failure);
+/// What failed, without a label: "AccessDenied — User …".
+std::string failure_reason(const aws::CallError& failure);
 
 // Labels of resources in notes and problems ("ECS service api", "RDS
 // app-dev-db", "RDS cluster app-dev-aurora", "EC2 bastion-dev (i-…)").
@@ -96,6 +99,26 @@ struct Described {
   }
 };
 
+/// The first failure in each security group of one allow-list change (the
+/// change goes on in the other groups).
+struct GroupFailures {
+  std::map<std::string, aws::CallError> by_group;
+
+  void add(const std::string& group, const aws::CallError& failure) {
+    by_group.try_emplace(group, failure);
+  }
+  bool empty() const { return by_group.empty(); }
+  bool failed(const std::string& group) const { return by_group.contains(group); }
+  /// "sg-B (AccessDenied — …), sg-C (RequestLimitExceeded)".
+  std::string list() const;
+  /// The groups of `groups` that did not fail, joined with ", ".
+  std::string succeeded(const std::vector<std::string>& groups) const;
+  /// An Error for a change that failed in these groups: `partial` (some
+  /// groups changed) is `unavailable`, else the first failure's code; the
+  /// detail names each group's failure.
+  core::Error error(std::string user_message, bool partial, std::string_view what) const;
+};
+
 /// An allow-list rule of the bot's, read back.
 struct BotRule {
   aws::SecurityGroupRule rule;
@@ -144,18 +167,30 @@ class AwsBackend::Impl {
   core::Result<std::vector<std::string>> whitelist_groups(std::string_view environment);
   /// The bot's ingress rules in these groups.
   core::Result<std::vector<BotRule>> bot_rules(const std::vector<std::string>& groups);
+  struct Authorized {
+    std::int64_t added = 0;                 ///< rules created
+    std::optional<aws::CallError> failure;  ///< the first port that could not be added
+  };
   /// Adds `ports` for `cidr` in `group` (all in one call; on
-  /// InvalidPermission.Duplicate one by one, a duplicate counting as present).
-  /// The number of rules created.
-  core::Result<std::int64_t> authorize_ports(const std::string& group, const std::string& cidr,
-                                             bool ipv6, const std::vector<int>& ports,
-                                             const std::string& description);
+  /// InvalidPermission.Duplicate one by one, a duplicate counting as present,
+  /// a failing port not stopping the others).
+  Authorized authorize_ports(const std::string& group, const std::string& cidr, bool ipv6,
+                             const std::vector<int>& ports, const std::string& description);
+  struct Revoked {
+    std::int64_t count = 0;                 ///< rules revoked (or already gone)
+    std::vector<std::string> left;          ///< rule ids still there
+    std::optional<aws::CallError> failure;  ///< why they are
+  };
   /// Revokes these rules of one group (a rule already gone counts as revoked).
-  core::Status revoke_rules(const std::string& group, const std::vector<std::string>& rule_ids);
-  /// Revokes the bot's rules expired at `now`; the CIDRs left with no live rule.
-  core::Result<std::vector<WhitelistEntry>> remove_expired(const std::vector<BotRule>& rules,
-                                                           core::TimePoint now,
-                                                           std::int64_t* removed);
+  Revoked revoke_rules(const std::string& group, const std::vector<std::string>& rule_ids);
+  struct ExpiredRemoval {
+    std::vector<WhitelistEntry> entries;  ///< CIDRs whose expired rules are all gone, none live
+    std::int64_t removed = 0;             ///< rules revoked
+    GroupFailures failures;               ///< groups whose expired rules (some) are left
+  };
+  /// Revokes the bot's rules expired at `now`, group by group (a group that
+  /// fails does not stop the others).
+  ExpiredRemoval remove_expired(const std::vector<BotRule>& rules, core::TimePoint now);
 
   AwsBackendSettings settings_;
   AwsApis apis_;

@@ -12,6 +12,7 @@
 
 #include "aws/iam_policy.hpp"
 #include "aws_backend_impl.hpp"
+#include "core/strings.hpp"
 #include "infra/aws_backend.hpp"
 #include "infra/command_parser.hpp"
 
@@ -143,54 +144,103 @@ core::Result<std::vector<BotRule>> AwsBackend::Impl::bot_rules(
   return rules;
 }
 
-core::Result<std::int64_t> AwsBackend::Impl::authorize_ports(const std::string& group,
-                                                             const std::string& cidr, bool ipv6,
-                                                             const std::vector<int>& ports,
-                                                             const std::string& description) {
-  if (ports.empty()) return std::int64_t{0};
+std::string GroupFailures::list() const {
+  std::vector<std::string> parts;
+  for (const auto& [group, failure] : by_group) {
+    parts.push_back(fmt::format("{} ({})", group, failure_reason(failure)));
+  }
+  return core::join(parts, ", ");
+}
+
+std::string GroupFailures::succeeded(const std::vector<std::string>& groups) const {
+  std::vector<std::string> ok;
+  for (const auto& group : groups) {
+    if (!failed(group)) ok.push_back(group);
+  }
+  return core::join(ok, ", ");
+}
+
+core::Error GroupFailures::error(std::string user_message, bool partial,
+                                 std::string_view what) const {
+  std::vector<std::string> details;
+  for (const auto& [group, failure] : by_group) {
+    details.push_back(fmt::format("{}: {}", group, failure.error.detail));
+  }
+  const core::ErrorCode code = partial || by_group.empty() ? core::ErrorCode::unavailable
+                                                           : by_group.begin()->second.error.code;
+  return core::make_error(code, std::move(user_message),
+                          fmt::format("aws backend whitelist {}: {} in {} group(s): {}", what,
+                                      partial ? "partly done, failed" : "failed", by_group.size(),
+                                      core::join(details, "; ")));
+}
+
+AwsBackend::Impl::Authorized AwsBackend::Impl::authorize_ports(const std::string& group,
+                                                               const std::string& cidr, bool ipv6,
+                                                               const std::vector<int>& ports,
+                                                               const std::string& description) {
+  Authorized out;
+  if (ports.empty()) return out;
   auto rule_for = [&](int port) {
     return aws::IngressRule{cidr, ipv6, port, port, "tcp", description};
   };
   std::vector<aws::IngressRule> rules;
   for (const int port : ports) rules.push_back(rule_for(port));
   auto all = apis_.ec2->authorize_ingress(group, rules);
-  if (all) return static_cast<std::int64_t>(ports.size());
+  if (all) {
+    out.added = static_cast<std::int64_t>(ports.size());
+    return out;
+  }
   // All or nothing: one rule already there (the bot's, from an earlier
   // attempt, or someone else's) fails the batch. Add them one by one; a
   // duplicate is present already.
-  if (!all.failure().is("InvalidPermission.Duplicate")) return group_error(group, all.failure());
-  std::int64_t added = 0;
-  if (ports.size() == 1) return added;
+  if (!all.failure().is("InvalidPermission.Duplicate")) {
+    out.failure = std::move(all).failure();
+    return out;
+  }
+  if (ports.size() == 1) return out;
   for (const int port : ports) {
     auto one = apis_.ec2->authorize_ingress(group, {rule_for(port)});
     if (one) {
-      ++added;
-    } else if (!one.failure().is("InvalidPermission.Duplicate")) {
-      return group_error(group, one.failure());
+      ++out.added;
+    } else if (!one.failure().is("InvalidPermission.Duplicate") && !out.failure) {
+      out.failure = std::move(one).failure();  // the other ports are still tried
     }
   }
-  return added;
+  return out;
 }
 
-core::Status AwsBackend::Impl::revoke_rules(const std::string& group,
-                                            const std::vector<std::string>& rule_ids) {
-  if (rule_ids.empty()) return {};
+AwsBackend::Impl::Revoked AwsBackend::Impl::revoke_rules(const std::string& group,
+                                                         const std::vector<std::string>& rule_ids) {
+  Revoked out;
+  if (rule_ids.empty()) return out;
   auto revoked = apis_.ec2->revoke_ingress(group, rule_ids);
-  if (revoked) return {};
-  if (!rule_gone(revoked.failure())) return group_error(group, revoked.failure());
+  if (revoked || (rule_ids.size() == 1 && rule_gone(revoked.failure()))) {
+    out.count = static_cast<std::int64_t>(rule_ids.size());
+    return out;
+  }
+  if (!rule_gone(revoked.failure())) {
+    out.left = rule_ids;
+    out.failure = std::move(revoked).failure();
+    return out;
+  }
   // One of them is gone already (removed meanwhile): revoke the others alone.
-  if (rule_ids.size() == 1) return {};
   for (const auto& id : rule_ids) {
     auto one = apis_.ec2->revoke_ingress(group, {id});
-    if (!one && !rule_gone(one.failure())) return group_error(group, one.failure());
+    if (one || rule_gone(one.failure())) {
+      ++out.count;
+      continue;
+    }
+    out.left.push_back(id);
+    if (!out.failure) out.failure = std::move(one).failure();
   }
-  return {};
+  return out;
 }
 
-core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::remove_expired(
-    const std::vector<BotRule>& rules, core::TimePoint now, std::int64_t* removed) {
+AwsBackend::Impl::ExpiredRemoval AwsBackend::Impl::remove_expired(const std::vector<BotRule>& rules,
+                                                                  core::TimePoint now) {
+  ExpiredRemoval out;
   std::map<std::string, std::vector<std::string>> by_group;
-  std::map<std::string, const BotRule*> expired_by_cidr;
+  std::map<std::string, std::vector<const BotRule*>> expired_by_cidr;
   std::set<std::string> live_cidrs;
   for (const auto& rule : rules) {
     if (!rule_expired(rule.description, now)) {
@@ -198,20 +248,30 @@ core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::remove_expired(
       continue;
     }
     by_group[rule.rule.group_id].push_back(rule.rule.id);
-    auto& latest = expired_by_cidr[rule.cidr];
-    if (latest == nullptr || later(rule, *latest)) latest = &rule;
+    expired_by_cidr[rule.cidr].push_back(&rule);
   }
+  std::set<std::string> left;
   for (const auto& [group, ids] : by_group) {
     auto revoked = revoke_rules(group, ids);
-    if (!revoked) return revoked.error();
-    *removed += static_cast<std::int64_t>(ids.size());
+    out.removed += revoked.count;
+    left.insert(revoked.left.begin(), revoked.left.end());
+    if (revoked.failure) out.failures.add(group, *revoked.failure);
   }
-  std::vector<WhitelistEntry> entries;
-  for (const auto& [cidr, rule] : expired_by_cidr) {
-    // A CIDR with a live rule left (renewed in part) has not expired.
-    if (!live_cidrs.contains(cidr)) entries.push_back(entry_of(*rule));
+  for (const auto& [cidr, expired] : expired_by_cidr) {
+    // A CIDR with a live rule left (renewed in part) has not expired; one
+    // with an expired rule still there is removed (and noticed) by the next
+    // sweep.
+    if (live_cidrs.contains(cidr)) continue;
+    if (std::any_of(expired.begin(), expired.end(),
+                    [&](const BotRule* rule) { return left.contains(rule->rule.id); })) {
+      continue;
+    }
+    const BotRule* latest =
+        *std::min_element(expired.begin(), expired.end(),
+                          [](const BotRule* a, const BotRule* b) { return later(*a, *b); });
+    out.entries.push_back(entry_of(*latest));
   }
-  return entries;
+  return out;
 }
 
 core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd& command,
@@ -239,8 +299,10 @@ core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd&
   const std::string text = encode_rule_description(wanted);
   const WhitelistRuleDescription stored = decode_rule_description(text).value_or(wanted);
 
+  // Group by group; one that fails does not keep the others from the change.
   std::int64_t added = 0;
   std::int64_t renewed = 0;
+  GroupFailures failures;
   for (const auto& group : *groups) {
     std::vector<aws::RuleDescription> renew;
     std::vector<int> missing;
@@ -255,17 +317,30 @@ core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd&
     }
     if (!renew.empty()) {
       auto updated = apis_.ec2->update_rule_descriptions(group, renew);
-      if (!updated) return group_error(group, updated.failure());
-      renewed += static_cast<std::int64_t>(renew.size());
+      if (updated) {
+        renewed += static_cast<std::int64_t>(renew.size());
+      } else {
+        failures.add(group, updated.failure());
+      }
     }
     auto authorized = authorize_ports(group, command.cidr.text, command.cidr.ipv6, missing, text);
-    if (!authorized) return authorized.error();
-    added += *authorized;
+    added += authorized.added;
+    if (authorized.failure) failures.add(group, *authorized.failure);
   }
   logger_->info(
       "aws backend whitelist add: request_id={} environment={} cidr={} groups={} "
-      "rules_added={} rules_renewed={} replaced={}",
-      context.request_id, env, command.cidr.text, groups->size(), added, renewed, replaced);
+      "rules_added={} rules_renewed={} replaced={} groups_failed={}",
+      context.request_id, env, command.cidr.text, groups->size(), added, renewed, replaced,
+      failures.by_group.size());
+  if (!failures.empty()) {
+    const bool partial = failures.by_group.size() < groups->size();
+    return failures.error(
+        partial ? fmt::format("`{}` was added to {} but not to {}. Run the same `/infra whitelist "
+                              "add` again to retry.",
+                              command.cidr.text, failures.succeeded(*groups), failures.list())
+                : fmt::format("Could not add `{}` to {}.", command.cidr.text, failures.list()),
+        partial, "add " + command.cidr.text);
+  }
   return WhitelistAdded{
       env, WhitelistEntry{command.cidr.text, stored.note, stored.added_by, stored.until}, replaced};
 }
@@ -287,16 +362,29 @@ core::Result<WhitelistRemoved> AwsBackend::Impl::whitelist_remove(const Whitelis
         fmt::format("`{}` is not on the allow-list of `{}`.", command.cidr.text, env),
         fmt::format("aws backend: remove of unlisted {} from {}", command.cidr.text, env));
   }
-  std::size_t removed = 0;
+  std::int64_t removed = 0;
+  GroupFailures failures;
+  std::vector<std::string> holding;  // the groups the CIDR was in
   for (const auto& [group, ids] : by_group) {
+    holding.push_back(group);
     auto revoked = revoke_rules(group, ids);
-    if (!revoked) return revoked.error();
-    removed += ids.size();
+    removed += revoked.count;
+    if (revoked.failure) failures.add(group, *revoked.failure);
   }
   logger_->info(
       "aws backend whitelist remove: request_id={} environment={} cidr={} "
-      "rules_removed={}",
-      context.request_id, env, command.cidr.text, removed);
+      "rules_removed={} groups_failed={}",
+      context.request_id, env, command.cidr.text, removed, failures.by_group.size());
+  if (!failures.empty()) {
+    const bool partial = failures.by_group.size() < holding.size();
+    // Not refresh: it would put the CIDR back into the groups it left.
+    return failures.error(
+        partial ? fmt::format("`{0}` was removed from {1} but not from {2}. Run `/infra whitelist "
+                              "remove {0} --env={3}` again to retry.",
+                              command.cidr.text, failures.succeeded(holding), failures.list(), env)
+                : fmt::format("Could not remove `{}` from {}.", command.cidr.text, failures.list()),
+        partial, "remove " + command.cidr.text);
+  }
   return WhitelistRemoved{env, command.cidr.text};
 }
 
@@ -329,8 +417,9 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
   WhitelistRefreshed result;
   result.environment = std::string(environment);
   result.security_groups = *groups;
-  auto expired = remove_expired(*rules, now, &result.rules_removed);
-  if (!expired) return expired.error();
+  auto expired = remove_expired(*rules, now);
+  result.rules_removed = expired.removed;
+  GroupFailures failures = std::move(expired.failures);
 
   // Every live CIDR gets every port in every group, with its latest description.
   std::map<std::string, std::vector<const BotRule*>> live;
@@ -352,14 +441,29 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
         if (!present) missing.push_back(port);
       }
       auto added = authorize_ports(group, cidr, latest->ipv6, missing, latest->rule.description);
-      if (!added) return added.error();
-      result.rules_added += *added;
+      result.rules_added += added.added;
+      if (added.failure) failures.add(group, *added.failure);
     }
   }
   logger_->info(
       "aws backend whitelist refresh: request_id={} environment={} groups={} "
-      "rules_added={} rules_removed={}",
-      context.request_id, environment, groups->size(), result.rules_added, result.rules_removed);
+      "rules_added={} rules_removed={} groups_failed={}",
+      context.request_id, environment, groups->size(), result.rules_added, result.rules_removed,
+      failures.by_group.size());
+  if (!failures.empty()) {
+    const bool partial = failures.by_group.size() < groups->size();
+    return failures.error(
+        partial
+            ? fmt::format("The allow-list of `{0}` was refreshed in {1} but not in {2}; {3} "
+                          "rules added, {4} removed. Run `/infra whitelist refresh {0}` to "
+                          "retry.",
+                          environment, failures.succeeded(*groups), failures.list(),
+                          result.rules_added, result.rules_removed)
+            : fmt::format("Could not refresh the allow-list of `{}` in {}; {} rules added, "
+                          "{} removed.",
+                          environment, failures.list(), result.rules_added, result.rules_removed),
+        partial, fmt::format("refresh {}", environment));
+  }
   return result;
 }
 
@@ -374,16 +478,22 @@ core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::whitelist_expire(
   }
   auto rules = bot_rules(*groups);
   if (!rules) return rules.error();
-  std::int64_t removed = 0;
-  auto expired = remove_expired(*rules, now, &removed);
-  if (!expired) return expired.error();
-  if (removed > 0) {
+  auto expired = remove_expired(*rules, now);
+  // A group that failed keeps its expired rules for the next sweep; the
+  // entries that are gone everywhere get their notice now.
+  for (const auto& [group, failure] : expired.failures.by_group) {
+    logger_->warn(
+        "aws backend whitelist expire: request_id={} environment={} group={}: expired rules "
+        "left for the next sweep: {}",
+        context.request_id, environment, group, failure.error.detail);
+  }
+  if (expired.removed > 0) {
     logger_->info(
         "aws backend whitelist expire: request_id={} environment={} rules_removed={} "
         "cidrs_expired={}",
-        context.request_id, environment, removed, expired->size());
+        context.request_id, environment, expired.removed, expired.entries.size());
   }
-  return expired;
+  return std::move(expired.entries);
 }
 
 }  // namespace infra
