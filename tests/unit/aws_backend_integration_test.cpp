@@ -633,19 +633,29 @@ TEST_F(AwsBackendTest, RefreshReaddsADeletedPortAndRemovesExpiredRules) {
   }
   ASSERT_FALSE(deleted.empty());
   ASSERT_TRUE(fake_.merge_state(R"({"ec2": {"securityGroupRules": [{"id": ")" + deleted +
-                                R"(", "_delete": true}]}})"));
+                                R"(", "_delete": true},
+      {"id": "sgr-0bbbbbbbbbbbbbbb1", "groupId": "sg-0f1e2d3c4b5a61001", "egress": false,
+       "protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "203.0.113.9/32",
+       "description": "infra-bot:wl by=U0BAD note=no until"}]}})"));
   clock_.advance(std::chrono::hours(2));
 
   auto refreshed = backend_->whitelist_refresh("dev", context());
   ASSERT_TRUE(refreshed) << refreshed.error().user_message;
   EXPECT_THAT(refreshed->security_groups, ElementsAre(std::string(kWhitelistGroup)));
   EXPECT_EQ(refreshed->rules_added, 1);
-  EXPECT_EQ(refreshed->rules_removed, 3);
+  EXPECT_EQ(refreshed->rules_removed, 4);
+  // What expired is removed and returned (the sweep will not see it any more).
+  EXPECT_THAT(refreshed->expired,
+              ElementsAre(infra::WhitelistEntry{"203.0.113.8/32", "expires", "U0123ABC",
+                                                at("2026-11-25T11:00:00Z")},
+                          infra::WhitelistEntry{"203.0.113.9/32", "no until (no readable expiry)",
+                                                "U0BAD", std::nullopt}));
   const auto all = rules(fake_.state(), kWhitelistGroup);
   EXPECT_THAT(ports_of(all, "203.0.113.7/32"), ElementsAre(80, 443, 7233));
   EXPECT_THAT(descriptions_of(all, "203.0.113.7/32"),
               Contains("infra-bot:wl until=2026-11-26T10:00:00Z by=U0123ABC note=stays"));
   EXPECT_THAT(ports_of(all, "203.0.113.8/32"), IsEmpty());
+  EXPECT_THAT(ports_of(all, "203.0.113.9/32"), IsEmpty());
   EXPECT_THAT(all, Contains(Rule{std::string(kVpnRule), 22, "198.51.100.0/24", "office VPN"}));
 }
 

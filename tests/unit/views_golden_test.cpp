@@ -268,6 +268,17 @@ std::vector<Case> all_cases() {
          return render_whitelist_refreshed(
              WhitelistRefreshed{"dev", {"sg-0a1b2c3d", "sg-4e5f6a7b"}, 1, 0});
        }},
+      {"whitelist_refreshed_expired",
+       [] {
+         return render_whitelist_refreshed(
+             WhitelistRefreshed{"dev",
+                                {"sg-0a1b2c3d"},
+                                0,
+                                6,
+                                {WhitelistEntry{"203.0.113.8/32", "Hotel wifi", "U0123ABC",
+                                                core::parse_rfc3339("2026-11-25T11:00:00Z")},
+                                 WhitelistEntry{"2001:db8::/64", "", "U0456DEF", std::nullopt}}});
+       }},
       {"teardown_modal", [] { return render_teardown_modal(confirmation()); }},
       {"teardown_cancelled", [] { return render_teardown_cancelled("dev"); }},
       {"teardown_prompt",

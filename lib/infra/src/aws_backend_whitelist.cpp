@@ -419,6 +419,7 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
   result.security_groups = *groups;
   auto expired = remove_expired(*rules, now);
   result.rules_removed = expired.removed;
+  result.expired = std::move(expired.entries);
   GroupFailures failures = std::move(expired.failures);
 
   // Every live CIDR gets every port in every group, with its latest description.

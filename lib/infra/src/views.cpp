@@ -395,20 +395,31 @@ Message render_whitelist_list(const WhitelistListing& listing, core::TimePoint n
 Message render_whitelist_refreshed(const WhitelistRefreshed& refreshed) {
   const std::string groups =
       refreshed.security_groups.empty() ? "none" : core::join(refreshed.security_groups);
+  std::vector<slack::blockkit::Block> blocks = {
+      Header{title_line(kOk, "whitelist refresh", refreshed.environment)},
+      Divider{},
+      Section{"",
+              {
+                  "Security groups: " + groups,
+                  fmt::format("Rules added: {}", refreshed.rules_added),
+                  fmt::format("Rules removed: {}", refreshed.rules_removed),
+              }},
+  };
+  // What the refresh took away: the expiry sweep will not announce these.
+  if (!refreshed.expired.empty()) {
+    Section expired{"Expired and removed:", {}};
+    for (const auto& entry : refreshed.expired) {
+      std::string line = fmt::format("`{}`", or_unknown(entry.cidr));
+      if (!entry.description.empty()) line += fmt::format(" — {}", entry.description);
+      line += fmt::format(" (added by {})", or_unknown(entry.added_by));
+      expired.lines.push_back(std::move(line));
+    }
+    blocks.emplace_back(std::move(expired));
+  }
   return message(fmt::format("Refreshed the {} whitelist: {} added, {} removed.",
                              or_unknown(refreshed.environment), refreshed.rules_added,
                              refreshed.rules_removed),
-                 {
-                     Header{title_line(kOk, "whitelist refresh", refreshed.environment)},
-                     Divider{},
-                     Section{"",
-                             {
-                                 "Security groups: " + groups,
-                                 fmt::format("Rules added: {}", refreshed.rules_added),
-                                 fmt::format("Rules removed: {}", refreshed.rules_removed),
-                             }},
-                 },
-                 Visibility::in_channel);
+                 std::move(blocks), Visibility::in_channel);
 }
 
 std::string teardown_metadata_json(const TeardownConfirmation& confirmation) {

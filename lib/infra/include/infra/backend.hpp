@@ -118,6 +118,9 @@ struct WhitelistRefreshed {
   std::vector<std::string> security_groups;
   std::int64_t rules_added = 0;
   std::int64_t rules_removed = 0;
+  /// The entries the refresh found expired and removed (the sweep gives them
+  /// no notice afterwards: they are gone); empty from the seed's Lambdas.
+  std::vector<WhitelistEntry> expired = {};
 };
 
 /// The infrastructure behind /infra: the orchestrator and whitelist Lambdas in
