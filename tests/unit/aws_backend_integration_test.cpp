@@ -26,6 +26,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
+using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -727,6 +728,36 @@ TEST_F(AwsBackendTest, RenewingARuleWithNoReadableExpiryGivesItOne) {
   EXPECT_THAT(*expired, IsEmpty());
   EXPECT_THAT(ports_of(rules(fake_.state(), kWhitelistGroup), "203.0.113.9/32"),
               ElementsAre(80, 443, 7233));
+}
+
+TEST_F(AwsBackendTest, TheExpirySweepAndARenewalOfTheSameEnvironmentRunOneAtATime) {
+  ASSERT_TRUE(add("203.0.113.7/32", std::chrono::hours(1), "renewed"));
+  // The sweep reads the rules (expired at its `now`), then its answer is held back a second;
+  // meanwhile the user renews the entry. Unserialised, the renewal would update the rules in
+  // place and the sweep would then revoke them from its earlier read: the user told "renewed",
+  // the address shut out. Serialised, the renewal waits for the sweep and adds the entry anew.
+  ASSERT_TRUE(fake_.fault(R"({"service": "ec2", "operation": "DescribeSecurityGroupRules",
+                              "kind": "delay", "delay_ms": 1000, "times": 1})"));
+  const std::size_t reads = calls("ec2", "DescribeSecurityGroupRules");
+  const auto sweep_now = at("2026-11-25T11:00:00Z");
+  core::Result<std::vector<infra::WhitelistEntry>> swept = std::vector<infra::WhitelistEntry>{};
+  std::thread sweep([&] { swept = backend_->whitelist_expire("dev", sweep_now, context()); });
+  const bool read = fake_.wait_for(
+      "the sweep's read", test::FakeAws::call("ec2", "DescribeSecurityGroupRules"), reads + 1);
+  auto renewed = add("203.0.113.7/32", std::chrono::days(30), std::nullopt);
+  sweep.join();
+  ASSERT_TRUE(read);
+  ASSERT_TRUE(swept) << swept.error().user_message;
+  ASSERT_TRUE(renewed) << renewed.error().user_message;
+  // The sweep went first: the entry expired (its notice), then the renewal added it again.
+  EXPECT_THAT(*swept, ElementsAre(infra::WhitelistEntry{"203.0.113.7/32", "renewed", "U0123ABC",
+                                                        sweep_now}));
+  EXPECT_FALSE(renewed->replaced);
+  EXPECT_EQ(renewed->entry.expires_at, at("2026-12-25T10:00:00Z"));
+  const auto all = rules(fake_.state(), kWhitelistGroup);
+  EXPECT_THAT(ports_of(all, "203.0.113.7/32"), ElementsAre(80, 443, 7233));
+  EXPECT_THAT(descriptions_of(all, "203.0.113.7/32"),
+              Each("infra-bot:wl until=2026-12-25T10:00:00Z by=U0123ABC note="));
 }
 
 // ---- allow-list changes that fail in some groups ----------------------------------------------

@@ -4,7 +4,9 @@
 // aws_backend_actions.cpp (stop, start, teardown, reboot) and
 // aws_backend_whitelist.cpp (the allow-list). Private to lib/infra.
 
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -192,10 +194,19 @@ class AwsBackend::Impl {
   /// fails does not stop the others).
   ExpiredRemoval remove_expired(const std::vector<BotRule>& rules, core::TimePoint now);
 
+  /// Held around every change of `environment`'s allow-list (add, remove,
+  /// refresh, expire; not list): the expiry sweep must not revoke, from an
+  /// earlier read, the rules a user's renewal just extended. One process
+  /// only: two replicas still race.
+  std::unique_lock<std::mutex> lock_allow_list(std::string_view environment);
+
   AwsBackendSettings settings_;
   AwsApis apis_;
   const core::Clock& clock_;
   core::LoggerPtr logger_;
+  std::mutex allow_list_locks_mutex_;  ///< guards allow_list_locks_
+  /// One per environment, made on first use; never erased (a node's mutex does not move).
+  std::map<std::string, std::mutex, std::less<>> allow_list_locks_;
 };
 
 }  // namespace infra

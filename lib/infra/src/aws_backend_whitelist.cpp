@@ -174,6 +174,19 @@ core::Error GroupFailures::error(std::string user_message, bool partial,
                                       core::join(details, "; ")));
 }
 
+std::unique_lock<std::mutex> AwsBackend::Impl::lock_allow_list(std::string_view environment) {
+  std::mutex* mutex = nullptr;
+  {
+    std::lock_guard guard(allow_list_locks_mutex_);
+    auto found = allow_list_locks_.find(environment);
+    if (found == allow_list_locks_.end()) {
+      found = allow_list_locks_.try_emplace(std::string(environment)).first;
+    }
+    mutex = &found->second;
+  }
+  return std::unique_lock(*mutex);
+}
+
 AwsBackend::Impl::Authorized AwsBackend::Impl::authorize_ports(const std::string& group,
                                                                const std::string& cidr, bool ipv6,
                                                                const std::vector<int>& ports,
@@ -277,6 +290,7 @@ AwsBackend::Impl::ExpiredRemoval AwsBackend::Impl::remove_expired(const std::vec
 core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd& command,
                                                              const RequestContext& context) {
   const std::string& env = command.env;
+  const auto lock = lock_allow_list(env);
   auto groups = whitelist_groups(env);
   if (!groups) return groups.error();
   auto rules = bot_rules(*groups);
@@ -348,6 +362,7 @@ core::Result<WhitelistAdded> AwsBackend::Impl::whitelist_add(const WhitelistAdd&
 core::Result<WhitelistRemoved> AwsBackend::Impl::whitelist_remove(const WhitelistRemove& command,
                                                                   const RequestContext& context) {
   const std::string& env = command.env;
+  const auto lock = lock_allow_list(env);
   auto groups = whitelist_groups(env);
   if (!groups) return groups.error();
   auto rules = bot_rules(*groups);
@@ -408,6 +423,7 @@ core::Result<WhitelistListing> AwsBackend::Impl::whitelist_list(std::string_view
 
 core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
     std::string_view environment, const RequestContext& context) {
+  const auto lock = lock_allow_list(environment);
   auto groups = whitelist_groups(environment);
   if (!groups) return groups.error();
   auto rules = bot_rules(*groups);
@@ -470,6 +486,7 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
 
 core::Result<std::vector<WhitelistEntry>> AwsBackend::Impl::whitelist_expire(
     std::string_view environment, core::TimePoint now, const RequestContext& context) {
+  const auto lock = lock_allow_list(environment);
   auto groups = whitelist_groups(environment);
   if (!groups) {
     // No allow-list groups: nothing can expire (and the sweep runs every

@@ -49,7 +49,9 @@ struct AwsApis {
 /// `tag_key=<environment>` and `infra-bot:whitelist=true`, as ingress rules
 /// whose description starts with `infra-bot:wl ` (see
 /// whitelist_rule_description.hpp); no other rule is ever listed, changed or
-/// removed. Thread-safe (no state of its own).
+/// removed. Thread-safe: the changes of one environment's allow-list (add,
+/// remove, refresh, expire) run one at a time, so the expiry sweep never
+/// revokes a rule a user is renewing (within this process; replicas still race).
 class AwsBackend final : public Backend {
  public:
   AwsBackend(AwsBackendSettings settings, AwsApis apis, const core::Clock& clock,
