@@ -268,7 +268,69 @@ TEST(Config, EveryProblemIsReportedAtOnce) {
       {{"LOG_FORMAT", "xml"}, {"INFRA_COOLDOWN_SECONDS", "soon"}, {"INFRA_BACKEND", "docker"}}));
   EXPECT_THAT(message, HasSubstr("LOG_FORMAT"));
   EXPECT_THAT(message, HasSubstr("INFRA_COOLDOWN_SECONDS"));
-  EXPECT_THAT(message, HasSubstr("INFRA_BACKEND: expected lambda, aws or simulated, got \"docker\""));
+  EXPECT_THAT(message,
+              HasSubstr("INFRA_BACKEND: expected lambda, aws or simulated, got \"docker\""));
+}
+
+TEST(Config, AwsBackendEndpointsPerServiceThenGenericAndNoCredentialsInThem) {
+  auto config =
+      core::load_config(MapEnvironment({{"INFRA_BACKEND", "aws"},
+                                        {"AWS_REGION", "eu-west-1"},
+                                        {"AWS_ENDPOINT_URL", "https://127.0.0.1:4566"},
+                                        {"AWS_ENDPOINT_URL_EC2", "https://127.0.0.1:4999/ec2"},
+                                        {"INFRA_TAG_KEY", "Stage"},
+                                        {"INFRA_WHITELIST_PORTS", "22, 443,22"}}),
+                        RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->backend, core::BackendKind::aws);
+  EXPECT_EQ(config->aws_endpoints.ec2, "https://127.0.0.1:4999/ec2");
+  EXPECT_EQ(config->aws_endpoints.ecs, "https://127.0.0.1:4566");
+  EXPECT_EQ(config->aws_endpoints.tagging, "https://127.0.0.1:4566");
+  EXPECT_EQ(config->tag_key, "Stage");
+  EXPECT_EQ(config->whitelist_ports, (std::vector<std::uint16_t>{22, 443}));
+
+  const auto message = config_error(
+      MapEnvironment({{"INFRA_BACKEND", "aws"},
+                      {"AWS_ENDPOINT_URL_ECS", "https://admin:hunter2secret@127.0.0.1:1"},
+                      {"INFRA_TAG_KEY", "aws:cloudformation"},
+                      {"INFRA_WHITELIST_PORTS", "80,70000"}}));
+  EXPECT_THAT(message, HasSubstr("AWS_REGION: required for the aws backend"));
+  EXPECT_THAT(message, HasSubstr("AWS_ENDPOINT_URL_ECS: must be an http:// or https:// URL "
+                                 "without a user name or password"));
+  EXPECT_THAT(message, testing::Not(HasSubstr("hunter2secret")));
+  EXPECT_THAT(message, HasSubstr("INFRA_TAG_KEY"));
+  EXPECT_THAT(message, HasSubstr("INFRA_WHITELIST_PORTS: \"70000\" is not a port"));
+}
+
+TEST(Config, LambdaModeNeedsItsRoleAndIsAlwaysTheAwsBackend) {
+  EXPECT_THAT(config_error(MapEnvironment({{"AWS_REGION", "eu-west-1"}}), RunMode::lambda),
+              HasSubstr("INFRA_LAMBDA_ROLE: required"));
+  auto config = core::load_config(
+      MapEnvironment({{"AWS_REGION", "eu-west-1"},
+                      {"INFRA_LAMBDA_ROLE", "Whitelist"},
+                      {"INFRA_BACKEND", "simulated"},
+                      {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:1:function:x"}}),
+      RunMode::lambda);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->backend, core::BackendKind::aws);
+  EXPECT_EQ(config->lambda_role, core::LambdaRole::whitelist);
+  EXPECT_TRUE(config->orchestrator_lambda_arn.empty()) << "a Lambda never calls another";
+}
+
+TEST(Config, NotifyChannelDefaultsToTheAuditChannelAndTheSweepCanBeOff) {
+  auto config = core::load_config(MapEnvironment({{"INFRA_AUDIT_CHANNEL", "C0AUDIT01"},
+                                                  {"INFRA_WHITELIST_SWEEP_SECONDS", "0"}}),
+                                  RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->notify_channel, "C0AUDIT01");
+  EXPECT_EQ(config->whitelist_sweep, std::chrono::seconds(0));
+  config = core::load_config(
+      MapEnvironment({{"INFRA_AUDIT_CHANNEL", "C0AUDIT01"}, {"INFRA_NOTIFY_CHANNEL", "C0NOTIFY1"}}),
+      RunMode::console);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->notify_channel, "C0NOTIFY1");
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_NOTIFY_CHANNEL", "general"}})),
+              HasSubstr("INFRA_NOTIFY_CHANNEL"));
 }
 
 }  // namespace

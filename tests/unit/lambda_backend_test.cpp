@@ -250,3 +250,27 @@ TEST_F(LambdaBackendTest, WhitelistAddFallsBackToWhatWasAskedFor) {
 TEST_F(LambdaBackendTest, NameIsLambda) { EXPECT_EQ(backend_.name(), "lambda"); }
 
 }  // namespace
+
+namespace {
+
+TEST_F(LambdaBackendTest, RefreshReadsTheExpiredEntriesInfraBotsOwnLambdaSends) {
+  http_.push(response(200, R"({"ok": true, "environment": "dev", "security_groups": ["sg-1"],
+      "rules_added": 0, "rules_removed": 3, "expired": [
+        {"cidr": "192.0.2.10/32", "description": "Old laptop", "added_by": "U0BOB0001",
+         "expires_at": "2026-01-01T00:00:00Z"}, "not an entry"]})"));
+  auto refreshed = backend_.whitelist_refresh("dev", fixtures::fixed_context());
+  ASSERT_TRUE(refreshed);
+  EXPECT_EQ(refreshed->rules_removed, 3);
+  ASSERT_EQ(refreshed->expired.size(), 1u);
+  EXPECT_EQ(refreshed->expired[0].cidr, "192.0.2.10/32");
+  EXPECT_EQ(refreshed->expired[0].added_by, "U0BOB0001");
+  EXPECT_EQ(refreshed->expired[0].expires_at, core::parse_rfc3339("2026-01-01T00:00:00Z"));
+
+  http_.push(response(200, R"({"ok": true, "environment": "dev", "security_groups": [],
+      "rules_added": 1, "rules_removed": 0})"));
+  auto seed = backend_.whitelist_refresh("dev", fixtures::fixed_context());
+  ASSERT_TRUE(seed);
+  EXPECT_TRUE(seed->expired.empty()) << "the seed's answer has none";
+}
+
+}  // namespace

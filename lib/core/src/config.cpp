@@ -185,17 +185,26 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   config.aws_region =
       read(env, "AWS_REGION").value_or(read(env, "AWS_DEFAULT_REGION").value_or(""));
   // AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL (the SDKs' order).
+  // An endpoint is logged at start-up: credentials in it (user:secret@host) are refused,
+  // and never echoed.
+  constexpr std::string_view kEndpointRule =
+      "must be an http:// or https:// URL without a user name or password";
+  const auto usable_endpoint = [](std::string_view url) {
+    if (!is_http_url(url)) return false;
+    const auto authority = url.substr(url.find("://") + 3);
+    return authority.substr(0, authority.find_first_of("/?#")).find('@') == std::string_view::npos;
+  };
   std::string generic_endpoint;
   if (auto url = read(env, "AWS_ENDPOINT_URL")) {
-    if (!is_http_url(*url))
-      problems.add("AWS_ENDPOINT_URL", "must be an http:// or https:// URL");
+    if (!usable_endpoint(*url))
+      problems.add("AWS_ENDPOINT_URL", kEndpointRule);
     else
       generic_endpoint = *url;
   }
   const auto endpoint_for = [&](std::string_view service_variable) {
     if (auto url = read(env, service_variable)) {
-      if (is_http_url(*url)) return *url;
-      problems.add(service_variable, "must be an http:// or https:// URL");
+      if (usable_endpoint(*url)) return *url;
+      problems.add(service_variable, kEndpointRule);
     }
     return generic_endpoint;
   };

@@ -364,6 +364,12 @@ core::Result<WhitelistRefreshed> LambdaBackend::whitelist_refresh(std::string_vi
   }
   refreshed.rules_added = core::json::get_int(*document, "rules_added").value_or(0);
   refreshed.rules_removed = core::json::get_int(*document, "rules_removed").value_or(0);
+  // Beyond the seed's contract (infra-bot's own `lambda` sends it).
+  if (const auto* expired = core::json::get_array(*document, "expired")) {
+    for (const auto& item : expired->GetArray()) {
+      if (item.IsObject()) refreshed.expired.push_back(parse_entry(item));
+    }
+  }
   return refreshed;
 }
 

@@ -557,6 +557,13 @@ class Invocation {
     strings_member(writer, "security_groups", result->security_groups);
     member(writer, "rules_added", result->rules_added);
     member(writer, "rules_removed", result->rules_removed);
+    // Beyond §4 (LambdaBackend reads it when present): what the refresh found expired.
+    if (!result->expired.empty()) {
+      key(writer, "expired");
+      writer.StartArray();
+      for (const auto& entry : result->expired) write_entry(writer, entry);
+      writer.EndArray();
+    }
     writer.EndObject();
     return finish(buffer);
   }

@@ -96,7 +96,8 @@ class Ec2Api {
 };
 
 /// EC2 over its Query variant (XML answers). Retries: describes are reads;
-/// start/stop/reboot, revoke by rule id and descriptions are idempotent;
+/// start/stop, revoke by rule id and descriptions are idempotent; reboot is
+/// sent once (a repeat would reboot again);
 /// AuthorizeSecurityGroupIngress too, because a repeat that finds its rules
 /// already there answers InvalidPermission.Duplicate, which the caller reads
 /// as "present". Thread-safe.

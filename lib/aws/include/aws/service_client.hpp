@@ -50,7 +50,7 @@ inline constexpr ServiceSpec kEc2Service{"EC2", "ec2", "ec2", Protocol::ec2, "",
 /// Throttling and failures before anything was sent are retried for all three.
 enum class Retryability {
   read,        ///< Describe/Get: retried on every retryable error
-  idempotent,  ///< repeating it ends in the same state (stop, start, reboot, UpdateService
+  idempotent,  ///< repeating it ends in the same state (stop, start, UpdateService
                ///< with a desiredCount, TagResource, revoke by rule id, set a description)
   once,        ///< never re-sent once it may have arrived
 };
