@@ -13,7 +13,7 @@
 # target has run. Needs clang-14, libclang-rt-14-dev and llvm-14 (symbolizer).
 #
 # Environment:
-#   FUZZ_TARGETS         the targets to run (default: all four)
+#   FUZZ_TARGETS         the targets to run (default: all five)
 #   INFRA_BOT_SOURCE_DIR the source tree (default: the one holding this script)
 #   CXX                  the compiler for a new build dir (default: clang++-14)
 #   JOBS                 build parallelism (default: nproc)
@@ -29,7 +29,7 @@ source_dir=$(cd "${INFRA_BOT_SOURCE_DIR:-$here/../..}" && pwd)
 mkdir -p "$1"
 build=$(cd "$1" && pwd)
 seconds=$2
-read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_command_parser fuzz_envelope fuzz_lambda_response fuzz_view_submission}"
+read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_aws_responses fuzz_command_parser fuzz_envelope fuzz_lambda_response fuzz_view_submission}"
 crashes=$here/crashes
 
 say() { printf 'run_fuzzers: %s\n' "$*" >&2; }
@@ -80,6 +80,7 @@ run_target() {
   cp -R "$here/corpus/$target/." "$corpus/"
   local dict=$here/dict/json.dict
   [ "$target" = fuzz_command_parser ] && dict=$here/dict/command_parser.dict
+  [ "$target" = fuzz_aws_responses ] && dict=$here/dict/aws.dict
   local log=$work/$target/log report=$work/$target/report t0 t1 status=0 found runs cov
   t0=$(date +%s)
   "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
