@@ -66,6 +66,22 @@ TEST(Strings, Utf8LengthAndTruncateNeverSplitACharacter) {
   EXPECT_EQ(core::utf8_truncate("héllo", 10), "héllo");
   EXPECT_EQ(core::utf8_truncate("héllo", 3), "hé…");
   EXPECT_EQ(core::utf8_truncate("✅✅✅✅", 2), "✅…");
+}
+
+TEST(Utf8, RepairReplacesEveryStrayByteAndKeepsWellFormedText) {
+  EXPECT_EQ(core::utf8_repair("héllo ✅"), "héllo ✅");
+  EXPECT_EQ(core::utf8_repair("sg-0f\xd2"
+                              "1"),
+            "sg-0f\xEF\xBF\xBD"
+            "1");
+  // An encoded surrogate (what &#xD800; decodes to) and an overlong '/' are not UTF-8.
+  EXPECT_EQ(core::utf8_repair("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(core::utf8_repair("a\xC0\xAF"
+                              "b"),
+            "a\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(core::utf8_repair(std::string_view("\x99", 1)), "\xEF\xBF\xBD");
+  EXPECT_EQ(core::utf8_repair(""), "");
   EXPECT_EQ(core::utf8_length(core::utf8_truncate(std::string(5000, 'x'), 3000)), 3000u);
   EXPECT_EQ(core::utf8_truncate("abc", 0), "");
 }

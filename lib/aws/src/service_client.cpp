@@ -47,7 +47,7 @@ struct ErrorAnswer {
 
 std::string header_request_id(const core::http::Response& response) {
   for (const char* name : {"x-amzn-RequestId", "x-amz-request-id"}) {
-    if (auto id = response.header(name)) return std::string(core::trim(*id));
+    if (auto id = response.header(name)) return core::utf8_repair(core::trim(*id));
   }
   return {};
 }
@@ -57,7 +57,9 @@ ErrorAnswer parse_json_error(const core::http::Response& response) {
   ErrorAnswer error;
   error.status = response.status;
   error.request_id = header_request_id(response);
-  if (auto type = response.header("x-amzn-ErrorType")) error.code = detail::clean_code(*type);
+  if (auto type = response.header("x-amzn-ErrorType")) {
+    error.code = detail::clean_code(core::utf8_repair(*type));
+  }
   if (auto body = core::json::parse(response.body); body && body->IsObject()) {
     for (const char* key : {"__type", "code", "Code"}) {
       if (!error.code.empty()) break;
@@ -90,7 +92,7 @@ ErrorAnswer parse_xml_error(const core::http::Response& response) {
   }
   for (const char* name : {"RequestId", "RequestID", "requestId"}) {
     if (auto id = detail::descendant(root, name)) {
-      error.request_id = std::string(core::trim(id.child_value()));
+      error.request_id = core::utf8_repair(core::trim(id.child_value()));
       break;
     }
   }
@@ -386,6 +388,8 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
 
     const auto started = clock_.now();
     auto response = http_.send(request);
+    // Everything AWS says may reach a Slack message or a log line: only UTF-8 gets in.
+    if (response) response->body = core::utf8_repair(response->body);
     const auto elapsed =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count();
 

@@ -39,7 +39,8 @@ pugi::xml_node descendant(const pugi::xml_node& node, std::string_view name) {
 std::string text(const pugi::xml_node& node, std::string_view name) {
   const pugi::xml_node found = child(node, name);
   if (!found) return {};
-  return std::string(core::trim(found.child_value()));
+  // A character reference can decode to bytes that are not UTF-8 (&#xD800;).
+  return core::utf8_repair(core::trim(found.child_value()));
 }
 
 std::optional<std::int64_t> integer(const pugi::xml_node& node, std::string_view name) {

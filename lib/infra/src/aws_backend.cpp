@@ -23,6 +23,7 @@ constexpr std::size_t kMaxJoinedNotes = 1500;
 // "arn:partition:service:region:account:resource" (the resource may hold ':').
 struct Arn {
   std::string service;
+  std::string region;
   std::string resource;
   std::string prefix;  ///< "arn:partition:service:region:account:"
 };
@@ -38,6 +39,7 @@ std::optional<Arn> parse_arn(std::string_view text) {
   if (text.substr(0, colons[0]) != "arn") return std::nullopt;
   Arn arn;
   arn.service = std::string(text.substr(colons[1] + 1, colons[2] - colons[1] - 1));
+  arn.region = std::string(text.substr(colons[2] + 1, colons[3] - colons[2] - 1));
   arn.resource = std::string(text.substr(colons[4] + 1));
   arn.prefix = std::string(text.substr(0, colons[4] + 1));
   if (arn.resource.empty()) return std::nullopt;
@@ -129,7 +131,6 @@ core::Result<Inventory> AwsBackend::Impl::discover(std::string_view environment,
   Inventory inventory;
   std::set<std::string> seen;
   for (const auto& resource : *found) {
-    if (!seen.insert(resource.arn).second) continue;
     // A resource listed with other tags is not the environment's (one listed
     // with none was once tagged: its service's current tags decide).
     if (!resource.tags.empty() && !tagged_for(resource.tags, environment)) continue;
@@ -138,6 +139,15 @@ core::Result<Inventory> AwsBackend::Impl::discover(std::string_view environment,
       logger_->warn("aws backend: unreadable ARN from GetResources: {}", resource.arn);
       continue;
     }
+    // Every later call goes to the configured region and names RDS and EC2
+    // resources by id: a resource of another region is not ours to touch, and
+    // one id listed twice is one resource.
+    if (!settings_.region.empty() && !arn->region.empty() && arn->region != settings_.region) {
+      logger_->warn("aws backend: GetResources listed a resource of another region: {}",
+                    resource.arn);
+      continue;
+    }
+    if (!seen.insert(arn->service + ":" + arn->resource).second) continue;
     const std::string_view what = arn->resource;
     if (arn->service == "ecs" && what.starts_with("service/")) {
       // Long form service/<cluster>/<name>; the old short form has no cluster.
@@ -185,9 +195,11 @@ Described AwsBackend::Impl::describe(std::string_view environment, const Invento
       by_cluster[service.cluster_arn].push_back(service.arn);
       names[service.arn] = service.name;
     }
-    for (const auto& [cluster, arns] : by_cluster) {
+    // Named, not a structured binding: clang before 16 cannot capture one in a lambda.
+    for (const auto& cluster_services : by_cluster) {
+      const std::string& cluster = cluster_services.first;
       isolating(
-          arns,
+          cluster_services.second,
           [&](const std::vector<std::string>& ids) -> std::optional<aws::CallError> {
             auto described = apis_.ecs->describe_services(cluster, ids);
             if (!described) return std::move(described).failure();

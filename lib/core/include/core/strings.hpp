@@ -20,6 +20,9 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 std::size_t utf8_decode(std::string_view text, std::size_t i, char32_t& code_point);
 /// Number of Unicode code points in valid UTF-8 (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
+/// `text` with every byte that is not part of a well-formed UTF-8 sequence
+/// replaced by U+FFFD: what a peer sent becomes text Slack and JSON accept.
+std::string utf8_repair(std::string_view text);
 /// At most `max_chars` code points of `text`; when cut, the last one is "…".
 std::string utf8_truncate(std::string_view text, std::size_t max_chars);
 
