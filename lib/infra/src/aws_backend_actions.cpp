@@ -210,23 +210,23 @@ core::Result<ActionResult> AwsBackend::Impl::stop_or_start(const LifecycleReques
   auto run_rds = [&] {
     const States already_states =
         start ? States{"available", "starting"} : States{"stopped", "stopping"};
-    for (const auto& cluster : described.rds_clusters) {
-      const std::string label = cluster_label(cluster.identifier);
-      if (one_of(cluster.status, already_states)) {
+    // One RDS resource, an instance or a cluster: act, and read an invalid-state answer as
+    // "already under way or done" when describing it again says so.
+    auto act_on = [&](const std::string& identifier, const std::string& status,
+                      const std::string& label, auto change, auto describe,
+                      std::string_view invalid_state, std::int64_t& changed_count) {
+      if (one_of(status, already_states)) {
         tally.already(label, wanted);
-        continue;
+        return;
       }
-      auto changed = start ? apis_.rds->start_db_cluster(cluster.identifier)
-                           : apis_.rds->stop_db_cluster(cluster.identifier);
+      auto changed = change(identifier);
       if (changed) {
-        ++clusters_changed;
+        ++changed_count;
         ++tally.succeeded;
-        continue;
+        return;
       }
-      // A stop or start already under way (or done) answers with an invalid
-      // state: what the cluster is now tells which.
-      if (changed.failure().is("InvalidDBClusterStateFault")) {
-        auto again = apis_.rds->describe_db_clusters({cluster.identifier});
+      if (changed.failure().is(invalid_state)) {
+        auto again = describe(identifier);
         if (again && !again->empty()) {
           if (one_of(again->front().status, already_states)) {
             tally.already(label, wanted);
@@ -234,38 +234,30 @@ core::Result<ActionResult> AwsBackend::Impl::stop_or_start(const LifecycleReques
             tally.fail(fmt::format("{}: cannot be {} while {}", label, verb, again->front().status),
                        changed.error());
           }
-          continue;
+          return;
         }
       }
       tally.fail(label, changed.failure());
+    };
+    auto& rds = *apis_.rds;
+    for (const auto& cluster : described.rds_clusters) {
+      act_on(
+          cluster.identifier, cluster.status, cluster_label(cluster.identifier),
+          [&](const std::string& id) {
+            return start ? rds.start_db_cluster(id) : rds.stop_db_cluster(id);
+          },
+          [&](const std::string& id) { return rds.describe_db_clusters({id}); },
+          "InvalidDBClusterStateFault", clusters_changed);
     }
     for (const auto& instance : described.rds_instances) {
       if (!instance.cluster_identifier.empty()) continue;  // through its cluster
-      const std::string label = rds_label(instance.identifier);
-      if (one_of(instance.status, already_states)) {
-        tally.already(label, wanted);
-        continue;
-      }
-      auto changed = start ? apis_.rds->start_db_instance(instance.identifier)
-                           : apis_.rds->stop_db_instance(instance.identifier);
-      if (changed) {
-        ++rds_changed;
-        ++tally.succeeded;
-        continue;
-      }
-      if (changed.failure().is("InvalidDBInstanceState")) {
-        auto again = apis_.rds->describe_db_instances({instance.identifier});
-        if (again && !again->empty()) {
-          if (one_of(again->front().status, already_states)) {
-            tally.already(label, wanted);
-          } else {
-            tally.fail(fmt::format("{}: cannot be {} while {}", label, verb, again->front().status),
-                       changed.error());
-          }
-          continue;
-        }
-      }
-      tally.fail(label, changed.failure());
+      act_on(
+          instance.identifier, instance.status, rds_label(instance.identifier),
+          [&](const std::string& id) {
+            return start ? rds.start_db_instance(id) : rds.stop_db_instance(id);
+          },
+          [&](const std::string& id) { return rds.describe_db_instances({id}); },
+          "InvalidDBInstanceState", rds_changed);
     }
   };
 
