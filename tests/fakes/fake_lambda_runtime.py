@@ -81,31 +81,18 @@ from http.server import BaseHTTPRequestHandler
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fake_http_server import TlsHTTPServer, read_body  # noqa: E402
-try:  # the shared SigV4 check of the AWS fakes (the logic of fake_lambda.py's, generalised)
-    import sigv4_check
+import sigv4_check  # noqa: E402  (the one SigV4 check of the AWS fakes)
 
-    SignatureError = sigv4_check.SignatureError
+SignatureError = sigv4_check.SignatureError
 
-    def verify_signature(method, target, headers, body, credentials):
-        return sigv4_check.verify(method, target, headers, body, credentials,
-                                  services={"lambda"})
 
-    def parse_credentials(items):
-        return sigv4_check.parse_credentials(items)
-except ImportError:  # fake_lambda.py's own copy (the same logic)
-    import fake_lambda
+def verify_signature(method, target, headers, body, credentials):
+    return sigv4_check.verify(method, target, headers, body, credentials, services={"lambda"})
 
-    SignatureError = fake_lambda.SignatureError
-    verify_signature = fake_lambda.verify
 
-    def parse_credentials(items):
-        credentials = {}
-        for item in items:
-            parts = item.split(":", 2)
-            if len(parts) < 2:
-                raise ValueError("--credentials wants AKID:SECRET[:TOKEN]")
-            credentials[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
-        return credentials
+def parse_credentials(items):
+    return sigv4_check.parse_credentials(items)
+
 
 PATH_RE = re.compile(r"^/2015-03-31/functions/([^/?]+)/invocations$")
 MAX_PAYLOAD = 6_291_456
