@@ -70,6 +70,7 @@
 #include "aws/tagging_client.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/strings.hpp"
 #include "fake_clock.hpp"
 #include "fuzz_support.hpp"
 #include "infra/aws_backend.hpp"
@@ -364,12 +365,15 @@ std::string trimmed(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
+// What the bot reads of a text value: AWS's answers are repaired to UTF-8 at the boundary
+// (core::utf8_repair), so the ids it can act on are the repaired ones.
 std::string child_text(const pugi::xml_node& node, std::string_view name) {
   const auto found = first_child(node, name);
-  return found ? trimmed(found.child_value()) : std::string();
+  return found ? core::utf8_repair(trimmed(found.child_value())) : std::string();
 }
 
-void collect_bot_rules(const std::string& body, std::set<std::string>& bot_rules) {
+void collect_bot_rules(const std::string& raw_body, std::set<std::string>& bot_rules) {
+  const std::string body = core::utf8_repair(raw_body);
   pugi::xml_document document;
   if (!document.load_buffer(body.data(), body.size(), pugi::parse_default, pugi::encoding_utf8)) {
     return;

@@ -457,7 +457,10 @@ core::Result<WhitelistRefreshed> AwsBackend::Impl::whitelist_refresh(
             });
         if (!present) missing.push_back(port);
       }
-      auto added = authorize_ports(group, cidr, latest->ipv6, missing, latest->rule.description);
+      // Written afresh from the fields, not copied: what AWS holds may not be a valid
+      // description any more (other characters, over 255).
+      auto added = authorize_ports(group, cidr, latest->ipv6, missing,
+                                   encode_rule_description(latest->description));
       result.rules_added += added.added;
       if (added.failure) failures.add(group, *added.failure);
     }
