@@ -33,6 +33,12 @@ class ConsoleClock final : public core::Clock {
     if (!frozen_) return system_.now();
     return core::TimePoint(core::TimePoint::duration(at_.load()));
   }
+  /// Frozen: moves only with advance(), like now().
+  core::MonoTime monotonic() const override {
+    if (!frozen_) return system_.monotonic();
+    return core::MonoTime(std::chrono::duration_cast<core::MonoTime::duration>(
+        core::TimePoint::duration(at_.load())));
+  }
   bool frozen() const { return frozen_; }
   void advance(std::chrono::seconds by) {
     at_ += std::chrono::duration_cast<core::TimePoint::duration>(by).count();

@@ -128,6 +128,7 @@ class TrapClock final : public core::Clock {
     }
     return fake_.now();
   }
+  core::MonoTime monotonic() const override { return fake_.monotonic(); }
   void advance(std::chrono::system_clock::duration by) { fake_.advance(by); }
   void arm() {
     std::lock_guard lock(mutex_);

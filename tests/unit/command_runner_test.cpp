@@ -1,6 +1,7 @@
 // The /infra flow end to end in-process: text → parser → policy → simulated
 // backend → views, including the teardown confirmation.
 #include "infra/command_runner.hpp"
+#include "slack/blockkit.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

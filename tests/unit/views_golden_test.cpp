@@ -6,6 +6,7 @@
 // .json files against @slack/types.
 
 #include "infra/views.hpp"
+#include "slack/blockkit.hpp"
 
 #include <algorithm>
 #include <cstdlib>

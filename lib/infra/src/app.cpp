@@ -17,6 +17,7 @@
 #include "core/json.hpp"
 #include "core/overloaded.hpp"
 #include "core/strings.hpp"
+#include "slack/blockkit.hpp"
 #include "user_directory.hpp"
 #include "worker_pool.hpp"
 

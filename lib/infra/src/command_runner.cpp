@@ -10,7 +10,7 @@
 namespace infra {
 namespace {
 
-using slack::blockkit::Message;
+using core::reply::Message;
 
 // The orchestrator request of a lifecycle command; nullopt for the others.
 // Every alternative is named: a new command cannot fall into a lifecycle

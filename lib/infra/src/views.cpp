@@ -14,12 +14,12 @@
 namespace infra::views {
 namespace {
 
-using slack::blockkit::Context;
-using slack::blockkit::Divider;
-using slack::blockkit::Header;
-using slack::blockkit::Section;
-using slack::blockkit::TextInput;
-using slack::blockkit::Visibility;
+using core::reply::Context;
+using core::reply::Divider;
+using core::reply::Header;
+using core::reply::Section;
+using core::reply::TextInput;
+using core::reply::Visibility;
 
 constexpr std::string_view kUnknown = "unknown";
 constexpr std::string_view kOk = ":white_check_mark:";
@@ -49,8 +49,7 @@ std::string title_line(std::string_view icon, std::string_view action,
   return fmt::format("{} {} - {}", icon, to_upper(action), upper_env(environment));
 }
 
-Message message(std::string text, std::vector<slack::blockkit::Block> blocks,
-                Visibility visibility) {
+Message message(std::string text, std::vector<core::reply::Block> blocks, Visibility visibility) {
   Message out;
   out.text = std::move(text);
   out.blocks = std::move(blocks);
@@ -259,7 +258,7 @@ Message render_status(const EnvironmentStatus& status) {
       fmt::format("Infrastructure status of {}: {}, {}", or_unknown(status.environment),
                   plural(status.ecs_services.size(), "ECS service", "ECS services"),
                   plural(status.rds_instances.size(), "RDS instance", "RDS instances"));
-  std::vector<slack::blockkit::Block> blocks = {
+  std::vector<core::reply::Block> blocks = {
       Header{"Infrastructure Status: " + upper_env(status.environment)},
       Divider{},
       Section{"ECS Services:", std::move(ecs)},
@@ -290,7 +289,7 @@ Message render_status(const EnvironmentStatus& status) {
 
 Message render_action_result(const ActionResult& result) {
   const std::string summary = result.message.empty() ? "Operation completed." : result.message;
-  std::vector<slack::blockkit::Block> blocks = {
+  std::vector<core::reply::Block> blocks = {
       Header{title_line(kOk, to_string(result.action), result.environment)},
       Divider{},
       Section{"", {summary}},
@@ -395,7 +394,7 @@ Message render_whitelist_list(const WhitelistListing& listing, core::TimePoint n
 Message render_whitelist_refreshed(const WhitelistRefreshed& refreshed) {
   const std::string groups =
       refreshed.security_groups.empty() ? "none" : core::join(refreshed.security_groups);
-  std::vector<slack::blockkit::Block> blocks = {
+  std::vector<core::reply::Block> blocks = {
       Header{title_line(kOk, "whitelist refresh", refreshed.environment)},
       Divider{},
       Section{"",
@@ -446,9 +445,9 @@ Message render_teardown_prompt(const TeardownConfirmation& confirmation) {
           Section{
               "",
               {fmt::format(":warning: A full teardown of `{}` needs a typed confirmation.", env)}},
-          slack::blockkit::Actions{{slack::blockkit::Button{
-              fmt::format("Confirm teardown of {}…", env), std::string(kOpenTeardownActionId),
-              teardown_metadata_json(confirmation), true}}},
+          core::reply::Actions{{core::reply::Button{fmt::format("Confirm teardown of {}…", env),
+                                                    std::string(kOpenTeardownActionId),
+                                                    teardown_metadata_json(confirmation), true}}},
       },
       Visibility::ephemeral);
 }

@@ -16,8 +16,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
   std::string method = "GET";
-  std::string url;   ///< absolute http:// or https:// URL, path and query already encoded
-  Headers headers;   ///< sent as given; the client adds only Host and Content-Length
+  std::string url;  ///< absolute http:// or https:// URL, path and query already encoded
+  Headers headers;  ///< sent as given; the client adds only Host and Content-Length
   std::string body;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{30000};  ///< whole exchange, body included
@@ -49,7 +49,7 @@ class Client {
 };
 
 struct CurlSettings {
-  std::string ca_file;        ///< SSL_CERT_FILE; empty = the system store
+  std::string ca_file;  ///< SSL_CERT_FILE; empty = the system store
   std::size_t max_response_bytes = 16 * 1024 * 1024;
 };
 

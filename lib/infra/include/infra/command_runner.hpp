@@ -9,12 +9,12 @@
 #include "core/config.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/reply.hpp"
 #include "infra/backend.hpp"
 #include "infra/command.hpp"
 #include "infra/command_parser.hpp"
 #include "infra/policy.hpp"
 #include "infra/views.hpp"
-#include "slack/blockkit.hpp"
 
 namespace infra {
 
@@ -36,13 +36,13 @@ struct Job {
 struct NeedsConfirmation {
   Teardown command;
   views::TeardownConfirmation confirmation;
-  slack::blockkit::Modal modal;
+  core::reply::Modal modal;
 };
 
 /// A rendered answer and whether it reports success (false for parse errors,
 /// refusals and backend failures: the audit outcome and the console's exit code).
 struct Reply {
-  slack::blockkit::Message message;
+  core::reply::Message message;
   bool ok = true;
   DenyReason denied = DenyReason::none;  ///< why the policy refused, when it did
 };

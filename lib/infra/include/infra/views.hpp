@@ -6,18 +6,19 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/reply.hpp"
 #include "core/result.hpp"
 #include "infra/backend.hpp"
 #include "infra/command.hpp"
 #include "infra/policy.hpp"
-#include "slack/blockkit.hpp"
 
-/// Pure renderers: results in, Block Kit model out (no clock, no I/O; "now"
-/// is a parameter). slack::blockkit turns the model into JSON or console text.
+/// Pure renderers: results in, the chat-neutral reply model out (no clock, no
+/// I/O; "now" is a parameter). Each front end renders the model: Slack as
+/// Block Kit (slack::blockkit), the console as text.
 namespace infra::views {
 
-using slack::blockkit::Message;
-using slack::blockkit::Modal;
+using core::reply::Message;
+using core::reply::Modal;
 
 struct HelpInfo {
   std::vector<std::string> environments;
