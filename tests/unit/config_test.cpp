@@ -199,11 +199,17 @@ INSTANTIATE_TEST_SUITE_P(
                    "INFRA_COOLDOWN_SECONDS: expected a whole number from 0 to 86400, got \"-1\""},
         NumberCase{"INFRA_COOLDOWN_SECONDS", "30s", "INFRA_COOLDOWN_SECONDS: expected a whole"},
         NumberCase{"INFRA_COOLDOWN_SECONDS", "99999999999999999999", "INFRA_COOLDOWN_SECONDS"},
-        NumberCase{"INFRA_SOCKET_CONNECTIONS", "10", nullptr},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "1", nullptr},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "4", nullptr},
         NumberCase{"INFRA_SOCKET_CONNECTIONS", "0",
                    "INFRA_SOCKET_CONNECTIONS: expected a whole "
-                   "number from 1 to 10"},
-        NumberCase{"INFRA_SOCKET_CONNECTIONS", "11", "INFRA_SOCKET_CONNECTIONS"},
+                   "number from 1 to 4"},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "5",
+                   "INFRA_SOCKET_CONNECTIONS: expected a whole number from 1 to 4, got \"5\" "
+                   "(Slack allows 10 Socket Mode connections per app, and a rolling deploy "
+                   "doubles them"},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "10", "INFRA_SOCKET_CONNECTIONS"},
+        NumberCase{"INFRA_SOCKET_CONNECTIONS", "two", "INFRA_SOCKET_CONNECTIONS"},
         NumberCase{"INFRA_HEALTH_PORT", "0", nullptr},
         NumberCase{"INFRA_HEALTH_PORT", "65536", "INFRA_HEALTH_PORT"},
         NumberCase{"INFRA_HEALTH_PORT", "http", "INFRA_HEALTH_PORT"},

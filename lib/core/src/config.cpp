@@ -131,8 +131,22 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
       if (!config.slack_api_url.ends_with('/')) config.slack_api_url += '/';
     }
   }
-  if (auto n = read_int(env, "INFRA_SOCKET_CONNECTIONS", 1, 10, problems)) {
-    config.socket_connections = static_cast<int>(*n);
+  // At most 4: Slack allows 10 Socket Mode connections per app (more get
+  // too_many_websockets), and a rolling deploy runs the old and the new
+  // process side by side, doubling them (kMaxSocketConnections).
+  if (auto text = read(env, "INFRA_SOCKET_CONNECTIONS")) {
+    long long n = 0;
+    const auto* end = text->data() + text->size();
+    auto [ptr, ec] = std::from_chars(text->data(), end, n);
+    if (ec != std::errc{} || ptr != end || n < 1 || n > kMaxSocketConnections) {
+      problems.add("INFRA_SOCKET_CONNECTIONS",
+                   fmt::format("expected a whole number from 1 to {}, got \"{}\" (Slack allows 10 "
+                               "Socket Mode connections per app, and a rolling deploy doubles "
+                               "them while old and new run side by side)",
+                               kMaxSocketConnections, *text));
+    } else {
+      config.socket_connections = static_cast<int>(n);
+    }
   }
 
   config.backend = service ? BackendKind::lambda : BackendKind::simulated;

@@ -11,6 +11,10 @@
 
 namespace core {
 
+/// The most INFRA_SOCKET_CONNECTIONS may ask for: Slack allows 10 Socket Mode
+/// connections per app, and a rolling deploy runs two processes at once.
+inline constexpr int kMaxSocketConnections = 4;
+
 enum class BackendKind { lambda, simulated, aws };
 /// What `infra-bot lambda` serves (INFRA_LAMBDA_ROLE): design §4's two contracts.
 enum class LambdaRole { orchestrator, whitelist };
@@ -40,7 +44,7 @@ struct Config {
   std::string slack_app_token;  ///< xapp-…  (secret)
   std::string slack_bot_token;  ///< xoxb-…  (secret)
   std::string slack_api_url = "https://slack.com/api/";
-  int socket_connections = 2;
+  int socket_connections = 2;  ///< INFRA_SOCKET_CONNECTIONS, 1..kMaxSocketConnections
 
   // Backend and AWS
   BackendKind backend = BackendKind::simulated;
