@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace core::retry {
@@ -10,11 +11,16 @@ std::chrono::milliseconds full_jitter(std::chrono::milliseconds base, std::chron
                                       int retry_index, double unit) {
   const std::int64_t limit = std::max<std::int64_t>(cap.count(), 0);
   std::int64_t ceiling = std::clamp<std::int64_t>(base.count(), 0, limit);
-  for (int i = 0; i < retry_index && ceiling < limit; ++i) {
-    ceiling = ceiling > limit / 2 ? limit : std::max<std::int64_t>(ceiling * 2, 1);
+  // A zero base stays zero (min(cap, 0 · 2^n) = 0).
+  for (int i = 0; i < retry_index && ceiling > 0 && ceiling < limit; ++i) {
+    ceiling = ceiling > limit / 2 ? limit : ceiling * 2;
   }
-  const double u = std::clamp(unit, 0.0, 1.0);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(u * static_cast<double>(ceiling)));
+  const double u = std::isnan(unit) ? 0.0 : std::clamp(unit, 0.0, 1.0);
+  // u · ceiling as a double may round up past ceiling (or past int64 near
+  // 2^63): keep the product at most ceiling.
+  const double scaled = u * static_cast<double>(ceiling);
+  return std::chrono::milliseconds(
+      scaled >= static_cast<double>(ceiling) ? ceiling : static_cast<std::int64_t>(scaled));
 }
 
 std::chrono::milliseconds full_jitter(std::chrono::milliseconds base, std::chrono::milliseconds cap,

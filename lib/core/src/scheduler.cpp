@@ -1,6 +1,8 @@
 #include "core/scheduler.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <vector>
 
 namespace core {
 
@@ -60,13 +62,23 @@ Timer ManualScheduler::after(std::chrono::milliseconds delay, std::function<void
   return entry;
 }
 
+// Moves cancelled timers at the front into `dropped` (destroyed by the caller
+// once unlocked: a task's captures may post() when they go).
+void ManualScheduler::drop_cancelled(std::vector<std::shared_ptr<Entry>>& dropped) {
+  while (!timers_.empty() && timers_.begin()->second->cancelled) {
+    dropped.push_back(std::move(timers_.begin()->second));
+    timers_.erase(timers_.begin());
+  }
+}
+
 // One posted task, or else one due timer; false when neither is waiting.
 bool ManualScheduler::run_one_ready() {
   std::function<void()> task;
+  std::vector<std::shared_ptr<Entry>> dropped;
   {
     std::lock_guard lock(mutex_);
     const auto now = clock_.monotonic();
-    while (!timers_.empty() && timers_.begin()->second->cancelled) timers_.erase(timers_.begin());
+    drop_cancelled(dropped);
     const bool timer_due = !timers_.empty() && timers_.begin()->first.first <= now;
     // The earlier scheduled of the first posted task and the first due timer.
     if (!posted_.empty() &&
@@ -96,11 +108,10 @@ std::size_t ManualScheduler::advance(std::chrono::milliseconds by) {
   const auto until = clock_.monotonic() + std::max(by, std::chrono::milliseconds(0));
   for (;;) {
     std::optional<MonoTime> due;
+    std::vector<std::shared_ptr<Entry>> dropped;
     {
       std::lock_guard lock(mutex_);
-      while (!timers_.empty() && timers_.begin()->second->cancelled) {
-        timers_.erase(timers_.begin());
-      }
+      drop_cancelled(dropped);
       if (!timers_.empty() && timers_.begin()->first.first <= until) {
         due = timers_.begin()->first.first;
       }
@@ -162,11 +173,14 @@ Timer ThreadScheduler::after(std::chrono::milliseconds delay, std::function<void
 }
 
 void ThreadScheduler::stop() {
+  decltype(tasks_) dropped;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
-    tasks_.clear();
+    dropped.swap(tasks_);
   }
+  // Destroyed unlocked: a task's captures may post() when they go.
+  dropped.clear();
   wake_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
@@ -185,12 +199,17 @@ void ThreadScheduler::loop() {
       wake_.wait_for(lock, due - now);
       continue;
     }
-    auto entry = tasks_.begin()->second;
+    auto entry = std::move(tasks_.begin()->second);
     tasks_.erase(tasks_.begin());
-    if (entry->cancelled) continue;
-    auto task = std::move(entry->task);
+    // Run (unless cancelled) and destroy the task unlocked: it, or what it
+    // captured, may post() or after() again.
     lock.unlock();
-    task();
+    {
+      const bool cancelled = entry->cancelled;
+      auto task = std::move(entry->task);
+      entry.reset();
+      if (!cancelled) task();
+    }
     lock.lock();
   }
 }

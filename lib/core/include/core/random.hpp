@@ -16,7 +16,8 @@ class RandomSource {
   virtual ~RandomSource() = default;
   /// Uniform in [0, 1].
   virtual double unit() = 0;
-  /// Uniform integer in [low, high] (low when high <= low).
+  /// Uniform integer in [low, high] (low when high <= low): floor(unit() ·
+  /// (high − low + 1)), so unit() = 1 gives high. Any int64 range.
   std::int64_t uniform(std::int64_t low, std::int64_t high);
 };
 
@@ -31,8 +32,13 @@ class SystemRandom final : public RandomSource {
   std::mt19937_64 engine_;
 };
 
-/// Answers the given values in turn, again from the first after the last
-/// (tests: 0 = no wait, 1 = the full backoff).
+/// The process-wide SystemRandom: the default wherever no RandomSource is
+/// passed in.
+RandomSource& system_random();
+
+/// Answers the given values in turn, again from the first after the last,
+/// clamped to [0, 1] (NaN answers 0); no values: always 0 (tests: 0 = no wait,
+/// 1 = the full backoff).
 class FixedRandom final : public RandomSource {
  public:
   explicit FixedRandom(std::vector<double> values) : values_(std::move(values)) {}

@@ -13,8 +13,10 @@
 namespace core::retry {
 
 /// Full jitter (AWS architecture blog "Exponential Backoff And Jitter"):
-/// unit · min(cap, base · 2^retry_index), with unit in [0, 1] (clamped) and
-/// the doubling stopping at the cap (no overflow for any retry_index).
+/// unit · min(cap, base · 2^retry_index), with unit in [0, 1] (clamped; NaN
+/// counts as 0) and the doubling stopping at the cap (no overflow for any
+/// retry_index; a negative one counts as 0). A base or cap of zero or less
+/// gives 0; unit = 1 gives the whole ceiling.
 std::chrono::milliseconds full_jitter(std::chrono::milliseconds base, std::chrono::milliseconds cap,
                                       int retry_index, double unit);
 /// The same with a unit drawn from `random`.

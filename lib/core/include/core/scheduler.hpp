@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "core/clock.hpp"
 
@@ -89,6 +90,7 @@ class ManualScheduler final : public Scheduler {
  private:
   struct Entry;
   bool run_one_ready();
+  void drop_cancelled(std::vector<std::shared_ptr<Entry>>& dropped);
 
   ManualClock clock_;
   mutable std::mutex mutex_;
