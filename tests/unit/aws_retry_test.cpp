@@ -1,8 +1,8 @@
 // AWS standard-mode retries (lib/aws/src/retry.hpp, private to lib/aws): the one attempt
 // loop shared by LambdaClient and ServiceClient — attempts per class of failure, full-jitter
-// backoff bounds with a fixed random source, the Retry-After cap, the idempotency rule, the
-// once-only credentials retry — the error-code vocabulary that feeds it, and, through both
-// public clients, that they now follow the same rules.
+// backoff bounds (core::retry) with a fixed core::RandomSource, the Retry-After cap, the
+// idempotency rule, the once-only credentials retry — the error-code vocabulary that feeds it, and,
+// through both public clients, that they now follow the same rules.
 
 #include "../../lib/aws/src/retry.hpp"
 
@@ -20,6 +20,8 @@
 #include "aws/lambda_client.hpp"
 #include "aws/service_client.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
+#include "core/retry.hpp"
 #include "fake_clock.hpp"
 #include "recording_sink.hpp"
 #include "scripted_http_client.hpp"
@@ -50,15 +52,6 @@ class RecordingSleeper final : public aws::Sleeper {
   std::vector<milliseconds> sleeps_;
 };
 
-class FixedRandom final : public aws::detail::UnitRandom {
- public:
-  explicit FixedRandom(double value) : value_(value) {}
-  double next() override { return value_; }
-
- private:
-  double value_;
-};
-
 Classified verdict(Verdict v, std::optional<seconds> retry_after = std::nullopt) {
   return Classified{v, retry_after};
 }
@@ -75,7 +68,7 @@ struct Run {
 Run run(const std::vector<Classified>& script, bool repeatable, aws::RetryPolicy policy = {},
         double random = 1.0) {
   RecordingSleeper sleeper;
-  FixedRandom fixed(random);
+  core::FixedRandom fixed({random});
   auto logger = core::make_null_logger();
   const aws::detail::AttemptLoop loop{
       .policy = policy,
@@ -165,11 +158,12 @@ TEST(AwsRetryLoop, BackoffDelayBounds) {
   // A random source out of range is clamped to [0, 1].
   EXPECT_EQ(backoff_delay(policy, 0, 7.0), milliseconds(1000));
   EXPECT_EQ(backoff_delay(policy, 0, -1.0), milliseconds(0));
-  // The real source stays within the bound.
-  for (int i = 0; i < 100; ++i) {
-    const double unit = aws::detail::thread_random().next();
-    ASSERT_GE(unit, 0.0);
-    ASSERT_LE(unit, 1.0);
+  // The same bound as core::retry's full jitter, which it is.
+  for (int n : {0, 1, 3, 5, 40}) {
+    for (double unit : {0.0, 0.3, 1.0}) {
+      EXPECT_EQ(backoff_delay(policy, n, unit),
+                core::retry::full_jitter(policy.base_delay, policy.max_delay, n, unit));
+    }
   }
 }
 
@@ -235,7 +229,7 @@ TEST(AwsRetryLoop, EachRetryIsLogged) {
   auto logger = core::make_logger("test", core::LogFormat::text, core::LogLevel::debug, {sink},
                                   core::Redactor());
   RecordingSleeper sleeper;
-  FixedRandom fixed(1.0);
+  core::FixedRandom fixed({1.0});
   const aws::RetryPolicy policy;
   const aws::detail::AttemptLoop loop{policy,  false,           sleeper,     fixed,
                                       *logger, "lambda invoke", "function=f"};
@@ -314,7 +308,9 @@ TEST(AwsErrorCodes, RetryAfterInSeconds) {
   EXPECT_EQ(with("-1"), std::nullopt);
   EXPECT_EQ(with("1.5"), std::nullopt);
   EXPECT_EQ(with("Wed, 21 Oct 2015 07:28:00 GMT"), std::nullopt);
-  EXPECT_EQ(with("99999999999999999999999"), std::nullopt);
+  EXPECT_EQ(with(""), std::nullopt);
+  // A huge one saturates (core::retry::kMaxRetryAfter); the loop caps it at the policy's.
+  EXPECT_EQ(with("99999999999999999999999"), core::retry::kMaxRetryAfter);
   EXPECT_EQ(aws::detail::retry_after(core::http::Response{429, {}, ""}), std::nullopt);
 }
 

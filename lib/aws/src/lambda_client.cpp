@@ -423,7 +423,7 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
       .policy = settings_.retry,
       .repeatable = request.idempotency == Idempotency::read_only,
       .sleeper = sleeper_,
-      .random = detail::thread_random(),
+      .random = core::system_random(),
       .logger = *logger_,
       .log_prefix = "lambda invoke",
       .log_fields = log_fields,

@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cmath>
-#include <cstdint>
-#include <random>
 #include <thread>
 
+#include "core/retry.hpp"
 #include "core/strings.hpp"
 
 namespace aws::detail {
@@ -17,14 +14,6 @@ template <std::size_t N>
 bool listed(const std::array<std::string_view, N>& codes, std::string_view code) {
   return std::find(codes.begin(), codes.end(), code) != codes.end();
 }
-
-class ThreadRandom final : public UnitRandom {
- public:
-  double next() override {
-    thread_local std::mt19937_64 engine{std::random_device{}()};
-    return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
-  }
-};
 
 }  // namespace
 
@@ -80,11 +69,7 @@ bool is_credentials_rejection(std::string_view code) {
 std::optional<std::chrono::seconds> retry_after(const core::http::Response& response) {
   auto value = response.header("Retry-After");
   if (!value) return std::nullopt;
-  const auto text = core::trim(*value);
-  long long seconds = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || seconds < 0) return std::nullopt;
-  return std::chrono::seconds(seconds);
+  return core::retry::parse_retry_after(*value);
 }
 
 std::string_view to_string(Verdict verdict) {
@@ -105,20 +90,10 @@ std::string_view to_string(Verdict verdict) {
   return "?";
 }
 
-UnitRandom& thread_random() {
-  static ThreadRandom random;  // stateless: the engine is per thread
-  return random;
-}
-
 int max_attempts(const RetryPolicy& policy) { return std::max(1, policy.max_attempts); }
 
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry_index, double unit) {
-  const double cap = static_cast<double>(policy.max_delay.count());
-  const double exponential = static_cast<double>(policy.base_delay.count()) *
-                             std::pow(2.0, std::clamp(retry_index, 0, 30));
-  const double jitter = std::isnan(unit) ? 0.0 : std::clamp(unit, 0.0, 1.0);
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(jitter * std::max(0.0, std::min(exponential, cap))));
+  return core::retry::full_jitter(policy.base_delay, policy.max_delay, retry_index, unit);
 }
 
 bool RetryState::again(int attempt, const Classified& classified) {
@@ -146,7 +121,7 @@ bool RetryState::again(int attempt, const Classified& classified) {
   if (classified.verdict != Verdict::credentials) {
     delay = classified.retry_after ? std::chrono::duration_cast<std::chrono::milliseconds>(std::min(
                                          *classified.retry_after, loop_.policy.max_retry_after))
-                                   : backoff_delay(loop_.policy, backoffs_, loop_.random.next());
+                                   : backoff_delay(loop_.policy, backoffs_, loop_.random.unit());
     ++backoffs_;
   }
   loop_.logger.debug("{} retry: {} reason={} after_ms={}", loop_.log_prefix, loop_.log_fields,

@@ -21,6 +21,7 @@
 #include "aws/lambda_client.hpp"  // RetryPolicy, Sleeper
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 
 namespace aws::detail {
 
@@ -49,8 +50,10 @@ bool is_transient_code(std::string_view code);
 /// answer these with 400, Lambda (REST-JSON) with 403.
 bool is_credentials_rejection(std::string_view code);
 
-/// A Retry-After header in whole seconds (Lambda's 429 uses seconds);
-/// nullopt when absent, negative or not a number (an HTTP date is ignored).
+/// A Retry-After header in whole seconds (Lambda's 429 uses seconds), read by
+/// core::retry::parse_retry_after: nullopt when absent, negative or not a
+/// number (an HTTP date is ignored); a huge one saturates (the loop caps it
+/// at RetryPolicy::max_retry_after).
 std::optional<std::chrono::seconds> retry_after(const core::http::Response& response);
 
 // ---------------------------------------------------------------- the loop
@@ -72,20 +75,11 @@ struct Classified {
   std::optional<std::chrono::seconds> retry_after;  ///< the server's wait, if it gave one
 };
 
-/// rand(0,1) for the full jitter, as a seam so tests can fix it.
-class UnitRandom {
- public:
-  virtual ~UnitRandom() = default;
-  virtual double next() = 0;  ///< in [0, 1]
-};
-
-/// A per-thread Mersenne Twister seeded from std::random_device.
-UnitRandom& thread_random();
-
 /// The policy's attempt count, at least 1.
 int max_attempts(const RetryPolicy& policy);
 
-/// Full jitter: unit * min(base * 2^retry_index, max), unit clamped to [0, 1].
+/// Full jitter (core::retry::full_jitter): unit * min(base * 2^retry_index,
+/// max), unit clamped to [0, 1].
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry_index, double unit);
 
 /// How one call is retried.
@@ -96,7 +90,9 @@ struct AttemptLoop {
   /// whatever this says.
   bool repeatable = false;
   Sleeper& sleeper;
-  UnitRandom& random;
+  /// rand(0,1) for the full jitter: core::system_random() in the clients, a
+  /// core::FixedRandom in tests.
+  core::RandomSource& random;
   spdlog::logger& logger;
   std::string_view log_prefix;  ///< "lambda invoke" → "lambda invoke retry: …"
   std::string_view log_fields;  ///< "function=…" (what the call is)
