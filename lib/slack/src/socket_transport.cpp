@@ -1,8 +1,9 @@
 // The only translation unit that includes websocketpp and Asio (design §1):
 // websocketpp 0.8.2 does not compile as C++20, so lib/slack/CMakeLists.txt
-// builds this file as C++17. Nothing websocketpp- or Asio-typed leaves it.
+// builds this file as C++17. Nothing websocketpp- or Asio-typed leaves it:
+// it implements slack::AsioTransport (core::Scheduler + slack::Connector).
 
-#include "socket_transport.hpp"
+#include "slack/asio_transport.hpp"
 
 #include <atomic>
 #include <exception>
@@ -31,7 +32,7 @@
 #include <websocketpp/config/asio_client.hpp>
 #pragma GCC diagnostic pop
 
-namespace slack::detail {
+namespace slack {
 namespace {
 
 namespace asio = boost::asio;
@@ -53,15 +54,19 @@ using WsClient = websocketpp::client<TlsClientConfig>;
 using WsConnectionPtr = WsClient::connection_ptr;
 using SslContextPtr = std::shared_ptr<asio::ssl::context>;
 
-class AsioTimer final : public TimerHandle {
+// core::TimerHandle: cancel() from any thread. The flag is what stops the
+// task; the steady_timer itself is only touched on the io thread (Asio timers
+// are not thread-safe), where the posted cancel frees the wait early.
+class AsioTimer final : public core::TimerHandle, public std::enable_shared_from_this<AsioTimer> {
  public:
-  explicit AsioTimer(asio::io_context& io) : timer_(io) {}
+  explicit AsioTimer(asio::io_context& io) : io_(io), timer_(io) {}
   void cancel() override {
-    cancelled_ = true;
-    timer_.cancel();
+    if (cancelled_.exchange(true)) return;
+    asio::post(io_, [self = shared_from_this()] { self->timer_.cancel(); });
   }
+  asio::io_context& io_;
   asio::steady_timer timer_;
-  bool cancelled_ = false;  // io thread only
+  std::atomic<bool> cancelled_{false};
 };
 
 class WebsocketppConnection final : public Connection {
@@ -97,9 +102,10 @@ class WebsocketppConnection final : public Connection {
   WsConnectionPtr con_;
 };
 
-class WebsocketppLoop final : public IoLoop {
+class WebsocketppTransport final : public AsioTransport {
  public:
-  WebsocketppLoop() : guard_(asio::make_work_guard(io_)) {
+  explicit WebsocketppTransport(const core::Clock& clock)
+      : clock_(clock), guard_(asio::make_work_guard(io_)) {
     client_.clear_access_channels(websocketpp::log::alevel::all);
     client_.clear_error_channels(websocketpp::log::elevel::all);
     websocketpp::lib::error_code ec;
@@ -111,7 +117,7 @@ class WebsocketppLoop final : public IoLoop {
     });
   }
 
-  ~WebsocketppLoop() override { stop_and_join(); }
+  ~WebsocketppTransport() override { stop_and_join(); }
 
   void start() override {
     std::lock_guard lock(mutex_);
@@ -141,31 +147,35 @@ class WebsocketppLoop final : public IoLoop {
 
   void post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
 
-  std::shared_ptr<TimerHandle> after(std::chrono::milliseconds delay,
-                                     std::function<void()> fn) override {
+  core::Timer after(std::chrono::milliseconds delay, std::function<void()> fn) override {
     auto timer = std::make_shared<AsioTimer>(io_);
-    timer->timer_.expires_after(delay);
-    timer->timer_.async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
-      if (ec || timer->cancelled_) return;
-      fn();
+    // Armed on the io thread: a steady_timer may not be touched from two
+    // threads, and after() may be called from any.
+    asio::post(io_, [timer, delay, fn = std::move(fn)]() mutable {
+      if (timer->cancelled_) return;
+      timer->timer_.expires_after(delay);
+      timer->timer_.async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+        if (ec || timer->cancelled_) return;
+        fn();
+      });
     });
     return timer;
   }
+
+  core::MonoTime now() const override { return clock_.monotonic(); }
 
   bool on_io_thread() const override {
     return started_ && std::this_thread::get_id() == io_thread_id_;
   }
 
-  std::shared_ptr<Connection> connect(const std::string& url, const std::string& ca_file,
-                                      std::size_t max_message_bytes,
-                                      std::chrono::milliseconds open_timeout,
-                                      ConnectionCallbacks callbacks) override {
+  ConnectionPtr connect(const std::string& url, const ConnectOptions& options,
+                        ConnectionCallbacks callbacks) override {
     auto cbs = std::make_shared<ConnectionCallbacks>(std::move(callbacks));
     websocketpp::lib::error_code ec;
     auto uri = std::make_shared<websocketpp::uri>(url);
     WsConnectionPtr con;
     if (uri->get_valid() && uri->get_secure()) {
-      ca_file_ = ca_file;  // read by the TLS init handler, inside get_connection()
+      ca_file_ = options.ca_file;  // read by the TLS init handler, inside get_connection()
       host_ = uri->get_host();
       con = client_.get_connection(uri, ec);
     } else {
@@ -176,8 +186,8 @@ class WebsocketppLoop final : public IoLoop {
       post([cbs, why] { cbs->on_fail(why); });
       return nullptr;
     }
-    con->set_open_handshake_timeout(static_cast<long>(open_timeout.count()));
-    con->set_max_message_size(max_message_bytes);
+    con->set_open_handshake_timeout(static_cast<long>(options.open_timeout.count()));
+    con->set_max_message_size(options.max_message_bytes);
     con->set_open_handler([cbs](websocketpp::connection_hdl) { cbs->on_open(); });
     con->set_message_handler([cbs](websocketpp::connection_hdl, WsClient::message_ptr msg) {
       const bool text = msg->get_opcode() == websocketpp::frame::opcode::text;
@@ -250,6 +260,7 @@ class WebsocketppLoop final : public IoLoop {
     return ctx;
   }
 
+  const core::Clock& clock_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   WsClient client_;  // after io_: destroyed first
@@ -264,11 +275,18 @@ class WebsocketppLoop final : public IoLoop {
 
 }  // namespace
 
-std::unique_ptr<IoLoop> make_io_loop() { return std::make_unique<WebsocketppLoop>(); }
+std::unique_ptr<AsioTransport> make_asio_transport(const core::Clock& clock) {
+  return std::make_unique<WebsocketppTransport>(clock);
+}
+
+std::unique_ptr<AsioTransport> make_asio_transport() {
+  static const core::SystemClock system_clock;  // stateless: no shared mutable state
+  return make_asio_transport(system_clock);
+}
 
 std::string redact_url(const std::string& url) {
   const auto q = url.find('?');
   return q == std::string::npos ? url : url.substr(0, q) + "?…";
 }
 
-}  // namespace slack::detail
+}  // namespace slack
