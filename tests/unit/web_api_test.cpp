@@ -1,7 +1,8 @@
-// slack::HttpWebApi: exact requests, ok:false errors by name, 429 Retry-After,
-// 5xx and transport retries (with the in-process ScriptedHttpClient and a
-// recording sleep), then the same calls over real HTTPS against the fake Slack
-// (tests/fakes/fake_slack.py).
+// slack::HttpWebApi: exact requests, ok:false errors by name, 429 Retry-After
+// (taken as given, remembered per method, refused past the per-call ceiling),
+// 5xx and transport retries (with the in-process ScriptedHttpClient, a manual
+// clock and a recording sleep that moves it), then the same calls over real
+// HTTPS against the fake Slack (tests/fakes/fake_slack.py).
 
 #include "slack/web_api.hpp"
 
@@ -19,6 +20,8 @@
 #include <spdlog/logger.h>
 
 #include "core/json.hpp"
+#include "core/random.hpp"
+#include "core/scheduler.hpp"
 #include "fake_slack.hpp"
 #include "recording_sink.hpp"
 #include "scripted_http_client.hpp"
@@ -74,13 +77,19 @@ class WebApiTest : public ::testing::Test {
     logger_->set_level(spdlog::level::trace);
   }
 
+  // The sleep records the wait and moves the clock by it; the jitter is the
+  // whole backoff (unit 1).
   slack::HttpWebApi make(slack::WebApiSettings settings = {}) {
     settings.bot_token = std::string(kToken);
     settings.api_url = std::string(kApi);
-    return slack::HttpWebApi(settings, http_, logger_, [this](milliseconds wait) {
-      std::lock_guard lock(mutex_);
-      sleeps_.push_back(wait);
-    });
+    return slack::HttpWebApi(
+        settings, http_, logger_,
+        [this](milliseconds wait) {
+          std::lock_guard lock(mutex_);
+          sleeps_.push_back(wait);
+          clock_.advance(wait);
+        },
+        clock_, random_);
   }
 
   std::vector<milliseconds> sleeps() {
@@ -101,6 +110,8 @@ class WebApiTest : public ::testing::Test {
   test::ScriptedHttpClient http_;
   std::shared_ptr<test::RecordingSink> sink_;
   core::LoggerPtr logger_;
+  core::ManualClock clock_;
+  core::FixedRandom random_{{1.0}};
   std::mutex mutex_;
   std::vector<milliseconds> sleeps_;
 };
@@ -339,15 +350,89 @@ TEST_F(WebApiTest, RateLimitedWaitsRetryAfterThenSucceeds) {
   EXPECT_EQ(http_.requests()[0].body, http_.requests()[1].body);
 }
 
-TEST_F(WebApiTest, RetryAfterIsCappedAndDefaultsToOneSecond) {
-  http_.push(429, "", {{"retry-after", "3600"}});
+TEST_F(WebApiTest, RetryAfterIsTakenAsGivenAndDefaultsToOneSecond) {
+  http_.push(429, "", {{"retry-after", "45"}});  // not capped at 30 s
   http_.push(429, "", {});
+  http_.push(429, "", {{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}});  // a date: unread
   http_.push(200, web_fixture("chat.update_ok"));
   slack::WebApiSettings settings;
-  settings.max_retry_after = 30s;
+  settings.max_attempts = 4;
   auto api = make(settings);
   ASSERT_TRUE(api.update_message("C1", "1.2", R"({"text":"x"})"));
-  EXPECT_THAT(sleeps(), ElementsAre(30000ms, 1000ms));
+  EXPECT_THAT(sleeps(), ElementsAre(45000ms, 1000ms, 1000ms));
+}
+
+TEST_F(WebApiTest, ALaterCallOfARateLimitedMethodWaitsOutItsRetryAfter) {
+  http_.push(429, "", {{"Retry-After", "45"}});
+  slack::WebApiSettings settings;
+  settings.max_attempts = 1;
+  auto api = make(settings);
+  auto first = api.post_message("C1", R"({"text":"x"})");
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, ErrorCode::unavailable);
+  EXPECT_TRUE(sleeps().empty()) << "no attempt left to wait for";
+
+  // 10 s later: other methods go at once, the same method waits the 35 s left.
+  clock_.advance(10s);
+  http_.push(200, web_fixture("chat.postEphemeral_ok"));
+  http_.push(200, web_fixture("users.info_ok"));
+  http_.push(200, R"({"ok":true})");
+  EXPECT_TRUE(api.post_ephemeral("C1", "U1", R"({"text":"x"})"));
+  EXPECT_TRUE(api.user_info("U1"));
+  EXPECT_TRUE(api.respond("https://hooks.slack.com/commands/T1/2/3", R"({"text":"x"})"));
+  EXPECT_TRUE(sleeps().empty());
+  http_.push(200, web_fixture("chat.postMessage_ok"));
+  EXPECT_TRUE(api.post_message("C1", R"({"text":"x"})"));
+  EXPECT_THAT(sleeps(), ElementsAre(35000ms));
+  EXPECT_EQ(http_.requests().size(), 5u);
+
+  // Once the wait has passed, nothing is held back.
+  http_.push(200, web_fixture("chat.postMessage_ok"));
+  EXPECT_TRUE(api.post_message("C1", R"({"text":"x"})"));
+  EXPECT_THAT(sleeps(), ElementsAre(35000ms));
+}
+
+TEST_F(WebApiTest, AWaitBeyondTheCeilingIsRefusedAtOnce) {
+  http_.push(429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "3600"}});
+  auto api = make();  // max_rate_limit_wait 300 s
+  auto ts = api.post_message("C1", R"({"text":"x"})");
+  ASSERT_FALSE(ts);
+  EXPECT_EQ(ts.error().code, ErrorCode::unavailable);
+  EXPECT_EQ(ts.error().user_message,
+            "Slack asked infra-bot to wait 3600 s before posting again. Please try again later.");
+  EXPECT_EQ(ts.error().detail,
+            "chat.postMessage: rate-limited for 3600 s more (Retry-After), over the 300 s a call "
+            "may wait");
+  EXPECT_EQ(http_.requests().size(), 1u) << "not sent again";
+  EXPECT_TRUE(sleeps().empty()) << "and no sleeping";
+
+  // A later call of the method is refused without being sent; another method is not held.
+  clock_.advance(600s);
+  auto again = api.post_message("C1", R"({"text":"x"})");
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().user_message, HasSubstr("wait 3000 s before posting again"));
+  http_.push(200, web_fixture("views.update_ok"));
+  EXPECT_TRUE(api.update_view("V1", "{}"));
+  EXPECT_EQ(http_.requests().size(), 2u);
+
+  // Within the ceiling again: the call waits what is left.
+  clock_.advance(3000s - 200s);
+  http_.push(200, web_fixture("chat.postMessage_ok"));
+  EXPECT_TRUE(api.post_message("C1", R"({"text":"x"})"));
+  EXPECT_THAT(sleeps(), ElementsAre(200000ms));
+}
+
+TEST_F(WebApiTest, TheCeilingIsASetting) {
+  http_.push(429, "", {{"Retry-After", "45"}});
+  slack::WebApiSettings settings;
+  settings.max_rate_limit_wait = 30s;
+  auto api = make(settings);
+  auto view = api.open_view("t", R"({"type":"modal"})");
+  ASSERT_FALSE(view);
+  EXPECT_EQ(view.error().user_message,
+            "Slack asked infra-bot to wait 45 s before opening or updating dialogs again. Please "
+            "try again later.");
+  EXPECT_TRUE(sleeps().empty());
 }
 
 TEST_F(WebApiTest, OkFalseRatelimitedOn200AlsoWaits) {
@@ -381,10 +466,8 @@ TEST_F(WebApiTest, ServerErrorsAreRetriedWithBackoff) {
   auto ts = api.post_message("C1", R"({"text":"x"})");
   ASSERT_TRUE(ts) << ts.error().detail;
   EXPECT_EQ(http_.requests().size(), 3u);
-  const auto waits = sleeps();
-  ASSERT_EQ(waits.size(), 2u);
-  EXPECT_LE(waits[0], 100ms);  // full jitter: [0, base * 2^n]
-  EXPECT_LE(waits[1], 200ms);
+  // Full jitter, [0, base * 2^n], here with unit 1: the whole of it.
+  EXPECT_THAT(sleeps(), ElementsAre(100ms, 200ms));
 }
 
 TEST_F(WebApiTest, ServerErrorsGiveUpAfterMaxAttempts) {
@@ -554,10 +637,30 @@ class WebApiFakeSlackTest : public ::testing::Test {
     return body ? core::json::canonical(*body) : "<no body object>";
   }
 
+  // A client whose waits are recorded and move a manual clock instead of sleeping.
+  std::unique_ptr<slack::HttpWebApi> manual_time_api(slack::WebApiSettings s) {
+    return std::make_unique<slack::HttpWebApi>(
+        std::move(s), *http_, logger_,
+        [this](milliseconds wait) {
+          std::lock_guard lock(mutex_);
+          sleeps_.push_back(wait);
+          clock_.advance(wait);
+        },
+        clock_, random_);
+  }
+  std::vector<milliseconds> sleeps() {
+    std::lock_guard lock(mutex_);
+    return sleeps_;
+  }
+
   test::FakeSlack slack_;
   std::unique_ptr<core::http::Client> http_;
   std::shared_ptr<test::RecordingSink> sink_;
   core::LoggerPtr logger_;
+  core::ManualClock clock_;
+  core::FixedRandom random_{{1.0}};
+  std::mutex mutex_;
+  std::vector<milliseconds> sleeps_;
 };
 
 TEST_F(WebApiFakeSlackTest, EveryCallReachesTheFakeWithTheBotToken) {
@@ -646,6 +749,66 @@ TEST_F(WebApiFakeSlackTest, RateLimitedWaitsRetryAfterThenSucceeds) {
   EXPECT_EQ(test::FakeSlack::num(calls[0], "status"), 429);
   EXPECT_EQ(test::FakeSlack::num(calls[1], "status"), 200);
   EXPECT_GE(calls[1]["t"].GetDouble() - calls[0]["t"].GetDouble(), 0.99);
+}
+
+TEST_F(WebApiFakeSlackTest, RetryAfter45IsHonouredAs45) {
+  ASSERT_TRUE(slack_.fail_next("chat.postMessage", 1, 429, R"({"Retry-After":"45"})"));
+  auto api = manual_time_api(settings());
+  auto ts = api->post_message("C0123ABCD", R"({"text":"after 45 s"})");
+  ASSERT_TRUE(ts) << ts.error().detail;
+  EXPECT_THAT(sleeps(), ElementsAre(45000ms)) << "as given, not capped at 30 s";
+  EXPECT_EQ(fake_calls("chat.postMessage"), 2);
+  ASSERT_TRUE(slack_.wait_for_api("chat.postMessage", 2));
+  auto calls = slack_.events("api");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(test::FakeSlack::num(calls[0], "status"), 429);
+  EXPECT_EQ(test::FakeSlack::num(calls[1], "status"), 200);
+}
+
+TEST_F(WebApiFakeSlackTest, ASecondMethodIsNotDelayedByTheFirstsRateLimit) {
+  ASSERT_TRUE(slack_.fail_next("chat.postMessage", 1, 429, R"({"Retry-After":"45"})"));
+  auto s = settings();
+  s.max_attempts = 1;  // the 429 ends the first call
+  auto api = manual_time_api(s);
+  auto first = api->post_message("C0123ABCD", R"({"text":"limited"})");
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, ErrorCode::unavailable);
+
+  // views.update and chat.postEphemeral go at once.
+  EXPECT_TRUE(api->update_view("V1", R"({"type":"modal","blocks":[]})"));
+  EXPECT_TRUE(api->post_ephemeral("C0123ABCD", "U0456EFGH", R"({"text":"only you"})"));
+  EXPECT_TRUE(sleeps().empty());
+  EXPECT_EQ(fake_calls("views.update"), 1);
+  EXPECT_EQ(fake_calls("chat.postEphemeral"), 1);
+
+  // chat.postMessage itself waits out the 45 s before it is sent again.
+  clock_.advance(5s);
+  auto second = api->post_message("C0123ABCD", R"({"text":"later"})");
+  ASSERT_TRUE(second) << second.error().detail;
+  EXPECT_THAT(sleeps(), ElementsAre(40000ms));
+  EXPECT_EQ(fake_calls("chat.postMessage"), 2);
+}
+
+TEST_F(WebApiFakeSlackTest, ARetryAfterBeyondTheCeilingIsRefusedWithoutSleeping) {
+  ASSERT_TRUE(slack_.fail_next("chat.postMessage", 1, 429, R"({"Retry-After":"3600"})",
+                               R"({"ok":false,"error":"ratelimited"})"));
+  auto api = manual_time_api(settings());  // ceiling 300 s
+  auto ts = api->post_message("C0123ABCD", R"({"text":"x"})");
+  ASSERT_FALSE(ts);
+  EXPECT_EQ(ts.error().code, ErrorCode::unavailable);
+  EXPECT_EQ(ts.error().user_message,
+            "Slack asked infra-bot to wait 3600 s before posting again. Please try again later.");
+  EXPECT_TRUE(sleeps().empty());
+  EXPECT_EQ(fake_calls("chat.postMessage"), 1);
+
+  // The next post is refused before it reaches Slack; other methods still work.
+  auto again = api->post_message("C0123ABCD", R"({"text":"y"})");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::unavailable);
+  EXPECT_EQ(fake_calls("chat.postMessage"), 1);
+  auto user = api->user_info("U0456EFGH");
+  ASSERT_TRUE(user) << user.error().detail;
+  EXPECT_TRUE(sleeps().empty());
 }
 
 TEST_F(WebApiFakeSlackTest, ServerErrorsAreRetried) {

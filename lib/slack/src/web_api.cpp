@@ -1,9 +1,8 @@
 #include "slack/web_api.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <random>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -11,8 +10,42 @@
 #include <rapidjson/document.h>
 
 #include "core/json.hpp"
+#include "core/retry.hpp"
 
 namespace slack {
+
+namespace detail {
+
+// Slack rate-limits each Web API method on its own (its tiers: docs.slack.dev
+// "Rate limits"): after a 429 on chat.postMessage, later chat.postMessage calls
+// wait until its Retry-After has passed; views.open is not held back.
+class MethodRateLimits {
+ public:
+  /// Until when `method` must not be called, if an earlier 429 said so.
+  std::optional<core::MonoTime> not_before(std::string_view method) const {
+    std::lock_guard lock(mutex_);
+    const auto found = not_before_.find(method);
+    if (found == not_before_.end()) return std::nullopt;
+    return found->second;
+  }
+  /// Holds `method` back until `until` (a later time than one held already wins).
+  void hold(std::string_view method, core::MonoTime until) {
+    std::lock_guard lock(mutex_);
+    const auto found = not_before_.find(method);
+    if (found == not_before_.end()) {
+      not_before_.emplace(std::string(method), until);
+    } else {
+      found->second = std::max(found->second, until);
+    }
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, core::MonoTime, std::less<>> not_before_;  // a handful of methods
+};
+
+}  // namespace detail
+
 namespace {
 
 using core::ErrorCode;
@@ -36,6 +69,9 @@ struct Target {
   std::string authorization;  ///< empty: no Authorization header
   Repeat repeat = Repeat::once_only;
   bool json_reply = true;  ///< response_url answers may be plain "ok"
+  /// A Web API method: its 429s hold back its later calls (MethodRateLimits).
+  /// False for response_url, whose limit is the URL's own.
+  bool method_rate_limit = true;
 };
 
 constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
@@ -57,34 +93,19 @@ Repeat repeat_for(std::string_view method) {
   return Repeat::once_only;
 }
 
-// Full jitter (AWS architecture blog "Exponential Backoff And Jitter"):
-// rand(0, min(base * 2^n, cap)), so many clients retrying together spread out.
-milliseconds backoff_delay(milliseconds base, int retry_index) {
-  const double ceiling =
-      std::min(static_cast<double>(base.count()) * std::pow(2.0, std::min(retry_index, 20)),
-               static_cast<double>(kMaxBackoff.count()));
-  thread_local std::minstd_rand engine{std::random_device{}()};
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return milliseconds(static_cast<milliseconds::rep>(unit(engine) * ceiling));
+// Retry-After in seconds (Slack sends an integer), taken as given; missing or
+// unreadable → kDefaultRetryAfter.
+std::chrono::seconds retry_after(const core::http::Response& response) {
+  const auto header = response.header("Retry-After");
+  const auto given = header ? core::retry::parse_retry_after(*header) : std::nullopt;
+  return given.value_or(kDefaultRetryAfter);
 }
 
-// Retry-After in seconds (Slack sends an integer), capped; missing or
-// unreadable → kDefaultRetryAfter.
-milliseconds retry_after(const core::http::Response& response, std::chrono::seconds cap) {
-  std::chrono::seconds wait = kDefaultRetryAfter;
-  if (auto header = response.header("Retry-After")) {
-    long seconds = 0;
-    const auto* begin = header->data();
-    const auto* end = begin + header->size();
-    while (begin != end && *begin == ' ') {
-      ++begin;
-    }
-    auto [ptr, ec] = std::from_chars(begin, end, seconds);
-    if (ec == std::errc() && seconds >= 0) {
-      wait = std::chrono::seconds(seconds);
-    }
-  }
-  return std::min<milliseconds>(wait, cap);
+// What a user is kept from while a method is rate-limited.
+std::string_view held_back_activity(std::string_view label) {
+  if (label.starts_with("chat.") || label == "response_url") return "posting";
+  if (label.starts_with("views.")) return "opening or updating dialogs";
+  return "asking Slack";
 }
 
 // `{"ok":false,"error":…}` → the Error the caller sees. user_message is for
@@ -154,6 +175,19 @@ core::Error unavailable(const Target& target, std::string reason) {
                           fmt::format("{}: {}", target.label, reason));
 }
 
+// A call that would wait longer than max_rate_limit_wait for its method's rate
+// limit: refused at once rather than sleeping.
+core::Error rate_limit_refusal(const Target& target, milliseconds wait,
+                               std::chrono::seconds limit) {
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  return core::make_error(
+      ErrorCode::unavailable,
+      fmt::format("Slack asked infra-bot to wait {} s before {} again. Please try again later.",
+                  seconds, held_back_activity(target.label)),
+      fmt::format("{}: rate-limited for {} s more (Retry-After), over the {} s a call may wait",
+                  target.label, seconds, limit.count()));
+}
+
 core::Error maybe_sent(const Target& target, std::string reason) {
   return core::make_error(ErrorCode::indeterminate,
                           "Slack did not confirm the request; it may or may not have gone through.",
@@ -164,11 +198,10 @@ core::Error maybe_sent(const Target& target, std::string reason) {
 struct Attempt {
   enum class Next { done, retry_backoff, retry_after } next = Next::done;
   core::Result<std::string> result = std::string();
-  milliseconds wait{0};
+  std::optional<std::chrono::seconds> rate_limited;  ///< Slack's Retry-After, on a 429/ratelimited
 };
 
-Attempt judge(const Target& target, const core::Result<core::http::Response>& sent,
-              const WebApiSettings& settings) {
+Attempt judge(const Target& target, const core::Result<core::http::Response>& sent) {
   Attempt attempt;
   if (!sent) {
     const core::Error& error = sent.error();
@@ -191,11 +224,11 @@ Attempt judge(const Target& target, const core::Result<core::http::Response>& se
   if (response.status == 429) {
     // Slack rejected the call without running it: always safe to send again.
     attempt.next = Attempt::Next::retry_after;
-    attempt.wait = retry_after(response, settings.max_retry_after);
+    attempt.rate_limited = retry_after(response);
     attempt.result = core::make_error(
         ErrorCode::unavailable, "Slack is rate-limiting the bot. Please try again in a minute.",
-        fmt::format("{}: ratelimited (HTTP 429, Retry-After {} ms)", target.label,
-                    attempt.wait.count()));
+        fmt::format("{}: ratelimited (HTTP 429, Retry-After {} s)", target.label,
+                    attempt.rate_limited->count()));
     return attempt;
   }
   if (response.status >= 500) {
@@ -250,15 +283,34 @@ Attempt judge(const Target& target, const core::Result<core::http::Response>& se
       slack_error(target, code ? *code : std::string_view("unknown_error"), *document);
   if (code == "ratelimited") {
     attempt.next = Attempt::Next::retry_after;
-    attempt.wait = retry_after(response, settings.max_retry_after);
+    attempt.rate_limited = retry_after(response);
   }
   attempt.result = std::move(error);
   return attempt;
 }
 
-core::Result<std::string> exchange(const Target& target, std::string body,
-                                   const WebApiSettings& settings, core::http::Client& http,
-                                   spdlog::logger& logger, const HttpWebApi::SleepFunction& sleep) {
+// What an exchange uses of the client.
+struct Context {
+  const WebApiSettings& settings;
+  core::http::Client& http;
+  spdlog::logger& logger;
+  const HttpWebApi::SleepFunction& sleep;
+  const core::Clock& clock;
+  core::RandomSource& random;
+  detail::MethodRateLimits& rate_limits;
+
+  void wait(milliseconds duration) const {
+    if (sleep) {
+      sleep(duration);
+    } else {
+      std::this_thread::sleep_for(duration);
+    }
+  }
+};
+
+core::Result<std::string> exchange(const Target& target, std::string body, const Context& context) {
+  const WebApiSettings& settings = context.settings;
+  spdlog::logger& logger = context.logger;
   core::http::Request request;
   request.method = "POST";
   request.url = target.url;
@@ -272,8 +324,37 @@ core::Result<std::string> exchange(const Target& target, std::string body,
 
   const int max_attempts = std::max(1, settings.max_attempts);
   int backoff_retries = 0;
+  // This call's own Retry-After (response_url has no method limit to hold it).
+  std::optional<core::MonoTime> retry_after_until;
+  // The latest rate-limit deadline already waited for: each is slept out
+  // once, even if the sleep did not move the clock.
+  std::optional<core::MonoTime> waited_until;
   for (int number = 1;; ++number) {
-    Attempt attempt = judge(target, http.send(request), settings);
+    auto not_before = target.method_rate_limit ? context.rate_limits.not_before(target.label)
+                                               : std::optional<core::MonoTime>();
+    if (retry_after_until && (!not_before || *not_before < *retry_after_until)) {
+      not_before = retry_after_until;
+    }
+    if (not_before && (!waited_until || *not_before > *waited_until)) {
+      const auto now = context.clock.monotonic();
+      if (*not_before > now) {
+        const auto wait = std::chrono::ceil<milliseconds>(*not_before - now);
+        if (wait > settings.max_rate_limit_wait) {
+          auto refusal = rate_limit_refusal(target, wait, settings.max_rate_limit_wait);
+          logger.warn("slack web api: {} not sent: {}", target.label, refusal.detail);
+          return refusal;
+        }
+        logger.info("slack web api: {} rate-limited; waiting {} ms", target.label, wait.count());
+        context.wait(wait);
+      }
+      waited_until = not_before;
+    }
+
+    Attempt attempt = judge(target, context.http.send(request));
+    if (attempt.rate_limited) {
+      retry_after_until = context.clock.monotonic() + *attempt.rate_limited;
+      if (target.method_rate_limit) context.rate_limits.hold(target.label, *retry_after_until);
+    }
     if (attempt.result) {
       logger.debug("slack web api: {} ok (attempt {})", target.label, number);
       return std::move(attempt.result);
@@ -284,17 +365,23 @@ core::Result<std::string> exchange(const Target& target, std::string body,
                   error.detail);
       return std::move(attempt.result);
     }
-    const milliseconds wait = attempt.next == Attempt::Next::retry_after
-                                  ? attempt.wait
-                                  : backoff_delay(settings.backoff_base, backoff_retries++);
+    if (attempt.next == Attempt::Next::retry_after) {
+      // The wait is the rate limit's, at the top of the loop.
+      logger.info("slack web api: {} attempt {}/{} failed ({}); retrying after Retry-After",
+                  target.label, number, max_attempts, error.detail);
+      continue;
+    }
+    const milliseconds wait = core::retry::full_jitter(settings.backoff_base, kMaxBackoff,
+                                                       backoff_retries++, context.random);
     logger.info("slack web api: {} attempt {}/{} failed ({}); retrying in {} ms", target.label,
                 number, max_attempts, error.detail, wait.count());
-    if (sleep) {
-      sleep(wait);
-    } else {
-      std::this_thread::sleep_for(wait);
-    }
+    context.wait(wait);
   }
+}
+
+const core::Clock& system_clock() {
+  static const core::SystemClock clock;
+  return clock;
 }
 
 // Our own message/view JSON as an object, to add the call's fields to.
@@ -358,29 +445,41 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
 }  // namespace
 
 HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
-               SleepFunction sleep)
+                       SleepFunction sleep)
+    : HttpWebApi(std::move(settings), http, std::move(logger), std::move(sleep), system_clock(),
+                 core::system_random()) {}
+
+HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
+                       SleepFunction sleep, const core::Clock& clock, core::RandomSource& random)
     : settings_(std::move(settings)),
       http_(http),
       logger_(std::move(logger)),
-      sleep_(std::move(sleep)) {
+      sleep_(std::move(sleep)),
+      clock_(clock),
+      random_(random),
+      rate_limits_(std::make_unique<detail::MethodRateLimits>()) {
   if (!logger_) {
     logger_ = core::make_null_logger();
   }
 }
 
-core::Result<std::string> HttpWebApi::call(const std::string& method, const std::string& body_json) {
+HttpWebApi::~HttpWebApi() = default;
+
+core::Result<std::string> HttpWebApi::call(const std::string& method,
+                                           const std::string& body_json) {
   Target target;
   target.label = method;
   target.url = settings_.api_url + method;
   target.content_type = kJsonContentType;
   target.authorization = "Bearer " + settings_.bot_token;
   target.repeat = repeat_for(method);
-  return exchange(target, body_json, settings_, http_, *logger_, sleep_);
+  return exchange(target, body_json,
+                  {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
 }
 
 core::Result<std::string> HttpWebApi::post_message(const std::string& channel,
-                                               const std::string& message_json,
-                                               const std::string& thread_ts) {
+                                                   const std::string& message_json,
+                                                   const std::string& thread_ts) {
   auto body = object_from(message_json, "message", "chat.postMessage");
   if (!body) {
     return body.error();
@@ -397,7 +496,7 @@ core::Result<std::string> HttpWebApi::post_message(const std::string& channel,
 }
 
 core::Status HttpWebApi::post_ephemeral(const std::string& channel, const std::string& user,
-                                    const std::string& message_json) {
+                                        const std::string& message_json) {
   auto body = object_from(message_json, "message", "chat.postEphemeral");
   if (!body) {
     return body.error();
@@ -412,7 +511,7 @@ core::Status HttpWebApi::post_ephemeral(const std::string& channel, const std::s
 }
 
 core::Status HttpWebApi::update_message(const std::string& channel, const std::string& ts,
-                                    const std::string& message_json) {
+                                        const std::string& message_json) {
   auto body = object_from(message_json, "message", "chat.update");
   if (!body) {
     return body.error();
@@ -427,7 +526,7 @@ core::Status HttpWebApi::update_message(const std::string& channel, const std::s
 }
 
 core::Result<std::string> HttpWebApi::open_view(const std::string& trigger_id,
-                                            const std::string& view_json) {
+                                                const std::string& view_json) {
   auto view = object_from(view_json, "view", "views.open");
   if (!view) {
     return view.error();
@@ -467,7 +566,8 @@ core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
   target.content_type = kFormContentType;
   target.authorization = "Bearer " + settings_.bot_token;
   target.repeat = Repeat::safe;
-  auto reply = exchange(target, "user=" + form_escape(user_id), settings_, http_, *logger_, sleep_);
+  auto reply = exchange(target, "user=" + form_escape(user_id),
+                        {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
   if (!reply) {
     return reply.error();
   }
@@ -490,6 +590,7 @@ core::Status HttpWebApi::respond(const std::string& response_url, const std::str
   target.content_type = kJsonContentType;
   target.repeat = Repeat::once_only;
   target.json_reply = false;
+  target.method_rate_limit = false;
   if (response_url.rfind("https://", 0) != 0 && response_url.rfind("http://", 0) != 0) {
     return core::make_error(ErrorCode::invalid_input, "There is no way to reply to that request.",
                             "response_url: not an http(s) URL");
@@ -498,7 +599,8 @@ core::Status HttpWebApi::respond(const std::string& response_url, const std::str
   if (!body) {
     return body.error();
   }
-  auto reply = exchange(target, core::json::to_string(*body), settings_, http_, *logger_, sleep_);
+  auto reply = exchange(target, core::json::to_string(*body),
+                        {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
   if (!reply) {
     return reply.error();
   }

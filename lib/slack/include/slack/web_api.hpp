@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 #include "core/result.hpp"
 
 namespace slack {
@@ -15,8 +18,12 @@ struct WebApiSettings {
   std::string bot_token;                           ///< xoxb-…
   std::string api_url = "https://slack.com/api/";  ///< ends with '/'
   int max_attempts = 3;
-  std::chrono::milliseconds backoff_base{500};
-  std::chrono::seconds max_retry_after{30};
+  std::chrono::milliseconds backoff_base{500};  ///< full jitter (core::retry) for 5xx and transport
+  /// The longest one call waits for Slack's rate limit on its method (a 429's
+  /// Retry-After, taken as given, or one an earlier call of the method got):
+  /// a call that would have to wait longer fails at once with `unavailable`
+  /// and says how long Slack asked for, instead of sleeping.
+  std::chrono::seconds max_rate_limit_wait{300};
 };
 
 /// A user from users.info.
@@ -53,18 +60,36 @@ class WebApi {
                                const std::string& message_json) = 0;
 };
 
+namespace detail {
+class MethodRateLimits;
+}
+
 /// Slack's Web API over HTTPS with the bot token: JSON bodies, `ok:false`
 /// errors surfaced by name (Error::detail holds the error code, user_message
-/// a readable text), HTTP 429 waits Retry-After, 5xx and transport failures
-/// retried with backoff. Calls do not wait for each other.
+/// a readable text), 5xx and transport failures retried with full-jitter
+/// backoff (core::retry). Rate limits are per method, as Slack tiers them: a
+/// 429 (or `ratelimited`) makes this call and later calls of the same method
+/// wait until its Retry-After (taken as given) has passed, and no call waits
+/// longer than WebApiSettings::max_rate_limit_wait; other methods are not held
+/// back, and otherwise calls do not wait for each other.
 class HttpWebApi final : public WebApi {
  public:
-  /// How the client waits between attempts (Retry-After, backoff); empty =
-  /// std::this_thread::sleep_for. Tests pass a recorder so they never sleep.
+  /// How the client waits (Retry-After, backoff); empty =
+  /// std::this_thread::sleep_for. Tests pass a recorder so they never sleep
+  /// (and advance their clock by what it is asked).
   using SleepFunction = std::function<void(std::chrono::milliseconds)>;
 
+  /// The system clock (monotonic time) and core::system_random().
   HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
              SleepFunction sleep = {});
+  /// With the time and randomness seams: `clock`'s monotonic() times the
+  /// rate-limit waits, `random` draws the backoff jitter. Both must outlive
+  /// the client.
+  HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
+             SleepFunction sleep, const core::Clock& clock, core::RandomSource& random);
+  ~HttpWebApi() override;
+  HttpWebApi(const HttpWebApi&) = delete;
+  HttpWebApi& operator=(const HttpWebApi&) = delete;
 
   core::Result<std::string> post_message(const std::string& channel,
                                          const std::string& message_json,
@@ -86,6 +111,9 @@ class HttpWebApi final : public WebApi {
   core::http::Client& http_;
   core::LoggerPtr logger_;
   SleepFunction sleep_;
+  const core::Clock& clock_;
+  core::RandomSource& random_;
+  std::unique_ptr<detail::MethodRateLimits> rate_limits_;
 };
 
 }  // namespace slack
