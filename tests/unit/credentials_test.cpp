@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,7 +25,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../../lib/aws/src/container_credentials.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 #include "core/redactor.hpp"
 #include "core/strings.hpp"
 #include "fake_clock.hpp"
@@ -110,9 +113,16 @@ class CredentialsTest : public testing::Test {
     env_.set("HOME", home_.string());
     // IMDS is off unless a test turns it on (and then it talks to the script).
     env_.set("AWS_EC2_METADATA_DISABLED", "true");
+    // The container source's backoff is recorded, not slept (unit 1: the whole of it).
+    previous_wait_ = aws::detail::set_container_retry_wait({[this](std::chrono::milliseconds d) {
+                                                              std::lock_guard lock(sleeps_mutex_);
+                                                              sleeps_.push_back(d);
+                                                            },
+                                                            &random_});
   }
 
   void TearDown() override {
+    aws::detail::set_container_retry_wait(std::move(previous_wait_));
     for (const auto& line : sink_->lines()) EXPECT_TRUE(free_of_secrets(line));
     std::error_code ec;
     fs::remove_all(home_, ec);
@@ -127,6 +137,11 @@ class CredentialsTest : public testing::Test {
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << content;
     return path.string();
+  }
+
+  std::vector<std::chrono::milliseconds> sleeps() {
+    std::lock_guard lock(sleeps_mutex_);
+    return sleeps_;
   }
 
   std::size_t log_lines_with(std::string_view text) {
@@ -148,6 +163,10 @@ class CredentialsTest : public testing::Test {
   std::shared_ptr<test::RecordingSink> sink_ = std::make_shared<test::RecordingSink>();
   core::LoggerPtr logger_ = core::make_logger("infra-bot", core::LogFormat::text,
                                               core::LogLevel::debug, {sink_}, core::Redactor());
+  core::FixedRandom random_{{1.0}};
+  std::mutex sleeps_mutex_;
+  std::vector<std::chrono::milliseconds> sleeps_;
+  aws::detail::ContainerRetryWait previous_wait_;
 };
 
 // ---------------------------------------------------------------- environment
@@ -524,6 +543,24 @@ TEST_F(CredentialsTest, AFailingContainerIsRetriedOnceAndDoesNotFallBackToImds) 
   EXPECT_THAT(credentials.error().user_message, HasSubstr("IMDS: not tried (container is set up)"));
   EXPECT_THAT(credentials.error().detail, HasSubstr("connect timeout"));
   EXPECT_EQ(http_.requests().size(), 2u);  // never 169.254.169.254
+  // One full-jitter backoff between the two (core::retry, base 250 ms; unit 1 here).
+  EXPECT_THAT(sleeps(), testing::ElementsAre(250ms));
+}
+
+TEST_F(CredentialsTest, TheContainerBackoffIsJittered) {
+  env_.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/task-1");
+  core::FixedRandom half({0.5});
+  aws::detail::set_container_retry_wait({[this](std::chrono::milliseconds d) {
+                                           std::lock_guard lock(sleeps_mutex_);
+                                           sleeps_.push_back(d);
+                                         },
+                                         &half});
+  http_.push(Response{503, {}, "{}"});
+  http_.push(ok(creds_json(kTaskKeyId, kTaskSecret, kTaskToken, clock_.now() + 1h)));
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << credentials.error().user_message;
+  EXPECT_EQ(credentials->access_key_id, kTaskKeyId);
+  EXPECT_THAT(sleeps(), testing::ElementsAre(125ms));
 }
 
 TEST_F(CredentialsTest, AContainer4xxIsNotRetried) {
@@ -534,6 +571,7 @@ TEST_F(CredentialsTest, AContainer4xxIsNotRetried) {
   EXPECT_THAT(credentials.error().user_message,
               HasSubstr("http://169.254.170.2 answered HTTP 403 (code AccessDenied)"));
   EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_TRUE(sleeps().empty());
 }
 
 TEST_F(CredentialsTest, AContainerAnswerWithoutTheFieldsIsAnErrorThatQuotesNothing) {
@@ -713,8 +751,10 @@ TEST_F(CredentialsTest, AFailedRefreshKeepsTheOldCredentialsAndIsLoggedOnce) {
     EXPECT_EQ(*provider->get(), *first);  // at once again: no new attempt
     clock_.advance(1min);
   }
-  // One attempt per minute (two requests each: the container retries a 5xx once).
+  // One attempt per minute (two requests each: the container retries a 5xx once, after a
+  // backoff).
   EXPECT_EQ(http_.requests().size(), 1u + 8u * 2u);
+  EXPECT_EQ(sleeps().size(), 8u);
   EXPECT_EQ(log_lines_with("refreshing AWS credentials from the container endpoint "
                            "http://169.254.170.2 failed; using the current ones until "),
             1u);

@@ -6,12 +6,15 @@
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "core/json.hpp"
+#include "core/retry.hpp"
 #include "core/strings.hpp"
 #include "credential_source.hpp"
 
@@ -27,10 +30,32 @@ constexpr std::string_view kTokenFileVariable = "AWS_CONTAINER_AUTHORIZATION_TOK
 
 // botocore: 2 s timeout, 3 attempts; aws-c-auth: 2 s connect, 3 attempts, no
 // retry on 4xx (aws.md §4.5). Two attempts keep a start-up without the
-// endpoint short; the cache retries later anyway.
+// endpoint short; the cache retries later anyway. Between attempts, full
+// jitter so that the tasks of a service restarted together spread out.
 constexpr auto kConnectTimeout = 1000ms;
 constexpr auto kTotalTimeout = 2000ms;
 constexpr int kAttempts = 2;
+constexpr auto kBackoffBase = 250ms;
+constexpr auto kMaxBackoff = 1000ms;
+
+std::mutex retry_wait_mutex;
+ContainerRetryWait retry_wait;  // guarded by retry_wait_mutex
+
+// The wait before retry `retry_index` (0 = before the second attempt).
+void wait_before_retry(int retry_index) {
+  ContainerRetryWait wait;
+  {
+    std::lock_guard lock(retry_wait_mutex);
+    wait = retry_wait;
+  }
+  auto& random = wait.random != nullptr ? *wait.random : core::system_random();
+  const auto delay = core::retry::full_jitter(kBackoffBase, kMaxBackoff, retry_index, random);
+  if (wait.sleep) {
+    wait.sleep(delay);
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
+}
 
 bool has_space_or_control(std::string_view text) {
   for (const char c : text) {
@@ -96,6 +121,7 @@ class ContainerSource final : public CredentialSource {
 
     core::Error last;
     for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+      if (attempt > 1) wait_before_retry(attempt - 2);
       auto response = http_.send(request);
       if (!response) {
         last = core::make_error(core::ErrorCode::unavailable,
@@ -172,6 +198,12 @@ class ContainerSource final : public CredentialSource {
 };
 
 }  // namespace
+
+ContainerRetryWait set_container_retry_wait(ContainerRetryWait wait) {
+  std::lock_guard lock(retry_wait_mutex);
+  std::swap(wait, retry_wait);
+  return wait;
+}
 
 core::Status check_full_uri(std::string_view url) {
   if (has_space_or_control(url) || url.find('\\') != std::string_view::npos) {

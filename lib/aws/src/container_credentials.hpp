@@ -1,11 +1,26 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include "core/random.hpp"
 #include "core/result.hpp"
 
 namespace aws::detail {
+
+/// How the container source waits before its second attempt (after a 5xx or
+/// no answer): a full-jitter backoff (core::retry, base 250 ms). Process-wide,
+/// so that tests reach the source inside the credential chain: they swap it
+/// in and never sleep.
+struct ContainerRetryWait {
+  std::function<void(std::chrono::milliseconds)> sleep;  ///< empty: std::this_thread::sleep_for
+  core::RandomSource* random = nullptr;                  ///< nullptr: core::system_random()
+};
+
+/// Replaces the wait (thread-safe); returns the one it replaced, to put back.
+ContainerRetryWait set_container_retry_wait(ContainerRetryWait wait);
 
 /// The ECS agent's credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI).
 inline constexpr std::string_view kEcsCredentialsHost = "http://169.254.170.2";
