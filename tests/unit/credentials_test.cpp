@@ -114,11 +114,7 @@ class CredentialsTest : public testing::Test {
     // IMDS is off unless a test turns it on (and then it talks to the script).
     env_.set("AWS_EC2_METADATA_DISABLED", "true");
     // The container source's backoff is recorded, not slept (unit 1: the whole of it).
-    previous_wait_ = aws::detail::set_container_retry_wait({[this](std::chrono::milliseconds d) {
-                                                              std::lock_guard lock(sleeps_mutex_);
-                                                              sleeps_.push_back(d);
-                                                            },
-                                                            &random_});
+    previous_wait_ = aws::detail::set_container_retry_wait(recorded_wait(random_));
   }
 
   void TearDown() override {
@@ -137,6 +133,15 @@ class CredentialsTest : public testing::Test {
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << content;
     return path.string();
+  }
+
+  // A container backoff that is recorded in sleeps() instead of slept.
+  aws::detail::ContainerRetryWait recorded_wait(core::RandomSource& random) {
+    return {[this](std::chrono::milliseconds wait) {
+              std::lock_guard lock(sleeps_mutex_);
+              sleeps_.push_back(wait);
+            },
+            &random};
   }
 
   std::vector<std::chrono::milliseconds> sleeps() {
@@ -550,11 +555,7 @@ TEST_F(CredentialsTest, AFailingContainerIsRetriedOnceAndDoesNotFallBackToImds) 
 TEST_F(CredentialsTest, TheContainerBackoffIsJittered) {
   env_.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/task-1");
   core::FixedRandom half({0.5});
-  aws::detail::set_container_retry_wait({[this](std::chrono::milliseconds d) {
-                                           std::lock_guard lock(sleeps_mutex_);
-                                           sleeps_.push_back(d);
-                                         },
-                                         &half});
+  aws::detail::set_container_retry_wait(recorded_wait(half));
   http_.push(Response{503, {}, "{}"});
   http_.push(ok(creds_json(kTaskKeyId, kTaskSecret, kTaskToken, clock_.now() + 1h)));
   auto credentials = chain()->get();

@@ -69,6 +69,30 @@ core::Error transport(ErrorCode code) {
   return core::make_error(code, "no answer", "connection to https://slack.test:443 failed");
 }
 
+// Time for a client that never sleeps: its waits are recorded and move a
+// manual clock; the backoff jitter is the whole backoff (unit 1).
+class ManualTime {
+ public:
+  slack::HttpWebApi::SleepFunction sleep() {
+    return [this](milliseconds wait) {
+      std::lock_guard lock(mutex_);
+      sleeps_.push_back(wait);
+      clock.advance(wait);
+    };
+  }
+  std::vector<milliseconds> sleeps() {
+    std::lock_guard lock(mutex_);
+    return sleeps_;
+  }
+
+  core::ManualClock clock;
+  core::FixedRandom random{{1.0}};
+
+ private:
+  std::mutex mutex_;
+  std::vector<milliseconds> sleeps_;
+};
+
 class WebApiTest : public ::testing::Test {
  protected:
   WebApiTest()
@@ -77,25 +101,13 @@ class WebApiTest : public ::testing::Test {
     logger_->set_level(spdlog::level::trace);
   }
 
-  // The sleep records the wait and moves the clock by it; the jitter is the
-  // whole backoff (unit 1).
   slack::HttpWebApi make(slack::WebApiSettings settings = {}) {
     settings.bot_token = std::string(kToken);
     settings.api_url = std::string(kApi);
-    return slack::HttpWebApi(
-        settings, http_, logger_,
-        [this](milliseconds wait) {
-          std::lock_guard lock(mutex_);
-          sleeps_.push_back(wait);
-          clock_.advance(wait);
-        },
-        clock_, random_);
+    return slack::HttpWebApi(settings, http_, logger_, time_.sleep(), time_.clock, time_.random);
   }
 
-  std::vector<milliseconds> sleeps() {
-    std::lock_guard lock(mutex_);
-    return sleeps_;
-  }
+  std::vector<milliseconds> sleeps() { return time_.sleeps(); }
 
   void TearDown() override {
     // No token and no response_url path in any log line, at any level.
@@ -110,10 +122,8 @@ class WebApiTest : public ::testing::Test {
   test::ScriptedHttpClient http_;
   std::shared_ptr<test::RecordingSink> sink_;
   core::LoggerPtr logger_;
-  core::ManualClock clock_;
-  core::FixedRandom random_{{1.0}};
-  std::mutex mutex_;
-  std::vector<milliseconds> sleeps_;
+  ManualTime time_;
+  core::ManualClock& clock_ = time_.clock;
 };
 
 // ---- exact requests ----
@@ -639,28 +649,17 @@ class WebApiFakeSlackTest : public ::testing::Test {
 
   // A client whose waits are recorded and move a manual clock instead of sleeping.
   std::unique_ptr<slack::HttpWebApi> manual_time_api(slack::WebApiSettings s) {
-    return std::make_unique<slack::HttpWebApi>(
-        std::move(s), *http_, logger_,
-        [this](milliseconds wait) {
-          std::lock_guard lock(mutex_);
-          sleeps_.push_back(wait);
-          clock_.advance(wait);
-        },
-        clock_, random_);
+    return std::make_unique<slack::HttpWebApi>(std::move(s), *http_, logger_, time_.sleep(),
+                                               time_.clock, time_.random);
   }
-  std::vector<milliseconds> sleeps() {
-    std::lock_guard lock(mutex_);
-    return sleeps_;
-  }
+  std::vector<milliseconds> sleeps() { return time_.sleeps(); }
 
   test::FakeSlack slack_;
   std::unique_ptr<core::http::Client> http_;
   std::shared_ptr<test::RecordingSink> sink_;
   core::LoggerPtr logger_;
-  core::ManualClock clock_;
-  core::FixedRandom random_{{1.0}};
-  std::mutex mutex_;
-  std::vector<milliseconds> sleeps_;
+  ManualTime time_;
+  core::ManualClock& clock_ = time_.clock;
 };
 
 TEST_F(WebApiFakeSlackTest, EveryCallReachesTheFakeWithTheBotToken) {
