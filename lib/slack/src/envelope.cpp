@@ -1,10 +1,18 @@
 #include "slack/envelope.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
+#include <rapidjson/allocators.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include "core/json.hpp"
 #include "core/overloaded.hpp"
@@ -17,46 +25,204 @@ using core::json::get_int;
 using core::json::get_object;
 using core::json::get_string;
 
-// RapidJSON parses and serialises recursively, so a frame of a million '['
-// would overflow the stack before any type check. Real Slack payloads nest
-// about a dozen levels (rich_text blocks in an event); anything past this is
+// RapidJSON parses recursively, so a frame of a million '[' would overflow the
+// stack before any type check. Real Slack payloads nest about a dozen levels
+// (rich_text blocks in an event); anything past core::json's own limit is
 // refused before parsing.
-constexpr int kMaxNestingDepth = 128;
+constexpr int kMaxNestingDepth = 64;
 
 core::Error frame_error(std::string detail) {
   return core::make_error(core::ErrorCode::invalid_input, "malformed Socket Mode frame",
                           "socket mode frame: " + std::move(detail));
 }
 
-// Depth of `[`/`{` nesting outside string literals, stopping early once it
-// passes `limit`. Malformed input is fine here: the parser rejects it later.
-bool nesting_within(std::string_view text, int limit) {
+// ---- the parse arena ------------------------------------------------------------------------
+//
+// One per thread, reset for every frame, so parsing a frame allocates nothing once the
+// buffers have grown to the size of the frames seen: the frame is copied into `text` and
+// parsed in situ (strings are unescaped in place and point into it), the document's values
+// come from `values` and the parser's stack from `stack`, both pools over fixed buffers
+// (a ~1 KB slash command needs ~3 KB of values). A larger frame spills into heap chunks
+// that the next reset frees. Nothing of the arena outlives parse_frame: the Envelope copies
+// what it keeps.
+class ParseArena {
+ public:
+  using Pool = rapidjson::MemoryPoolAllocator<>;
+  using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+
+  // A frame larger than this gives its text buffer back after parsing.
+  static constexpr std::size_t kKeepTextCapacity = 256 * 1024;
+
+  ParseArena()
+      : values_(values_buffer_, sizeof values_buffer_),
+        stack_(stack_buffer_, sizeof stack_buffer_) {}
+  ParseArena(const ParseArena&) = delete;
+  ParseArena& operator=(const ParseArena&) = delete;
+
+  // The frame's text, NUL-terminated, to be checked and parsed in place.
+  std::string& reset(std::string_view frame) {
+    values_.Clear();
+    stack_.Clear();
+    if (text_.capacity() > kKeepTextCapacity && frame.size() < kKeepTextCapacity) {
+      std::string().swap(text_);
+    }
+    text_.assign(frame);
+    return text_;
+  }
+
+  Pool& values() { return values_; }
+  Pool& stack() { return stack_; }
+
+ private:
+  alignas(std::max_align_t) char values_buffer_[16 * 1024];
+  alignas(std::max_align_t) char stack_buffer_[8 * 1024];
+  Pool values_;
+  Pool stack_;
+  std::string text_;
+};
+
+ParseArena& arena() {
+  thread_local ParseArena instance;
+  return instance;
+}
+
+// One pass over the frame's copy before RapidJSON sees it, as core::json::parse does:
+// nesting (of '[' and '{' outside strings) bounded, and an escaped surrogate that is not
+// half of a pair ("\udc00", which Python writes for undecodable bytes) rewritten to
+// U+FFFD in place (RapidJSON would decode it to bytes that are not UTF-8). Sets
+// `repaired` when it rewrote anything.
+std::optional<core::Error> precheck(std::string& text, bool& repaired) {
+  repaired = false;
   int depth = 0;
   bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
+  const std::size_t size = text.size();
+  auto hex4 = [&](std::size_t at) -> long {
+    if (at + 4 > size) return -1;
+    long value = 0;
+    for (std::size_t i = at; i < at + 4; ++i) {
+      const char c = text[i];
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return -1;
+      value = value * 16 + digit;
+    }
+    return value;
+  };
+  for (std::size_t i = 0; i < size; ++i) {
+    const char c = text[i];
+    if (!in_string) {
+      if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxNestingDepth) {
+          return frame_error(fmt::format("nested deeper than {} levels", kMaxNestingDepth));
+        }
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
       }
       continue;
     }
     if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) {
-        return false;
+      in_string = false;
+    } else if (c == '\\' && i + 1 < size) {
+      if (text[i + 1] == 'u') {
+        const long unit = hex4(i + 2);
+        const bool high = unit >= 0xD800 && unit <= 0xDBFF;
+        const bool low = unit >= 0xDC00 && unit <= 0xDFFF;
+        if (high && i + 7 < size && text[i + 6] == '\\' && text[i + 7] == 'u' &&
+            hex4(i + 8) >= 0xDC00 && hex4(i + 8) <= 0xDFFF) {
+          i += 11;  // a pair: both escapes
+          continue;
+        }
+        if (high || low) {
+          text.replace(i + 2, 4, "FFFD");
+          repaired = true;
+        }
+        i += 5;
+      } else {
+        ++i;
       }
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
     }
   }
-  return true;
+  return std::nullopt;
 }
+
+// Builds the document (a SAX handler forwarding to it) and notes where the top-level
+// "payload" object begins and ends in the text, so payload_json is a copy of those bytes
+// rather than a re-serialisation. Offsets in the in-situ buffer are the frame's offsets:
+// unescaping writes only behind the read position.
+class PayloadSpanHandler {
+ public:
+  using Document = ParseArena::Document;
+  using Stream = rapidjson::InsituStringStream;
+
+  PayloadSpanHandler(Document& document, Stream& stream) : document_(document), stream_(stream) {}
+
+  bool Null() { return value(), document_.Null(); }
+  bool Bool(bool b) { return value(), document_.Bool(b); }
+  bool Int(int i) { return value(), document_.Int(i); }
+  bool Uint(unsigned i) { return value(), document_.Uint(i); }
+  bool Int64(std::int64_t i) { return value(), document_.Int64(i); }
+  bool Uint64(std::uint64_t i) { return value(), document_.Uint64(i); }
+  bool Double(double d) { return value(), document_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return value(), document_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return value(), document_.String(s, n, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    // Only the first top-level "payload" counts: the one FindMember finds.
+    next_is_payload_ =
+        depth_ == 1 && !seen_payload_ && std::string_view(s, n) == std::string_view("payload");
+    if (next_is_payload_) seen_payload_ = true;
+    return document_.Key(s, n, copy);
+  }
+  bool StartObject() {
+    ++depth_;
+    if (next_is_payload_ && depth_ == 2) {
+      begin_ = stream_.Tell() - 1;  // the '{' was just taken
+      in_payload_ = true;
+    }
+    next_is_payload_ = false;
+    return document_.StartObject();
+  }
+  bool EndObject(rapidjson::SizeType members) {
+    if (in_payload_ && depth_ == 2) {
+      end_ = stream_.Tell();  // just past the '}'
+      in_payload_ = false;
+    }
+    --depth_;
+    return document_.EndObject(members);
+  }
+  bool StartArray() {
+    ++depth_;
+    next_is_payload_ = false;
+    return document_.StartArray();
+  }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return document_.EndArray(elements);
+  }
+
+  // The payload object's bytes in the frame, or npos.
+  std::size_t begin() const { return end_ > begin_ ? begin_ : std::string_view::npos; }
+  std::size_t size() const { return end_ - begin_; }
+
+ private:
+  void value() { next_is_payload_ = false; }
+
+  Document& document_;
+  Stream& stream_;
+  int depth_ = 0;
+  bool next_is_payload_ = false;
+  bool seen_payload_ = false;
+  bool in_payload_ = false;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
 
 std::string str(const rapidjson::Value* object, std::string_view key) {
   if (object == nullptr) {
@@ -198,14 +364,16 @@ Event parse_event(const rapidjson::Value& payload) {
   return event;
 }
 
-core::Result<Frame> parse_envelope(const rapidjson::Value& frame, std::string type) {
+// `payload_json`: the payload object's text when the caller has it, else it is serialised.
+core::Result<Frame> parse_envelope(const rapidjson::Value& frame, std::string_view type,
+                                   std::string_view payload_json) {
   Envelope envelope;
   envelope.envelope_id = str(frame, "envelope_id");
   if (envelope.envelope_id.empty()) {
     return frame_error(fmt::format("'{}' frame without an envelope_id",
-                                   type.empty() ? std::string("untyped") : type));
+                                   type.empty() ? std::string_view("untyped") : type));
   }
-  envelope.type = std::move(type);
+  envelope.type = type;
   envelope.accepts_response_payload =
       core::json::get_bool(frame, "accepts_response_payload").value_or(false);
   envelope.retry_attempt = small_int(&frame, "retry_attempt");
@@ -217,12 +385,13 @@ core::Result<Frame> parse_envelope(const rapidjson::Value& frame, std::string ty
   if (payload == nullptr) {
     return Frame{std::move(envelope)};
   }
-  envelope.payload_json = core::json::to_string(*payload);
-  if (envelope.type == "slash_commands") {
+  envelope.payload_json =
+      payload_json.empty() ? core::json::to_string(*payload) : std::string(payload_json);
+  if (type == "slash_commands") {
     envelope.payload = parse_slash_command(*payload);
-  } else if (envelope.type == "interactive") {
+  } else if (type == "interactive") {
     envelope.payload = parse_interaction(*payload);
-  } else if (envelope.type == "events_api") {
+  } else if (type == "events_api") {
     envelope.payload = parse_event(*payload);
   }
   return Frame{std::move(envelope)};
@@ -249,17 +418,33 @@ core::Result<Frame> parse_frame(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     return frame_error("contains a NUL byte");
   }
-  if (!nesting_within(text, kMaxNestingDepth)) {
-    return frame_error(fmt::format("nested deeper than {} levels", kMaxNestingDepth));
+  ParseArena& parse_arena = arena();
+  std::string& buffer = parse_arena.reset(text);
+  bool repaired = false;
+  if (auto error = precheck(buffer, repaired)) {
+    return std::move(*error);
   }
-  auto document = core::json::parse(text);
-  if (!document) {
-    return frame_error(document.error().detail);
+
+  ParseArena::Document document(&parse_arena.values(), 1024, &parse_arena.stack());
+  rapidjson::InsituStringStream stream(buffer.data());
+  PayloadSpanHandler handler(document, stream);
+  rapidjson::ParseResult result;
+  auto generate = [&](ParseArena::Document& /*the handler wraps it*/) {
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, ParseArena::Pool> reader(
+        &parse_arena.stack());
+    result = reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
+        stream, handler);
+    return !result.IsError();
+  };
+  document.Populate(generate);
+  if (result.IsError()) {
+    return frame_error(fmt::format("JSON parse error at offset {}: {}", result.Offset(),
+                                   rapidjson::GetParseError_En(result.Code())));
   }
-  if (!document->IsObject()) {
+  if (!document.IsObject()) {
     return frame_error("not a JSON object");
   }
-  const rapidjson::Value& frame = *document;
+  const rapidjson::Value& frame = document;
   auto type = get_string(frame, "type");
   if (type == "hello") {
     return Frame{parse_hello(frame)};
@@ -268,8 +453,14 @@ core::Result<Frame> parse_frame(std::string_view text) {
     return Frame{Disconnect{str(frame, "reason")}};
   }
   // Anything else is an envelope if it has an id to ack; an unknown type
-  // without one is an error the caller logs and skips.
-  return parse_envelope(frame, type ? std::string(*type) : std::string());
+  // without one is an error the caller logs and skips. The payload's own bytes
+  // serve as payload_json, unless the precheck rewrote some of them (a lone
+  // surrogate): then the frame's text does not hold them as parsed.
+  std::string_view payload_json;
+  if (const auto begin = handler.begin(); begin != std::string_view::npos && !repaired) {
+    payload_json = text.substr(begin, handler.size());
+  }
+  return parse_envelope(frame, type.value_or(std::string_view()), payload_json);
 }
 
 }  // namespace slack

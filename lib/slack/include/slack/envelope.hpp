@@ -69,7 +69,9 @@ struct Envelope {
   int retry_attempt = 0;
   std::string retry_reason;
   std::variant<std::monostate, SlashCommand, Interaction, Event> payload;
-  std::string payload_json;  ///< the raw payload object, for anything not lifted out
+  /// The payload object as the frame held it (its bytes, or re-serialised when they had
+  /// to be repaired), for anything not lifted out.
+  std::string payload_json;
 
   /// The key a redelivery keeps when Slack re-sends under a new envelope id:
   /// event_id for events, trigger_id for commands and interactions; empty
