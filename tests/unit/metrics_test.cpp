@@ -321,6 +321,147 @@ TEST(Metrics, ConcurrentUpdatesFromEightThreadsSumExactly) {
   EXPECT_NE(text.find("\nscrapes 51\n"), std::string::npos) << text;
 }
 
+// --- handles -------------------------------------------------------------------
+
+TEST(MetricsHandles, ResolvedSeriesRendersOnlyFromItsFirstUpdate) {
+  Registry registry;
+  registry.declare_counter("infra_envelopes_total", "Envelopes received.");
+  registry.declare_histogram("infra_ack_seconds", "Envelope to ack.", {0.001, 0.01});
+  const auto envelopes = registry.counter("infra_envelopes_total", {{"type", "slash_commands"}});
+  const auto acks = registry.histogram("infra_ack_seconds");
+  // Resolved, not updated: the exposition is that of an untouched registry.
+  EXPECT_EQ(registry.render(), kPreamble +
+                                   "# HELP infra_envelopes_total Envelopes received.\n"
+                                   "# TYPE infra_envelopes_total counter\n"
+                                   "infra_envelopes_total 0\n"
+                                   "# HELP infra_ack_seconds Envelope to ack.\n"
+                                   "# TYPE infra_ack_seconds histogram\n");
+  envelopes.increment();
+  envelopes.increment(2);
+  acks.observe(0.0005);
+  acks.observe(0.02);
+  EXPECT_EQ(registry.render(), kPreamble +
+                                   "# HELP infra_envelopes_total Envelopes received.\n"
+                                   "# TYPE infra_envelopes_total counter\n"
+                                   "infra_envelopes_total{type=\"slash_commands\"} 3\n"
+                                   "# HELP infra_ack_seconds Envelope to ack.\n"
+                                   "# TYPE infra_ack_seconds histogram\n"
+                                   "infra_ack_seconds_bucket{le=\"0.001\"} 1\n"
+                                   "infra_ack_seconds_bucket{le=\"0.01\"} 1\n"
+                                   "infra_ack_seconds_bucket{le=\"+Inf\"} 2\n"
+                                   "infra_ack_seconds_sum 0.0205\n"
+                                   "infra_ack_seconds_count 2\n");
+}
+
+TEST(MetricsHandles, SeriesKeepFirstUpdateOrderNotResolutionOrder) {
+  Registry registry;
+  registry.declare_counter("infra_commands_total", "Commands.");
+  const auto first_resolved = registry.counter("infra_commands_total", {{"action", "stop"}});
+  const auto second_resolved = registry.counter("infra_commands_total", {{"action", "start"}});
+  second_resolved.increment();
+  registry.increment("infra_commands_total", {{"action", "status"}});
+  first_resolved.increment();
+  EXPECT_EQ(registry.render(), kPreamble +
+                                   "# HELP infra_commands_total Commands.\n"
+                                   "# TYPE infra_commands_total counter\n"
+                                   "infra_commands_total{action=\"start\"} 1\n"
+                                   "infra_commands_total{action=\"status\"} 1\n"
+                                   "infra_commands_total{action=\"stop\"} 1\n");
+}
+
+TEST(MetricsHandles, HandleAndByNameShareTheSeries) {
+  Registry registry;
+  registry.declare_counter("hits_total", "Hits.");
+  registry.declare_gauge("queue_depth", "Jobs waiting.");
+  const auto hits = registry.counter("hits_total", {{"a", "1"}, {"b", "2"}});
+  hits.increment();
+  registry.increment("hits_total", {{"b", "2"}, {"a", "1"}});  // the same label set
+  const auto depth = registry.gauge("queue_depth");
+  depth.set(5);
+  depth.increment(-2);
+  registry.increment("queue_depth", {}, 1);
+  EXPECT_EQ(registry.render(), kPreamble +
+                                   "# HELP hits_total Hits.\n"
+                                   "# TYPE hits_total counter\n"
+                                   "hits_total{a=\"1\",b=\"2\"} 2\n"
+                                   "# HELP queue_depth Jobs waiting.\n"
+                                   "# TYPE queue_depth gauge\n"
+                                   "queue_depth 4\n");
+}
+
+TEST(MetricsHandles, RefusedHandlesDropAndCountEveryUpdate) {
+  Registry registry;
+  registry.declare_counter("ok_total", "Counter.");
+  registry.declare_histogram("latency_seconds", "Histogram.", {1});
+  const auto undeclared = registry.counter("typo_total");
+  const auto wrong_kind = registry.gauge("ok_total");
+  const auto histogram_as_counter = registry.counter("latency_seconds");
+  const auto bad_label = registry.counter("ok_total", {{"bad-name", "x"}});
+  const auto le_label = registry.histogram("latency_seconds", {{"le", "1"}});
+  const auto ok = registry.counter("ok_total");
+  undeclared.increment();
+  wrong_kind.set(1);
+  wrong_kind.increment();
+  histogram_as_counter.increment();
+  bad_label.increment();
+  le_label.observe(1);
+  ok.increment(-1);  // counters only go up
+  ok.increment(std::numeric_limits<double>::quiet_NaN());
+  // A default-constructed handle belongs to no registry: its updates go nowhere.
+  core::metrics::Counter detached;
+  detached.increment();
+  core::metrics::Histogram().observe(1);
+  core::metrics::Gauge().set(1);
+  EXPECT_EQ(registry.render(), preamble_with_drops(8) +
+                                   "# HELP ok_total Counter.\n"
+                                   "# TYPE ok_total counter\n"
+                                   "ok_total 0\n"
+                                   "# HELP latency_seconds Histogram.\n"
+                                   "# TYPE latency_seconds histogram\n");
+}
+
+TEST(MetricsHandles, ConcurrentHandleUpdatesSumExactly) {
+  Registry registry;
+  registry.declare_counter("hits_total", "Hits.");
+  registry.declare_histogram("sizes", "Sizes.", {1, 2});
+  registry.declare_gauge("level", "Level.");
+  const auto hits = registry.counter("hits_total");
+  const auto sizes = registry.histogram("sizes");
+  const auto level = registry.gauge("level");
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Half the threads resolve their own handle: any number of handles, one series.
+      const auto own = t % 2 == 0 ? hits : registry.counter("hits_total");
+      for (int i = 0; i < kPerThread; ++i) {
+        own.increment();
+        sizes.observe(i % 3);
+        level.increment(t % 2 == 0 ? 1 : -1);
+      }
+    });
+  }
+  std::thread scraper([&registry] {
+    for (int i = 0; i < 50; ++i) {
+      const auto text = registry.render();
+      ASSERT_EQ(text.back(), '\n');
+    }
+  });
+  for (auto& thread : threads) thread.join();
+  scraper.join();
+  const auto text = registry.render();
+  constexpr int kTotal = kThreads * kPerThread;
+  EXPECT_NE(text.find("\nhits_total " + std::to_string(kTotal) + "\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nsizes_count " + std::to_string(kTotal) + "\n"), std::string::npos) << text;
+  int at_most_one = 0;  // i % 3 ≤ 1
+  for (int i = 0; i < kPerThread; ++i) at_most_one += i % 3 <= 1 ? 1 : 0;
+  EXPECT_NE(text.find("\nsizes_bucket{le=\"1\"} " + std::to_string(kThreads * at_most_one) + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nlevel 0\n"), std::string::npos) << text;
+}
+
 // --- prometheus_client cross-check -------------------------------------------
 
 const std::string kPython = "/usr/bin/python3";

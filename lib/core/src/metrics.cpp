@@ -2,9 +2,15 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/).
 //
 // Choices, and why:
-// - One mutex around all families and series. Updates are a map lookup and an add;
-//   render() copies nothing out, it formats under the lock. A scrape every few seconds
-//   and a few updates per command do not need sharding or atomics.
+// - One mutex around the families and the index of their series: declarations, series
+//   creation, look-ups by name and render(). A series' numbers are atomics in a node that
+//   never moves (a deque), so a handle (Counter, Gauge, Histogram) resolved once updates
+//   them with no lock: the ack path pays an atomic add, not a map look-up under a mutex.
+//   render() reads the atomics under the lock; a histogram's _count is its +Inf bucket,
+//   so the two always agree (_sum may trail an observe() racing the scrape by one value).
+// - A series exists from its first look-up but renders from its first update, ranked by
+//   a registry-wide sequence number taken then: "first-update order" and "`name 0` until
+//   the first update" hold whether the series came from a handle or a by-name update.
 // - A series is identified by its label *set* (the pairs sorted), so {a,b} and {b,a}
 //   are one series; it is rendered with the labels in the order of its first update.
 // - An update that cannot be rendered as valid exposition text is dropped rather than
@@ -20,8 +26,10 @@
 #include "core/metrics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -156,13 +164,51 @@ bool valid_labels(const Labels& labels, Kind kind) {
   return true;
 }
 
+}  // namespace
+
+namespace detail {
+
 struct Series {
-  Labels labels;  // as given by the first update
-  double value = 0.0;
-  std::vector<std::uint64_t> buckets;  // histogram: per bucket (not cumulative), +Inf last
-  double sum = 0.0;
-  std::uint64_t count = 0;
+  Labels labels;  // as given by the first look-up
+  std::atomic<double> value{0.0};
+  // Histogram: per bucket (not cumulative), +Inf last; the family's finite bounds.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;
+  const std::vector<double>* bounds = nullptr;
+  std::atomic<double> sum{0.0};
+  // 0 until the first update, then its rank among all first updates of the registry.
+  std::atomic<std::uint64_t> rank{0};
+  std::atomic<std::uint64_t>* next_rank = nullptr;  // the registry's
+
+  void touch() {
+    if (rank.load(std::memory_order_acquire) != 0) return;
+    std::uint64_t expected = 0;
+    rank.compare_exchange_strong(expected, next_rank->fetch_add(1, std::memory_order_relaxed),
+                                 std::memory_order_acq_rel);
+  }
+  void add(double by) {
+    value.fetch_add(by, std::memory_order_relaxed);
+    touch();
+  }
+  void store(double to) {
+    value.store(to, std::memory_order_relaxed);
+    touch();
+  }
+  void observe(double x) {
+    // Buckets are inclusive upper bounds (le); NaN fails every comparison and lands in
+    // +Inf, as in client_golang.
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(bounds->begin(), bounds->end(), x) - bounds->begin());
+    buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+    sum.fetch_add(x, std::memory_order_relaxed);
+    touch();
+  }
 };
+
+}  // namespace detail
+
+namespace {
+
+using detail::Series;
 
 struct Family {
   std::string name;
@@ -170,23 +216,25 @@ struct Family {
   Kind kind = Kind::counter;
   std::vector<double> bounds;  // histogram: finite, strictly ascending
   std::vector<std::string> bound_text;
-  std::vector<Series> series;
-  std::map<std::string, std::size_t, std::less<>> index;  // series_key → series
+  std::deque<Series> series;                          // nodes never move
+  std::map<std::string, Series*, std::less<>> index;  // series_key → series
 };
 
 }  // namespace
 
 struct Registry::State {
   mutable std::mutex mutex;
-  std::vector<Family> families;
-  std::map<std::string, std::size_t, std::less<>> by_name;
+  std::deque<Family> families;  // nodes never move
+  std::map<std::string, Family*, std::less<>> by_name;
+  std::atomic<std::uint64_t> next_rank{1};
+  Series* rejected = nullptr;  // infra_metrics_undeclared_total
 
   void declare(std::string name, std::string help, Kind kind, std::vector<double> bounds) {
     if (!valid_metric_name(name)) return;
     if (kind == Kind::counter && !name.ends_with("_total")) return;
     std::lock_guard lock(mutex);
     if (by_name.contains(name)) return;  // the first declaration wins
-    Family family;
+    Family& family = families.emplace_back();
     family.name = name;
     family.help = std::move(help);
     family.kind = kind;
@@ -199,28 +247,29 @@ struct Registry::State {
       family.bound_text.emplace_back("+Inf");
       family.bounds = std::move(bounds);
     }
-    by_name.emplace(std::move(name), families.size());
-    families.push_back(std::move(family));
+    by_name.emplace(std::move(name), &family);
   }
 
-  // Under the lock.
-  void count_rejected() {
-    const auto it = by_name.find(kUndeclared);
-    if (it == by_name.end()) return;
-    series_of(families[it->second], {}).value += 1.0;
+  void count_rejected() const {
+    if (rejected != nullptr) rejected->add(1.0);
   }
 
   // Under the lock. The series for `labels`, created on first use.
-  static Series& series_of(Family& family, const Labels& labels) {
+  Series& series_of(Family& family, const Labels& labels) {
     auto key = series_key(labels);
     const auto it = family.index.find(key);
-    if (it != family.index.end()) return family.series[it->second];
-    Series series;
+    if (it != family.index.end()) return *it->second;
+    Series& series = family.series.emplace_back();
     series.labels = labels;
-    if (family.kind == Kind::histogram) series.buckets.assign(family.bounds.size() + 1, 0);
-    family.index.emplace(std::move(key), family.series.size());
-    family.series.push_back(std::move(series));
-    return family.series.back();
+    series.next_rank = &next_rank;
+    if (family.kind == Kind::histogram) {
+      const std::size_t count = family.bounds.size() + 1;
+      series.buckets = std::make_unique<std::atomic<std::uint64_t>[]>(count);
+      for (std::size_t i = 0; i < count; ++i) series.buckets[i].store(0);
+      series.bounds = &family.bounds;
+    }
+    family.index.emplace(std::move(key), &series);
+    return series;
   }
 
   // Under the lock: the family an update may change (a histogram for observe(), a
@@ -228,16 +277,61 @@ struct Registry::State {
   Family* family_for(std::string_view name, const Labels& labels, bool histogram) {
     const auto it = by_name.find(name);
     if (it == by_name.end()) return nullptr;
-    Family& family = families[it->second];
+    Family& family = *it->second;
     if ((family.kind == Kind::histogram) != histogram) return nullptr;
     if (!valid_labels(labels, family.kind)) return nullptr;
     return &family;
   }
+
+  // A handle's series: of a family of exactly `kind`, or null.
+  Series* handle(std::string_view name, const Labels& labels, Kind kind) {
+    std::lock_guard lock(mutex);
+    Family* family = family_for(name, labels, kind == Kind::histogram);
+    if (family == nullptr || family->kind != kind) return nullptr;
+    return &series_of(*family, labels);
+  }
 };
+
+// ---- handles ------------------------------------------------------------------------------
+
+void Counter::increment(double by) const {
+  // Counters only go up (a negative or NaN step would break rate()).
+  if (series_ == nullptr || !(by >= 0.0)) {
+    if (rejected_ != nullptr) rejected_->add(1.0);
+    return;
+  }
+  series_->add(by);
+}
+
+void Gauge::set(double value) const {
+  if (series_ == nullptr) {
+    if (rejected_ != nullptr) rejected_->add(1.0);
+    return;
+  }
+  series_->store(value);
+}
+
+void Gauge::increment(double by) const {
+  if (series_ == nullptr) {
+    if (rejected_ != nullptr) rejected_->add(1.0);
+    return;
+  }
+  series_->add(by);
+}
+
+void Histogram::observe(double value) const {
+  if (series_ == nullptr) {
+    if (rejected_ != nullptr) rejected_->add(1.0);
+    return;
+  }
+  series_->observe(value);
+}
 
 Registry::Registry() : state_(std::make_unique<State>()) {
   declare_counter(std::string(kUndeclared),
                   "Metric updates dropped: undeclared name, wrong kind or invalid labels.");
+  std::lock_guard lock(state_->mutex);
+  state_->rejected = &state_->series_of(*state_->by_name.find(kUndeclared)->second, {});
 }
 
 Registry::~Registry() = default;
@@ -254,6 +348,18 @@ void Registry::declare_histogram(std::string name, std::string help, std::vector
   state_->declare(std::move(name), std::move(help), Kind::histogram, std::move(bounds));
 }
 
+Counter Registry::counter(std::string_view name, const Labels& labels) {
+  return {state_->handle(name, labels, Kind::counter), state_->rejected};
+}
+
+Gauge Registry::gauge(std::string_view name, const Labels& labels) {
+  return {state_->handle(name, labels, Kind::gauge), state_->rejected};
+}
+
+Histogram Registry::histogram(std::string_view name, const Labels& labels) {
+  return {state_->handle(name, labels, Kind::histogram), state_->rejected};
+}
+
 void Registry::increment(std::string_view name, const Labels& labels, double by) {
   std::lock_guard lock(state_->mutex);
   Family* family = state_->family_for(name, labels, false);
@@ -262,7 +368,7 @@ void Registry::increment(std::string_view name, const Labels& labels, double by)
     state_->count_rejected();
     return;
   }
-  State::series_of(*family, labels).value += by;
+  state_->series_of(*family, labels).add(by);
 }
 
 void Registry::set(std::string_view name, const Labels& labels, double value) {
@@ -272,7 +378,7 @@ void Registry::set(std::string_view name, const Labels& labels, double value) {
     state_->count_rejected();
     return;
   }
-  State::series_of(*family, labels).value = value;
+  state_->series_of(*family, labels).store(value);
 }
 
 void Registry::observe(std::string_view name, const Labels& labels, double value) {
@@ -282,15 +388,7 @@ void Registry::observe(std::string_view name, const Labels& labels, double value
     state_->count_rejected();
     return;
   }
-  Series& series = State::series_of(*family, labels);
-  // Buckets are inclusive upper bounds (le); NaN fails every comparison and lands in
-  // +Inf, as in client_golang.
-  const auto bucket = static_cast<std::size_t>(
-      std::lower_bound(family->bounds.begin(), family->bounds.end(), value) -
-      family->bounds.begin());
-  series.buckets[bucket] += 1;
-  series.sum += value;
-  series.count += 1;
+  state_->series_of(*family, labels).observe(value);
 }
 
 void Registry::add_collector(std::function<void(Registry&)> collector) {
@@ -310,6 +408,7 @@ std::string Registry::render() const {
   for (const auto& collector : collectors) collector(self);
 
   std::string out;
+  std::vector<const Series*> shown;
   std::lock_guard lock(state_->mutex);
   for (const Family& family : state_->families) {
     out += "# HELP ";
@@ -321,42 +420,50 @@ std::string Registry::render() const {
     out += ' ';
     out += to_string(family.kind);
     out += '\n';
+    // The series updated at least once, in first-update order.
+    shown.clear();
+    for (const Series& series : family.series) {
+      if (series.rank.load(std::memory_order_acquire) != 0) shown.push_back(&series);
+    }
+    std::sort(shown.begin(), shown.end(), [](const Series* a, const Series* b) {
+      return a->rank.load(std::memory_order_relaxed) < b->rank.load(std::memory_order_relaxed);
+    });
     if (family.kind != Kind::histogram) {
-      if (family.series.empty()) {
+      if (shown.empty()) {
         out += family.name;
         out += " 0\n";
       }
-      for (const Series& series : family.series) {
+      for (const Series* series : shown) {
         out += family.name;
-        append_labels(out, series.labels);
+        append_labels(out, series->labels);
         out += ' ';
-        out += format_value(series.value);
+        out += format_value(series->value.load(std::memory_order_relaxed));
         out += '\n';
       }
       continue;
     }
-    for (const Series& series : family.series) {
+    for (const Series* series : shown) {
       std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < series.buckets.size(); ++i) {
-        cumulative += series.buckets[i];
+      for (std::size_t i = 0; i < family.bound_text.size(); ++i) {
+        cumulative += series->buckets[i].load(std::memory_order_relaxed);
         out += family.name;
         out += "_bucket";
-        append_labels(out, series.labels, "le", family.bound_text[i]);
+        append_labels(out, series->labels, "le", family.bound_text[i]);
         out += ' ';
         out += std::to_string(cumulative);
         out += '\n';
       }
       out += family.name;
       out += "_sum";
-      append_labels(out, series.labels);
+      append_labels(out, series->labels);
       out += ' ';
-      out += format_value(series.sum);
+      out += format_value(series->sum.load(std::memory_order_relaxed));
       out += '\n';
       out += family.name;
       out += "_count";
-      append_labels(out, series.labels);
+      append_labels(out, series->labels);
       out += ' ';
-      out += std::to_string(series.count);
+      out += std::to_string(cumulative);  // the +Inf bucket
       out += '\n';
     }
   }

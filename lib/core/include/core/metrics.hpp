@@ -12,11 +12,64 @@
 
 /// Prometheus metrics (text exposition format 0.0.4) without a client
 /// library: counters, gauges and histograms with labels, rendered for
-/// GET /metrics. Thread-safe; updates take one short lock.
+/// GET /metrics. Thread-safe. Updates by name take one short lock (a look-up
+/// of the family and the label set); updates through a handle resolved once
+/// (counter(), gauge(), histogram()) are atomic operations and take no lock.
 namespace core::metrics {
 
 /// Label pairs in the order given, e.g. {{"action","stop"},{"outcome","ok"}}.
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+struct Series;
+}  // namespace detail
+
+/// One counter series, resolved once by Registry::counter(). Copyable, cheap; valid as
+/// long as its Registry. A default-constructed handle, or one whose name or labels the
+/// registry refused, drops its updates (the latter counts them in
+/// `infra_metrics_undeclared_total`, as the by-name API does).
+class Counter {
+ public:
+  Counter() = default;
+  /// `by` ≥ 0 (a negative or NaN step is dropped and counted). Lock-free.
+  void increment(double by = 1.0) const;
+
+ private:
+  friend class Registry;
+  Counter(detail::Series* series, detail::Series* rejected)
+      : series_(series), rejected_(rejected) {}
+  detail::Series* series_ = nullptr;
+  detail::Series* rejected_ = nullptr;
+};
+
+/// One gauge series, resolved once by Registry::gauge(); as Counter.
+class Gauge {
+ public:
+  Gauge() = default;
+  void set(double value) const;
+  void increment(double by = 1.0) const;  ///< by may be negative
+
+ private:
+  friend class Registry;
+  Gauge(detail::Series* series, detail::Series* rejected) : series_(series), rejected_(rejected) {}
+  detail::Series* series_ = nullptr;
+  detail::Series* rejected_ = nullptr;
+};
+
+/// One histogram series, resolved once by Registry::histogram(); as Counter.
+class Histogram {
+ public:
+  Histogram() = default;
+  /// A binary search over the bounds and three atomic adds.
+  void observe(double value) const;
+
+ private:
+  friend class Registry;
+  Histogram(detail::Series* series, detail::Series* rejected)
+      : series_(series), rejected_(rejected) {}
+  detail::Series* series_ = nullptr;
+  detail::Series* rejected_ = nullptr;
+};
 
 class Registry {
  public:
@@ -33,6 +86,16 @@ class Registry {
   void declare_gauge(std::string name, std::string help);
   /// `bounds`: the upper bounds of the buckets, ascending (+Inf is added).
   void declare_histogram(std::string name, std::string help, std::vector<double> bounds);
+
+  /// Handles: the series of a declared family for `labels`, looked up once (declare the
+  /// family first). A series appears in render() at its first update, as with the
+  /// by-name API, so resolving handles up front changes nothing in the exposition.
+  /// A handle and the by-name API on the same name and labels update the same series.
+  /// An undeclared name, another kind or invalid labels give a handle whose every
+  /// update is dropped and counted in `infra_metrics_undeclared_total`.
+  Counter counter(std::string_view name, const Labels& labels = {});
+  Gauge gauge(std::string_view name, const Labels& labels = {});
+  Histogram histogram(std::string_view name, const Labels& labels = {});
 
   void increment(std::string_view name, const Labels& labels = {}, double by = 1.0);
   void set(std::string_view name, const Labels& labels, double value);
