@@ -1,4 +1,10 @@
 // JSON helpers, strings and time formatting in core.
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -130,6 +136,52 @@ TEST(Ids, UuidsAreUniqueVersion4) {
   EXPECT_NE(a, b);
   ASSERT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
+}
+
+// The shape of a random version-4 UUID: 8-4-4-4-12 lower-case hex, version 4, variant 10.
+bool uuid_v4_shaped(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    const char c = id[i];
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return id[14] == '4' && std::string_view("89ab").find(id[19]) != std::string_view::npos;
+}
+
+TEST(Ids, CounterUuidsAreUuidShapedAndSequentialUnderARandomPrefix) {
+  core::CounterUuidSource fixed(0x0123456789abcdefULL, 41);
+  EXPECT_EQ(fixed.next(), "01234567-89ab-4def-8000-000000000029");
+  EXPECT_EQ(fixed.next(), "01234567-89ab-4def-8000-00000000002a");
+  core::CounterUuidSource wraps(~0ULL, ~0ULL);
+  EXPECT_EQ(wraps.next(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+  EXPECT_EQ(wraps.next(), "ffffffff-ffff-4fff-8000-000000000000");
+
+  core::CounterUuidSource a;
+  core::CounterUuidSource b;
+  const auto first = a.next();
+  EXPECT_TRUE(uuid_v4_shaped(first)) << first;
+  EXPECT_NE(first.substr(0, 18), b.next().substr(0, 18)) << "each source draws its own prefix";
+  core::UuidSource random;
+  EXPECT_TRUE(uuid_v4_shaped(random.next()));
+}
+
+TEST(Ids, CounterUuidsAreUniqueAcrossThreads) {
+  core::CounterUuidSource ids;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5000;
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) made[t].push_back(ids.next());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> all;
+  for (const auto& list : made) all.insert(list.begin(), list.end());
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread));
+  EXPECT_TRUE(uuid_v4_shaped(*all.begin()));
 }
 
 }  // namespace
