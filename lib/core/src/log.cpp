@@ -1,5 +1,12 @@
 #include "core/log.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -12,12 +19,32 @@
 namespace core {
 namespace {
 
-std::string timestamp(spdlog::log_clock::time_point at) {
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count() % 1000;
-  auto text = format_rfc3339(std::chrono::time_point_cast<std::chrono::system_clock::duration>(at));
-  text.pop_back();  // 'Z'
-  return fmt::format("{}.{:03}Z", text, millis);
+thread_local const RequestScope* t_scope = nullptr;
+
+// "2026-11-25T10:00:00.123Z" into `out`. The text of the whole second is kept per thread:
+// lines come many to a second.
+void append_timestamp(spdlog::memory_buf_t& out, spdlog::log_clock::time_point at) {
+  struct Cache {
+    std::int64_t second = -1;
+    std::string text;  // without the 'Z'
+  };
+  thread_local Cache cache;
+  const auto since_epoch =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  const std::int64_t second = since_epoch >= 0 ? since_epoch / 1000 : (since_epoch - 999) / 1000;
+  const auto millis = since_epoch - second * 1000;
+  if (second != cache.second) {
+    cache.text = format_rfc3339(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+        std::chrono::system_clock::time_point(std::chrono::seconds(second))));
+    cache.text.pop_back();  // 'Z'
+    cache.second = second;
+  }
+  out.append(cache.text.data(), cache.text.data() + cache.text.size());
+  fmt::format_to(std::back_inserter(out), ".{:03}Z", millis);
+}
+
+void append(spdlog::memory_buf_t& out, std::string_view text) {
+  out.append(text.data(), text.data() + text.size());
 }
 
 // Formats every line itself so redaction happens before any sink sees it.
@@ -30,23 +57,43 @@ class RedactingFormatter final : public spdlog::formatter {
     const auto text = redactor_.redact(std::string_view(msg.payload.data(), msg.payload.size()));
     const auto level = spdlog::level::to_string_view(msg.level);
     const auto logger = std::string_view(msg.logger_name.data(), msg.logger_name.size());
-    std::string line;
-    if (format_ == LogFormat::json && payload_ == Payload::json_object && text.size() > 2 &&
-        text.front() == '{' && text.back() == '}') {
-      // The payload's fields join the line's own: {"time",…,"logger":"audit","request_id",…}.
-      line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},{})", timestamp(msg.time),
-                         std::string_view(level.data(), level.size()), json::quote(logger),
-                         std::string_view(text).substr(1));
-    } else if (format_ == LogFormat::json) {
-      line = fmt::format(R"({{"time":"{}","level":"{}","logger":{},"msg":{}}})",
-                         timestamp(msg.time), std::string_view(level.data(), level.size()),
-                         json::quote(logger), json::quote(text));
-    } else {
-      line = fmt::format("{} {:<5} {}: {}", timestamp(msg.time),
-                         std::string_view(level.data(), level.size()), logger, text);
+    const std::string_view level_text(level.data(), level.size());
+    const bool object = payload_ == Payload::json_object && text.size() > 2 &&
+                        text.front() == '{' && text.back() == '}';
+    // The thread's request, unless the record names its own (an audit record does).
+    std::string_view request_id = RequestScope::current();
+    if (object && !request_id.empty() && text.find("\"request_id\":") != std::string::npos) {
+      request_id = {};
     }
-    line += '\n';
-    dest.append(line.data(), line.data() + line.size());
+    if (format_ == LogFormat::json) {
+      append(dest, R"({"time":")");
+      append_timestamp(dest, msg.time);
+      append(dest, R"(","level":")");
+      append(dest, level_text);
+      append(dest, R"(","logger":)");
+      append(dest, json::quote(logger));
+      if (!request_id.empty()) {
+        append(dest, R"(,"request_id":)");
+        append(dest, json::quote(request_id));
+      }
+      if (object) {
+        // The payload's fields join the line's own: {"time",…,"logger":"audit","request_id",…}.
+        dest.push_back(',');
+        append(dest, std::string_view(text).substr(1));
+      } else {
+        append(dest, R"(,"msg":)");
+        append(dest, json::quote(text));
+        dest.push_back('}');
+      }
+    } else {
+      append_timestamp(dest, msg.time);
+      fmt::format_to(std::back_inserter(dest), " {:<5} {}: {}", level_text, logger, text);
+      if (!request_id.empty()) {
+        append(dest, " request_id=");
+        append(dest, request_id);
+      }
+    }
+    dest.push_back('\n');
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -58,6 +105,17 @@ class RedactingFormatter final : public spdlog::formatter {
   Redactor redactor_;
   Payload payload_;
 };
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere left to report it
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
 
 }  // namespace
 
@@ -99,6 +157,66 @@ LoggerPtr make_stderr_logger(std::string name, LogFormat format, LogLevel level,
 
 LoggerPtr make_null_logger() {
   return std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// ---- RequestScope ----------------------------------------------------------------------------
+
+RequestScope::RequestScope(std::string_view request_id) : previous_(t_scope) {
+  if (request_id.size() <= sizeof inline_) {
+    std::copy(request_id.begin(), request_id.end(), inline_);
+    id_ = std::string_view(inline_, request_id.size());
+  } else {
+    spilled_.assign(request_id);
+    id_ = spilled_;
+  }
+  t_scope = this;
+}
+
+RequestScope::~RequestScope() { t_scope = previous_; }
+
+std::string_view RequestScope::current() {
+  return t_scope != nullptr ? t_scope->id_ : std::string_view();
+}
+
+// ---- BatchingSink ----------------------------------------------------------------------------
+
+BatchingSink::BatchingSink(Writer writer, std::size_t max_buffered_bytes)
+    : writer_(std::move(writer)), max_buffered_(max_buffered_bytes) {}
+
+BatchingSink::~BatchingSink() {
+  std::lock_guard lock(mutex_);
+  flush_();
+}
+
+std::shared_ptr<BatchingSink> BatchingSink::to_stderr(std::size_t max_buffered_bytes) {
+  return std::make_shared<BatchingSink>(
+      [](std::string_view batch) { write_all(STDERR_FILENO, batch); }, max_buffered_bytes);
+}
+
+void BatchingSink::on_first_pending(std::function<void()> callback) {
+  std::lock_guard lock(mutex_);
+  on_first_pending_ = std::move(callback);
+}
+
+std::size_t BatchingSink::pending_bytes() {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+void BatchingSink::sink_it_(const spdlog::details::log_msg& msg) {
+  const bool was_empty = pending_.size() == 0;
+  formatter_->format(msg, pending_);
+  if (pending_.size() >= max_buffered_) {
+    flush_();
+    return;
+  }
+  if (was_empty && on_first_pending_) on_first_pending_();
+}
+
+void BatchingSink::flush_() {
+  if (pending_.size() == 0) return;
+  writer_(std::string_view(pending_.data(), pending_.size()));
+  pending_.clear();
 }
 
 }  // namespace core
