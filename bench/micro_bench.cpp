@@ -6,7 +6,8 @@
 //
 //   cmake -S . -B build-micro -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFRA_BOT_BENCH=ON
 //   cmake --build build-micro --target micro_bench
-//   build-micro/bench/micro_bench --benchmark_repetitions=5 --benchmark_display_aggregates_only=true
+//   build-micro/bench/micro_bench --benchmark_repetitions=5
+//   --benchmark_display_aggregates_only=true
 //
 // Quote the *_median rows (≥ 3 repetitions) on a quiet machine (`uptime` load well under 1).
 // `--benchmark_filter=parse_` runs one group.
@@ -73,7 +74,7 @@ constinit thread_local std::uint64_t t_allocations = 0;
 
 #if INFRA_BENCH_COUNT_ALLOCATIONS
 extern "C" {
-void* __libc_malloc(std::size_t size);      // NOLINT: glibc's own allocator entry points
+void* __libc_malloc(std::size_t size);  // NOLINT: glibc's own allocator entry points
 void* __libc_calloc(std::size_t n, std::size_t size);
 void* __libc_realloc(void* p, std::size_t size);
 void __libc_free(void* p);
@@ -256,7 +257,8 @@ void parse_error_unknown_command(benchmark::State& state) {
 }
 BENCHMARK(parse_error_unknown_command);
 
-// ---- policy ---------------------------------------------------------------------------------------
+// ---- policy
+// ---------------------------------------------------------------------------------------
 
 /// 100 allowed users U00000000…U00000099: Slack-shaped ids of one length, so that no comparison
 /// is decided by the size alone.
@@ -376,13 +378,99 @@ void envelope_view_submission_teardown(benchmark::State& state) {
 }
 BENCHMARK(envelope_view_submission_teardown);
 
+// ---- ack-path helpers: metrics, request ids, log lines
+// -------------------------------------------
+
+// One counter update the way the ack path made it before handles: name and labels looked up
+// under the registry's lock (the Labels vector built per call, as a caller does).
+void metrics_increment_by_name(benchmark::State& state) {
+  core::metrics::Registry registry;
+  registry.declare_counter("infra_envelopes_total", "Envelopes.");
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    registry.increment("infra_envelopes_total", {{"type", "slash_commands"}});
+  }
+}
+BENCHMARK(metrics_increment_by_name);
+
+// The same update through a handle resolved once: one atomic add.
+void metrics_increment_handle(benchmark::State& state) {
+  core::metrics::Registry registry;
+  registry.declare_counter("infra_envelopes_total", "Envelopes.");
+  const auto envelopes = registry.counter("infra_envelopes_total", {{"type", "slash_commands"}});
+  AllocationScope allocations(state);
+  for (auto _ : state) envelopes.increment();
+}
+BENCHMARK(metrics_increment_handle);
+
+void metrics_observe_histogram_handle(benchmark::State& state) {
+  core::metrics::Registry registry;
+  registry.declare_histogram("infra_ack_latency_seconds", "Ack latency.",
+                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  const auto latency = registry.histogram("infra_ack_latency_seconds");
+  AllocationScope allocations(state);
+  double value = 0.0001;
+  for (auto _ : state) {
+    latency.observe(value);
+    value = value < 1 ? value * 1.5 : 0.0001;
+  }
+}
+BENCHMARK(metrics_observe_histogram_handle);
+
+void request_id_uuid_source(benchmark::State& state) {
+  core::UuidSource ids;
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto id = ids.next();
+    benchmark::DoNotOptimize(id);
+  }
+}
+BENCHMARK(request_id_uuid_source);
+
+void request_id_counter_uuid_source(benchmark::State& state) {
+  core::CounterUuidSource ids;
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto id = ids.next();
+    benchmark::DoNotOptimize(id);
+  }
+}
+BENCHMARK(request_id_counter_uuid_source);
+
+// The refused command's audit record (its fields as App writes them) formatted as a JSON
+// line inside a RequestScope, into a BatchingSink flushed every 16 lines to a writer that
+// drops the bytes: formatting and buffering, not the write(2).
+void log_audit_line_batched(benchmark::State& state) {
+  std::size_t written = 0;
+  auto sink = std::make_shared<core::BatchingSink>(
+      [&written](std::string_view batch) { written += batch.size(); });
+  auto audit = core::make_logger("audit", core::LogFormat::json, core::LogLevel::info, {sink},
+                                 core::Redactor({"xoxb-1-bench", "xapp-1-bench"}),
+                                 core::Payload::json_object);
+  const std::string record =
+      R"({"event":"command","source":"slash_command","request_id":"81896ca5-0f63-43e3-bc17-7ae9761d96a4",)"
+      R"("team_id":"T0123ABCD","user_id":"U0456EFGH","user_name":"alice","channel_id":"C0123ABCD",)"
+      R"("command":"stop prod","action":"stop","environment":"prod","decision":"denied",)"
+      R"("reason":"protected_environment","backend":"simulated","outcome":"refused","duration_ms":0})";
+  AllocationScope allocations(state);
+  int lines = 0;
+  for (auto _ : state) {
+    core::RequestScope scope("81896ca5-0f63-43e3-bc17-7ae9761d96a4");
+    audit->info(record);
+    if (++lines % 16 == 0) sink->flush();
+  }
+  sink->flush();
+  benchmark::DoNotOptimize(written);
+}
+BENCHMARK(log_audit_line_batched);
+
 // ---- Block Kit rendering ------------------------------------------------------------------------
 
 infra::EnvironmentStatus ten_services() {
   infra::EnvironmentStatus status;
   status.environment = "staging";
-  const char* names[] = {"api",     "worker",  "scheduler", "web",     "auth",
-                         "billing", "search",  "notifier",  "gateway", "reports"};
+  const char* names[] = {"api",     "worker", "scheduler", "web",     "auth",
+                         "billing", "search", "notifier",  "gateway", "reports"};
   for (int i = 0; i < 10; ++i) {
     const bool stopped = i % 4 == 3;
     status.ecs_services.push_back(infra::EcsService{names[i], stopped ? "STOPPED" : "RUNNING",
@@ -445,7 +533,8 @@ void render_teardown_modal_to_text(benchmark::State& state) {
 }
 BENCHMARK(render_teardown_modal_to_text);
 
-// ---- SigV4 ------------------------------------------------------------------------------------------
+// ---- SigV4
+// ------------------------------------------------------------------------------------------
 
 // A Lambda Invoke as aws::LambdaClient signs it: the ARN path label encoded once for the wire,
 // Host / Content-Type / X-Amz-Invocation-Type, temporary credentials (session token), 200-byte
@@ -470,9 +559,11 @@ void sigv4_sign_lambda_invoke(benchmark::State& state) {
                                     body};
   const aws::Credentials credentials{"ASIAIOSFODNN7EXAMPLE",
                                      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                                     "FQoGZXIvYXdzEJr//////////wEaDEXAMPLEsessiontoken", {}};
+                                     "FQoGZXIvYXdzEJr//////////wEaDEXAMPLEsessiontoken",
+                                     {}};
   const aws::sigv4::Options options{"eu-west-1", "lambda", true, false, false};
-  const core::TimePoint at = std::chrono::system_clock::time_point(std::chrono::seconds(1764064800));
+  const core::TimePoint at =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1764064800));
   AllocationScope allocations(state);
   for (auto _ : state) {
     auto signed_request = aws::sigv4::sign(request, credentials, options, at);
@@ -481,7 +572,8 @@ void sigv4_sign_lambda_invoke(benchmark::State& state) {
 }
 BENCHMARK(sigv4_sign_lambda_invoke);
 
-// ---- App::on_envelope of a refused command --------------------------------------------------------
+// ---- App::on_envelope of a refused command
+// --------------------------------------------------------
 
 /// A Slack that accepts everything and does nothing (the refused path makes no Web API call).
 class NoopWebApi final : public slack::WebApi {
@@ -490,12 +582,10 @@ class NoopWebApi final : public slack::WebApi {
                                          const std::string&) override {
     return std::string("1732530000.000100");
   }
-  core::Status post_ephemeral(const std::string&, const std::string&,
-                              const std::string&) override {
+  core::Status post_ephemeral(const std::string&, const std::string&, const std::string&) override {
     return {};
   }
-  core::Status update_message(const std::string&, const std::string&,
-                              const std::string&) override {
+  core::Status update_message(const std::string&, const std::string&, const std::string&) override {
     return {};
   }
   core::Result<std::string> open_view(const std::string&, const std::string&) override {
@@ -558,7 +648,8 @@ void app_on_envelope_refused(benchmark::State& state) {
 }
 BENCHMARK(app_on_envelope_refused);
 
-// ---- canonical JSON ------------------------------------------------------------------------------
+// ---- canonical JSON
+// ------------------------------------------------------------------------------
 
 // What the golden tests compare: parse, sort keys, pretty-print.
 void canonical_json_blockkit_golden(benchmark::State& state) {
