@@ -255,6 +255,23 @@ TEST(RequestScope, AuditRecordsKeepTheirOwnRequestIdAndOthersGetTheScopes) {
   EXPECT_EQ(core::json::get_string(*core::json::parse(lines[2]), "msg"), "plain \"text\"");
 }
 
+TEST(Logger, JsonStringsAreEscapedExactlyAsJsonQuoteDoes) {
+  auto sink = std::make_shared<test::RecordingSink>();
+  auto logger =
+      core::make_logger("in \"quotes\"", core::LogFormat::json, core::LogLevel::info, {sink}, {});
+  std::string every_byte;
+  for (int c = 1; c < 0x80; ++c) every_byte += static_cast<char>(c);
+  every_byte += "\xC3\xA9 \xE2\x9C\x93";  // é ✓
+  logger->info(every_byte);
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr(R"("logger":"in \"quotes\"","msg":)" +
+                                  core::json::quote(every_byte) + "}\n"));
+  auto document = core::json::parse(lines[0]);
+  ASSERT_TRUE(document) << lines[0];
+  EXPECT_EQ(core::json::get_string(*document, "msg"), every_byte);
+}
+
 TEST(RequestScope, IdsAreJsonEscaped) {
   auto sink = std::make_shared<test::RecordingSink>();
   auto logger =

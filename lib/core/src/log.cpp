@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 
@@ -14,7 +16,6 @@
 #include <fmt/format.h>
 
 #include "core/clock.hpp"
-#include "core/json.hpp"
 
 namespace core {
 namespace {
@@ -47,6 +48,49 @@ void append(spdlog::memory_buf_t& out, std::string_view text) {
   out.append(text.data(), text.data() + text.size());
 }
 
+// `text` as a JSON string literal, byte for byte what json::quote (RapidJSON's Writer)
+// makes — \" \\ \b \t \n \f \r, other control characters as \u00XX, everything else as
+// is — but written straight into the line instead of through two temporary buffers.
+void append_json_string(spdlog::memory_buf_t& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out.push_back('"');
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    append(out, text.substr(plain_from, i - plain_from));
+    plain_from = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"':
+      case '\\':
+        out.push_back(static_cast<char>(c));
+        break;
+      case '\b':
+        out.push_back('b');
+        break;
+      case '\t':
+        out.push_back('t');
+        break;
+      case '\n':
+        out.push_back('n');
+        break;
+      case '\f':
+        out.push_back('f');
+        break;
+      case '\r':
+        out.push_back('r');
+        break;
+      default: {
+        const char escaped[] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(escaped, escaped + sizeof escaped);
+      }
+    }
+  }
+  append(out, text.substr(plain_from));
+  out.push_back('"');
+}
+
 // Formats every line itself so redaction happens before any sink sees it.
 class RedactingFormatter final : public spdlog::formatter {
  public:
@@ -71,10 +115,10 @@ class RedactingFormatter final : public spdlog::formatter {
       append(dest, R"(","level":")");
       append(dest, level_text);
       append(dest, R"(","logger":)");
-      append(dest, json::quote(logger));
+      append_json_string(dest, logger);
       if (!request_id.empty()) {
         append(dest, R"(,"request_id":)");
-        append(dest, json::quote(request_id));
+        append_json_string(dest, request_id);
       }
       if (object) {
         // The payload's fields join the line's own: {"time",…,"logger":"audit","request_id",…}.
@@ -82,7 +126,7 @@ class RedactingFormatter final : public spdlog::formatter {
         append(dest, std::string_view(text).substr(1));
       } else {
         append(dest, R"(,"msg":)");
-        append(dest, json::quote(text));
+        append_json_string(dest, text);
         dest.push_back('}');
       }
     } else {
