@@ -35,9 +35,9 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/redactor.hpp"
+#include "core/scheduler.hpp"
 #include "core/status_server.hpp"
 #include "core/strings.hpp"
-#include "infra/app.hpp"
 #include "infra/aws_backend.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/lambda_backend.hpp"
@@ -50,6 +50,7 @@
 #include "slack/blockkit.hpp"
 #include "slack/socket_mode_client.hpp"
 #include "slack/web_api.hpp"
+#include "slack_front/app.hpp"
 
 namespace {
 
@@ -230,13 +231,16 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
 // Hands envelopes to the App and reports what the client cannot fix.
 class ServiceListener final : public slack::SocketModeClient::Listener {
  public:
-  ServiceListener(infra::App& app, core::LoggerPtr logger)
+  ServiceListener(slack_front::App& app, core::LoggerPtr logger)
       : app_(app), logger_(std::move(logger)) {}
   void attach(slack::SocketModeClient& client) { client_ = &client; }
 
   void on_envelope(const slack::Envelope& envelope) override {
-    app_.on_envelope(envelope, [this](const std::string& id, std::optional<std::string> payload) {
-      return client_->ack(id, std::move(payload));
+    app_.on_envelope(envelope, [this](const std::string& id, std::optional<std::string> payload,
+                                      slack_front::AckWritten on_written) {
+      auto status = client_->ack(id, std::move(payload));
+      if (status && on_written) on_written();
+      return status;
     });
   }
   void on_state(slack::ConnectionState state) override {
@@ -251,7 +255,7 @@ class ServiceListener final : public slack::SocketModeClient::Listener {
   bool fatal() const { return fatal_; }
 
  private:
-  infra::App& app_;
+  slack_front::App& app_;
   core::LoggerPtr logger_;
   slack::SocketModeClient* client_ = nullptr;
   std::atomic<bool> fatal_{false};
@@ -370,7 +374,10 @@ int run_service(const core::Environment& env) {
   web_settings.bot_token = config->slack_bot_token;
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
-  infra::App app(infra::AppSettings::from(*config), runner, web, clock, metrics, logger, audit);
+  // One scheduler for timers (progress, the ack gate).
+  core::ThreadScheduler scheduler(clock);
+  slack_front::App app(slack_front::AppSettings::from(*config), runner, web, scheduler, clock,
+                       metrics, logger, audit);
 
   // Expired allow-list entries: removed and announced, one notice each.
   infra::WhitelistSweeper sweeper(
@@ -424,9 +431,13 @@ int run_service(const core::Environment& env) {
       break;
     }
   }
+  // Stop taking work while the sockets stay open, so a command typed now is
+  // really answered "restarting, run it again" (and other envelopes stay
+  // unacked for Slack to deliver to the next task); close them only after.
+  app.begin_drain();
   sweeper.request_stop();  // no new sweep; one in progress ends after its environment
-  client.stop();           // no more envelopes
   const auto report = app.drain(config->drain_timeout);
+  client.stop();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));
   status.stop();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -70,25 +71,39 @@ Policy::Policy(PolicySettings settings, const core::Clock& clock)
 
 Decision Policy::check(const Command& command, const Requester& who) const {
   if (auto decision = check_static(command, who); !decision.allowed()) return decision;
+  const CooldownKey key = cooldown_key(command, who);
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  return check_cooldown_locked(action_of(command), who, now);
+  return check_cooldown_locked(key, now);
 }
 
 Decision Policy::admit(const Command& command, const Requester& who) {
   if (auto decision = check_static(command, who); !decision.allowed()) return decision;
-  const Action action = action_of(command);
+  const CooldownKey key = cooldown_key(command, who);
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  auto decision = check_cooldown_locked(action, who, now);
-  if (decision.allowed()) record_locked(action, who, now);
+  auto decision = check_cooldown_locked(key, now);
+  if (decision.allowed()) record_locked(key, now);
   return decision;
 }
 
 void Policy::record(const Command& command, const Requester& who) {
+  const CooldownKey key = cooldown_key(command, who);
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  record_locked(action_of(command), who, now);
+  record_locked(key, now);
+}
+
+Policy::CooldownKey Policy::cooldown_key(const Command& command, const Requester& who) {
+  CooldownKey key{who.user_id, action_of(command), environment_of(command).value_or("")};
+  // Whitelist changes are per address: adding a second one is new work, not a repeat.
+  // The parser has normalised the CIDR, so 1.2.3.4 and 1.2.3.4/32 are one target.
+  if (const auto* add = std::get_if<WhitelistAdd>(&command)) {
+    key.target += ' ' + add->cidr.text;
+  } else if (const auto* remove = std::get_if<WhitelistRemove>(&command)) {
+    key.target += ' ' + remove->cidr.text;
+  }
+  return key;
 }
 
 Decision Policy::check_static(const Command& command, const Requester& who) const {
@@ -148,10 +163,9 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
   return {};
 }
 
-Decision Policy::check_cooldown_locked(Action action, const Requester& who,
-                                       core::TimePoint now) const {
-  if (is_mutating(action) && settings_.cooldown > std::chrono::seconds(0)) {
-    const auto it = last_run_.find({who.user_id, action});
+Decision Policy::check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const {
+  if (is_mutating(key.action) && settings_.cooldown > std::chrono::seconds(0)) {
+    const auto it = last_run_.find(key);
     if (it != last_run_.end()) {
       // A clock stepping backwards must not shorten or lengthen the wait beyond the cooldown.
       const auto elapsed = std::max(now - it->second, core::TimePoint::duration::zero());
@@ -160,7 +174,7 @@ Decision Policy::check_cooldown_locked(Action action, const Requester& who,
         const auto left = ceil_seconds(settings_.cooldown - elapsed);
         return deny(DenyReason::cooldown,
                     fmt::format("You ran `{}` {} s ago. Wait {} s before running it again.",
-                                to_string(action), ago.count(), left.count()),
+                                to_string(key.action), ago.count(), left.count()),
                     left);
       }
     }
@@ -169,14 +183,14 @@ Decision Policy::check_cooldown_locked(Action action, const Requester& who,
   return {};
 }
 
-void Policy::record_locked(Action action, const Requester& who, core::TimePoint now) {
-  // Drop every finished cooldown so the map holds only users still waiting.
+void Policy::record_locked(const CooldownKey& key, core::TimePoint now) {
+  // Drop every finished cooldown so the map holds only keys still waiting.
   std::erase_if(last_run_,
                 [&](const auto& entry) { return now - entry.second >= settings_.cooldown; });
-  if (!is_mutating(action) || settings_.cooldown <= std::chrono::seconds(0)) {
+  if (!is_mutating(key.action) || settings_.cooldown <= std::chrono::seconds(0)) {
     return;
   }
-  last_run_[{who.user_id, action}] = now;
+  last_run_[key] = now;
 }
 
 }  // namespace infra

@@ -4,7 +4,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -46,7 +45,8 @@ struct Decision {
 
 /// Design §3. Checks run in this order: user allow-list, channel allow-list,
 /// protected environment, admin gate, cooldown. Admins count as allowed users.
-/// Help is always allowed. Thread-safe.
+/// Help is always allowed. The cooldown is per (user, action, target): see
+/// CooldownKey. Thread-safe.
 class Policy {
  public:
   Policy(PolicySettings settings, const core::Clock& clock);
@@ -58,20 +58,31 @@ class Policy {
   /// concurrent requests from the same user cannot both pass the cooldown.
   Decision admit(const Command& command, const Requester& who);
 
-  /// Starts `who`'s cooldown for the command's action. A no-op for read-only
-  /// commands.
+  /// Starts `who`'s cooldown for the command's action and target. A no-op for
+  /// read-only commands.
   void record(const Command& command, const Requester& who);
 
  private:
+  /// What a cooldown guards: one user repeating one action on one target (the
+  /// environment; for whitelist add/remove also the normalised CIDR). It stops
+  /// a repeated click, not a second, different piece of work.
+  struct CooldownKey {
+    std::string user_id;
+    Action action = Action::help;
+    std::string target;
+    friend auto operator<=>(const CooldownKey&, const CooldownKey&) = default;
+  };
+  static CooldownKey cooldown_key(const Command& command, const Requester& who);
+
   Decision check_static(const Command& command, const Requester& who) const;
   // Both require mutex_ held.
-  Decision check_cooldown_locked(Action action, const Requester& who, core::TimePoint now) const;
-  void record_locked(Action action, const Requester& who, core::TimePoint now);
+  Decision check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const;
+  void record_locked(const CooldownKey& key, core::TimePoint now);
 
   PolicySettings settings_;
   const core::Clock& clock_;
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, Action>, core::TimePoint> last_run_;
+  std::map<CooldownKey, core::TimePoint> last_run_;
 };
 
 }  // namespace infra

@@ -75,6 +75,10 @@ core::Result<TeardownConfirmation> parse_teardown_metadata(std::string_view priv
 /// The error shown on the modal's input when the typed text does not match.
 std::string teardown_mismatch_text(std::string_view environment);
 
+/// A confirmed teardown, announced to everyone at once: "Teardown of `dev`
+/// (full) started by @alice — the result will be posted here." (in_channel).
+Message render_teardown_started(const Teardown& teardown, std::string_view started_by);
+
 /// "Teardown of `dev` cancelled."
 Message render_teardown_cancelled(std::string_view environment);
 

@@ -1,0 +1,63 @@
+#pragma once
+
+// The contract between the /infra core (infra::Lifecycle) and a chat front end
+// (design §9): what the front end hands in, and where the core's later
+// answers go. Nothing here knows a chat.
+
+#include <optional>
+#include <string>
+
+#include "core/reply.hpp"
+#include "infra/command.hpp"
+
+namespace infra {
+
+/// One request as the front end received it.
+struct Inbound {
+  std::string source;  ///< for the audit line: "slash_command", "mention", "modal", …
+  Requester who;
+  std::string text;  ///< as typed (the audit line's "command")
+  /// Where a confirmation's answers go, carried through the dialog opaquely
+  /// (Slack: the response_url); may be empty.
+  std::string reply_to;
+};
+
+/// The later answers to one accepted request. The core calls these from its
+/// worker and scheduler threads, in order (progress any number of times, then
+/// finished exactly once), and each call must return at once: a front end
+/// queues the sending (its outbound lane) and never blocks the core.
+class Conversation {
+ public:
+  virtual ~Conversation() = default;
+  /// The job still runs (bounded by LifecycleSettings::max_progress_updates).
+  virtual void progress(const core::reply::Message& message) = 0;
+  /// The result, a failure, or "interrupted" at shutdown. Its visibility says
+  /// whether everyone where it was asked sees it, or only the requester.
+  virtual void finished(const core::reply::Message& message) = 0;
+};
+
+/// Where mutating outcomes are announced besides the conversation (Slack:
+/// INFRA_AUDIT_CHANNEL). Must return at once.
+class Announcer {
+ public:
+  virtual ~Announcer() = default;
+  virtual void announce(const core::reply::Message& message) = 0;
+};
+
+/// Names of people the front end knows only by id (a mention carries no
+/// name): a cache it fills in the background. Neither call may block — a
+/// slow directory never delays a job; the id is used until the name arrives.
+class NameDirectory {
+ public:
+  struct Names {
+    std::string handle;     ///< "alice"
+    std::string real_name;  ///< "Alice Liddell"; may be empty
+  };
+  virtual ~NameDirectory() = default;
+  /// Starts a lookup when the name is not cached yet.
+  virtual void prefetch(const std::string& user_id) = 0;
+  /// The cached names, if any.
+  virtual std::optional<Names> cached(const std::string& user_id) = 0;
+};
+
+}  // namespace infra

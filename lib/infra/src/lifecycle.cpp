@@ -1,0 +1,454 @@
+#include "infra/lifecycle.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "audit_record.hpp"
+#include "core/overloaded.hpp"
+#include "job_tracker.hpp"
+#include "worker_pool.hpp"
+
+namespace infra {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A submitted dialog id is remembered this long (double submits).
+constexpr std::chrono::minutes kConsumedDialogTtl{30};
+
+// "@alice" for messages (a mention carries only the id until the name is known).
+std::string handle_of(const Requester& who) {
+  return "@" + (who.user_name.empty() ? who.user_id : who.user_name);
+}
+
+// The job queue is full: the command is refused, never queued.
+Reply too_busy_reply(const Command& command) {
+  return Reply{views::render_failure(
+                   command, core::make_error(core::ErrorCode::unavailable,
+                                             "infra-bot is too busy right now. Try again in a "
+                                             "minute.")),
+               false, DenyReason::none};
+}
+
+std::string confirmation_text(const views::TeardownConfirmation& confirmation,
+                              std::string_view what) {
+  return fmt::format("teardown {} --level={}{}", confirmation.environment,
+                     to_string(confirmation.level), what);
+}
+
+}  // namespace
+
+LifecycleSettings LifecycleSettings::from(const core::Config& config) {
+  LifecycleSettings settings;
+  settings.progress_after = duration_cast<milliseconds>(config.progress_after);
+  return settings;
+}
+
+class Lifecycle::Impl {
+ public:
+  Impl(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,
+       const core::Clock& clock, core::metrics::Registry& metrics, core::LoggerPtr logger,
+       core::LoggerPtr audit, Announcer* announcer, NameDirectory* names)
+      : settings_(std::move(settings)),
+        runner_(runner),
+        scheduler_(scheduler),
+        clock_(clock),
+        metrics_(metrics),
+        logger_(std::move(logger)),
+        audit_(std::move(audit)),
+        announcer_(announcer),
+        names_(names),
+        jobs_(std::max<std::size_t>(1, settings_.workers), settings_.max_queued,
+              [this](const std::string& what) { logger_->error("job failed: {}", what); }) {
+    metrics_.declare_counter("infra_jobs_total", "Jobs finished, by action and outcome");
+    metrics_.declare_gauge("infra_jobs_running", "Jobs running or queued");
+  }
+
+  ~Impl() {
+    drain(milliseconds{0});
+    // A progress timer already firing on the scheduler's thread finds the
+    // lifecycle gone and does nothing.
+    std::lock_guard lock(alive_->mutex);
+    alive_->alive = false;
+  }
+
+  Outcome submit(const Inbound& request, std::shared_ptr<Conversation> conversation) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    // Admission (parse, busy check, policy, registration) is one step, and
+    // begin_drain() flips draining_ under the same lock: a command is either
+    // admitted before a drain looks at what runs, or answered "restarting".
+    std::lock_guard admission(admission_mutex_);
+    if (draining_) return restarting(audit);
+    auto parsed = runner_.parse(request.text);
+    if (auto* reply = std::get_if<Reply>(&parsed)) return answered(audit, *reply);
+    Command command = std::get<Command>(std::move(parsed));
+    audit.describe(command);
+    if (auto busy = busy_reply(command, request.who)) return answered(audit, busy->first, busy->second);
+    auto decided = runner_.admit(std::move(command), request.who, request.reply_to);
+    return std::visit(core::Overloaded{
+                          [&](Reply& reply) -> Outcome { return answered(audit, reply); },
+                          [&](NeedsConfirmation& needs) -> Outcome {
+                            return Confirm{std::move(needs), runner_.new_request_id()};
+                          },
+                          [&](Job& job) -> Outcome {
+                            if (jobs_.full())
+                              return answered(audit, too_busy_reply(job.command), "busy");
+                            auto started = views::render_working(job.command);
+                            auto id = job.request_id;
+                            start(std::move(job), std::move(conversation), std::move(audit));
+                            return Accepted{std::move(started), std::move(id)};
+                          },
+                      },
+                      decided);
+  }
+
+  Outcome confirm(const views::TeardownConfirmation& confirmation, std::string_view typed,
+                  const Inbound& request, const std::string& dialog_id,
+                  std::shared_ptr<Conversation> conversation) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    audit.command = confirmation_text(confirmation, " (confirmed)");
+    const Command command = Teardown{confirmation.environment, confirmation.level};
+    audit.describe(command);
+    std::lock_guard admission(admission_mutex_);
+    if (draining_) return restarting(audit);
+    if (!dialog_id.empty() && consumed(dialog_id)) {
+      // A double submit: the first one runs; this one just closes.
+      logger_->info("teardown dialog {} submitted again; ignored", dialog_id);
+      return Ignored{};
+    }
+    if (auto busy = busy_reply(command, request.who)) return answered(audit, busy->first, busy->second);
+    auto decided = runner_.confirm_teardown(confirmation, typed, request.who);
+    return std::visit(core::Overloaded{
+                          [&](Reply& reply) -> Outcome { return answered(audit, reply); },
+                          [&](ConfirmationMismatch& mismatch) -> Outcome {
+                            logger_->info("teardown confirmation mismatch: user={} env={}",
+                                          request.who.user_id, confirmation.environment);
+                            return Mismatch{std::move(mismatch.error_text)};
+                          },
+                          [&](Job& job) -> Outcome {
+                            if (jobs_.full()) {
+                              return answered(audit, too_busy_reply(job.command), "busy");
+                            }
+                            consume(dialog_id);
+                            auto started = views::render_teardown_started(
+                                Teardown{confirmation.environment, confirmation.level},
+                                handle_of(job.requester));
+                            auto id = job.request_id;
+                            start(std::move(job), std::move(conversation), std::move(audit));
+                            return Accepted{std::move(started), std::move(id)};
+                          },
+                      },
+                      decided);
+  }
+
+  Outcome confirmation_requested(const views::TeardownConfirmation& confirmation,
+                                 const Inbound& request) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    audit.command = confirmation_text(confirmation, "");
+    const Command command = Teardown{confirmation.environment, confirmation.level};
+    audit.describe(command);
+    std::lock_guard admission(admission_mutex_);
+    if (draining_) return restarting(audit);
+    if (auto refusal = runner_.refusal(command, request.who)) return answered(audit, *refusal);
+    NeedsConfirmation needs{Teardown{confirmation.environment, confirmation.level}, confirmation,
+                            views::render_teardown_modal(confirmation)};
+    return Confirm{std::move(needs), runner_.new_request_id()};
+  }
+
+  core::reply::Message cancelled(const views::TeardownConfirmation& confirmation,
+                                 const Inbound& request) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    audit.command = confirmation_text(confirmation, " (cancelled)");
+    audit.describe(Teardown{confirmation.environment, confirmation.level});
+    audit.decision = "confirm";
+    audit.outcome = "cancelled";
+    audit.request_id = runner_.new_request_id();
+    audit_->info(audit.to_json());
+    return views::render_teardown_cancelled(confirmation.environment);
+  }
+
+  void confirmation_shown(const Confirm& confirm, const Inbound& request, std::string_view outcome,
+                          const std::string& error) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    audit.describe(confirm.needs.command);
+    audit.request_id = confirm.request_id;
+    audit.decision = "confirm";
+    audit.outcome = std::string(outcome);
+    audit.error = error;
+    audit_->info(audit.to_json());
+  }
+
+  void begin_drain() {
+    std::lock_guard admission(admission_mutex_);  // no admission is half done
+    if (!draining_.exchange(true)) {
+      logger_->info("draining: {} job(s) in flight; new commands are answered \"restarting\"",
+                    tracker_.size());
+    }
+  }
+
+  bool draining() const { return draining_; }
+
+  DrainReport drain(milliseconds timeout) {
+    begin_drain();
+    std::lock_guard drain_lock(drain_mutex_);
+    DrainReport report;
+    const auto before = tracker_.size();
+    const auto left = tracker_.wait_empty(timeout);
+    report.finished = before > left.size() ? before - left.size() : 0;
+    for (const auto& running : left) {
+      std::lock_guard lock(running->mutex);
+      if (running->done) continue;
+      running->done = true;
+      if (running->progress_timer) running->progress_timer->cancel();
+      running->conversation->finished(views::render_interrupted(running->job.command));
+      finish_audit(*running, "interrupted", "shut down before the job finished");
+      ++report.interrupted;
+    }
+    return report;
+  }
+
+  std::size_t jobs_in_flight() const { return tracker_.size(); }
+
+ private:
+  // ---- answers at once ----
+
+  Outcome answered(AuditRecord& audit, const Reply& reply, std::string_view decision = {}) {
+    if (audit.request_id.empty()) audit.request_id = runner_.new_request_id();
+    audit.answered(reply, decision);
+    audit_->info(audit.to_json());
+    return Answer{reply.message};
+  }
+
+  Outcome restarting(AuditRecord& audit) {
+    logger_->info("shutting down: {} request from {} not taken", audit.source, audit.who.user_id);
+    return Answer{views::render_shutting_down()};
+  }
+
+  // Requires admission_mutex_. The refusal a command gets while another job
+  // holds what it would hold (the policy's own refusal first), with its
+  // audit decision.
+  std::optional<std::pair<Reply, std::string>> busy_reply(const Command& command,
+                                                          const Requester& who) {
+    auto holder = tracker_.holder(command);
+    if (!holder) return std::nullopt;
+    if (auto refusal = runner_.refusal(command, who)) return std::pair{*refusal, std::string()};
+    return std::pair{
+        Reply{views::render_busy(describe(holder->job.command), tracker_.started_by(*holder),
+                                 duration_cast<seconds>(clock_.now() - holder->started)),
+              false, DenyReason::none},
+        std::string("busy")};
+  }
+
+  // ---- jobs ----
+
+  // Requires admission_mutex_: registers the job (its lock, progress) and
+  // queues it.
+  void start(Job job, std::shared_ptr<Conversation> conversation, AuditRecord audit) {
+    auto running = std::make_shared<RunningJob>();
+    running->started_by = handle_of(job.requester);
+    running->lock = lock_of(job.command);
+    running->job = std::move(job);
+    running->conversation = std::move(conversation);
+    running->audit = std::move(audit);
+    running->audit.request_id = running->job.request_id;
+    running->audit.decision = "allowed";
+    running->started = clock_.now();
+    running->started_steady = clock_.monotonic();
+    if (names_ != nullptr) names_->prefetch(running->job.requester.user_id);
+    tracker_.add(running);
+    metrics_.set("infra_jobs_running", {}, static_cast<double>(tracker_.size()));
+    {
+      std::lock_guard lock(running->mutex);
+      schedule_progress(running, settings_.progress_after);
+    }
+    if (jobs_.submit([this, running] { execute(running); })) return;
+    logger_->error("job queue full ({} queued); refusing request_id={}", jobs_.pending(),
+                   running->job.request_id);
+    finish(running, too_busy_reply(running->job.command));
+  }
+
+  void execute(const std::shared_ptr<RunningJob>& running) {
+    Job job;
+    {
+      std::lock_guard lock(running->mutex);
+      if (running->done) {
+        // Told "interrupted" by a drain before it started: it must not run.
+        release(running);
+        return;
+      }
+      job = running->job;
+    }
+    name_requester(*running, job.requester);
+    finish(running, runner_.run(job));
+  }
+
+  // The requester's name as the backend records it (requested_by): the real
+  // name when the directory has it already, else the name the request
+  // carried, else the id. Never waits for the directory.
+  void name_requester(RunningJob& running, Requester& who) {
+    std::optional<NameDirectory::Names> names;
+    if (names_ != nullptr) names = names_->cached(who.user_id);
+    if (names && !names->handle.empty() && who.user_name.empty()) {
+      tracker_.rename(running, "@" + names->handle);
+    }
+    if (names && !names->real_name.empty()) {
+      who.user_name = names->real_name;
+    } else if (names && !names->handle.empty() && who.user_name.empty()) {
+      who.user_name = names->handle;
+    }
+    std::lock_guard lock(running.mutex);
+    running.audit.who.user_name = who.user_name;
+  }
+
+  void finish(const std::shared_ptr<RunningJob>& running, const Reply& reply) {
+    const Action action = action_of(running->job.command);
+    const auto started_by = tracker_.started_by(*running);
+    core::reply::Message message = reply.message;
+    if (reply.ok && is_mutating(action)) {
+      std::string name;
+      {
+        std::lock_guard lock(running->mutex);
+        name = running->audit.who.user_name;
+      }
+      message = views::for_channel(std::move(message), name.empty() ? started_by : name);
+    }
+    // Release first, then answer: a command typed after the answer arrived
+    // never finds this job still holding its environment.
+    release(running);
+    {
+      std::lock_guard lock(running->mutex);
+      if (running->done) return;  // a drain answered "interrupted" already
+      running->done = true;
+      if (running->progress_timer) running->progress_timer->cancel();
+      running->conversation->finished(message);
+      finish_audit(*running, reply.ok ? "ok" : "failed", reply.ok ? "" : reply.message.text);
+    }
+    if (announcer_ != nullptr && is_mutating(action)) {
+      const auto took = duration_cast<seconds>(clock_.now() - running->started);
+      announcer_->announce(views::render_audit_line(running->job.command, started_by,
+                                                    reply.ok ? "ok" : "failed", took));
+    }
+  }
+
+  void release(const std::shared_ptr<RunningJob>& running) {
+    tracker_.release(running);
+    metrics_.set("infra_jobs_running", {}, static_cast<double>(tracker_.size()));
+  }
+
+  // The job's audit line and counter (its mutex held).
+  void finish_audit(RunningJob& running, std::string_view outcome, std::string error) {
+    running.audit.outcome = std::string(outcome);
+    running.audit.error = std::move(error);
+    running.audit.duration_ms = duration_cast<milliseconds>(clock_.now() - running.started).count();
+    audit_->info(running.audit.to_json());
+    metrics_.increment("infra_jobs_total",
+                       {{"action", running.audit.action}, {"outcome", std::string(outcome)}});
+  }
+
+  // ---- progress of long jobs ----
+
+  // Requires running->mutex.
+  void schedule_progress(const std::shared_ptr<RunningJob>& running, milliseconds delay) {
+    if (settings_.max_progress_updates <= 0 || running->done) return;
+    std::weak_ptr<RunningJob> weak = running;
+    running->progress_timer = scheduler_.after(delay, [this, weak, alive = alive_] {
+      std::lock_guard guard(alive->mutex);
+      if (!alive->alive) return;
+      if (auto job = weak.lock()) progress(job);
+    });
+  }
+
+  void progress(const std::shared_ptr<RunningJob>& running) {
+    std::lock_guard lock(running->mutex);
+    if (running->done) return;
+    const auto elapsed = clock_.monotonic() - running->started_steady;
+    running->conversation->progress(
+        views::render_progress(running->job.command, duration_cast<seconds>(elapsed)));
+    ++running->progress_posts;
+    if (running->progress_posts >= settings_.max_progress_updates) return;
+    auto due = settings_.progress_after;
+    for (int i = 0; i < running->progress_posts; ++i) due *= 3;
+    schedule_progress(running,
+                      std::max(milliseconds(0), due - duration_cast<milliseconds>(elapsed)));
+  }
+
+  // ---- double submits (admission_mutex_) ----
+
+  bool consumed(const std::string& dialog_id) {
+    const auto now = clock_.monotonic();
+    std::erase_if(consumed_dialogs_,
+                  [&](const auto& entry) { return now - entry.second > kConsumedDialogTtl; });
+    return consumed_dialogs_.count(dialog_id) > 0;
+  }
+  void consume(const std::string& dialog_id) {
+    if (!dialog_id.empty()) consumed_dialogs_[dialog_id] = clock_.monotonic();
+  }
+
+  struct Alive {
+    std::mutex mutex;
+    bool alive = true;
+  };
+
+  LifecycleSettings settings_;
+  CommandRunner& runner_;
+  core::Scheduler& scheduler_;
+  const core::Clock& clock_;
+  core::metrics::Registry& metrics_;
+  core::LoggerPtr logger_;
+  core::LoggerPtr audit_;
+  Announcer* announcer_;
+  NameDirectory* names_;
+  std::shared_ptr<Alive> alive_ = std::make_shared<Alive>();
+
+  std::atomic<bool> draining_{false};
+  std::mutex drain_mutex_;
+  std::mutex admission_mutex_;
+  std::map<std::string, core::MonoTime> consumed_dialogs_;  // admission_mutex_
+  JobTracker tracker_;
+
+  // Last: destroyed (joined) first, while everything its tasks use lives.
+  WorkerPool jobs_;
+};
+
+Lifecycle::Lifecycle(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,
+                     const core::Clock& clock, core::metrics::Registry& metrics,
+                     core::LoggerPtr logger, core::LoggerPtr audit, Announcer* announcer,
+                     NameDirectory* names)
+    : impl_(std::make_unique<Impl>(std::move(settings), runner, scheduler, clock, metrics,
+                                   std::move(logger), std::move(audit), announcer, names)) {}
+
+Lifecycle::~Lifecycle() = default;
+
+Outcome Lifecycle::submit(const Inbound& request, std::shared_ptr<Conversation> conversation) {
+  return impl_->submit(request, std::move(conversation));
+}
+Outcome Lifecycle::confirm(const views::TeardownConfirmation& confirmation, std::string_view typed,
+                           const Inbound& request, const std::string& dialog_id,
+                           std::shared_ptr<Conversation> conversation) {
+  return impl_->confirm(confirmation, typed, request, dialog_id, std::move(conversation));
+}
+Outcome Lifecycle::confirmation_requested(const views::TeardownConfirmation& confirmation,
+                                          const Inbound& request) {
+  return impl_->confirmation_requested(confirmation, request);
+}
+core::reply::Message Lifecycle::cancelled(const views::TeardownConfirmation& confirmation,
+                                          const Inbound& request) {
+  return impl_->cancelled(confirmation, request);
+}
+void Lifecycle::confirmation_shown(const Confirm& confirm, const Inbound& request,
+                                   std::string_view outcome, const std::string& error) {
+  impl_->confirmation_shown(confirm, request, outcome, error);
+}
+void Lifecycle::begin_drain() { impl_->begin_drain(); }
+bool Lifecycle::draining() const { return impl_->draining(); }
+DrainReport Lifecycle::drain(std::chrono::milliseconds timeout) { return impl_->drain(timeout); }
+std::size_t Lifecycle::jobs_in_flight() const { return impl_->jobs_in_flight(); }
+
+}  // namespace infra

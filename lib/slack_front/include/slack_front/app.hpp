@@ -1,0 +1,89 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/result.hpp"
+#include "core/scheduler.hpp"
+#include "infra/command_runner.hpp"
+#include "infra/lifecycle.hpp"
+#include "slack/envelope.hpp"
+#include "slack/web_api.hpp"
+
+namespace slack_front {
+
+struct AppSettings {
+  std::string audit_channel;  ///< INFRA_AUDIT_CHANNEL; empty = none
+  infra::LifecycleSettings lifecycle;
+  /// Threads sending replies and progress (chat.*, response_url); each
+  /// conversation's messages go out in order, different ones side by side.
+  std::size_t reply_threads = 4;
+  /// Threads opening dialogs (views.open: the trigger_id expires in 3 s, so
+  /// this lane never waits behind a post).
+  std::size_t dialog_threads = 2;
+  std::size_t max_queued_posts = 10000;
+  std::chrono::minutes user_name_ttl{60};  ///< users.info cache
+  /// A reply waits for its command's ack to be written, at most this long.
+  std::chrono::milliseconds ack_wait{2000};
+
+  static AppSettings from(const core::Config& config);
+};
+
+/// Runs once the ack has been handed to a connection.
+using AckWritten = std::function<void()>;
+/// Sends the ack of an envelope (SocketModeClient::ack in the service):
+/// envelope_id, the optional response payload JSON, and what to run once it
+/// is written.
+using AckFunction = std::function<core::Status(
+    const std::string& envelope_id, std::optional<std::string> payload, AckWritten on_written)>;
+
+/// The Slack front end of the /infra core (design §9): Socket Mode envelopes
+/// (slash commands, the teardown modal, mentions, the mention's button)
+/// become infra::Lifecycle requests, answered in the ack at once; the later
+/// answers become Block Kit posts on outbound lanes. on_envelope() runs on
+/// the socket thread and does no I/O.
+///
+/// Where answers go: a slash command's result is a new message through its
+/// response_url (in_channel for a mutating success, seen by everyone; never
+/// replace_original); a confirmed teardown is announced in the channel at
+/// once; a mention gets "Working…" in its thread at once, updated in place;
+/// refusals to a mention are shown only to its author (chat.postEphemeral).
+class App {
+ public:
+  App(AppSettings settings, infra::CommandRunner& runner, slack::WebApi& web,
+      core::Scheduler& scheduler, const core::Clock& clock, core::metrics::Registry& metrics,
+      core::LoggerPtr logger, core::LoggerPtr audit);
+  ~App();  ///< drain(0)
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Handles one envelope and acks it through `ack` before returning —
+  /// except while draining: a slash command is then acked "restarting, run
+  /// it again", anything else is left unacked for Slack to deliver again (to
+  /// the next instance).
+  void on_envelope(const slack::Envelope& envelope, const AckFunction& ack);
+
+  /// Stops taking new work (see on_envelope); returns at once.
+  void begin_drain();
+  /// begin_drain(), waits up to `timeout` for jobs, tells the requester of
+  /// each unfinished one it was interrupted, and lets queued posts out (within
+  /// what is left of `timeout`, at least 500 ms). Idempotent.
+  infra::DrainReport drain(std::chrono::milliseconds timeout);
+
+  /// Jobs running or queued.
+  std::size_t jobs_in_flight() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slack_front

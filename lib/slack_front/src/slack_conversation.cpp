@@ -1,0 +1,144 @@
+#include "slack_conversation.hpp"
+
+#include "slack/blockkit.hpp"
+
+namespace slack_front {
+
+using core::reply::Message;
+using core::reply::Visibility;
+
+void Delivery::post(const ReplyTarget& target, const Message& message) {
+  const auto json = slack::blockkit::to_json(message);
+  if (target.kind == ReplyTarget::Kind::thread) {
+    if (auto posted = web_.post_message(target.channel, json, target.thread_ts); !posted) {
+      logger_->warn("reply in thread failed: {}", posted.error().detail);
+    }
+    return;
+  }
+  if (target.kind == ReplyTarget::Kind::response_url) {
+    // A new message (response_type in the JSON), never replace_original: a
+    // slash command's ack is not a message Slack lets us replace.
+    auto status = web_.respond(target.response_url, json);
+    if (status) return;
+    logger_->warn("response_url post failed ({}): {}", core::to_string(status.error().code),
+                  status.error().detail);
+    if (status.error().code == core::ErrorCode::indeterminate) return;
+  }
+  if (target.channel.empty()) return;
+  if (message.visibility == Visibility::in_channel) {
+    if (auto posted = web_.post_message(target.channel, json); !posted) {
+      logger_->warn("chat.postMessage failed: {}", posted.error().detail);
+    }
+  } else if (auto status = web_.post_ephemeral(target.channel, target.user, json); !status) {
+    logger_->warn("chat.postEphemeral failed: {}", status.error().detail);
+  }
+}
+
+void Delivery::post_privately(const ReplyTarget& target, const Message& message) {
+  Message private_message = message;
+  private_message.visibility = Visibility::ephemeral;
+  if (target.kind == ReplyTarget::Kind::thread) {
+    const auto json = slack::blockkit::to_json(private_message);
+    if (auto status = web_.post_ephemeral(target.channel, target.user, json); !status) {
+      logger_->warn("chat.postEphemeral failed: {}", status.error().detail);
+    }
+    return;
+  }
+  post(target, private_message);
+}
+
+void Delivery::post_or_update(const ReplyTarget& target, const Message& message, std::string& ts) {
+  const auto json = slack::blockkit::to_json(message);
+  if (!ts.empty()) {
+    if (auto status = web_.update_message(target.channel, ts, json); status) return;
+    logger_->warn("chat.update of the thread message failed; posting a new one");
+  }
+  if (auto posted = web_.post_message(target.channel, json, target.thread_ts)) {
+    ts = *posted;
+  } else {
+    logger_->warn("reply in thread failed: {}", posted.error().detail);
+  }
+}
+
+void Delivery::post_to_channel(const std::string& channel, const Message& message) {
+  if (auto posted = web_.post_message(channel, slack::blockkit::to_json(message)); !posted) {
+    logger_->warn("post to {} failed: {}", channel, posted.error().detail);
+  }
+}
+
+SlackConversation::SlackConversation(ReplyTarget target, Delivery& delivery, core::StrandPool& lane,
+                                     std::uint64_t strand, core::LoggerPtr logger)
+    : target_(std::move(target)),
+      delivery_(delivery),
+      lane_(lane),
+      strand_(strand),
+      logger_(std::move(logger)) {}
+
+void SlackConversation::started(const Message& message) {
+  enqueue([message](SlackConversation& self) {
+    if (self.target_.kind == ReplyTarget::Kind::thread) {
+      self.delivery_.post_or_update(self.target_, message, self.thread_ts_);
+    } else {
+      self.delivery_.post(self.target_, message);
+    }
+  });
+}
+
+void SlackConversation::progress(const Message& message) {
+  enqueue([message](SlackConversation& self) {
+    switch (self.target_.kind) {
+      case ReplyTarget::Kind::thread:
+        self.delivery_.post_or_update(self.target_, message, self.thread_ts_);
+        return;
+      case ReplyTarget::Kind::response_url:
+        self.delivery_.post_privately(self.target_, message);
+        return;
+      case ReplyTarget::Kind::channel:
+        return;  // an ephemeral post per update would be noise: the result follows
+    }
+  });
+}
+
+void SlackConversation::finished(const Message& message) {
+  enqueue([message](SlackConversation& self) {
+    if (self.target_.kind == ReplyTarget::Kind::thread) {
+      // The thread's "Working…" message becomes the answer.
+      self.delivery_.post_or_update(self.target_, message, self.thread_ts_);
+    } else {
+      self.delivery_.post(self.target_, message);
+    }
+  });
+}
+
+void SlackConversation::answer_privately(const Message& message) {
+  enqueue(
+      [message](SlackConversation& self) { self.delivery_.post_privately(self.target_, message); });
+}
+
+void SlackConversation::ack_written() {
+  // Under the lock (posting to the lane only queues): nothing enqueued
+  // meanwhile can overtake what was held.
+  std::lock_guard lock(mutex_);
+  if (gate_open_) return;
+  gate_open_ = true;
+  for (auto& task : held_) submit(std::move(task));
+  held_.clear();
+}
+
+void SlackConversation::enqueue(std::function<void(SlackConversation&)> send) {
+  auto task = [self = shared_from_this(), send = std::move(send)] { send(*self); };
+  std::lock_guard lock(mutex_);
+  if (!gate_open_) {
+    held_.push_back(std::move(task));
+    return;
+  }
+  submit(std::move(task));
+}
+
+void SlackConversation::submit(std::function<void()> task) {
+  if (!lane_.post(strand_, std::move(task))) {
+    logger_->error("reply lane full or closed; a reply was dropped");
+  }
+}
+
+}  // namespace slack_front
