@@ -102,14 +102,15 @@ TEST_F(CommandRunnerTest, StopRunsOnTheBackendAndRendersTheResult) {
 
 TEST_F(CommandRunnerTest, AcceptingAMutatingCommandStartsTheCooldown) {
   admit_job("stop dev");
-  auto reply = admit_reply("stop staging", alice_);
+  auto reply = admit_reply("stop dev", alice_);
   EXPECT_FALSE(reply.ok);
   EXPECT_THAT(first_text(reply.message), HasSubstr("Wait 30 s"));
-  // Someone else, or a read-only command, is not held back.
-  EXPECT_TRUE(std::holds_alternative<infra::Job>(runner_.admit("stop staging", bob_)));
+  // Someone else, another environment, or a read-only command, is not held back.
+  EXPECT_TRUE(std::holds_alternative<infra::Job>(runner_.admit("stop dev", bob_)));
+  admit_job("stop staging");
   admit_job("status dev");
   clock_.advance(30s);
-  admit_job("stop staging");
+  admit_job("stop dev");
 }
 
 TEST_F(CommandRunnerTest, BackendFailuresRenderAsFailures) {

@@ -232,39 +232,83 @@ TEST_F(PolicyTest, CooldownRoundsUpAndNeverSaysZero) {
   EXPECT_TRUE(policy.check(Stop{"dev"}, user("U1")).allowed());
 }
 
-TEST_F(PolicyTest, CooldownAppliesAcrossEnvironments) {
+// The cooldown key is (user, action, target): the target is the environment, plus the
+// normalised CIDR for whitelist add/remove. One row: `first` is admitted, the clock moves
+// by `after`, then `second` is checked.
+struct CooldownCase {
+  const char* name;
+  Command first;
+  const char* first_user;
+  std::chrono::milliseconds after;
+  Command second;
+  const char* second_user;
+  bool refused;
+};
+
+TEST_F(PolicyTest, CooldownKeyIsUserActionAndTarget) {
+  using std::chrono::milliseconds;
+  const CooldownCase cases[] = {
+      {"same user, action and env", Stop{"dev"}, "U1", seconds(5), Stop{"dev"}, "U1", true},
+      {"stop dev, then stop staging", Stop{"dev"}, "U1", seconds(1), Stop{"staging"}, "U1", false},
+      {"stop dev, then start dev", Stop{"dev"}, "U1", seconds(1), Start{"dev"}, "U1", false},
+      {"teardown levels share a target", Teardown{"dev", TeardownLevel::services}, "U1", seconds(1),
+       Teardown{"dev", TeardownLevel::full}, "U1", true},
+      {"different users", Stop{"dev"}, "U1", seconds(1), Stop{"dev"}, "U2", false},
+      {"whitelist add A, then add B", add(v4("1.2.3.4/32", 32)), "U1", seconds(1),
+       add(v4("5.6.7.8/32", 32)), "U1", false},
+      {"whitelist add A twice", add(v4("1.2.3.4/32", 32)), "U1", seconds(1),
+       add(v4("1.2.3.4/32", 32)), "U1", true},
+      {"whitelist add A twice, other TTL and description",
+       WhitelistAdd{v4("1.2.3.4/32", 32), std::chrono::days(1), "home", "dev"}, "U1", seconds(1),
+       add(v4("1.2.3.4/32", 32)), "U1", true},
+      {"whitelist add A in dev, then in staging", add(v4("1.2.3.4/32", 32), "dev"), "U1",
+       seconds(1), add(v4("1.2.3.4/32", 32), "staging"), "U1", false},
+      {"whitelist add A, other user", add(v6("2001:db8::/64", 64)), "U1", seconds(1),
+       add(v6("2001:db8::/64", 64)), "U2", false},
+      {"whitelist remove A twice", WhitelistRemove{v4("1.2.3.4/32", 32), "dev"}, "U1", seconds(1),
+       WhitelistRemove{v4("1.2.3.4/32", 32), "dev"}, "U1", true},
+      {"whitelist remove A, then B", WhitelistRemove{v4("1.2.3.4/32", 32), "dev"}, "U1", seconds(1),
+       WhitelistRemove{v4("10.0.0.0/24", 24), "dev"}, "U1", false},
+      {"whitelist add A, then remove A", add(v4("1.2.3.4/32", 32)), "U1", seconds(1),
+       WhitelistRemove{v4("1.2.3.4/32", 32), "dev"}, "U1", false},
+      {"refresh twice", WhitelistRefresh{"dev"}, "U1", seconds(1), WhitelistRefresh{"dev"}, "U1",
+       true},
+      {"last millisecond of the window", Stop{"dev"}, "U1", milliseconds(29'999), Stop{"dev"}, "U1",
+       true},
+      {"window expired", Stop{"dev"}, "U1", seconds(30), Stop{"dev"}, "U1", false},
+      {"whitelist window expired", add(v4("1.2.3.4/32", 32)), "U1", seconds(30),
+       add(v4("1.2.3.4/32", 32)), "U1", false},
+  };
+  for (const auto& row : cases) {
+    SCOPED_TRACE(row.name);
+    test::FakeClock clock;
+    Policy policy(PolicySettings{}, clock);
+    ASSERT_TRUE(policy.admit(row.first, user(row.first_user)).allowed());
+    clock.advance(row.after);
+    const Decision decision = policy.check(row.second, user(row.second_user));
+    EXPECT_EQ(decision.reason, row.refused ? DenyReason::cooldown : DenyReason::none);
+    // admit() agrees with check() and records only when it allows.
+    EXPECT_EQ(policy.admit(row.second, user(row.second_user)).allowed(), !row.refused);
+  }
+}
+
+TEST_F(PolicyTest, CooldownOnOneTargetLeavesTheOthersAlone) {
   Policy policy = make(PolicySettings{});
   policy.record(Stop{"dev"}, user("U1"));
   clock_.advance(seconds(1));
-  EXPECT_EQ(policy.check(Stop{"staging"}, user("U1")).reason, DenyReason::cooldown);
+  EXPECT_TRUE(policy.admit(Stop{"staging"}, user("U1")).allowed());
+  clock_.advance(seconds(1));
+  // Both are cooling down now, each on its own clock.
+  EXPECT_EQ(policy.check(Stop{"dev"}, user("U1")).retry_after, seconds(28));
+  EXPECT_EQ(policy.check(Stop{"staging"}, user("U1")).retry_after, seconds(29));
 }
 
-TEST_F(PolicyTest, CooldownIsPerUser) {
-  Policy policy = make(PolicySettings{});
-  policy.record(Stop{"dev"}, user("U1"));
-  clock_.advance(seconds(1));
-  EXPECT_FALSE(policy.check(Stop{"dev"}, user("U1")).allowed());
-  EXPECT_TRUE(policy.check(Stop{"dev"}, user("U2")).allowed());
-}
-
-TEST_F(PolicyTest, CooldownIsPerAction) {
-  Policy policy = make(PolicySettings{});
-  policy.record(Stop{"dev"}, user("U1"));
-  clock_.advance(seconds(1));
-  EXPECT_FALSE(policy.check(Stop{"dev"}, user("U1")).allowed());
-  EXPECT_TRUE(policy.check(Start{"dev"}, user("U1")).allowed());
-
-  policy.record(Start{"dev"}, user("U1"));
-  clock_.advance(seconds(1));
-  const Decision start = policy.check(Start{"dev"}, user("U1"));
-  EXPECT_EQ(start.message, "You ran `start` 1 s ago. Wait 29 s before running it again.");
-}
-
-TEST_F(PolicyTest, CooldownAppliesToWhitelistChanges) {
+TEST_F(PolicyTest, CooldownOnAWhitelistChangeNamesTheAction) {
   Policy policy = make(PolicySettings{});
   policy.record(add(v4("1.2.3.4/32", 32)), user("U1"));
   clock_.advance(seconds(5));
-  EXPECT_EQ(policy.check(add(v4("5.6.7.8/32", 32)), user("U1")).message,
+  EXPECT_TRUE(policy.check(add(v4("5.6.7.8/32", 32)), user("U1")).allowed());
+  EXPECT_EQ(policy.check(add(v4("1.2.3.4/32", 32)), user("U1")).message,
             "You ran `whitelist add` 5 s ago. Wait 25 s before running it again.");
 }
 
