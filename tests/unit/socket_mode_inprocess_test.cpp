@@ -406,6 +406,46 @@ TEST_F(SocketModeInProcess, RedeliveryWhileTheApplicationsAckIsOnItsWayIsNotAcke
   EXPECT_EQ(acks_on(*conn)[0].payload, R"({"text":"done"})");
 }
 
+TEST_F(SocketModeInProcess, KeptAcksAreBoundedAndTheOldestRedeliveryGetsABareAck) {
+  // Acks are kept for redeliveries up to 4 MiB: 260 acks of 19 KB overflow it, so the first
+  // envelope's payload is forgotten (its redelivery is acked bare) and the last one's is kept.
+  ASSERT_TRUE(start_ready(1));
+  const std::string text(19 * 1024, 'x');
+  recorder_.ack_payload = R"({"text":")" + text + R"("})";
+  auto conn = connector_.last();
+  for (int i = 0; i < 260; ++i) {
+    conn->deliver(event_envelope("big-" + std::to_string(i), "EvBig" + std::to_string(i)));
+  }
+  scheduler_.run_ready();
+  ASSERT_EQ(acks_on(*conn).size(), 260u);
+  conn->deliver(event_envelope("big-0", "EvBig0"));
+  conn->deliver(event_envelope("big-259", "EvBig259"));
+  scheduler_.run_ready();
+  const auto acks = acks_on(*conn);
+  ASSERT_EQ(acks.size(), 262u);
+  EXPECT_EQ(acks[260].envelope_id, "big-0");
+  EXPECT_EQ(acks[260].payload, "") << "forgotten: a bare ack";
+  EXPECT_EQ(acks[261].envelope_id, "big-259");
+  EXPECT_EQ(acks[261].payload, *recorder_.ack_payload) << "kept: the same payload again";
+  EXPECT_EQ(recorder_.seen.size(), 260u);
+}
+
+TEST_F(SocketModeInProcess, ThousandEnvelopesAcrossTwoConnectionsAreEachAckedOnce) {
+  ASSERT_TRUE(start_ready(2));
+  const auto live = connector_.live();
+  ASSERT_EQ(live.size(), 2u);
+  for (int i = 0; i < 1000; ++i) {
+    live[static_cast<std::size_t>(i % 2)]->deliver(
+        event_envelope("bulk-" + std::to_string(i), "EvBulk" + std::to_string(i)));
+  }
+  scheduler_.run_ready();
+  EXPECT_EQ(recorder_.seen.size(), 1000u);
+  EXPECT_EQ(acks_on(*live[0]).size(), 500u) << "each ack on its envelope's connection";
+  EXPECT_EQ(acks_on(*live[1]).size(), 500u);
+  EXPECT_EQ(client_->stats().acks_sent, 1000u);
+  EXPECT_EQ(client_->stats().envelopes_by_type.at("events_api"), 1000u);
+}
+
 // ---- reconnects ------------------------------------------------------------
 
 TEST_F(SocketModeInProcess, RefreshRequestedOpensTheReplacementBeforeLettingGo) {
@@ -454,6 +494,27 @@ TEST_F(SocketModeInProcess, WarningWhoseOldLinkSlackClosesFirstHandsOverToTheRep
   scheduler_.advance(30s);
   EXPECT_EQ(connector_.connections().size(), 2u) << "no third connection";
   EXPECT_EQ(client_->stats().reconnects_by_reason["warning"], 1u);
+}
+
+TEST_F(SocketModeInProcess, AReplacementThatNeverSaysHelloIsDroppedWhileTheOldOneServes) {
+  ASSERT_TRUE(start_ready(1));
+  auto old_conn = connector_.last();
+  connector_.on_opened = nullptr;  // the replacement stays silent
+  old_conn->disconnect("refresh_requested");
+  scheduler_.run_ready();
+  auto silent = connector_.last();
+  ASSERT_NE(silent, old_conn);
+  scheduler_.advance(10s);
+  EXPECT_TRUE(silent->aborted());
+  EXPECT_TRUE(old_conn->is_open()) << "the old link still serves";
+  EXPECT_TRUE(client_->ready());
+  EXPECT_EQ(client_->stats().reconnects_by_reason["no_hello"], 1u);
+  connector_.on_opened = [](FakeConnection& conn) { conn.hello(); };
+  scheduler_.advance(1s);  // the replacement is tried again after the backoff
+  ASSERT_EQ(connector_.connections().size(), 3u);
+  scheduler_.advance(10s);
+  EXPECT_TRUE(connector_.last()->is_open());
+  EXPECT_FALSE(old_conn->is_open()) << "let go once the new replacement said hello";
 }
 
 TEST_F(SocketModeInProcess, TooManyWebsocketsClosesFirstThenReconnectsAfterBackoff) {

@@ -312,6 +312,7 @@ void LinkPool::on_closed(std::uint64_t id, int code, const std::string& why) {
     // The replacement failed; the old one may still be serving.
     s.replacement = 0;
     note_failure(link.slot, "replacement " + description);
+    if (!link.close_reason.empty()) stats_.count_reconnect(reason);  // no_hello, dead
     if (!s.pending) schedule_connect(link.slot, backoff(s));
     return;
   }
