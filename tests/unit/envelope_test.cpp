@@ -5,12 +5,14 @@
 #include "slack/envelope.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -495,6 +497,76 @@ TEST(ParseFrame, UnknownEnvelopeTypeKeepsPayloadJson) {
   EXPECT_TRUE(std::holds_alternative<std::monostate>(e.payload));
   EXPECT_EQ(e.payload_json, R"({"b":[1,2],"a":"x"})");
   EXPECT_EQ(e.natural_key(), "");
+}
+
+TEST(ParseFrame, PayloadJsonIsThePayloadsOwnBytes) {
+  // Whitespace, escapes and number spellings stay as the frame had them; only the first
+  // top-level "payload" counts (the member a look-up finds), never a nested one.
+  auto parsed = slack::parse_frame(
+      "{\"payload\" : { \"a\" : \"\\u00e9\\/\" ,\n \"n\":1.50e1, \"payload\":{}} , "
+      "\"envelope_id\":\"e-7\",\"type\":\"slash_commands\",\"payload\":{\"other\":1}}");
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  EXPECT_EQ(std::get<slack::Envelope>(*parsed).payload_json,
+            "{ \"a\" : \"\\u00e9\\/\" ,\n \"n\":1.50e1, \"payload\":{}}");
+}
+
+TEST(ParseFrame, PayloadJsonWithARepairedSurrogateIsReserialised) {
+  // A lone surrogate is read as U+FFFD; the frame's bytes do not say that, so payload_json
+  // is written afresh, as valid UTF-8.
+  auto parsed = slack::parse_frame(
+      R"({"envelope_id":"e-8","type":"slash_commands","payload":{"text":"a\udc00b"}})");
+  ASSERT_TRUE(parsed) << parsed.error().detail;
+  const auto& e = std::get<slack::Envelope>(*parsed);
+  EXPECT_EQ(std::get<slack::SlashCommand>(e.payload).text,
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(e.payload_json,
+            "{\"text\":\"a\xEF\xBF\xBD"
+            "b\"}");
+}
+
+TEST(ParseFrame, ABigFrameThenASmallOneOnTheSameThread) {
+  // The per-thread arena spills past its buffers for the big frame and is reset for the
+  // next: nothing of the first frame shows in the second.
+  std::string big =
+      R"({"envelope_id":"e-big","type":"events_api","payload":{"event_id":"Ev1","blocks":[)";
+  for (int i = 0; i < 20'000; ++i)
+    big += fmt::format(R"({{"i":{},"s":"{}"}},)", i, std::string(i % 50, 'x'));
+  big += R"(0],"event":{"type":"app_mention","text":"big"}}})";
+  auto first = slack::parse_frame(big);
+  ASSERT_TRUE(first) << first.error().detail;
+  EXPECT_EQ(std::get<slack::Event>(std::get<slack::Envelope>(*first).payload).text, "big");
+  auto second = slack::parse_frame(
+      R"({"envelope_id":"e-small","type":"events_api","payload":{"event_id":"Ev2","event":{"text":"small"}}})");
+  ASSERT_TRUE(second) << second.error().detail;
+  const auto& e = std::get<slack::Envelope>(*second);
+  EXPECT_EQ(e.envelope_id, "e-small");
+  EXPECT_EQ(std::get<slack::Event>(e.payload).text, "small");
+  EXPECT_EQ(e.payload_json, R"({"event_id":"Ev2","event":{"text":"small"}})");
+}
+
+TEST(ParseFrame, ThreadsParseAtTheSameTime) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &wrong] {
+      for (int i = 0; i < 2'000; ++i) {
+        const std::string id = fmt::format("e-{}-{}", t, i);
+        auto parsed = slack::parse_frame(fmt::format(
+            R"({{"envelope_id":"{}","type":"slash_commands","payload":{{"text":"{}","trigger_id":"{}"}}}})",
+            id, id, id));
+        if (!parsed) {
+          ++wrong;
+          continue;
+        }
+        const auto& e = std::get<slack::Envelope>(*parsed);
+        const auto& command = std::get<slack::SlashCommand>(e.payload);
+        if (e.envelope_id != id || command.text != id || command.trigger_id != id) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(ParseFrame, EnvelopeWithoutPayloadObjectIsStillAckable) {

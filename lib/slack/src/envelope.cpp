@@ -42,15 +42,15 @@ core::Error frame_error(std::string detail) {
 // buffers have grown to the size of the frames seen: the frame is copied into `text` and
 // parsed in situ (strings are unescaped in place and point into it), the document's values
 // come from `values` and the parser's stack from `stack`, both pools over fixed buffers
-// (a ~1 KB slash command needs ~3 KB of values). A larger frame spills into heap chunks
-// that the next reset frees. Nothing of the arena outlives parse_frame: the Envelope copies
-// what it keeps.
+// that a slash command or a view submission fits in (micro_bench: no allocation but the
+// Envelope's own strings). A larger frame spills into heap chunks that the next reset
+// frees. Nothing of the arena outlives parse_frame: the Envelope copies what it keeps.
 class ParseArena {
  public:
   using Pool = rapidjson::MemoryPoolAllocator<>;
   using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
 
-  // A frame larger than this gives its text buffer back after parsing.
+  // A text buffer grown past this by a large frame is given back at the next smaller one.
   static constexpr std::size_t kKeepTextCapacity = 256 * 1024;
 
   ParseArena()
