@@ -5,11 +5,13 @@
 #include "slack/socket_mode_client.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <future>
 #include <mutex>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "ack_router.hpp"
 #include "core/json.hpp"
