@@ -54,6 +54,11 @@ class Invocation {
   std::string failed(const core::Error& error);
   void done() const;
   bool is_protected() const;
+  // The environment an answer names: the backend's, or the request's when the
+  // backend leaves it out.
+  std::string_view answered_environment(const std::string& reported) const {
+    return reported.empty() ? std::string_view(common_.environment) : std::string_view(reported);
+  }
 
   // lambda_handler_orchestrator.cpp
   std::string status();

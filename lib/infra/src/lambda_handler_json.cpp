@@ -53,19 +53,21 @@ void strings_member(Writer& writer, std::string_view name, const std::vector<std
   writer.EndArray();
 }
 
-std::string finish(const rapidjson::StringBuffer& buffer) {
-  return std::string(buffer.GetString(), buffer.GetSize());
+Answer::Answer(bool ok) : writer_(buffer_) {
+  writer_.StartObject();
+  key(writer_, "ok");
+  writer_.Bool(ok);
+}
+
+std::string Answer::text() {
+  writer_.EndObject();
+  return std::string(buffer_.GetString(), buffer_.GetSize());
 }
 
 std::string ok_false(std::string_view message) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(false);
-  member(writer, "error", message);
-  writer.EndObject();
-  return finish(buffer);
+  Answer answer(false);
+  member(answer.writer(), "error", message);
+  return answer.text();
 }
 
 void write_entry(Writer& writer, const WhitelistEntry& entry) {

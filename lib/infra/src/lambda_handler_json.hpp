@@ -31,7 +31,22 @@ void member(Writer& writer, std::string_view name, std::int64_t value);
 void strings_member(Writer& writer, std::string_view name, const std::vector<std::string>& items);
 /// {cidr, description, added_by, expires_at (RFC 3339, when it expires)}
 void write_entry(Writer& writer, const WhitelistEntry& entry);
-std::string finish(const rapidjson::StringBuffer& buffer);
+
+/// One answer object being written: `{"ok": <ok>` is open once constructed,
+/// the caller adds members through writer(), and text() closes it.
+class Answer {
+ public:
+  explicit Answer(bool ok);
+  Answer(const Answer&) = delete;
+  Answer& operator=(const Answer&) = delete;
+
+  Writer& writer() { return writer_; }
+  std::string text();
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  Writer writer_;
+};
 
 /// {"ok": false, "error": message}
 std::string ok_false(std::string_view message);

@@ -22,13 +22,9 @@ std::string Invocation::status() {
   if (!result) return failed(result.error());
   done();
   const auto& status = *result;
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
-  member(writer, "environment",
-         status.environment.empty() ? common_.environment : status.environment);
+  Answer answer(true);
+  Writer& writer = answer.writer();
+  member(writer, "environment", answered_environment(status.environment));
   key(writer, "ecs_services");
   writer.StartArray();
   for (const auto& service : status.ecs_services) {
@@ -74,8 +70,7 @@ std::string Invocation::status() {
   }
   writer.EndArray();
   strings_member(writer, "problems", status.problems);
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 std::string Invocation::lifecycle(const rapidjson::Value& body) {
@@ -131,22 +126,17 @@ std::string Invocation::lifecycle(const rapidjson::Value& body) {
   if (!result) return failed(result.error());
   done();
   const auto& outcome = *result;
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
+  Answer answer(true);
+  Writer& writer = answer.writer();
   member(writer, "action", action);
-  member(writer, "environment",
-         outcome.environment.empty() ? common_.environment : outcome.environment);
+  member(writer, "environment", answered_environment(outcome.environment));
   member(writer, "message", outcome.message.empty() ? kCompleted : outcome.message);
   key(writer, "details");
   writer.StartObject();
   for (const auto& [name, count] : outcome.details) member(writer, name, count);
   writer.EndObject();
   strings_member(writer, "notes", outcome.notes);
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 }  // namespace infra::lambda_detail

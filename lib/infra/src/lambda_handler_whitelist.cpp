@@ -56,19 +56,14 @@ std::string Invocation::whitelist_add(const rapidjson::Value& body) {
   auto result = backend_.whitelist_add(command, common_.context);
   if (!result) return failed(result.error());
   done();
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
-  member(writer, "environment",
-         result->environment.empty() ? common_.environment : result->environment);
+  Answer answer(true);
+  Writer& writer = answer.writer();
+  member(writer, "environment", answered_environment(result->environment));
   key(writer, "entry");
   write_entry(writer, result->entry);
   key(writer, "replaced");
   writer.Bool(result->replaced);
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 std::string Invocation::whitelist_remove(const rapidjson::Value& body) {
@@ -78,48 +73,34 @@ std::string Invocation::whitelist_remove(const rapidjson::Value& body) {
   auto result = backend_.whitelist_remove(command, common_.context);
   if (!result) return failed(result.error());
   done();
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
-  member(writer, "environment",
-         result->environment.empty() ? common_.environment : result->environment);
+  Answer answer(true);
+  Writer& writer = answer.writer();
+  member(writer, "environment", answered_environment(result->environment));
   member(writer, "cidr", result->cidr.empty() ? command.cidr.text : result->cidr);
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 std::string Invocation::whitelist_list() {
   auto result = backend_.whitelist_list(common_.environment, common_.context);
   if (!result) return failed(result.error());
   done();
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
-  member(writer, "environment",
-         result->environment.empty() ? common_.environment : result->environment);
+  Answer answer(true);
+  Writer& writer = answer.writer();
+  member(writer, "environment", answered_environment(result->environment));
   key(writer, "entries");
   writer.StartArray();
   for (const auto& entry : result->entries) write_entry(writer, entry);
   writer.EndArray();
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 std::string Invocation::whitelist_refresh() {
   auto result = backend_.whitelist_refresh(common_.environment, common_.context);
   if (!result) return failed(result.error());
   done();
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  key(writer, "ok");
-  writer.Bool(true);
-  member(writer, "environment",
-         result->environment.empty() ? common_.environment : result->environment);
+  Answer answer(true);
+  Writer& writer = answer.writer();
+  member(writer, "environment", answered_environment(result->environment));
   strings_member(writer, "security_groups", result->security_groups);
   member(writer, "rules_added", result->rules_added);
   member(writer, "rules_removed", result->rules_removed);
@@ -130,8 +111,7 @@ std::string Invocation::whitelist_refresh() {
     for (const auto& entry : result->expired) write_entry(writer, entry);
     writer.EndArray();
   }
-  writer.EndObject();
-  return finish(buffer);
+  return answer.text();
 }
 
 }  // namespace infra::lambda_detail
