@@ -1286,6 +1286,45 @@ TEST_F(AppTest, MentionRepliesInTheThreadOfTheMention) {
   EXPECT_EQ(lines[1]["command"], "stop dev");
 }
 
+TEST_F(AppTest, AQuickAnswerInAThreadIsNeverOverwrittenByItsWorkingMessage) {
+  // A job may finish before the socket thread has queued the thread's
+  // "Working…" message: the thread must still end with the answer.
+  start();
+  constexpr int kMentions = 20;
+  std::vector<std::string> threads;
+  for (int i = 0; i < kMentions; ++i) {
+    threads.push_back("1732531000." + std::to_string(100100 + i));
+    send(mention("<@U0BOT0001> status dev", kAlice, threads.back()));
+  }
+  ASSERT_TRUE(web_.wait_for(
+      [&](const std::vector<Call>& all) {
+        std::size_t seen = 0;
+        for (const auto& call : all) {
+          seen += call.method == RecordingWebApi::kPostMessage ? 1 : 0;
+          seen += call.method == RecordingWebApi::kUpdate ? 1 : 0;
+        }
+        return seen >= 2 * kMentions;
+      },
+      kWait));
+  settle();
+  const auto working_json = to_json(views::render_working(infra::Status{"dev"}));
+  const auto answer = to_json(views::render_status(fresh_status("dev")));
+  for (const auto& thread : threads) {
+    SCOPED_TRACE(thread);
+    std::vector<std::string> bodies;  // what the thread showed, in order
+    std::string ts;
+    for (const auto& call : web_.calls()) {
+      if (call.method == RecordingWebApi::kPostMessage && call.extra == thread) {
+        ts = "1732530000." + std::to_string(100000 + call.seq);
+        bodies.push_back(call.body);
+      } else if (call.method == RecordingWebApi::kUpdate && !ts.empty() && call.extra == ts) {
+        bodies.push_back(call.body);
+      }
+    }
+    EXPECT_THAT(bodies, testing::ElementsAre(working_json, answer));
+  }
+}
+
 TEST_F(AppTest, MentionFixtureInAThreadGetsItsParseErrorOnlyToItsAuthor) {
   const auto envelope = fixture("events_api_app_mention_thread.json");
   EXPECT_EQ(send(envelope), std::nullopt);
