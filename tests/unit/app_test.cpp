@@ -341,6 +341,21 @@ class AppTest : public testing::Test {
     EXPECT_EQ(report.interrupted, 0u);
   }
 
+  /// Waits until a drain running on another thread has counted `jobs` in
+  /// flight, so that a job released after this is reported "finished".
+  /// drain() logs "draining: N job(s) in flight" and reads the count again
+  /// just after; nothing marks that moment, so this also gives it 50 ms.
+  void await_drain_counting(std::size_t jobs) {
+    const auto wanted = "draining: " + std::to_string(jobs) + " job(s) in flight";
+    EXPECT_TRUE(wait_until([&] {
+      for (const auto& line : log_sink_->lines()) {
+        if (line.find(wanted) != std::string::npos) return true;
+      }
+      return false;
+    })) << wanted;
+    std::this_thread::sleep_for(50ms);
+  }
+
   /// users.info knows `user` from now on, and the App's name cache has them
   /// before this returns. The directory stores a name on its own lane just
   /// after users.info returns, and nothing marks that moment; so this runs
@@ -1662,13 +1677,7 @@ TEST_F(AppTest, DrainWaitsForAJobThatFinishes) {
   ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
   infra::DrainReport report;
   std::jthread draining([&] { report = app().drain(std::chrono::milliseconds(kWait)); });
-  // Release the job once the drain counted it (its log line comes first).
-  ASSERT_TRUE(wait_until([this] {
-    for (const auto& line : log_sink_->lines()) {
-      if (line.find("draining: 1 job(s) in flight") != std::string::npos) return true;
-    }
-    return false;
-  }));
+  await_drain_counting(1);
   backend_.release("stop");
   draining.join();
   EXPECT_EQ(report.finished, 1u);
@@ -1727,6 +1736,7 @@ TEST_F(AppTest, ACommandAdmittedWhileDrainStartsIsCountedByTheDrain) {
   clock_.release();
   socket.join();
   ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
+  await_drain_counting(1);
   backend_.release("stop");
   stopping.join();
 
