@@ -2,6 +2,8 @@
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -329,6 +331,41 @@ TEST(BatchingSink, WritesEveryBufferedLineInOneCallPerFlush) {
   writes = batches.get();
   ASSERT_EQ(writes.size(), 2u);
   EXPECT_THAT(writes[1], HasSubstr(R"("event":"four")"));
+}
+
+TEST(BatchingSink, OneFlushPostedPerLoopTurnAndTheSinkStillDies) {
+  // The pattern of the header: the callback posts one flush per batch to the loop.
+  Batches batches;
+  std::vector<std::function<void()>> loop;  // tasks posted for the next turn
+  std::weak_ptr<core::BatchingSink> watch;
+  {
+    auto sink = std::make_shared<core::BatchingSink>(batches.writer());
+    watch = sink;
+    sink->on_first_pending([&loop, weak = std::weak_ptr(sink)] {
+      loop.emplace_back([weak] {
+        if (auto s = weak.lock()) s->flush();
+      });
+    });
+    auto audit = core::make_logger("audit", core::LogFormat::json, core::LogLevel::info, {sink}, {},
+                                   core::Payload::json_object);
+    for (int turn = 0; turn < 3; ++turn) {
+      audit->info(R"({"event":"a"})");
+      audit->info(R"({"event":"b"})");
+      ASSERT_EQ(loop.size(), 1u) << "one flush posted per batch";
+      auto tasks = std::move(loop);
+      loop.clear();
+      for (auto& task : tasks) task();
+    }
+    audit->info(R"({"event":"left over"})");
+  }  // logger and sink go; the posted flush never ran
+  EXPECT_TRUE(watch.expired()) << "the callback must not keep the sink alive";
+  const auto writes = batches.get();
+  ASSERT_EQ(writes.size(), 4u);
+  for (int turn = 0; turn < 3; ++turn) {
+    EXPECT_EQ(std::count(writes[turn].begin(), writes[turn].end(), '\n'), 2);
+  }
+  EXPECT_THAT(writes[3], HasSubstr("left over"));
+  for (auto& task : loop) task();  // a flush posted for a sink that is gone: nothing
 }
 
 TEST(BatchingSink, WarningsAreWrittenAtOnceAfterWhatCameBefore) {

@@ -79,11 +79,16 @@ class RequestScope {
 /// (make_logger sets warn), so warnings and errors are written at once, after what
 /// was buffered before them. Thread-safe (lines may come from any thread).
 ///
-/// The owner arranges the flushes, e.g. once per loop turn from the callback:
+/// The owner arranges the flushes, e.g. once per loop turn, posted when a batch starts
+/// (hold the sink weakly in the callback: the sink owns the callback, and a strong
+/// reference would keep it, and its lines, from ever being destroyed):
 ///   auto sink = core::BatchingSink::to_stderr();
-///   sink->on_first_pending([&] { scheduler.post([sink] { sink->flush(); }); });
+///   sink->on_first_pending([&scheduler, weak = std::weak_ptr(sink)] {
+///     scheduler.post([weak] { if (auto s = weak.lock()) s->flush(); });
+///   });
 ///   auto audit = core::make_logger("audit", format, level, {sink}, redactor,
 ///                                  core::Payload::json_object);
+/// and before the scheduler goes away: `sink->on_first_pending({}); sink->flush();`.
 class BatchingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   /// Receives each batch: one or more whole lines, each ending in '\n'.
