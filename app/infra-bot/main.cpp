@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/random.hpp"
 #include "core/redactor.hpp"
 #include "core/scheduler.hpp"
 #include "core/status_server.hpp"
@@ -47,7 +49,9 @@
 #include "infra/simulated_backend.hpp"
 #include "infra/whitelist_sweeper.hpp"
 #include "lambda_function.hpp"
+#include "slack/asio_transport.hpp"
 #include "slack/blockkit.hpp"
+#include "slack/connection_opener.hpp"
 #include "slack/socket_mode_client.hpp"
 #include "slack/web_api.hpp"
 #include "slack_front/app.hpp"
@@ -238,9 +242,7 @@ class ServiceListener final : public slack::SocketModeClient::Listener {
   void on_envelope(const slack::Envelope& envelope) override {
     app_.on_envelope(envelope, [this](const std::string& id, std::optional<std::string> payload,
                                       slack_front::AckWritten on_written) {
-      auto status = client_->ack(id, std::move(payload));
-      if (status && on_written) on_written();
-      return status;
+      return client_->ack(id, std::move(payload), std::move(on_written));
     });
   }
   void on_state(slack::ConnectionState state) override {
@@ -374,9 +376,11 @@ int run_service(const core::Environment& env) {
   web_settings.bot_token = config->slack_bot_token;
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
-  // One scheduler for timers (progress, the ack gate).
-  core::ThreadScheduler scheduler(clock);
-  slack_front::App app(slack_front::AppSettings::from(*config), runner, web, scheduler, clock,
+  // The one io thread (design §1): the sockets, and every timer of the service (Socket Mode
+  // keep-alive and reconnects, progress of long jobs, the wait for an ack to be written).
+  auto transport = slack::make_asio_transport(clock);
+  transport->start();
+  slack_front::App app(slack_front::AppSettings::from(*config), runner, web, *transport, clock,
                        metrics, logger, audit);
 
   // Expired allow-list entries: removed and announced, one notice each.
@@ -400,7 +404,12 @@ int run_service(const core::Environment& env) {
   socket_settings.api_url = config->slack_api_url;
   socket_settings.ca_file = config->ssl_cert_file;
   socket_settings.connections = config->socket_connections;
-  slack::SocketModeClient client(socket_settings, *slack_http, listener, logger);
+  auto opener = slack::make_http_connection_opener(
+      slack::HttpOpenerSettings{config->slack_app_token, config->slack_api_url}, *slack_http,
+      *transport);
+  core::SystemRandom random;
+  slack::SocketModeClient client(socket_settings, *transport, *transport, *opener, random, listener,
+                                 logger);
   listener.attach(client);
   add_socket_metrics(metrics, client);
 
@@ -437,7 +446,17 @@ int run_service(const core::Environment& env) {
   app.begin_drain();
   sweeper.request_stop();  // no new sweep; one in progress ends after its environment
   const auto report = app.drain(config->drain_timeout);
-  client.stop();
+  {
+    // Close frames on every socket; cut after close_timeout (+1.5 s) by the client itself.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    client.stop([closed] { closed->set_value(); });
+    if (done.wait_for(socket_settings.close_timeout + std::chrono::seconds(2)) !=
+        std::future_status::ready) {
+      logger->warn("socket mode: sockets still closing at exit; dropping them");
+    }
+  }
+  transport->stop_and_join();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));
   status.stop();

@@ -216,6 +216,7 @@ class State_:
             self.acks = 0
             self.api_calls = {}
             self.response_urls = {}
+            self.posted_ts = set()
             self.rules = {}  # method -> list of rule dicts with "remaining"
             self.tickets_issued = 0
             self.ws_refused = 0
@@ -744,6 +745,8 @@ def web_api(method, args, auth, body_token):
             message["blocks"] = maybe_json(args["blocks"])
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        with STATE.lock:
+            STATE.posted_ts.add((channel, ts))
         return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}, extra
 
     if method == "chat.postEphemeral":
@@ -759,7 +762,10 @@ def web_api(method, args, auth, body_token):
         channel, ts = args.get("channel"), args.get("ts")
         if not channel:
             return 200, {}, {"ok": False, "error": "channel_not_found"}, extra
-        if not ts:
+        with STATE.lock:
+            posted = (channel, ts) in STATE.posted_ts
+        if not ts or not posted:
+            # Slack updates only a message the app posted (by its channel and ts).
             return 200, {}, {"ok": False, "error": "message_not_found"}, extra
         message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID,
                    "text": args.get("text", "")}
@@ -934,6 +940,8 @@ class Handler(BaseHTTPRequestHandler):
             answer["warning"] = "missing_charset"
             answer["response_metadata"] = {"warnings": ["missing_charset"]}
         event.update({"status": status, "injected": False, "error": answer.get("error")})
+        if answer.get("ok") and answer.get("ts"):
+            event["answer_ts"] = answer["ts"]  # the message a later chat.update must name
         event.update(extra)
         emit(event)
         self.reply(status, answer, headers)

@@ -167,11 +167,10 @@ inline std::string working_json(std::string_view text) {
   return slack::blockkit::to_json(infra::views::render_working(command(text)));
 }
 
-/// A mutating result as the service posts it: in the channel, naming who ran it (alice's
-/// real name), replacing the "working" message.
+/// A mutating result as the service posts it: a new message in the channel (never
+/// replace_original), naming who ran it (alice's real name; see final_reply()).
 inline std::string in_channel_json(const slack::blockkit::Message& message) {
-  return with_replace_original(
-      slack::blockkit::to_json(infra::views::for_channel(message, kRealName)));
+  return slack::blockkit::to_json(infra::views::for_channel(message, kRealName));
 }
 
 /// What proto-fixtures/lambda/status answers, as the backend reads it.
@@ -661,9 +660,14 @@ class ServiceFixture : public testing::Test {
     return out;
   }
 
+  /// A progress update, or the notice a confirmed teardown posts when it starts: not the
+  /// command's final reply.
   static bool is_progress(const Value& post) {
     const auto* body = core::json::get_object(post, "body");
-    return body != nullptr && str(*body, "text").find("Still working on") != std::string::npos;
+    if (body == nullptr) return false;
+    const auto text = str(*body, "text");
+    return text.find("Still working on") != std::string::npos ||
+           (text.rfind("Teardown of ", 0) == 0 && text.find(" started by ") != std::string::npos);
   }
 
   /// The final replies (response_url posts that are not progress updates) to `response_id`.
@@ -702,7 +706,27 @@ class ServiceFixture : public testing::Test {
                                   << slack_->describe_last(10);
     Document body;
     body.CopyFrom(replies.front()["body"], body.GetAllocator());
-    return body;
+    // Issue 14: a result is a new message, never a replacement of the ack's ephemeral one.
+    EXPECT_FALSE(body.IsObject() && body.HasMember("replace_original"))
+        << "replace_original on a slash command's response_url: " << canonical(body);
+    return with_real_name(body);
+  }
+
+  /// users.info runs beside the job, never before it (issue 14): a result renders the real
+  /// name when the lookup landed first, else the Slack handle. Either is right; the handle is
+  /// turned into the real name here so the comparisons stay exact.
+  static Document with_real_name(const Value& value) {
+    auto text = core::json::to_string(value);
+    const std::string handle = "Requested by " + std::string(kUserName) + "\"";
+    const std::string real = "Requested by " + std::string(kRealName) + "\"";
+    for (auto at = text.find(handle); at != std::string::npos; at = text.find(handle, at)) {
+      text.replace(at, handle.size(), real);
+      at += real.size();
+    }
+    auto parsed = core::json::parse(text);
+    Document out;
+    if (parsed) out.Swap(*parsed);
+    return out;
   }
 
   /// Lets in-flight work show up in the fakes' records before counting.
@@ -730,6 +754,16 @@ class ServiceFixture : public testing::Test {
     copy.CopyFrom(payload, copy.GetAllocator());
     EXPECT_FALSE(str(copy, "request_id").empty()) << "request_id missing in " << canonical(copy);
     set_string(copy, "request_id", "<id>", copy.GetAllocator());
+    // requested_by.user_name is users.info's real name when the lookup (which never delays
+    // the job) landed first, else what the request carried: the Slack handle, or for a
+    // mention the user id. Each is right, and compared as the real name.
+    if (auto* by = copy.HasMember("requested_by") && copy["requested_by"].IsObject()
+                       ? &copy["requested_by"]
+                       : nullptr;
+        by != nullptr &&
+        (str(*by, "user_name") == kUserName || str(*by, "user_name") == str(*by, "user_id"))) {
+      set_string(*by, "user_name", kRealName, copy.GetAllocator());
+    }
     return canonical(copy);
   }
 

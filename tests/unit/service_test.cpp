@@ -75,8 +75,8 @@ TEST_F(ServiceTest, StatusDevAcksAtOnceCallsTheOrchestratorOnceAndListsTheServic
   EXPECT_EQ(canonical(member_json(ack, "payload")), canonical(working_json("status dev")));
 
   const auto reply = final_reply(cmd.response_id);
-  EXPECT_EQ(canonical(reply), canonical(with_replace_original(slack::blockkit::to_json(
-                                  infra::views::render_status(dev_status())))));
+  EXPECT_EQ(canonical(reply),
+            canonical(slack::blockkit::to_json(infra::views::render_status(dev_status()))));
 
   const auto seen = calls(kOrchestrator);
   ASSERT_EQ(seen.size(), 1u) << lambda().describe_last(5);
@@ -326,7 +326,7 @@ TEST_F(ServiceTest, ClosingTheModalRepliesCancelled) {
   ASSERT_EQ(replies.size(), 1u);
   Document body;
   body.CopyFrom(replies[0]["body"], body.GetAllocator());
-  body.RemoveMember("replace_original");
+  EXPECT_FALSE(body.HasMember("replace_original"));
   EXPECT_EQ(canonical(body),
             canonical(slack::blockkit::to_json(infra::views::render_teardown_cancelled("dev"))));
   EXPECT_EQ(lambda().count(), 0u);
@@ -369,13 +369,15 @@ TEST_F(ServiceTest, MentionedFullTeardownAnswersWithAButtonThatOpensTheModal) {
   const auto asked = mention("teardown dev --level=full");
   ASSERT_GT(slack().push(asked.frame), 0);
   EXPECT_EQ(member_json(wait_ack(asked.envelope_id), "payload"), "null");
-  ASSERT_TRUE(slack().wait_for_api("chat.postMessage", 1, 8s)) << bot().describe_last(10);
-  const auto prompts = api_events("chat.postMessage");
+  // The prompt is for its author only (chat.postEphemeral), not the whole thread.
+  ASSERT_TRUE(slack().wait_for_api("chat.postEphemeral", 1, 8s)) << bot().describe_last(10);
+  const auto prompts = api_events("chat.postEphemeral");
   ASSERT_EQ(prompts.size(), 1u);
+  EXPECT_EQ(slack().api_calls("chat.postMessage"), 0u);
   const auto* prompt = core::json::get_object(prompts[0], "body");
   ASSERT_NE(prompt, nullptr);
   EXPECT_EQ(str(*prompt, "channel"), kChannel);
-  EXPECT_EQ(str(*prompt, "thread_ts"), asked.ts);
+  EXPECT_EQ(str(*prompt, "user"), kUser);
   const auto expected = core::json::parse(slack::blockkit::to_json(
       infra::views::render_teardown_prompt({"dev", infra::TeardownLevel::full, kChannel, ""})));
   ASSERT_TRUE(expected);
@@ -408,11 +410,19 @@ TEST_F(ServiceTest, MentionedFullTeardownAnswersWithAButtonThatOpensTheModal) {
                 {"dev", infra::TeardownLevel::full, kChannel, click.response_url}))));
   EXPECT_EQ(lambda().count(), 0u);
 
-  // Confirmed: one full teardown, the result where the button was.
+  // Confirmed: the channel learns at once that the teardown started, then one full teardown
+  // and its result, both new in-channel messages where the button was.
   std::string submitted;
   ASSERT_GT(slack().push(view_submission(view, "V1", "dev", &submitted)), 0);
   EXPECT_EQ(member_json(wait_ack(submitted), "payload"), "null");
   const auto reply = final_reply(click.response_id);
+  const auto all = posts(click.response_id);
+  ASSERT_GE(all.size(), 2u);
+  const auto* started = core::json::get_object(all[0], "body");
+  ASSERT_NE(started, nullptr);
+  EXPECT_EQ(str(*started, "response_type"), "in_channel");
+  EXPECT_THAT(str(*started, "text"), HasSubstr("Teardown of dev (full) started by @"));
+  EXPECT_FALSE(started->HasMember("replace_original"));
   EXPECT_EQ(str(reply, "response_type"), "in_channel");
   EXPECT_THAT(core::json::to_string(reply), HasSubstr(":white_check_mark: TEARDOWN - DEV"));
   EXPECT_THAT(core::json::to_string(reply), HasSubstr("Requested by Alice Example"));
@@ -474,7 +484,7 @@ TEST_F(ServiceTest, WhitelistCommandsSendExactPayloadsToTheWhitelistFunction) {
   // add: in the channel, with the entry and who asked.
   const auto& added = replies[0];
   EXPECT_EQ(str(added, "response_type"), "in_channel");
-  EXPECT_EQ(core::json::get_bool(added, "replace_original"), true);
+  EXPECT_FALSE(added.HasMember("replace_original")) << "a new message, seen by everyone";
   EXPECT_EQ(str(added, "text"), "Whitelisted 203.0.113.7/32 in staging.");
   const auto added_json = core::json::to_string(added);
   EXPECT_THAT(added_json, HasSubstr(":white_check_mark: WHITELIST ADD - STAGING"));
@@ -490,7 +500,7 @@ TEST_F(ServiceTest, WhitelistCommandsSendExactPayloadsToTheWhitelistFunction) {
   // list: ephemeral, each entry with its time left.
   const auto& listed = replies[3];
   EXPECT_EQ(str(listed, "response_type"), "ephemeral");
-  EXPECT_EQ(core::json::get_bool(listed, "replace_original"), true);
+  EXPECT_FALSE(listed.HasMember("replace_original"));
   const auto listed_json = core::json::to_string(listed);
   EXPECT_THAT(listed_json, HasSubstr("IP Whitelist: DEV"));
   EXPECT_THAT(listed_json, HasSubstr("`203.0.113.7/32` — Home office (added by Alice Example, 6d"));
@@ -507,7 +517,7 @@ TEST_F(ServiceTest, MentionRepliesInTheThreadAndARedeliveryRunsNoSecondJob) {
   ASSERT_GT(slack().push(top.frame), 0);
   const auto ack = wait_ack(top.envelope_id);
   EXPECT_EQ(member_json(ack, "payload"), "null") << "events_api acks carry no payload";
-  ASSERT_TRUE(slack().wait_for_api("chat.postMessage", 1, 8s)) << bot().describe_last(10);
+  ASSERT_TRUE(slack().wait_for_api("chat.update", 1, 8s)) << bot().describe_last(10);
 
   // Slack redelivers it (same event_id, retry_attempt 1, new envelope id).
   const auto again = redelivery(top);
@@ -518,29 +528,42 @@ TEST_F(ServiceTest, MentionRepliesInTheThreadAndARedeliveryRunsNoSecondJob) {
   const auto threaded = mention("status dev", "1732530000.000100");
   ASSERT_GT(slack().push(threaded.frame), 0);
   ASSERT_TRUE(slack().wait_for_ack(threaded.envelope_id));
-  ASSERT_TRUE(slack().wait_for_api("chat.postMessage", 2, 8s)) << bot().describe_last(10);
+  ASSERT_TRUE(slack().wait_for_api("chat.update", 2, 8s)) << bot().describe_last(10);
   settle(500ms);
 
-  std::vector<Document> posts;
+  // Each mention: "Working…" in its thread at once (chat.postMessage), then that message
+  // updated in place with the result (chat.update of the ts Slack returned).
+  std::vector<Document> posts, updates;
   for (auto& event : slack().events("api")) {
     if (str(event, "method") == "chat.postMessage") posts.push_back(std::move(event));
+    if (str(event, "method") == "chat.update") updates.push_back(std::move(event));
   }
-  ASSERT_EQ(posts.size(), 2u) << "one reply per mention, none for the redelivery; "
+  ASSERT_EQ(posts.size(), 2u) << "one message per mention, none for the redelivery; "
                               << slack().describe_last(10);
+  ASSERT_EQ(updates.size(), 2u) << slack().describe_last(10);
+  const auto working = core::json::parse(
+      slack::blockkit::to_json(infra::views::render_working(command("status dev"))));
+  ASSERT_TRUE(working);
   const auto status_json = slack::blockkit::to_json(infra::views::render_status(dev_status()));
   const auto expected_status = core::json::parse(status_json);
   ASSERT_TRUE(expected_status);
   for (std::size_t i = 0; i < posts.size(); ++i) {
-    SCOPED_TRACE("chat.postMessage #" + std::to_string(i + 1));
+    SCOPED_TRACE("mention #" + std::to_string(i + 1));
     const auto* body = core::json::get_object(posts[i], "body");
     ASSERT_NE(body, nullptr);
     EXPECT_EQ(FakeSlack::num(posts[i], "status"), 200);
     EXPECT_EQ(str(posts[i], "error"), "");
     EXPECT_EQ(str(*body, "channel"), kChannel);
     EXPECT_EQ(str(*body, "thread_ts"), i == 0 ? top.ts : std::string("1732530000.000100"));
-    EXPECT_EQ(str(*body, "text"), str(*expected_status, "text"));
-    EXPECT_EQ(member_json(*body, "blocks") == "null" ? "missing blocks"
-                                                     : canonical(member_json(*body, "blocks")),
+    EXPECT_EQ(str(*body, "text"), str(*working, "text"));
+    const auto* update = core::json::get_object(updates[i], "body");
+    ASSERT_NE(update, nullptr);
+    EXPECT_EQ(str(updates[i], "error"), "") << "chat.update names the posted message";
+    EXPECT_EQ(str(*update, "channel"), kChannel);
+    EXPECT_EQ(str(*update, "ts"), str(posts[i], "answer_ts"));
+    EXPECT_EQ(str(*update, "text"), str(*expected_status, "text"));
+    EXPECT_EQ(member_json(*update, "blocks") == "null" ? "missing blocks"
+                                                       : canonical(member_json(*update, "blocks")),
               canonical(member_json(*expected_status, "blocks")));
   }
   const auto seen = calls(kOrchestrator, "status");

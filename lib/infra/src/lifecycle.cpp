@@ -303,6 +303,7 @@ class Lifecycle::Impl {
     } else if (names && !names->handle.empty() && who.user_name.empty()) {
       who.user_name = names->handle;
     }
+    if (who.user_name.empty()) who.user_name = who.user_id;
     std::lock_guard lock(running.mutex);
     running.audit.who.user_name = who.user_name;
   }
