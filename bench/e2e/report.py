@@ -19,7 +19,8 @@ MAIN = ["infra-bot", "bolt", "floor"]
 TITLES = {"infra-bot": "infra-bot", "bolt": "Bolt", "floor": "floor",
           "infra-bot-nodelay": "infra-bot + TCP_NODELAY (LD_PRELOAD)",
           "infra-bot-alt": "infra-bot (alt)",
-          "infra-bot-refused": "infra-bot, refused in the ack"}
+          "infra-bot-refused": "infra-bot, refused in the ack",
+          "infra-bot-alt-refused": "infra-bot (alt), refused in the ack"}
 
 
 def load(path):
@@ -74,7 +75,8 @@ def main():
     titles = os.path.join(os.path.dirname(os.path.abspath(path)), "titles.json")
     if os.path.exists(titles):
         TITLES.update(json.load(open(titles)))
-    extra = [s for s in ("infra-bot-alt", "infra-bot-nodelay", "infra-bot-refused")
+    extra = [s for s in ("infra-bot-alt", "infra-bot-nodelay", "infra-bot-refused",
+                         "infra-bot-alt-refused")
              if any(k[0] == s for k in runs)]
     subjects += extra + sorted({k[0] for k in runs} - set(MAIN) - set(extra))
 

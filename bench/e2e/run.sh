@@ -18,8 +18,10 @@
 #     older build, for a before/after table)
 # Subjects: infra-bot, bolt, floor; for diagnosis also infra-bot-nodelay (infra-bot with
 # TCP_NODELAY forced on by an LD_PRELOAD shim, bench/e2e/nodelay_preload.c),
-# infra-bot-alt (ALT_BOT run like infra-bot) and infra-bot-refused (infra-bot sent
-# `stop prod`, which the policy refuses in the ack: no job, no response_url post).
+# infra-bot-alt (ALT_BOT run like infra-bot), infra-bot-refused (infra-bot sent
+# `stop prod`, which the policy refuses in the ack: no job, no response_url post) and
+# infra-bot-alt-refused (ALT_BOT sent `stop prod`: the ack path of two builds side by side,
+#   SUBJECTS="floor infra-bot-refused infra-bot-alt-refused" ALT_BOT=/path/to/older/infra-bot).
 set -euo pipefail
 # The whole script is one compound command, read before it runs: editing this file while a
 # (long) run is going cannot derail that run.
@@ -121,7 +123,7 @@ mkdir -p "$OUT/logs"
     echo "@slack/socket-mode: $("$NODE" -p "require('$BOLT_DIR/node_modules/@slack/socket-mode/package.json').version")"
   fi
   echo "infra-bot: $BOT: $("$BOT" --version 2>/dev/null | head -1), source HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') + $(git -C "$ROOT" status --short -- lib app 2>/dev/null | wc -l) uncommitted file(s) under lib/ app/"
-  [[ " $SUBJECTS " == *" infra-bot-alt "* ]] &&
+  [[ " $SUBJECTS " == *" infra-bot-alt"* ]] &&
     echo "infra-bot-alt: $ALT_BOT: ${ALT_TITLE:-}"
   echo "uptime at start: $(uptime)"
   echo "knobs: REPS=$REPS N100=$N100 N1000=$N1000 NMAX=$NMAX WINDOW=$WINDOW NBURST=$NBURST NFOOT=$NFOOT FOOT_RATE=$FOOT_RATE"
@@ -148,18 +150,18 @@ run_one() {
   esac
   local cmd=() env=(SLACK_APP_TOKEN=xapp-1-A0LOADGEN-1-bench SLACK_BOT_TOKEN=xoxb-1-bench)
   case "$subject" in
-    infra-bot|infra-bot-nodelay|infra-bot-alt|infra-bot-refused)
+    infra-bot|infra-bot-nodelay|infra-bot-alt|infra-bot-refused|infra-bot-alt-refused)
       env+=(SSL_CERT_FILE="$CA" INFRA_BACKEND=simulated INFRA_SOCKET_CONNECTIONS=1
             INFRA_COOLDOWN_SECONDS=0 LOG_LEVEL=warn INFRA_HEALTH_PORT=0
             INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_DRAIN_SECONDS=2)
       [[ "$subject" == infra-bot-nodelay ]] && env+=(LD_PRELOAD="$PRELOAD")
-      if [[ "$subject" == infra-bot-refused ]]; then
+      if [[ "$subject" == *-refused ]]; then
         args+=(--text "stop prod")
       else
         args+=(--expect-responses)
       fi
       cmd=("$BOT" run)
-      [[ "$subject" == infra-bot-alt ]] && cmd=("${ALT_BOT:?set ALT_BOT}" run) ;;
+      [[ "$subject" == infra-bot-alt* ]] && cmd=("${ALT_BOT:?set ALT_BOT}" run) ;;
     bolt)
       env+=(NODE_EXTRA_CA_CERTS="$CA")
       cmd=("$NODE" "$BOLT_DIR/app.js") ;;
