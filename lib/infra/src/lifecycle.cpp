@@ -90,7 +90,8 @@ class Lifecycle::Impl {
     if (auto* reply = std::get_if<Reply>(&parsed)) return answered(audit, *reply);
     Command command = std::get<Command>(std::move(parsed));
     audit.describe(command);
-    if (auto busy = busy_reply(command, request.who)) return answered(audit, busy->first, busy->second);
+    if (auto busy = busy_reply(command, request.who))
+      return answered(audit, busy->first, busy->second);
     auto decided = runner_.admit(std::move(command), request.who, request.reply_to);
     return std::visit(core::Overloaded{
                           [&](Reply& reply) -> Outcome { return answered(audit, reply); },
@@ -102,7 +103,8 @@ class Lifecycle::Impl {
                               return answered(audit, too_busy_reply(job.command), "busy");
                             auto started = views::render_working(job.command);
                             auto id = job.request_id;
-                            start(std::move(job), std::move(conversation), std::move(audit));
+                            start(std::move(job), std::move(conversation), std::move(audit),
+                                  started);
                             return Accepted{std::move(started), std::move(id)};
                           },
                       },
@@ -123,29 +125,30 @@ class Lifecycle::Impl {
       logger_->info("teardown dialog {} submitted again; ignored", dialog_id);
       return Ignored{};
     }
-    if (auto busy = busy_reply(command, request.who)) return answered(audit, busy->first, busy->second);
+    if (auto busy = busy_reply(command, request.who))
+      return answered(audit, busy->first, busy->second);
     auto decided = runner_.confirm_teardown(confirmation, typed, request.who);
-    return std::visit(core::Overloaded{
-                          [&](Reply& reply) -> Outcome { return answered(audit, reply); },
-                          [&](ConfirmationMismatch& mismatch) -> Outcome {
-                            logger_->info("teardown confirmation mismatch: user={} env={}",
-                                          request.who.user_id, confirmation.environment);
-                            return Mismatch{std::move(mismatch.error_text)};
-                          },
-                          [&](Job& job) -> Outcome {
-                            if (jobs_.full()) {
-                              return answered(audit, too_busy_reply(job.command), "busy");
-                            }
-                            consume(dialog_id);
-                            auto started = views::render_teardown_started(
-                                Teardown{confirmation.environment, confirmation.level},
-                                handle_of(job.requester));
-                            auto id = job.request_id;
-                            start(std::move(job), std::move(conversation), std::move(audit));
-                            return Accepted{std::move(started), std::move(id)};
-                          },
-                      },
-                      decided);
+    return std::visit(
+        core::Overloaded{
+            [&](Reply& reply) -> Outcome { return answered(audit, reply); },
+            [&](ConfirmationMismatch& mismatch) -> Outcome {
+              logger_->info("teardown confirmation mismatch: user={} env={}", request.who.user_id,
+                            confirmation.environment);
+              return Mismatch{std::move(mismatch.error_text)};
+            },
+            [&](Job& job) -> Outcome {
+              if (jobs_.full()) {
+                return answered(audit, too_busy_reply(job.command), "busy");
+              }
+              consume(dialog_id);
+              auto started = views::render_teardown_started(
+                  Teardown{confirmation.environment, confirmation.level}, handle_of(job.requester));
+              auto id = job.request_id;
+              start(std::move(job), std::move(conversation), std::move(audit), started);
+              return Accepted{std::move(started), std::move(id)};
+            },
+        },
+        decided);
   }
 
   Outcome confirmation_requested(const views::TeardownConfirmation& confirmation,
@@ -250,7 +253,8 @@ class Lifecycle::Impl {
 
   // Requires admission_mutex_: registers the job (its lock, progress) and
   // queues it.
-  void start(Job job, std::shared_ptr<Conversation> conversation, AuditRecord audit) {
+  void start(Job job, std::shared_ptr<Conversation> conversation, AuditRecord audit,
+             const core::reply::Message& started_message) {
     auto running = std::make_shared<RunningJob>();
     running->started_by = handle_of(job.requester);
     running->lock = lock_of(job.command);
@@ -266,6 +270,7 @@ class Lifecycle::Impl {
     metrics_.set("infra_jobs_running", {}, static_cast<double>(tracker_.size()));
     {
       std::lock_guard lock(running->mutex);
+      running->conversation->started(started_message);
       schedule_progress(running, settings_.progress_after);
     }
     if (jobs_.submit([this, running] { execute(running); })) return;

@@ -225,6 +225,7 @@ class App::Impl {
         slash.text, slash.response_url};
     auto target = response_url_or_channel(slash.response_url, slash.channel_id, slash.user_id);
     auto held = conversation(target, true);
+    held->started_in_ack();
     auto outcome = lifecycle_->submit(request, held);
     std::visit(
         core::Overloaded{
@@ -294,10 +295,10 @@ class App::Impl {
         core::Overloaded{
             [&](infra::Answer& answer) { send_ack(errors_payload(answer.message.text)); },
             [&](infra::Mismatch& mismatch) { send_ack(errors_payload(mismatch.error_text)); },
-            [&](infra::Accepted& accepted) {
+            [&](infra::Accepted&) {
               // The modal closes with the ack; the channel learns at
-              // once that the teardown started.
-              held->started(accepted.started);
+              // once that the teardown started (held->started(), called by
+              // the core before the job was queued).
               release_after_ack_wait(held);
               send_ack(std::nullopt, [held] { held->ack_written(); });
             },
@@ -388,8 +389,9 @@ class App::Impl {
         core::Overloaded{
             // Refusals and errors only to the author, not the thread.
             [&](infra::Answer& answer) { thread->answer_privately(answer.message); },
-            // "Working…" in the thread at once, updated in place.
-            [&](infra::Accepted& accepted) { thread->started(accepted.started); },
+            // "Working…" in the thread at once (the core called started()
+            // before it queued the job), then updated in place.
+            [&](infra::Accepted&) {},
             [&](infra::Confirm& confirm) {
               // No trigger_id in an event: a button brings the modal.
               thread->answer_privately(views::render_teardown_prompt(confirm.needs.confirmation));

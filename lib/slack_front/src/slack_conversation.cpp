@@ -75,6 +75,7 @@ SlackConversation::SlackConversation(ReplyTarget target, Delivery& delivery, cor
       logger_(std::move(logger)) {}
 
 void SlackConversation::started(const Message& message) {
+  if (started_in_ack_) return;
   enqueue([message](SlackConversation& self) {
     if (self.target_.kind == ReplyTarget::Kind::thread) {
       self.delivery_.post_or_update(self.target_, message, self.thread_ts_);

@@ -64,9 +64,11 @@ class SlackConversation final : public infra::Conversation,
   SlackConversation(ReplyTarget target, Delivery& delivery, core::StrandPool& lane,
                     std::uint64_t strand, core::LoggerPtr logger);
 
-  /// The notice shown when the job is accepted where the ack cannot carry it
-  /// (a mention's "Working…", a confirmed teardown's "started by").
-  void started(const core::reply::Message& message);
+  /// Posted unless the ack carried it (a slash command): a mention's
+  /// "Working…", a confirmed teardown's "started by".
+  void started(const core::reply::Message& message) override;
+  /// The ack shows the started message itself (a slash command's ack).
+  void started_in_ack() { started_in_ack_ = true; }
   void progress(const core::reply::Message& message) override;
   void finished(const core::reply::Message& message) override;
   /// A refusal or notice for the requester only.
@@ -87,6 +89,7 @@ class SlackConversation final : public infra::Conversation,
   bool gate_open_ = false;
   std::vector<std::function<void()>> held_;
   std::string thread_ts_;  ///< the mention's message (strand only)
+  bool started_in_ack_ = false;
 };
 
 }  // namespace slack_front

@@ -23,12 +23,16 @@ struct Inbound {
 };
 
 /// The later answers to one accepted request. The core calls these from its
-/// worker and scheduler threads, in order (progress any number of times, then
-/// finished exactly once), and each call must return at once: a front end
+/// worker and scheduler threads, in order (started once, progress any number
+/// of times, then finished exactly once), and each call must return at once: a front end
 /// queues the sending (its outbound lane) and never blocks the core.
 class Conversation {
  public:
   virtual ~Conversation() = default;
+  /// The job was accepted: `message` is Accepted::started, given here too
+  /// before the job is queued, so a front end that shows it as a message of
+  /// its own (not in an ack) has it ahead of any later answer.
+  virtual void started(const core::reply::Message& message) { (void)message; }
   /// The job still runs (bounded by LifecycleSettings::max_progress_updates).
   virtual void progress(const core::reply::Message& message) = 0;
   /// The result, a failure, or "interrupted" at shutdown. Its visibility says
