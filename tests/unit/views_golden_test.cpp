@@ -282,6 +282,11 @@ std::vector<Case> all_cases() {
        }},
       {"teardown_modal", [] { return render_teardown_modal(confirmation()); }},
       {"teardown_cancelled", [] { return render_teardown_cancelled("dev"); }},
+      {"teardown_started",
+       [] {
+         return render_teardown_started(infra::Teardown{"dev", infra::TeardownLevel::full},
+                                        "@alice");
+       }},
       {"teardown_prompt",
        [] {
          return render_teardown_prompt(

@@ -81,7 +81,10 @@ Message render_denied(const Command& /*command*/, const Decision& decision) {
 }
 
 Message render_working(const Command& command) {
-  return notice(fmt::format("{} Working on `{}`…", kBusy, describe(command)));
+  // It stays where it was shown (Slack does not let us replace a slash command's ack): worded
+  // so that it is still true once the result is posted.
+  return notice(fmt::format("{} Working on `{}`… the result will be posted here.", kBusy,
+                            describe(command)));
 }
 
 Message render_failure(const Command& command, const core::Error& error) {
