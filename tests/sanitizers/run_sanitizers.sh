@@ -7,7 +7,7 @@
 # asan  AddressSanitizer + UndefinedBehaviorSanitizer (any UB is fatal): every
 #       unit and integration test except the node/deploy/container ones, plus
 #       the fuzz corpora replayed once (ctest -L fuzz; g++ has no libFuzzer).
-# tsan  ThreadSanitizer: the Socket Mode client, App and service tests only
+# tsan  ThreadSanitizer: the Socket Mode client, App, Lifecycle, StrandPool, Scheduler and service tests only
 #       (the code with threads), building only what they need.
 #
 # Debug build with g++ (CXX overrides), Ninja, one build dir per sanitizer.
@@ -43,9 +43,10 @@ case "$kind" in
     ;;
   tsan)
     flags="-fsanitize=thread"
-    targets=(socket_mode_client_test app_test service_test service_faults_test
+    targets=(socket_mode_client_test socket_mode_inprocess_test app_test lifecycle_test
+             strand_pool_test scheduler_test service_test service_faults_test
              service_lifecycle_test service_aws_test whitelist_sweeper_test infra-bot)
-    ctest_filter=(-R 'SocketMode|AppTest|Service|WhitelistSweeper')
+    ctest_filter=(-R 'SocketMode|AppTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper')
     ;;
 esac
 
