@@ -304,33 +304,12 @@ sigset_t stop_signals() {
   return set;
 }
 
-// Every configuration problem of `run` at once: core's (presence, ranges,
-// token prefixes) and the Lambda ARNs' syntax, which only aws:: knows.
-bool arn_problems(const core::Environment& env, std::string& out) {
-  const auto backend = core::to_lower(env.get("INFRA_BACKEND").value_or("lambda"));
-  if (backend == "simulated") return false;
-  auto region = env.get("AWS_REGION").value_or("");
-  if (region.empty()) region = env.get("AWS_DEFAULT_REGION").value_or("");
-  bool found = false;
-  for (const char* name : {"ORCHESTRATOR_LAMBDA_ARN", "IP_WHITELIST_LAMBDA_ARN"}) {
-    const auto value = env.get(name);
-    if (!value || value->empty()) continue;  // core names a missing one
-    if (auto ref = aws::parse_function_ref(*value, region); !ref) {
-      out += fmt::format("\n  {}: {}", name, ref.error().user_message);
-      found = true;
-    }
-  }
-  return found;
-}
-
 int run_service(const core::Environment& env) {
+  // Configuration is decided once, by core::load_config; the Lambda ARNs are then read from
+  // it (lambda_functions), never from the environment again.
   auto config = core::load_config(env, core::RunMode::service);
-  std::string arns;
-  const bool bad_arns = arn_problems(env, arns);
-  if (!config || bad_arns) {
-    std::cerr << "infra-bot: "
-              << (config ? std::string("invalid configuration:") : config.error().user_message)
-              << arns << "\n";
+  if (!config) {
+    std::cerr << "infra-bot: " << config.error().user_message << "\n";
     return kExitConfig;
   }
   std::optional<std::pair<aws::FunctionRef, aws::FunctionRef>> refs;
