@@ -43,7 +43,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "infra/app.hpp"
+#include "core/scheduler.hpp"
 #include "infra/command_parser.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/policy.hpp"
@@ -52,6 +52,7 @@
 #include "slack/blockkit.hpp"
 #include "slack/envelope.hpp"
 #include "slack/web_api.hpp"
+#include "slack_front/app.hpp"
 
 // ---- allocation counting ----------------------------------------------------------------------
 
@@ -622,11 +623,14 @@ void app_on_envelope_refused(benchmark::State& state) {
   infra::CommandRunner runner(
       infra::RunnerSettings{infra::ParserSettings{}, {{"dev", "staging", "prod"}, {"prod"}, "dev"}},
       policy, backend, clock, ids, logger);
-  infra::App app(infra::AppSettings{}, runner, web, clock, metrics, logger, audit);
+  core::ManualScheduler scheduler;  // no timer is set on a refusal's path
+  slack_front::App app(slack_front::AppSettings{}, runner, web, scheduler, clock, metrics, logger,
+                       audit);
 
   std::size_t acks = 0;
   std::size_t payload_bytes = 0;
-  const infra::AckFunction ack = [&](const std::string&, std::optional<std::string> payload) {
+  const slack_front::AckFunction ack = [&](const std::string&, std::optional<std::string> payload,
+                                           const slack_front::AckWritten&) {
     ++acks;
     payload_bytes += payload ? payload->size() : 0;
     benchmark::DoNotOptimize(payload);

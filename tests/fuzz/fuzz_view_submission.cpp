@@ -1,4 +1,4 @@
-// infra::App::on_envelope with `interactive` envelopes (and slash commands)
+// slack_front::App::on_envelope with `interactive` envelopes (and slash commands)
 // built from the fuzz bytes, against the simulated backend and a recording
 // Slack Web API. One App for the whole process, never drained: jobs the
 // inputs start run on its workers while later inputs arrive, as in service.
@@ -43,10 +43,10 @@
 
 #include "core/json.hpp"
 #include "core/metrics.hpp"
+#include "core/scheduler.hpp"
 #include "fake_clock.hpp"
 #include "fuzz_logger.hpp"
 #include "fuzz_support.hpp"
-#include "infra/app.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/policy.hpp"
 #include "infra/simulated_backend.hpp"
@@ -54,6 +54,7 @@
 #include "recording_web_api.hpp"
 #include "sequential_ids.hpp"
 #include "slack/envelope.hpp"
+#include "slack_front/app.hpp"
 
 namespace {
 
@@ -138,7 +139,10 @@ struct World {
       logger};
   test::RecordingWebApi recording;
   CheckingWebApi web{recording};
-  infra::App app{app_settings(), runner, web, clock, metrics, logger, audit};
+  // Never advanced: progress timers and the ack-wait fallback never fire (on_written
+  // releases the replies).
+  core::ManualScheduler scheduler;
+  slack_front::App app{app_settings(), runner, web, scheduler, clock, metrics, logger, audit};
   rapidjson::Document view_submission = parse_fixture("view_submission_teardown.json");
   rapidjson::Document slash_command = parse_fixture("slash_command_status.json");
 
@@ -149,8 +153,8 @@ struct World {
     settings.cooldown = std::chrono::seconds(0);  // so repeated inputs still reach the backend
     return settings;
   }
-  static infra::AppSettings app_settings() {
-    infra::AppSettings settings;
+  static slack_front::AppSettings app_settings() {
+    slack_front::AppSettings settings;
     settings.audit_channel = "C0AUDIT01";
     return settings;
   }
@@ -254,11 +258,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   int acks = 0;
   std::string acked_id;
   std::optional<std::string> acked_payload;
-  const infra::AckFunction ack = [&](const std::string& envelope_id,
-                                     std::optional<std::string> payload) {
+  const slack_front::AckFunction ack = [&](const std::string& envelope_id,
+                                           std::optional<std::string> payload,
+                                           const slack_front::AckWritten& on_written) {
     ++acks;
     acked_id = envelope_id;
     acked_payload = std::move(payload);
+    if (on_written) on_written();
     return core::Status{};
   };
   try {

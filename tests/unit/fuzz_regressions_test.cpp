@@ -22,8 +22,8 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/scheduler.hpp"
 #include "fake_clock.hpp"
-#include "infra/app.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/lambda_backend.hpp"
 #include "infra/policy.hpp"
@@ -34,6 +34,7 @@
 #include "sequential_ids.hpp"
 #include "slack/blockkit.hpp"
 #include "slack/envelope.hpp"
+#include "slack_front/app.hpp"
 
 namespace {
 
@@ -190,7 +191,9 @@ TEST(AppEnvelope, SubmissionWithLoneSurrogateEnvironmentGetsAnAckTheClientSends)
       infra::RunnerSettings{infra::ParserSettings{}, {{"dev", "staging", "prod"}, {"prod"}, "dev"}},
       policy, backend, clock, ids, logger);
   test::RecordingWebApi web;
-  infra::App app(infra::AppSettings{}, runner, web, clock, metrics, logger, logger);
+  core::ManualScheduler scheduler;
+  slack_front::App app(slack_front::AppSettings{}, runner, web, scheduler, clock, metrics, logger,
+                       logger);
 
   // As parse_frame delivers it: {"env":"\udc00","level":"full"} inside the view.
   const auto frame = slack::parse_frame(
@@ -205,9 +208,11 @@ TEST(AppEnvelope, SubmissionWithLoneSurrogateEnvironmentGetsAnAckTheClientSends)
 
   int acks = 0;
   std::optional<std::string> payload;
-  app.on_envelope(envelope, [&](const std::string&, std::optional<std::string> p) {
+  app.on_envelope(envelope, [&](const std::string&, std::optional<std::string> p,
+                                const slack_front::AckWritten& on_written) {
     ++acks;
     payload = std::move(p);
+    if (on_written) on_written();
     return core::Status{};
   });
   ASSERT_EQ(acks, 1);

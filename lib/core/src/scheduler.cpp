@@ -8,6 +8,8 @@ namespace core {
 
 namespace {
 
+constexpr std::size_t kSweepAbove = 1024;
+
 // 2026-01-01T00:00:00Z, as test::FakeClock starts.
 constexpr auto kDefaultWallStart = std::chrono::seconds(1767225600);
 // Far from zero so that a steady time point minus a day never underflows.
@@ -57,8 +59,22 @@ Timer ManualScheduler::after(std::chrono::milliseconds delay, std::function<void
   auto entry = std::make_shared<Entry>();
   entry->task = std::move(task);
   const auto due = clock_.monotonic() + std::max(delay, std::chrono::milliseconds(0));
+  std::vector<std::shared_ptr<Entry>> dropped;  // destroyed after the lock (see below)
   std::lock_guard lock(mutex_);
   timers_.emplace(std::make_pair(due, sequence_++), entry);
+  // A scheduler that is rarely advanced (a fuzz target) keeps no pile of
+  // cancelled timers: past a size, every cancelled one goes.
+  if (timers_.size() > kSweepAbove && timers_.size() > 2 * swept_size_) {
+    for (auto it = timers_.begin(); it != timers_.end();) {
+      if (it->second->cancelled) {
+        dropped.push_back(std::move(it->second));
+        it = timers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    swept_size_ = timers_.size();
+  }
   return entry;
 }
 

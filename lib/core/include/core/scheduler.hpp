@@ -97,6 +97,7 @@ class ManualScheduler final : public Scheduler {
   std::uint64_t sequence_ = 0;
   std::multimap<std::pair<MonoTime, std::uint64_t>, std::shared_ptr<Entry>> timers_;
   std::multimap<std::uint64_t, std::function<void()>> posted_;
+  std::size_t swept_size_ = 0;  ///< timers left by the last sweep of cancelled ones
 };
 
 /// A Scheduler with its own thread (for the console and tools that run no
