@@ -148,7 +148,7 @@ class Console {
   std::istream& in_;
   std::ostream& out_;
   ConsoleClock& clock_;
-  core::UuidSource ids_;
+  core::CounterUuidSource ids_;
   infra::Backend& backend_;
   infra::Policy policy_;
   infra::CommandRunner runner_;

@@ -323,10 +323,13 @@ int run_service(const core::Environment& env) {
   const auto redactor = make_redactor(*config, env);
   auto logger =
       core::make_stderr_logger("infra-bot", config->log_format, config->log_level, redactor);
-  auto audit = core::make_stderr_logger("audit", config->log_format, core::LogLevel::info, redactor,
-                                        core::Payload::json_object);
+  // Audit lines are buffered and written once per turn of the io loop (hooked up below), not
+  // one write(2) each on the ack path; warnings, a full buffer and the exit write them too.
+  auto audit_sink = core::BatchingSink::to_stderr();
+  auto audit = core::make_logger("audit", config->log_format, core::LogLevel::info, {audit_sink},
+                                 redactor, core::Payload::json_object);
   core::SystemClock clock;
-  core::UuidSource ids;
+  core::CounterUuidSource ids;
   core::metrics::Registry metrics;
 
   std::unique_ptr<LambdaStack> lambda;
@@ -359,6 +362,11 @@ int run_service(const core::Environment& env) {
   // keep-alive and reconnects, progress of long jobs, the wait for an ack to be written).
   auto transport = slack::make_asio_transport(clock);
   transport->start();
+  audit_sink->on_first_pending([&transport, weak = std::weak_ptr(audit_sink)] {
+    transport->post([weak] {
+      if (auto sink = weak.lock()) sink->flush();
+    });
+  });
   slack_front::App app(slack_front::AppSettings::from(*config), runner, web, *transport, clock,
                        metrics, logger, audit);
 
@@ -435,7 +443,9 @@ int run_service(const core::Environment& env) {
       logger->warn("socket mode: sockets still closing at exit; dropping them");
     }
   }
+  audit_sink->on_first_pending({});
   transport->stop_and_join();
+  audit_sink->flush();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));
   status.stop();

@@ -40,15 +40,17 @@ void JobTracker::add(const std::shared_ptr<RunningJob>& job) {
   if (job->lock) locks_[*job->lock] = job;
 }
 
+void JobTracker::unlock(const std::shared_ptr<RunningJob>& job) {
+  std::lock_guard guard(mutex_);
+  if (!job->lock) return;
+  if (auto it = locks_.find(*job->lock); it != locks_.end() && it->second == job) locks_.erase(it);
+}
+
 void JobTracker::release(const std::shared_ptr<RunningJob>& job) {
+  unlock(job);
   {
     std::lock_guard guard(mutex_);
     running_.erase(job);
-    if (job->lock) {
-      if (auto it = locks_.find(*job->lock); it != locks_.end() && it->second == job) {
-        locks_.erase(it);
-      }
-    }
   }
   changed_.notify_all();
 }

@@ -50,7 +50,12 @@ class JobTracker {
   /// Registers `job` and takes its lock (the caller checked holder() under
   /// the same admission step).
   void add(const std::shared_ptr<RunningJob>& job);
-  /// The job is over: its lock is free again. Idempotent.
+  /// The job's work is over: what it held is free again (before its answer
+  /// is queued, so whoever reads the answer finds the environment free).
+  /// Idempotent.
+  void unlock(const std::shared_ptr<RunningJob>& job);
+  /// The job is answered (or will never be): unlock(), and it no longer
+  /// counts as in flight. Idempotent.
   void release(const std::shared_ptr<RunningJob>& job);
   std::size_t size() const;
   /// Waits up to `timeout` for every job to be released; returns those left.

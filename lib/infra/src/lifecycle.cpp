@@ -69,6 +69,7 @@ class Lifecycle::Impl {
               [this](const std::string& what) { logger_->error("job failed: {}", what); }) {
     metrics_.declare_counter("infra_jobs_total", "Jobs finished, by action and outcome");
     metrics_.declare_gauge("infra_jobs_running", "Jobs running or queued");
+    jobs_running_ = metrics_.gauge("infra_jobs_running");
   }
 
   ~Impl() {
@@ -191,8 +192,9 @@ class Lifecycle::Impl {
   void begin_drain() {
     std::lock_guard admission(admission_mutex_);  // no admission is half done
     if (!draining_.exchange(true)) {
+      in_flight_at_drain_ = tracker_.size();
       logger_->info("draining: {} job(s) in flight; new commands are answered \"restarting\"",
-                    tracker_.size());
+                    in_flight_at_drain_.load());
     }
   }
 
@@ -202,10 +204,11 @@ class Lifecycle::Impl {
     begin_drain();
     std::lock_guard drain_lock(drain_mutex_);
     DrainReport report;
-    const auto before = tracker_.size();
+    const std::size_t before = in_flight_at_drain_;
     const auto left = tracker_.wait_empty(timeout);
     report.finished = before > left.size() ? before - left.size() : 0;
     for (const auto& running : left) {
+      core::RequestScope scope(running->job.request_id);
       std::lock_guard lock(running->mutex);
       if (running->done) continue;
       running->done = true;
@@ -267,8 +270,9 @@ class Lifecycle::Impl {
     running->started_steady = clock_.monotonic();
     if (names_ != nullptr) names_->prefetch(running->job.requester.user_id);
     tracker_.add(running);
-    metrics_.set("infra_jobs_running", {}, static_cast<double>(tracker_.size()));
+    jobs_running_.set(static_cast<double>(tracker_.size()));
     {
+      core::RequestScope scope(running->job.request_id);
       std::lock_guard lock(running->mutex);
       running->conversation->started(started_message);
       schedule_progress(running, settings_.progress_after);
@@ -280,6 +284,8 @@ class Lifecycle::Impl {
   }
 
   void execute(const std::shared_ptr<RunningJob>& running) {
+    // Every line this job logs (backend calls, replies on the lanes) carries its id.
+    core::RequestScope scope(running->job.request_id);
     Job job;
     {
       std::lock_guard lock(running->mutex);
@@ -325,27 +331,32 @@ class Lifecycle::Impl {
       }
       message = views::for_channel(std::move(message), name.empty() ? started_by : name);
     }
-    // Release first, then answer: a command typed after the answer arrived
-    // never finds this job still holding its environment.
-    release(running);
+    // Unlock first, then answer: a command typed after the answer arrived
+    // never finds this job still holding its environment. It stays in flight
+    // until its answer is queued, so a drain waits for that too.
+    tracker_.unlock(running);
+    bool answered = false;
     {
       std::lock_guard lock(running->mutex);
-      if (running->done) return;  // a drain answered "interrupted" already
-      running->done = true;
-      if (running->progress_timer) running->progress_timer->cancel();
-      running->conversation->finished(message);
-      finish_audit(*running, reply.ok ? "ok" : "failed", reply.ok ? "" : reply.message.text);
+      if (!running->done) {  // else a drain answered "interrupted" already
+        running->done = true;
+        answered = true;
+        if (running->progress_timer) running->progress_timer->cancel();
+        running->conversation->finished(message);
+        finish_audit(*running, reply.ok ? "ok" : "failed", reply.ok ? "" : reply.message.text);
+      }
     }
-    if (announcer_ != nullptr && is_mutating(action)) {
+    if (answered && announcer_ != nullptr && is_mutating(action)) {
       const auto took = duration_cast<seconds>(clock_.now() - running->started);
       announcer_->announce(views::render_audit_line(running->job.command, started_by,
                                                     reply.ok ? "ok" : "failed", took));
     }
+    release(running);
   }
 
   void release(const std::shared_ptr<RunningJob>& running) {
     tracker_.release(running);
-    metrics_.set("infra_jobs_running", {}, static_cast<double>(tracker_.size()));
+    jobs_running_.set(static_cast<double>(tracker_.size()));
   }
 
   // The job's audit line and counter (its mutex held).
@@ -372,6 +383,7 @@ class Lifecycle::Impl {
   }
 
   void progress(const std::shared_ptr<RunningJob>& running) {
+    core::RequestScope scope(running->job.request_id);
     std::lock_guard lock(running->mutex);
     if (running->done) return;
     const auto elapsed = clock_.monotonic() - running->started_steady;
@@ -412,8 +424,10 @@ class Lifecycle::Impl {
   Announcer* announcer_;
   NameDirectory* names_;
   std::shared_ptr<Alive> alive_ = std::make_shared<Alive>();
+  core::metrics::Gauge jobs_running_;
 
   std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> in_flight_at_drain_{0};  ///< jobs in flight when draining began
   std::mutex drain_mutex_;
   std::mutex admission_mutex_;
   std::map<std::string, core::MonoTime> consumed_dialogs_;  // admission_mutex_

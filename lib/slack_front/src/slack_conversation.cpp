@@ -127,7 +127,13 @@ void SlackConversation::ack_written() {
 }
 
 void SlackConversation::enqueue(std::function<void(SlackConversation&)> send) {
-  auto task = [self = shared_from_this(), send = std::move(send)] { send(*self); };
+  // The request's id (core::RequestScope, set by the core) goes with the send to the lane
+  // thread, so its log lines carry it too.
+  auto task = [self = shared_from_this(), send = std::move(send),
+               request_id = std::string(core::RequestScope::current())] {
+    core::RequestScope scope(request_id);
+    send(*self);
+  };
   std::lock_guard lock(mutex_);
   if (!gate_open_) {
     held_.push_back(std::move(task));
