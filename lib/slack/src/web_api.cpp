@@ -1,3 +1,7 @@
+// HttpWebApi: one Slack Web API call end to end — JSON body, bot token, the
+// per-method rate-limit memory, Retry-After and 5xx retries, the error shapes.
+// A little over 600 lines on purpose: the retry decisions and the per-method
+// wait are one state machine, and splitting them apart would spread it.
 #include "slack/web_api.hpp"
 
 #include <algorithm>
