@@ -1252,6 +1252,31 @@ TEST_F(AppTest, IndeterminateResponseUrlFailureIsNotRepeatedElsewhere) {
   EXPECT_EQ(web_.count(RecordingWebApi::kPostEphemeral), 0u);
 }
 
+// The warning a reply lane logs (on its own thread) names the request it was
+// sending for.
+TEST_F(AppTest, AReplyLanesLogLinesCarryTheRequestId) {
+  web_.fail(RecordingWebApi::kRespond,
+            core::make_error(core::ErrorCode::indeterminate, "Slack did not confirm the request.",
+                             "response_url: HTTP 504"));
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  await_replies(url_of(envelope));
+  settle();
+  std::string request_id;
+  for (const auto& line : audit()) {
+    if (line.count("outcome") != 0 && line.at("outcome") == "ok")
+      request_id = line.at("request_id");
+  }
+  ASSERT_FALSE(request_id.empty());
+  int warnings = 0;
+  for (const auto& line : log_sink_->lines()) {
+    if (line.find("response_url post failed") == std::string::npos) continue;
+    ++warnings;
+    EXPECT_THAT(line, HasSubstr(" request_id=" + request_id)) << line;
+  }
+  EXPECT_EQ(warnings, 1);
+}
+
 // ---------------------------------------------------------------------------
 // Mentions
 

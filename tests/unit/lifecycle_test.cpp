@@ -125,7 +125,9 @@ class LifecycleTest : public testing::Test {
   test::SequentialIds ids_;
   core::metrics::Registry metrics_;
   std::shared_ptr<test::RecordingSink> audit_sink_ = std::make_shared<test::RecordingSink>();
-  core::LoggerPtr logger_ = core::make_null_logger();
+  std::shared_ptr<test::RecordingSink> log_sink_ = std::make_shared<test::RecordingSink>();
+  core::LoggerPtr logger_ =
+      core::make_logger("infra-bot", core::LogFormat::json, core::LogLevel::debug, {log_sink_}, {});
   core::LoggerPtr audit_ = core::make_logger("audit", core::LogFormat::json, core::LogLevel::info,
                                              {audit_sink_}, {}, core::Payload::json_object);
   infra::SimulatedBackend simulated_{{"dev", "staging", "prod"}, scheduler_.clock()};
@@ -272,6 +274,22 @@ TEST_F(LifecycleTest, AConfirmedTeardownIsAnnouncedAsStartedAndADoubleSubmitIsIg
   EXPECT_TRUE(std::holds_alternative<infra::Ignored>(again));
   ASSERT_TRUE(conversation->wait_finished());
   EXPECT_EQ(backend_.count("teardown"), 1u);
+}
+
+// Every line a job logs carries its request id as a field of its own.
+TEST_F(LifecycleTest, AJobsLogLinesCarryItsRequestIdAsAField) {
+  auto [outcome, conversation] = submit("stop dev");
+  const auto* accepted = std::get_if<infra::Accepted>(&outcome);
+  ASSERT_NE(accepted, nullptr);
+  ASSERT_TRUE(conversation->wait_finished());
+  const std::string field = "\"request_id\":\"" + accepted->request_id + "\"";
+  int done_lines = 0;
+  for (const auto& line : log_sink_->lines()) {
+    if (line.find("command done") == std::string::npos) continue;
+    ++done_lines;
+    EXPECT_THAT(line, HasSubstr(field));
+  }
+  EXPECT_EQ(done_lines, 1);
 }
 
 }  // namespace
