@@ -716,12 +716,19 @@ class ServiceFixture : public testing::Test {
   /// name when the lookup landed first, else the Slack handle. Either is right; the handle is
   /// turned into the real name here so the comparisons stay exact.
   static Document with_real_name(const Value& value) {
+    // The text may sit in a JSON string inside a string (a form post's "blocks"), so the
+    // name ends in `"` or in `\"`.
     auto text = core::json::to_string(value);
-    const std::string handle = "Requested by " + std::string(kUserName) + "\"";
-    const std::string real = "Requested by " + std::string(kRealName) + "\"";
+    const std::string handle = "Requested by " + std::string(kUserName);
+    const std::string real = "Requested by " + std::string(kRealName);
     for (auto at = text.find(handle); at != std::string::npos; at = text.find(handle, at)) {
-      text.replace(at, handle.size(), real);
-      at += real.size();
+      const auto end = at + handle.size();
+      if (end < text.size() && (text[end] == '"' || text[end] == '\\')) {
+        text.replace(at, handle.size(), real);
+        at += real.size();
+      } else {
+        at = end;
+      }
     }
     auto parsed = core::json::parse(text);
     Document out;
