@@ -47,6 +47,11 @@ void StrandPool::close() {
   wake_.notify_all();
 }
 
+bool StrandPool::full() const {
+  std::lock_guard lock(mutex_);
+  return closed_ || queued_ >= max_queued_;
+}
+
 std::size_t StrandPool::pending() const {
   std::lock_guard lock(mutex_);
   return queued_ + running_;

@@ -10,8 +10,8 @@
 
 #include "audit_record.hpp"
 #include "core/overloaded.hpp"
+#include "core/strand_pool.hpp"
 #include "job_tracker.hpp"
-#include "worker_pool.hpp"
 
 namespace infra {
 namespace {
@@ -277,7 +277,8 @@ class Lifecycle::Impl {
       running->conversation->started(started_message);
       schedule_progress(running, settings_.progress_after);
     }
-    if (jobs_.submit([this, running] { execute(running); })) return;
+    // Each job its own strand: jobs run side by side, `workers` at a time.
+    if (jobs_.post(next_job_++, [this, running] { execute(running); })) return;
     logger_->error("job queue full ({} queued); refusing request_id={}", jobs_.pending(),
                    running->job.request_id);
     finish(running, too_busy_reply(running->job.command));
@@ -434,7 +435,8 @@ class Lifecycle::Impl {
   JobTracker tracker_;
 
   // Last: destroyed (joined) first, while everything its tasks use lives.
-  WorkerPool jobs_;
+  std::uint64_t next_job_ = 0;  // admission_mutex_
+  core::StrandPool jobs_;
 };
 
 Lifecycle::Lifecycle(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,

@@ -37,6 +37,8 @@ class StrandPool {
   void close();
   /// Queued plus running tasks.
   std::size_t pending() const;
+  /// True when post() would refuse a task now (closed, or max_queued wait).
+  bool full() const;
 
  private:
   void work();
