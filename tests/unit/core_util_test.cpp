@@ -35,6 +35,30 @@ TEST(Json, ParseErrorsAreValuesWithTheOffset) {
   EXPECT_FALSE(core::json::parse(""));
 }
 
+// is_valid() answers as parse() does, for every kind of input, without a document.
+TEST(Json, IsValidAgreesWithParse) {
+  const std::string deep_array(1000, '[');
+  const std::string cases[] = {
+      R"({"a":[1,2,{"b":"c"}],"d":null})",
+      R"("x")",
+      "12",
+      "",
+      "{",
+      R"({"a":1,})",
+      "[1 2]",
+      R"({"a":"\udc00"})",
+      R"({"a":"\ud800"})",
+      "{\"a\":\"\xff\"}",
+      std::string(60, '[') + "1" + std::string(60, ']'),
+  };
+  for (const auto& text : cases) {
+    EXPECT_EQ(core::json::is_valid(text), core::json::parse(text).has_value()) << text;
+  }
+  EXPECT_TRUE(core::json::is_valid(R"({"a":"\udc00"})")) << "parse() repairs a lone surrogate";
+  EXPECT_FALSE(core::json::is_valid(deep_array));
+  EXPECT_FALSE(core::json::parse(deep_array).has_value());
+}
+
 TEST(Json, GettersReturnNulloptForMissingOrMistyped) {
   auto document = core::json::parse(R"({"s":"x","n":5,"b":true,"a":[],"o":{},"null":null})");
   ASSERT_TRUE(document);

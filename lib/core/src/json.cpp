@@ -4,8 +4,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/prettywriter.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -118,6 +121,21 @@ Result<rapidjson::Document> parse(std::string_view text) {
                                   rapidjson::GetParseError_En(document.GetParseError())));
   }
   return document;
+}
+
+bool is_valid(std::string_view text) {
+  // The fast path: RapidJSON's iterative reader (no recursion, so no depth
+  // limit needed) with a handler that keeps nothing.
+  rapidjson::MemoryStream memory(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
+  rapidjson::BaseReaderHandler<> ignore;
+  rapidjson::Reader reader;
+  if (reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+          input, ignore)) {
+    return true;
+  }
+  // What parse() repairs (a lone surrogate escape) or refuses (nesting): ask it.
+  return parse(text).has_value();
 }
 
 std::string quote(std::string_view text) {

@@ -146,7 +146,7 @@ class SocketModeClient::Impl {
                    std::function<void()> on_written) {
     std::string text = "{\"envelope_id\":" + core::json::quote(envelope_id);
     if (payload_json) {
-      if (!core::json::parse(*payload_json)) {
+      if (!core::json::is_valid(*payload_json)) {
         logger_->warn("socket mode: ack for envelope {} refused: payload is not JSON", envelope_id);
         return core::make_error(core::ErrorCode::invalid_input,
                                 "The reply could not be sent (internal error).",

@@ -15,6 +15,11 @@ namespace core::json {
 /// detail names the offset.
 Result<rapidjson::Document> parse(std::string_view text);
 
+/// Whether parse(text) would succeed, without building a document: a
+/// validating pass with no allocation per value (the ack path checks every
+/// payload it sends).
+bool is_valid(std::string_view text);
+
 /// `text` as a JSON string literal, quotes included.
 std::string quote(std::string_view text);
 
