@@ -123,6 +123,7 @@ TEST_F(FakeSlackTest, FailNextAnswers429WithRetryAfterThenNormally) {
   EXPECT_EQ(second.status, 503);
   EXPECT_EQ(error(second.json), "internal_error");
   EXPECT_TRUE(ok(call("chat.postMessage", message, slack_.bot_token()).json));
+  ASSERT_TRUE(slack_.sync());  // the events reach us after the answers (fake_slack.hpp)
   EXPECT_EQ(slack_.count([](const auto& e) {
     return test::FakeSlack::is(e, "api") && e["injected"].IsBool() && e["injected"].GetBool();
   }),
