@@ -49,16 +49,8 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
 
 }  // namespace
 
-// Deeper than any Slack or Lambda document; shallow enough for any stack.
-constexpr int kMaxDepth = 64;
-
-Result<rapidjson::Document> parse(std::string_view text) {
-  // One pass before RapidJSON: nesting is bounded (its parser recurses, so a
-  // long run of '[' would overflow the stack), and an escaped surrogate that
-  // is not half of a pair ("\udc00", which Python writes for undecodable
-  // bytes) becomes U+FFFD: RapidJSON would decode it to bytes that are not
-  // UTF-8, and every string we hand on must be UTF-8.
-  std::string repaired;
+Precheck precheck(std::string_view text, int max_depth) {
+  Precheck out;
   int depth = 0;
   bool in_string = false;
   auto hex4 = [&](std::size_t at) -> long {
@@ -81,11 +73,11 @@ Result<rapidjson::Document> parse(std::string_view text) {
       if (c == '"') {
         in_string = true;
       } else if (c == '[' || c == '{') {
-        if (++depth > kMaxDepth) {
-          return make_error(ErrorCode::invalid_input, "malformed JSON",
-                            fmt::format("JSON nested deeper than {} levels", kMaxDepth));
+        if (++depth > max_depth) {
+          out.too_deep = true;
+          return out;
         }
-      } else if (c == ']' || c == '}') {
+      } else if ((c == ']' || c == '}') && depth > 0) {
         --depth;
       }
       continue;
@@ -102,15 +94,31 @@ Result<rapidjson::Document> parse(std::string_view text) {
           i += 11;  // a pair: both escapes
           continue;
         }
-        if (high || low) {
-          if (repaired.empty()) repaired.assign(text);
-          repaired.replace(i + 2, 4, "FFFD");
-        }
+        if (high || low) out.lone_surrogates.push_back(i + 2);
         i += 5;
       } else {
         ++i;
       }
     }
+  }
+  return out;
+}
+
+Result<rapidjson::Document> parse(std::string_view text) {
+  // One pass before RapidJSON: nesting is bounded (its parser recurses, so a
+  // long run of '[' would overflow the stack), and an escaped surrogate that
+  // is not half of a pair ("\udc00", which Python writes for undecodable
+  // bytes) becomes U+FFFD: RapidJSON would decode it to bytes that are not
+  // UTF-8, and every string we hand on must be UTF-8.
+  const auto checked = precheck(text, kMaxDepth);
+  if (checked.too_deep) {
+    return make_error(ErrorCode::invalid_input, "malformed JSON",
+                      fmt::format("JSON nested deeper than {} levels", kMaxDepth));
+  }
+  std::string repaired;
+  if (!checked.lone_surrogates.empty()) {
+    repaired.assign(text);
+    for (const auto at : checked.lone_surrogates) repaired.replace(at, 4, "FFFD");
   }
   if (!repaired.empty()) text = repaired;
   rapidjson::Document document;

@@ -86,66 +86,16 @@ ParseArena& arena() {
   return instance;
 }
 
-// One pass over the frame's copy before RapidJSON sees it, as core::json::parse does:
-// nesting (of '[' and '{' outside strings) bounded, and an escaped surrogate that is not
-// half of a pair ("\udc00", which Python writes for undecodable bytes) rewritten to
-// U+FFFD in place (RapidJSON would decode it to bytes that are not UTF-8). Sets
-// `repaired` when it rewrote anything.
+// core::json's pass before RapidJSON, applied to the frame's copy in place:
+// nesting bounded, lone surrogate escapes rewritten to U+FFFD. Sets `repaired`
+// when it rewrote anything.
 std::optional<core::Error> precheck(std::string& text, bool& repaired) {
-  repaired = false;
-  int depth = 0;
-  bool in_string = false;
-  const std::size_t size = text.size();
-  auto hex4 = [&](std::size_t at) -> long {
-    if (at + 4 > size) return -1;
-    long value = 0;
-    for (std::size_t i = at; i < at + 4; ++i) {
-      const char c = text[i];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return -1;
-      value = value * 16 + digit;
-    }
-    return value;
-  };
-  for (std::size_t i = 0; i < size; ++i) {
-    const char c = text[i];
-    if (!in_string) {
-      if (c == '"') {
-        in_string = true;
-      } else if (c == '[' || c == '{') {
-        if (++depth > kMaxNestingDepth) {
-          return frame_error(fmt::format("nested deeper than {} levels", kMaxNestingDepth));
-        }
-      } else if ((c == ']' || c == '}') && depth > 0) {
-        --depth;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = false;
-    } else if (c == '\\' && i + 1 < size) {
-      if (text[i + 1] == 'u') {
-        const long unit = hex4(i + 2);
-        const bool high = unit >= 0xD800 && unit <= 0xDBFF;
-        const bool low = unit >= 0xDC00 && unit <= 0xDFFF;
-        if (high && i + 7 < size && text[i + 6] == '\\' && text[i + 7] == 'u' &&
-            hex4(i + 8) >= 0xDC00 && hex4(i + 8) <= 0xDFFF) {
-          i += 11;  // a pair: both escapes
-          continue;
-        }
-        if (high || low) {
-          text.replace(i + 2, 4, "FFFD");
-          repaired = true;
-        }
-        i += 5;
-      } else {
-        ++i;
-      }
-    }
+  const auto checked = core::json::precheck(text, kMaxNestingDepth);
+  if (checked.too_deep) {
+    return frame_error(fmt::format("nested deeper than {} levels", kMaxNestingDepth));
   }
+  for (const auto at : checked.lone_surrogates) text.replace(at, 4, "FFFD");
+  repaired = !checked.lone_surrogates.empty();
   return std::nullopt;
 }
 

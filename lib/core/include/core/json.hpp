@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -14,6 +16,21 @@ namespace core::json {
 /// Parses UTF-8 JSON text; a syntax error is an invalid_input Error whose
 /// detail names the offset.
 Result<rapidjson::Document> parse(std::string_view text);
+
+/// Deeper than any Slack or Lambda document; shallow enough for any stack.
+inline constexpr int kMaxDepth = 64;
+
+/// The pass parse() makes before RapidJSON (also used by slack's in-situ frame
+/// parser): nesting of '[' and '{' outside strings bounded by `max_depth` (the
+/// parser recurses), and the escaped surrogates that are not half of a pair
+/// ("\\udc00", which Python writes for undecodable bytes), given as the offsets
+/// of their four hex digits: writing "FFFD" there makes them U+FFFD (RapidJSON
+/// would decode them to bytes that are not UTF-8).
+struct Precheck {
+  bool too_deep = false;
+  std::vector<std::size_t> lone_surrogates;
+};
+Precheck precheck(std::string_view text, int max_depth = kMaxDepth);
 
 /// Whether parse(text) would succeed, without building a document: a
 /// validating pass with no allocation per value (the ack path checks every
