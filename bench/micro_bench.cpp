@@ -594,7 +594,15 @@ class NoopWebApi final : public slack::WebApi {
   }
   core::Status update_view(const std::string&, const std::string&) override { return {}; }
   core::Result<slack::UserInfo> user_info(const std::string& user_id) override {
-    return slack::UserInfo{user_id, "alice", "Alice Example"};
+    slack::UserInfo user;
+    user.id = user_id;
+    user.name = "alice";
+    user.real_name = "Alice Example";
+    user.team_id = "T0123ABCD";
+    return user;
+  }
+  core::Result<slack::AuthIdentity> auth_test() override {
+    return slack::AuthIdentity{"T0123ABCD", "U0BOT", "B0BOT", ""};
   }
   core::Status respond(const std::string&, const std::string&) override { return {}; }
 };

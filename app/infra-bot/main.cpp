@@ -209,6 +209,7 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
   const auto level = env.get("LOG_LEVEL") ? config->log_level : core::LogLevel::warn;
   auto logger =
       core::make_stderr_logger("infra-bot", config->log_format, level, make_redactor(*config, env));
+  for (const auto& warning : config->warnings) logger->warn("configuration: {}", warning);
   options.interactive = !options.command && isatty(STDIN_FILENO) == 1;
 
   app::ConsoleClock clock(options.frozen_now);
@@ -323,6 +324,7 @@ int run_service(const core::Environment& env) {
   const auto redactor = make_redactor(*config, env);
   auto logger =
       core::make_stderr_logger("infra-bot", config->log_format, config->log_level, redactor);
+  for (const auto& warning : config->warnings) logger->warn("configuration: {}", warning);
   // Audit lines are buffered and written once per turn of the io loop (hooked up below), not
   // one write(2) each on the ack path; warnings, a full buffer and the exit write them too.
   auto audit_sink = core::BatchingSink::to_stderr();
@@ -358,6 +360,17 @@ int run_service(const core::Environment& env) {
   web_settings.bot_token = config->slack_bot_token;
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
+  // The workspace the token belongs to: envelopes from any other are ignored.
+  auto identity = web.auth_test();
+  if (!identity) {
+    logger->critical(
+        "Slack auth.test failed, so the bot cannot tell its workspace: {}",
+        identity.error().detail.empty() ? identity.error().user_message : identity.error().detail);
+    return kExitFailure;
+  }
+  auto app_settings = slack_front::AppSettings::from(*config);
+  app_settings.workspace.team_id = identity->team_id;
+  app_settings.workspace.bot_user_id = identity->user_id;
   // The one io thread (design §1): the sockets, and every timer of the service (Socket Mode
   // keep-alive and reconnects, progress of long jobs, the wait for an ack to be written).
   auto transport = slack::make_asio_transport(clock);
@@ -367,8 +380,8 @@ int run_service(const core::Environment& env) {
       if (auto sink = weak.lock()) sink->flush();
     });
   });
-  slack_front::App app(slack_front::AppSettings::from(*config), runner, web, *transport, clock,
-                       metrics, logger, audit);
+  slack_front::App app(std::move(app_settings), runner, web, *transport, clock, metrics, logger,
+                       audit);
 
   // Expired allow-list entries: removed and announced, one notice each.
   infra::WhitelistSweeper sweeper(
@@ -407,9 +420,18 @@ int run_service(const core::Environment& env) {
     logger->critical("health server: {}", started.error().user_message);
     return kExitFailure;
   }
-  logger->info("infra-bot {} starting: backend={} environments={} connections={}",
-               INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
-               config->socket_connections);
+  logger->info(
+      "infra-bot {} starting: backend={} environments={} protected={} connections={} "
+      "workspace={} access={}{}",
+      INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
+      config->protected_environments.empty()
+          ? std::string("none")
+          : fmt::format("{}", fmt::join(config->protected_environments, ",")),
+      config->socket_connections, identity->team_id,
+      config->allow_everyone && config->allowed_users.empty() && config->allowed_channels.empty()
+          ? "everyone"
+          : "allow-lists",
+      config->allow_guests ? " (guests allowed)" : "");
   client.start();
   sweeper.start(config->whitelist_sweep);
 
@@ -465,7 +487,7 @@ int run_service(const core::Environment& env) {
 // `infra-bot healthcheck`: exit 0 iff the local /readyz answers 200.
 int run_healthcheck(const core::Environment& env) {
   std::string port = env.get("INFRA_HEALTH_PORT").value_or("8080");
-  std::string address = env.get("INFRA_HEALTH_ADDRESS").value_or("0.0.0.0");
+  std::string address = env.get("INFRA_HEALTH_ADDRESS").value_or("127.0.0.1");
   if (port.empty()) port = "8080";
   if (address.empty() || address == "0.0.0.0") address = "127.0.0.1";
   if (address == "::") address = "::1";

@@ -636,6 +636,7 @@ def main():
             "LOG_LEVEL": args.log_level,
             "INFRA_COOLDOWN_SECONDS": "0",
             "INFRA_SOCKET_CONNECTIONS": "2",
+            "INFRA_ALLOW_EVERYONE": "true",
         }
         t_start_bot = now()
         bot = Child("infra-bot", [args.binary, "run"], bot_env, tracker.on_bot,

@@ -359,7 +359,8 @@ slack_port=$(sed -n 's/^PORT //p' "$e2e/fake.out")
 [ -n "$slack_port" ] || { cat "$e2e/fake.err" >&2; die "the fake Slack did not start"; }
 bot_env=("SLACK_APP_TOKEN=$app_token" "SLACK_BOT_TOKEN=$bot_token" INFRA_BACKEND=simulated
          "SLACK_API_URL=https://127.0.0.1:$slack_port/api/" SSL_CERT_FILE=/tmp/ca.pem
-         "INFRA_HEALTH_PORT=$health_port" INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_SOCKET_CONNECTIONS=1)
+         "INFRA_HEALTH_PORT=$health_port" INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_SOCKET_CONNECTIONS=1
+         INFRA_ALLOW_EVERYONE=true)
 # A plain command, not the function, so that $! is infra-bot itself (env and chroot exec it).
 env -i "${image_env[@]}" "${bot_env[@]}" chroot --userspec=10001:10001 "$mnt" infra-bot run \
   >"$e2e/bot.out" 2>"$e2e/bot.err" &

@@ -141,7 +141,7 @@ from websockets.legacy.server import WebSocketServerProtocol
 from fake_http_server import TlsHTTPServer, read_body
 
 APP_ID = "A0FAKE"
-TEAM_ID = "T0FAKE"
+TEAM_ID = "T0123ABCD"  # the service fixture's kTeam
 BOT_USER = "U0FAKEBOT"
 BOT_ID = "B0FAKE"
 HOST = "applink-fake"

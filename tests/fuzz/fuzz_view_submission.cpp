@@ -93,6 +93,7 @@ class CheckingWebApi final : public slack::WebApi {
   core::Result<slack::UserInfo> user_info(const std::string& user_id) override {
     return inner_.user_info(user_id);
   }
+  core::Result<slack::AuthIdentity> auth_test() override { return inner_.auth_test(); }
   core::Status respond(const std::string& response_url, const std::string& json) override {
     check("response_url", json);
     return inner_.respond(response_url, json);
@@ -146,7 +147,14 @@ struct World {
   rapidjson::Document view_submission = parse_fixture("view_submission_teardown.json");
   rapidjson::Document slash_command = parse_fixture("slash_command_status.json");
 
-  World() { recording.set_user(slack::UserInfo{"U0456EFGH", "alice", "Alice Liddell"}); }
+  World() {
+    slack::UserInfo alice;
+    alice.id = "U0456EFGH";
+    alice.name = "alice";
+    alice.real_name = "Alice Liddell";
+    alice.team_id = "T0123ABCD";
+    recording.set_user(alice);
+  }
 
   static infra::PolicySettings policy_settings() {
     infra::PolicySettings settings;

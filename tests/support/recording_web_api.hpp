@@ -35,6 +35,7 @@ class RecordingWebApi final : public slack::WebApi {
   static constexpr std::string_view kUpdateView = "views.update";
   static constexpr std::string_view kUserInfo = "users.info";
   static constexpr std::string_view kRespond = "response_url";
+  static constexpr std::string_view kAuthTest = "auth.test";
 
   struct Call {
     std::size_t seq = 0;  ///< 1, 2, … in the order the calls arrived
@@ -176,6 +177,11 @@ class RecordingWebApi final : public slack::WebApi {
     return core::make_error(core::ErrorCode::not_found,
                             "Slack could not find that (user_not_found).",
                             "users.info: user_not_found");
+  }
+  core::Result<slack::AuthIdentity> auth_test() override {
+    const auto seq = record(kAuthTest, {}, {}, {});
+    if (auto error = scripted_failure(kAuthTest, seq)) return *error;
+    return slack::AuthIdentity{"T0123ABCD", "U0BOT", "B0BOT", ""};
   }
   core::Status respond(const std::string& response_url, const std::string& message_json) override {
     const auto seq = record(kRespond, response_url, message_json, {});

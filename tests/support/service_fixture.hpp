@@ -366,6 +366,8 @@ class ServiceFixture : public testing::Test {
         {"LOG_LEVEL", "debug"},
         {"INFRA_COOLDOWN_SECONDS", "0"},
         {"INFRA_SOCKET_CONNECTIONS", "1"},
+        // Closed unless opened (issue 15): the suites act as any member of the workspace.
+        {"INFRA_ALLOW_EVERYONE", "true"},
     };
   }
 

@@ -25,7 +25,9 @@
 
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/metadata_signer.hpp"
 #include "core/metrics.hpp"
+#include "core/overloaded.hpp"
 #include "core/scheduler.hpp"
 #include "gated_backend.hpp"
 #include "infra/command_runner.hpp"
@@ -60,6 +62,7 @@ const User kCarol{"U0CAROL03", "carol", "Carol Danvers"};
 const std::string kTeam = "T0123ABCD";
 const std::string kChannel = "C0123ABCD";
 const std::string kAuditChannel = "C0AUDIT01";
+const std::string kSigningKey = "app-test-signing-key";
 // The response_url the teardown modal fixtures carry in their metadata.
 const std::string kModalUrl =
     "https://hooks.slack.com/commands/T0123ABCD/10074567890/abcdefABCDEF1007";
@@ -68,6 +71,16 @@ const std::string kModalUrl =
 const std::vector<std::string> kAuditFields = {
     "request_id",  "team_id",  "user_id", "user_name", "channel_id", "command",    "action",
     "environment", "decision", "reason",  "backend",   "outcome",    "duration_ms"};
+
+// users.info's answer for a member of the workspace.
+slack::UserInfo member(const User& user) {
+  slack::UserInfo info;
+  info.id = user.id;
+  info.name = user.name;
+  info.real_name = user.real_name;
+  info.team_id = kTeam;
+  return info;
+}
 
 // `message` as Slack receives it when only the requester may see it.
 std::string privately(core::reply::Message message) {
@@ -194,6 +207,14 @@ class AppTest : public testing::Test {
   /// it first; the others get the defaults (no cooldown) on first use.
   void start(slack_front::AppSettings settings = {}, infra::PolicySettings policy = no_cooldown()) {
     app_.reset();
+    // Unless a test is about the workspace gate: our team, guests allowed (no
+    // users.info before each envelope), and a known key for signed metadata.
+    if (settings.workspace.team_id.empty()) {
+      settings.workspace.team_id = kTeam;
+      settings.workspace.bot_user_id = "U0BOT";
+      settings.workspace.allow_guests = true;
+    }
+    if (settings.signing_key.empty()) settings.signing_key = kSigningKey;
     policy_ = std::make_unique<infra::Policy>(std::move(policy), clock_);
     runner_ = std::make_unique<infra::CommandRunner>(
         infra::RunnerSettings{infra::ParserSettings{}, help_info()}, *policy_, metered_, clock_,
@@ -212,6 +233,39 @@ class AppTest : public testing::Test {
 
   // ---- envelopes ----
 
+  /// Signs as the App does (same key, same clock).
+  core::MetadataSigner signer() const {
+    return core::MetadataSigner(kSigningKey, clock_, std::chrono::minutes(15));
+  }
+  core::reply::Modal signed_modal(core::reply::Modal modal) const {
+    modal.private_metadata = signer().sign(modal.private_metadata);
+    return modal;
+  }
+  core::reply::Message signed_buttons(core::reply::Message message) const {
+    for (auto& block : message.blocks) {
+      if (auto* actions = std::get_if<core::reply::Actions>(&block)) {
+        for (auto& button : actions->buttons) button.value = signer().sign(button.value);
+      }
+    }
+    return message;
+  }
+  /// A recorded view_submission / view_closed whose metadata the App signed.
+  slack::Envelope signed_fixture(const std::string& name) const {
+    auto envelope = ours(fixture(name));
+    if (auto* interaction = std::get_if<slack::Interaction>(&envelope.payload)) {
+      interaction->view_private_metadata = signer().sign(interaction->view_private_metadata);
+    }
+    return envelope;
+  }
+  /// A recorded envelope (Slack's SDK samples use team T111) from our workspace.
+  static slack::Envelope ours(slack::Envelope envelope) {
+    std::visit(core::Overloaded{[](slack::SlashCommand& c) { c.team_id = kTeam; },
+                                [](slack::Interaction& i) { i.team_id = kTeam; },
+                                [](slack::Event& e) { e.team_id = kTeam; }, [](std::monostate&) {}},
+               envelope.payload);
+    return envelope;
+  }
+
   slack::Envelope slash(const std::string& text, const User& user = kAlice,
                         const std::string& channel = kChannel) {
     const auto n = std::to_string(++envelopes_);
@@ -223,7 +277,7 @@ class AppTest : public testing::Test {
     command.team_id = kTeam;
     command.channel_id = channel;
     command.channel_name = "infra-ops";
-    command.response_url = "https://hooks.slack.test/commands/T0123ABCD/" + n + "/secret" + n;
+    command.response_url = "https://hooks.slack.com/commands/T0123ABCD/" + n + "/secret" + n;
     command.trigger_id = "1000" + n + ".0123456789.trigger";
     slack::Envelope envelope;
     envelope.envelope_id = "env-slash-" + n;
@@ -363,7 +417,7 @@ class AppTest : public testing::Test {
   /// one is named with the real name. Their audit lines are skipped by
   /// audit(); their replies and request ids remain.
   void know(const User& user) {
-    web_.set_user(slack::UserInfo{user.id, user.name, user.real_name});
+    web_.set_user(member(user));
     for (int attempt = 0; attempt < 100; ++attempt) {
       const auto envelope = slash("whitelist list dev", user);
       send(envelope);
@@ -474,7 +528,7 @@ class AppTest : public testing::Test {
 // Slash commands
 
 TEST_F(AppTest, StatusAcksWorkingAndRepliesOnceToTheResponseUrl) {
-  web_.set_user(slack::UserInfo{kAlice.id, kAlice.name, kAlice.real_name});
+  web_.set_user(member(kAlice));
   auto envelope = fixture("slash_command_status_env.json");
   command_of(envelope).text = "status dev";
   const auto& url = url_of(envelope);
@@ -577,7 +631,7 @@ TEST_F(AppTest, UserNamesAreLookedUpAgainAfterTheirTtl) {
   // meanwhile); jobs after the answer get the new name.
   clock_.advance(2min);
   const User renamed{kAlice.id, kAlice.name, "Alice P. Liddell"};
-  web_.set_user({renamed.id, renamed.name, renamed.real_name});
+  web_.set_user(member(renamed));
   const auto third = slash("status dev");
   send(third);
   await_replies(url_of(third));
@@ -590,7 +644,7 @@ TEST_F(AppTest, UserNamesAreLookedUpAgainAfterTheirTtl) {
 
 TEST_F(AppTest, ASlowUsersInfoDelaysNeitherTheJobNorItsReply) {
   start();
-  web_.set_user(slack::UserInfo{kAlice.id, kAlice.name, kAlice.real_name});
+  web_.set_user(member(kAlice));
   // users.info answers after a second (a plain sleep on the lookup lane; the
   // App's destruction waits for it, so it stays short).
   web_.delay(RecordingWebApi::kUserInfo, 1s);
@@ -1000,8 +1054,8 @@ TEST_F(AppTest, FullTeardownOpensTheModalAndAcksEmpty) {
   ASSERT_EQ(opened.size(), 1u);
   EXPECT_EQ(opened[0].target, command.trigger_id);
   EXPECT_EQ(opened[0].body,
-            to_json(views::render_teardown_modal(
-                {"dev", infra::TeardownLevel::full, kChannel, command.response_url})));
+            to_json(signed_modal(views::render_teardown_modal(
+                {"dev", infra::TeardownLevel::full, kChannel, command.response_url}))));
   settle();
   EXPECT_TRUE(backend_.calls().empty());
   EXPECT_EQ(web_.total(), 1u);
@@ -1038,7 +1092,7 @@ TEST_F(AppTest, ModalThatCannotOpenIsReportedToTheResponseUrl) {
 }
 
 TEST_F(AppTest, WrongConfirmationTextIsAnErrorOnTheInput) {
-  const auto ack = send(fixture("view_submission_teardown_mismatch.json"));
+  const auto ack = send(signed_fixture("view_submission_teardown_mismatch.json"));
   EXPECT_EQ(ack,
             R"({"response_action":"errors","errors":{"teardown_confirm":"Type `dev` exactly to )"
             R"(confirm the teardown."}})");
@@ -1048,8 +1102,8 @@ TEST_F(AppTest, WrongConfirmationTextIsAnErrorOnTheInput) {
 }
 
 TEST_F(AppTest, TheRightTextAfterAWrongOneRunsTheTeardownOnce) {
-  auto wrong = fixture("view_submission_teardown_mismatch.json");
-  auto right = fixture("view_submission_teardown.json");
+  auto wrong = signed_fixture("view_submission_teardown_mismatch.json");
+  auto right = signed_fixture("view_submission_teardown.json");
   ASSERT_EQ(wrong.payload.index(), right.payload.index());
   EXPECT_THAT(send(wrong).value_or(""), HasSubstr(R"("response_action":"errors")"));
   EXPECT_EQ(send(right), std::nullopt);  // the same view, now with "dev"
@@ -1065,11 +1119,11 @@ TEST_F(AppTest, ASubmittedViewIsCheckedAgainNotTrusted) {
     return R"({"response_action":"errors","errors":{"teardown_confirm":)" +
            core::json::quote(text) + "}}";
   };
-  auto tampered = [](const std::string& environment, const std::string& typed) {
-    auto envelope = fixture("view_submission_teardown.json");
+  auto tampered = [this](const std::string& environment, const std::string& typed) {
+    auto envelope = signed_fixture("view_submission_teardown.json");
     auto& interaction = std::get<slack::Interaction>(envelope.payload);
-    interaction.view_private_metadata = views::teardown_metadata_json(
-        {environment, infra::TeardownLevel::full, kChannel, kModalUrl});
+    interaction.view_private_metadata = signer().sign(views::teardown_metadata_json(
+        {environment, infra::TeardownLevel::full, kChannel, kModalUrl}));
     for (auto& value : interaction.values) value.value = typed;
     return envelope;
   };
@@ -1085,10 +1139,10 @@ TEST_F(AppTest, ASubmittedViewIsCheckedAgainNotTrusted) {
   EXPECT_THAT(unknown, HasSubstr(R"("response_action":"errors")"));
   EXPECT_THAT(unknown, HasSubstr("Unknown environment `qa`"));
   // Metadata that is not ours.
-  auto garbage = fixture("view_submission_teardown.json");
+  auto garbage = signed_fixture("view_submission_teardown.json");
   std::get<slack::Interaction>(garbage.payload).view_private_metadata = "{not json";
-  EXPECT_EQ(send(garbage), errors("This confirmation is no longer valid. Close it and run the "
-                                  "command again."));
+  EXPECT_EQ(send(garbage), errors("This confirmation is no longer valid (they last 15 minutes). "
+                                  "Close it and run the command again."));
 
   // A busy environment: the modal stays open with the reason; once free, the
   // same view goes through.
@@ -1096,7 +1150,7 @@ TEST_F(AppTest, ASubmittedViewIsCheckedAgainNotTrusted) {
   const auto stop = slash("stop dev", kBob);
   send(stop);
   ASSERT_TRUE(backend_.wait_for_waiting(1, "stop"));
-  const auto submission = fixture("view_submission_teardown.json");
+  const auto submission = signed_fixture("view_submission_teardown.json");
   EXPECT_EQ(send(submission),
             errors(":hourglass_flowing_sand: `stop dev` is already running (started by @bob 0 s "
                    "ago)."));
@@ -1107,16 +1161,18 @@ TEST_F(AppTest, ASubmittedViewIsCheckedAgainNotTrusted) {
   ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kRespond, kModalUrl, 2));
   settle();
   EXPECT_EQ(backend_.count("teardown"), 1u);
-  await_audit(5);
+  await_audit(6);
   std::vector<std::string> decisions;
   for (auto& line : audit()) decisions.push_back(line["decision"]);
-  EXPECT_THAT(decisions, testing::ElementsAre("denied", "invalid", "busy", "allowed", "allowed"));
+  // The metadata that was not ours is audited too (ignored, metadata_invalid).
+  EXPECT_THAT(decisions,
+              testing::ElementsAre("denied", "invalid", "ignored", "busy", "allowed", "allowed"));
 }
 
 TEST_F(AppTest, ConfirmedTeardownRunsExactlyOnceEvenWhenSubmittedAgain) {
   know(kAlice);
   backend_.hold("teardown");
-  auto submission = fixture("view_submission_teardown.json");
+  auto submission = signed_fixture("view_submission_teardown.json");
   EXPECT_EQ(send(submission), std::nullopt);  // closes the modal
   EXPECT_TRUE(acks().back().wants_written);
   // Everyone in the channel learns at once that it started.
@@ -1164,7 +1220,7 @@ TEST_F(AppTest, ConfirmedTeardownRunsExactlyOnceEvenWhenSubmittedAgain) {
 }
 
 TEST_F(AppTest, ClosingTheModalCancels) {
-  EXPECT_EQ(send(fixture("view_closed_teardown.json")), std::nullopt);
+  EXPECT_EQ(send(signed_fixture("view_closed_teardown.json")), std::nullopt);
   const auto sent = await_replies(kModalUrl);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].body, privately(views::render_teardown_cancelled("dev")));
@@ -1196,7 +1252,7 @@ TEST_F(AppTest, ExpiredResponseUrlFallsBackToTheChannel) {
 
     // "Started" and the result (both in_channel) → chat.postMessage in the
     // metadata's channel.
-    EXPECT_EQ(send(fixture("view_submission_teardown.json")), std::nullopt);
+    EXPECT_EQ(send(signed_fixture("view_submission_teardown.json")), std::nullopt);
     ASSERT_TRUE(
         web_.wait_for_count(RecordingWebApi::kPostMessage, kChannel, posts_before + 2, kWait));
     const auto posted = web_.calls(RecordingWebApi::kPostMessage, kChannel);
@@ -1213,7 +1269,7 @@ TEST_F(AppTest, ExpiredResponseUrlFallsBackToTheChannel) {
 
     // The cancellation (ephemeral) → chat.postEphemeral to the user.
     start();
-    EXPECT_EQ(send(fixture("view_closed_teardown.json")), std::nullopt);
+    EXPECT_EQ(send(signed_fixture("view_closed_teardown.json")), std::nullopt);
     ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostEphemeral, kChannel, ephemeral_before + 1,
                                     kWait));
     const auto ephemeral = web_.calls(RecordingWebApi::kPostEphemeral, kChannel).back();
@@ -1420,7 +1476,7 @@ TEST_F(AppTest, MentionOfAFullTeardownPostsAButtonThatOpensTheModal) {
   EXPECT_EQ(prompt.target, kChannel);
   EXPECT_EQ(prompt.extra, kAlice.id);
   const views::TeardownConfirmation asked{"dev", infra::TeardownLevel::full, kChannel, ""};
-  EXPECT_EQ(prompt.body, privately(views::render_teardown_prompt(asked)));
+  EXPECT_EQ(prompt.body, privately(signed_buttons(views::render_teardown_prompt(asked))));
   await_audit(1);
   auto lines = audit();
   ASSERT_EQ(lines.size(), 1u);
@@ -1448,7 +1504,7 @@ TEST_F(AppTest, MentionOfAFullTeardownPostsAButtonThatOpensTheModal) {
   click.team_id = kTeam;
   click.channel_id = kChannel;
   click.trigger_id = "20051234567.0123456789.button";
-  click.response_url = "https://hooks.slack.test/actions/T0123ABCD/2005/secretbutton";
+  click.response_url = "https://hooks.slack.com/actions/T0123ABCD/2005/secretbutton";
   click.actions = {{action_id, value}};
   slack::Envelope envelope;
   envelope.envelope_id = "env-click";
@@ -1459,16 +1515,16 @@ TEST_F(AppTest, MentionOfAFullTeardownPostsAButtonThatOpensTheModal) {
   ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kOpenView, 1));
   const auto opened = web_.calls(RecordingWebApi::kOpenView).at(0);
   EXPECT_EQ(opened.target, click.trigger_id);
-  EXPECT_EQ(opened.body, to_json(views::render_teardown_modal(
-                             {"dev", infra::TeardownLevel::full, kChannel, click.response_url})));
+  EXPECT_EQ(opened.body, to_json(signed_modal(views::render_teardown_modal(
+                             {"dev", infra::TeardownLevel::full, kChannel, click.response_url}))));
   settle();
   EXPECT_TRUE(backend_.calls().empty());
   EXPECT_EQ(web_.count(RecordingWebApi::kPostMessage), 0u);
 }
 
 TEST_F(AppTest, OtherInteractionsAreAckedAndIgnored) {
-  EXPECT_EQ(send(fixture("block_actions.json")), std::nullopt);  // some other button
-  EXPECT_EQ(send(fixture("shortcut.json")), std::nullopt);
+  EXPECT_EQ(send(ours(fixture("block_actions.json"))), std::nullopt);  // some other button
+  EXPECT_EQ(send(ours(fixture("shortcut.json"))), std::nullopt);
   settle();
   EXPECT_TRUE(backend_.calls().empty());
   EXPECT_EQ(web_.total(), 0u);
@@ -1476,7 +1532,7 @@ TEST_F(AppTest, OtherInteractionsAreAckedAndIgnored) {
 }
 
 TEST_F(AppTest, ABareMentionIsAnsweredWithHelpOnlyToItsAuthor) {
-  EXPECT_EQ(send(fixture("events_api_app_mention.json")), std::nullopt);  // "<@U111>"
+  EXPECT_EQ(send(ours(fixture("events_api_app_mention.json"))), std::nullopt);  // "<@U111>"
   ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostEphemeral, 1));
   settle();
   const auto posted = web_.calls(RecordingWebApi::kPostEphemeral);
@@ -1657,7 +1713,7 @@ TEST_F(AppTest, BeginDrainTurnsSlashCommandsAwayAndLeavesTheRestUnacked) {
   const auto before = acks().size();
   app().on_envelope(mention("<@U0BOT0001> status dev", kAlice, "1732530600.000600"),
                     ack_function());
-  app().on_envelope(fixture("view_submission_teardown.json"), ack_function());
+  app().on_envelope(signed_fixture("view_submission_teardown.json"), ack_function());
   EXPECT_EQ(acks().size(), before);
   const auto report = app().drain(100ms);
   EXPECT_EQ(report.finished, 0u);
@@ -1725,8 +1781,8 @@ TEST_F(AppTest, EnvelopesOtherThanSlashCommandsAreLeftUnackedWhileDraining) {
   const auto before = acks().size();
   app().on_envelope(mention("<@U0BOT0001> status dev", kAlice, "1732530600.000600"),
                     ack_function());
-  app().on_envelope(fixture("view_submission_teardown.json"), ack_function());
-  app().on_envelope(fixture("view_closed_teardown.json"), ack_function());
+  app().on_envelope(signed_fixture("view_submission_teardown.json"), ack_function());
+  app().on_envelope(signed_fixture("view_closed_teardown.json"), ack_function());
   EXPECT_EQ(acks().size(), before);
   EXPECT_TRUE(backend_.calls().empty());
   EXPECT_EQ(web_.total(), 0u);
@@ -1965,6 +2021,207 @@ TEST_F(AppTest, AFullJobQueueAnswersTooBusy) {
   EXPECT_TRUE(replies(url_of(refused)).empty());
   EXPECT_EQ(backend_.count("status"), 2u);
   await_metric(R"(infra_jobs_total{action="status",outcome="ok"} 2)");
+}
+
+// ---- issue 15: who reaches the core, and what comes back signed ----
+
+class GateTest : public AppTest {
+ protected:
+  static constexpr const char* kOtherTeam = "T0OTHER01";
+
+  void SetUp() override {
+    slack_front::AppSettings settings;
+    settings.workspace.team_id = kTeam;
+    settings.workspace.bot_user_id = "U0BOT";
+    start(std::move(settings));
+  }
+
+  /// Hands `envelope` to the App and drives the scheduler until it is acked
+  /// (its author may need users.info first); returns the ack's payload.
+  std::optional<std::string> deliver(const slack::Envelope& envelope) {
+    const auto before = acks().size();
+    app().on_envelope(envelope, ack_function());
+    const bool acked = wait_until([&] {
+      scheduler_.run_ready();
+      return acks().size() > before;
+    });
+    EXPECT_TRUE(acked) << "envelope " << envelope.envelope_id << " never acked";
+    if (!acked) return std::string("<not acked>");
+    const auto after = acks();
+    EXPECT_EQ(after.size(), before + 1);
+    EXPECT_EQ(after.back().envelope_id, envelope.envelope_id);
+    return after.back().payload;
+  }
+
+  static slack::UserInfo guest(const User& user) {
+    auto info = member(user);
+    info.is_restricted = true;
+    return info;
+  }
+
+  std::string last_audit(const std::string& field) {
+    const auto lines = audit();
+    return lines.empty() ? "<no audit line>" : lines.back().at(field);
+  }
+};
+
+TEST_F(GateTest, GuestsExternalUsersBotsAndOtherTeamsAreIgnoredAndAudited) {
+  web_.set_user(guest(kBob));
+  auto carol = member(kCarol);
+  carol.team_id = kOtherTeam;  // a Slack Connect user from another company
+  web_.set_user(carol);
+
+  EXPECT_EQ(deliver(slash("teardown staging", kBob)), std::nullopt);
+  await_audit(1);
+  EXPECT_EQ(last_audit("decision"), "ignored");
+  EXPECT_EQ(last_audit("reason"), "guest");
+  EXPECT_EQ(last_audit("user_id"), kBob.id);
+
+  EXPECT_EQ(deliver(slash("whitelist add 10.0.0.0/16 --env=prod --ttl=365d", kCarol)),
+            std::nullopt);
+  await_audit(2);
+  EXPECT_EQ(last_audit("reason"), "external");
+
+  // Another workspace's envelope: ignored from what it says, no users.info.
+  auto foreign = slash("stop dev", kAlice);
+  command_of(foreign).team_id = kOtherTeam;
+  EXPECT_EQ(send(foreign), std::nullopt);
+  await_audit(3);
+  EXPECT_EQ(last_audit("reason"), "other_team");
+
+  // A workflow's (or another app's) message mentioning the bot.
+  auto workflow = mention("<@U0BOT> stop dev", kAlice, "1700000000.000100");
+  std::get<slack::Event>(workflow.payload).bot_id = "B0WORKFLOW";
+  std::get<slack::Event>(workflow.payload).subtype = "bot_message";
+  EXPECT_EQ(send(workflow), std::nullopt);
+  await_audit(4);
+  EXPECT_EQ(last_audit("reason"), "bot");
+
+  settle();
+  EXPECT_TRUE(backend_.calls().empty()) << "nothing ran";
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 2u) << "Bob and Carol only";
+  EXPECT_EQ(web_.total(), 2u) << "nothing posted";
+  await_metric(R"(infra_envelopes_ignored_total{reason="guest"} 1)");
+  await_metric(R"(infra_envelopes_ignored_total{reason="other_team"} 1)");
+}
+
+TEST_F(GateTest, GuestsAreLetInWhenTheOperatorSaysSo) {
+  slack_front::AppSettings settings;
+  settings.workspace.team_id = kTeam;
+  settings.workspace.allow_guests = true;
+  start(std::move(settings));
+  web_.set_user(guest(kBob));
+  EXPECT_THAT(deliver(slash("status dev", kBob)).value_or(""), HasSubstr("Working"));
+  // Another workspace stays out whatever the setting.
+  auto foreign = slash("status dev", kBob);
+  command_of(foreign).team_id = kOtherTeam;
+  EXPECT_EQ(deliver(foreign), std::nullopt);
+  settle();
+  EXPECT_EQ(backend_.count("status"), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 0u) << "no users.info when guests may act";
+}
+
+TEST_F(GateTest, AMembersVerdictIsKeptTenMinutes) {
+  web_.set_user(member(kAlice));
+  EXPECT_THAT(deliver(slash("status dev")).value_or(""), HasSubstr("Working"));
+  EXPECT_THAT(send(slash("status staging")).value_or(""), HasSubstr("Working"))
+      << "the second one is decided at once, from the cache";
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 1u);
+  clock_.advance(10min);
+  EXPECT_THAT(deliver(slash("status prod")).value_or(""), HasSubstr("Working"));
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 2u) << "asked again after 10 minutes";
+}
+
+TEST_F(GateTest, WhenSlackCannotSayChangesAreRefusedAndReadsGoOn) {
+  web_.fail(RecordingWebApi::kUserInfo,
+            core::make_error(core::ErrorCode::unavailable, "Slack is down.", "http 503"));
+  const auto refused = deliver(slash("stop dev")).value_or("");
+  EXPECT_THAT(refused, HasSubstr("Slack did not confirm your account in time"));
+  await_audit(1);
+  EXPECT_EQ(last_audit("decision"), "denied");
+  EXPECT_EQ(last_audit("reason"), "unverified");
+  EXPECT_THAT(deliver(slash("status dev")).value_or(""), HasSubstr("Working")) << "a read goes on";
+  settle();
+  EXPECT_EQ(backend_.count("stop"), 0u);
+  EXPECT_EQ(backend_.count("status"), 1u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 2u) << "a failure is not cached";
+  // Slack answers again: the change goes through.
+  web_.succeed(RecordingWebApi::kUserInfo);
+  web_.set_user(member(kAlice));
+  EXPECT_THAT(deliver(slash("stop dev")).value_or(""), HasSubstr("Working"));
+}
+
+TEST_F(GateTest, ALookupSlowerThanItsBoundGoesOnUnverified) {
+  web_.set_user(member(kAlice));
+  web_.delay(RecordingWebApi::kUserInfo, 300ms);
+  const auto before = acks().size();
+  app().on_envelope(slash("stop dev"), ack_function());
+  EXPECT_EQ(acks().size(), before) << "waits for users.info";
+  scheduler_.advance(1999ms);
+  EXPECT_EQ(acks().size(), before) << "still within its 2 s";
+  scheduler_.advance(1ms);  // the bound: acked now, unverified
+  ASSERT_EQ(acks().size(), before + 1);
+  EXPECT_THAT(acks().back().payload.value_or(""), HasSubstr("Slack did not confirm your account"));
+  // The answer that came late is kept for the next command.
+  ASSERT_TRUE(wait_until([&] {
+    scheduler_.run_ready();
+    return web_.count(RecordingWebApi::kUserInfo) == 1u;
+  }));
+  std::this_thread::sleep_for(400ms);  // the delayed users.info returns and is cached
+  scheduler_.run_ready();
+  EXPECT_THAT(send(slash("stop staging")).value_or(""), HasSubstr("Working"));
+  settle();
+  EXPECT_EQ(backend_.count("stop"), 1u);
+}
+
+TEST_F(GateTest, AResponseUrlThatIsNotSlacksIsRefused) {
+  web_.set_user(member(kAlice));
+  for (const char* url : {"https://evil.example/commands/1", "http://hooks.slack.com/commands/1",
+                          "https://hooks.slack.com.evil.example/x"}) {
+    auto forged = slash("status dev");
+    command_of(forged).response_url = url;
+    EXPECT_THAT(deliver(forged).value_or(""),
+                HasSubstr("reply address that is not Slack's, so it was refused"))
+        << url;
+    await_audit(1);
+    EXPECT_EQ(last_audit("reason"), "response_url_not_slack");
+    audit_skip_ += 1;
+  }
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  EXPECT_EQ(web_.count(RecordingWebApi::kRespond), 0u);
+}
+
+TEST_F(GateTest, AModalsMetadataIsSignedAndTamperingOrAgeIsRefused) {
+  web_.set_user(member(kAlice));
+  const auto command = slash("teardown dev --level=full");
+  EXPECT_EQ(deliver(command), std::nullopt);
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kOpenView, 1));
+  const auto view = parse_json(web_.calls(RecordingWebApi::kOpenView).at(0).body);
+  const std::string metadata(core::json::get_string(view, "private_metadata").value_or(""));
+  ASSERT_THAT(metadata, testing::StartsWith("v1."));
+  await_audit(1);
+  audit_skip_ += 1;
+
+  const auto submit = [&](const std::string& private_metadata) {
+    auto envelope = signed_fixture("view_submission_teardown.json");
+    auto& interaction = std::get<slack::Interaction>(envelope.payload);
+    interaction.user_id = kAlice.id;
+    interaction.view_private_metadata = private_metadata;
+    for (auto& value : interaction.values) value.value = "dev";
+    return deliver(envelope).value_or("");
+  };
+  // The environment changed on the way back: refused before anything is read.
+  auto tampered = metadata;
+  tampered.replace(tampered.find("\"dev\""), 5, "\"stg\"");
+  EXPECT_THAT(submit(tampered), HasSubstr("no longer valid (they last 15 minutes)"));
+  await_audit(1);
+  EXPECT_EQ(last_audit("reason"), "metadata_invalid");
+  // The same metadata, 15 minutes and a second later.
+  clock_.advance(15min + 1s);
+  EXPECT_THAT(submit(metadata), HasSubstr("no longer valid"));
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
 }
 
 }  // namespace

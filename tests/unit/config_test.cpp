@@ -19,7 +19,8 @@ MapEnvironment service_env() {
       {{"SLACK_APP_TOKEN", kAppToken},
        {"SLACK_BOT_TOKEN", kBotToken},
        {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orch"},
-       {"IP_WHITELIST_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:wl"}});
+       {"IP_WHITELIST_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:wl"},
+       {"INFRA_ALLOWED_CHANNELS", "C0123OPS"}});
 }
 
 std::string config_error(const MapEnvironment& env, RunMode mode = RunMode::console) {
@@ -45,7 +46,12 @@ TEST(Config, ConsoleNeedsNothingAndUsesTheDesignDefaults) {
   EXPECT_TRUE(config->allowed_users.empty());
   EXPECT_EQ(config->min_prefix_v4, 16);
   EXPECT_EQ(config->min_prefix_v6, 48);
-  EXPECT_EQ(config->health_address, "0.0.0.0");
+  EXPECT_EQ(config->health_address, "127.0.0.1");  // inside the task only, by default
+  EXPECT_FALSE(config->allow_everyone);
+  EXPECT_FALSE(config->allow_guests);
+  EXPECT_FALSE(config->allow_insecure_endpoints);
+  EXPECT_EQ(config->reads_per_minute, 10);
+  EXPECT_TRUE(config->warnings.empty());
   EXPECT_EQ(config->lambda_timeout, std::chrono::seconds(900));
   EXPECT_EQ(config->progress_after, std::chrono::seconds(20));
   EXPECT_EQ(config->drain_timeout, std::chrono::seconds(25));
@@ -81,7 +87,8 @@ TEST(Config, ServiceModeWithEverythingSetLoads) {
 TEST(Config, SimulatedBackendNeedsNoArns) {
   MapEnvironment env({{"SLACK_APP_TOKEN", kAppToken},
                       {"SLACK_BOT_TOKEN", kBotToken},
-                      {"INFRA_BACKEND", "Simulated"}});
+                      {"INFRA_BACKEND", "Simulated"},
+                      {"INFRA_ALLOW_EVERYONE", "true"}});
   auto config = core::load_config(env, RunMode::service);
   ASSERT_TRUE(config) << config.error().user_message;
   EXPECT_EQ(config->backend, core::BackendKind::simulated);
@@ -128,12 +135,52 @@ TEST(Config, EnvironmentsAreNormalisedAndValidated) {
 }
 
 TEST(Config, DefaultEnvironmentIsDevWhenKnownElseTheFirst) {
-  auto config =
-      core::load_config(MapEnvironment({{"INFRA_ENVIRONMENTS", "qa,live"}}), RunMode::console);
-  ASSERT_TRUE(config);
+  auto config = core::load_config(
+      MapEnvironment({{"INFRA_ENVIRONMENTS", "qa,live"}, {"INFRA_PROTECTED_ENVIRONMENTS", "live"}}),
+      RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
   EXPECT_EQ(config->default_environment, "qa");
-  // "prod" is not known, so nothing is protected by default.
-  EXPECT_TRUE(config->protected_environments.empty());
+}
+
+// The finding: with dev,staging,production nothing was protected, silently.
+TEST(Config, NothingProtectedIsRefusedUnlessSaidWithNone) {
+  EXPECT_THAT(
+      config_error(MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,staging,production"}})),
+      HasSubstr("INFRA_PROTECTED_ENVIRONMENTS: no environment is protected (INFRA_ENVIRONMENTS "
+                "is dev, staging, production, without \"prod\"); name the ones to protect, or "
+                "set it to \"none\" to protect none"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", ""}})),
+              HasSubstr("INFRA_PROTECTED_ENVIRONMENTS: is empty"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", " , "}})),
+              HasSubstr("INFRA_PROTECTED_ENVIRONMENTS: is empty"));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,production"},
+                                           {"SLACK_APP_TOKEN", kAppToken},
+                                           {"SLACK_BOT_TOKEN", kBotToken},
+                                           {"INFRA_BACKEND", "simulated"},
+                                           {"INFRA_ALLOW_EVERYONE", "true"}}),
+                           RunMode::service),
+              HasSubstr("INFRA_PROTECTED_ENVIRONMENTS: no environment is protected"));
+  // A Lambda serves the contract and applies no policy: nothing to protect there.
+  auto lambda = core::load_config(MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,production"},
+                                                  {"INFRA_LAMBDA_ROLE", "orchestrator"},
+                                                  {"AWS_REGION", "eu-west-1"}}),
+                                  RunMode::lambda);
+  ASSERT_TRUE(lambda) << lambda.error().user_message;
+}
+
+TEST(Config, ProductionLookingNamesThatAreNotProtectedAreWarnedAbout) {
+  auto config = core::load_config(
+      MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,prod,production,prd,live,prod-eu,live-us,lively"},
+                      {"INFRA_PROTECTED_ENVIRONMENTS", "prod,live-us"}}),
+      RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  ASSERT_EQ(config->warnings.size(), 4u);
+  EXPECT_THAT(config->warnings[0],
+              HasSubstr("environment \"production\" looks like production but is not "
+                        "protected"));
+  EXPECT_THAT(config->warnings[1], HasSubstr("\"prd\""));
+  EXPECT_THAT(config->warnings[2], HasSubstr("\"live\""));
+  EXPECT_THAT(config->warnings[3], HasSubstr("\"prod-eu\""));
 }
 
 TEST(Config, ProtectedEnvironmentsMustBeKnown) {
@@ -146,11 +193,49 @@ TEST(Config, ProtectedEnvironmentsMustBeKnown) {
   EXPECT_EQ(config->protected_environments, (std::vector<std::string>{"staging", "prod"}));
 }
 
-TEST(Config, ExplicitlyEmptyProtectedListMeansNone) {
-  auto config =
-      core::load_config(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", ""}}), RunMode::console);
-  ASSERT_TRUE(config);
-  EXPECT_TRUE(config->protected_environments.empty());
+TEST(Config, NoneProtectsNothingAndStillWarns) {
+  for (const char* none : {"none", " NONE "}) {
+    auto config = core::load_config(MapEnvironment({{"INFRA_PROTECTED_ENVIRONMENTS", none}}),
+                                    RunMode::console);
+    ASSERT_TRUE(config) << config.error().user_message;
+    EXPECT_TRUE(config->protected_environments.empty());
+    ASSERT_EQ(config->warnings.size(), 1u);
+    EXPECT_THAT(config->warnings[0], HasSubstr("\"prod\" looks like production"));
+  }
+}
+
+// The finding: with both allow-lists empty any member of the workspace could act.
+TEST(Config, TheServiceIsClosedUnlessOpened) {
+  auto closed = service_env();
+  closed.set("INFRA_ALLOWED_CHANNELS", "");
+  EXPECT_THAT(config_error(closed, RunMode::service),
+              HasSubstr("INFRA_ALLOWED_USERS: set INFRA_ALLOWED_USERS or INFRA_ALLOWED_CHANNELS "
+                        "to say who may use /infra, or INFRA_ALLOW_EVERYONE=true"));
+  auto refused = closed;
+  refused.set("INFRA_ALLOW_EVERYONE", "false");
+  EXPECT_THAT(config_error(refused, RunMode::service), HasSubstr("INFRA_ALLOWED_USERS: set"));
+  auto everyone = closed;
+  everyone.set("INFRA_ALLOW_EVERYONE", "TRUE");
+  auto config = core::load_config(everyone, RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_TRUE(config->allow_everyone);
+  auto users = closed;
+  users.set("INFRA_ALLOWED_USERS", "U012ALICE");
+  EXPECT_TRUE(core::load_config(users, RunMode::service));
+  // The console is the operator's own terminal: nothing to close.
+  EXPECT_TRUE(core::load_config(MapEnvironment{}, RunMode::console));
+  // A word that is not a yes or a no is a mistake, not "false".
+  EXPECT_THAT(config_error(MapEnvironment(
+                  {{"INFRA_ALLOW_EVERYONE", "yes please"}, {"INFRA_ALLOW_GUESTS", "2"}})),
+              testing::AllOf(HasSubstr("INFRA_ALLOW_EVERYONE: expected true or false, got "
+                                       "\"yes please\""),
+                             HasSubstr("INFRA_ALLOW_GUESTS: expected true or false")));
+  auto guests = core::load_config(
+      MapEnvironment({{"INFRA_ALLOW_GUESTS", "yes"}, {"INFRA_READ_RATE_LIMIT", "0"}}),
+      RunMode::console);
+  ASSERT_TRUE(guests);
+  EXPECT_TRUE(guests->allow_guests);
+  EXPECT_EQ(guests->reads_per_minute, 0);
 }
 
 TEST(Config, SlackIdListsAreValidated) {
@@ -241,6 +326,7 @@ TEST(Config, LoggingSettings) {
 TEST(Config, UrlsAndEndpoints) {
   auto config =
       core::load_config(MapEnvironment({{"SLACK_API_URL", "https://127.0.0.1:8443/api"},
+                                        {"INFRA_ALLOW_INSECURE_ENDPOINTS", "true"},
                                         {"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"},
                                         {"AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9001"},
                                         {"AWS_DEFAULT_REGION", "eu-west-1"}}),
@@ -251,6 +337,26 @@ TEST(Config, UrlsAndEndpoints) {
   EXPECT_EQ(config->aws_region, "eu-west-1");
   EXPECT_THAT(config_error(MapEnvironment({{"SLACK_API_URL", "slack.com/api"}})),
               HasSubstr("SLACK_API_URL: must be an https:// URL"));
+}
+
+// The finding: SLACK_API_URL and the Lambda endpoints took http://, so the
+// bot token and signed requests could go out in the clear.
+TEST(Config, PlainHttpEndpointsOnlyWhenInsecureEndpointsAreAllowed) {
+  const auto message =
+      config_error(MapEnvironment({{"SLACK_API_URL", "http://127.0.0.1:8443/api"},
+                                   {"AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9001"},
+                                   {"AWS_ENDPOINT_URL", "http://127.0.0.1:9000"}}));
+  EXPECT_THAT(message, HasSubstr("SLACK_API_URL: must be an https:// URL (http:// only with "
+                                 "INFRA_ALLOW_INSECURE_ENDPOINTS=true"));
+  EXPECT_THAT(message, HasSubstr("AWS_ENDPOINT_URL_LAMBDA: must be an https:// URL without a "
+                                 "user name or password (http:// only with "
+                                 "INFRA_ALLOW_INSECURE_ENDPOINTS=true"));
+  EXPECT_THAT(message, HasSubstr("AWS_ENDPOINT_URL: must be an https:// URL"));
+  auto https = core::load_config(MapEnvironment({{"SLACK_API_URL", "https://127.0.0.1:8443/api"},
+                                                 {"AWS_ENDPOINT_URL", "https://127.0.0.1:9000"}}),
+                                 RunMode::console);
+  ASSERT_TRUE(https) << https.error().user_message;
+  EXPECT_FALSE(https->allow_insecure_endpoints);
 }
 
 TEST(Config, AwsRegionPrefersAwsRegion) {
@@ -297,6 +403,7 @@ TEST(Config, AwsBackendEndpointsPerServiceThenGenericAndNoCredentialsInThem) {
 
   const auto message = config_error(
       MapEnvironment({{"INFRA_BACKEND", "aws"},
+                      {"INFRA_ALLOW_INSECURE_ENDPOINTS", "true"},
                       {"AWS_ENDPOINT_URL_ECS", "https://admin:hunter2secret@127.0.0.1:1"},
                       {"INFRA_TAG_KEY", "aws:cloudformation"},
                       {"INFRA_WHITELIST_PORTS", "80,70000"}}));

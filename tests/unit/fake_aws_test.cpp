@@ -51,7 +51,8 @@ class FakeAwsTest : public testing::Test {
     options.region = fake_.region();
     options.service = std::string(signing_name);
     const aws::sigv4::Request to_sign{"POST", "/", "", headers, body};
-    auto signed_request = aws::sigv4::sign(to_sign, with, options, std::chrono::system_clock::now());
+    auto signed_request =
+        aws::sigv4::sign(to_sign, with, options, std::chrono::system_clock::now());
     for (auto& header : signed_request.headers) headers.push_back(std::move(header));
     core::http::Request request;
     request.method = "POST";
@@ -117,8 +118,7 @@ TEST_F(FakeAwsTest, DescribeServicesAnswersJson11WithTagsAndFailures) {
   EXPECT_EQ(core::json::get_int(service, "desiredCount"), 2);
   EXPECT_EQ(core::json::get_int(service, "runningCount"), 2);
   EXPECT_TRUE(service["createdAt"].IsNumber());  // JSON timestamps are epoch seconds
-  EXPECT_EQ(test::FakeAws::str((*core::json::get_array(service, "tags"))[0], "key"),
-            "Environment");
+  EXPECT_EQ(test::FakeAws::str((*core::json::get_array(service, "tags"))[0], "key"), "Environment");
   const auto& failure = (*core::json::get_array(*doc, "failures"))[0];
   EXPECT_EQ(test::FakeAws::str(failure, "reason"), "MISSING");
   EXPECT_EQ(test::FakeAws::str(failure, "arn"),
@@ -173,8 +173,8 @@ TEST_F(FakeAwsTest, WrongSignatureIs403InEachShape) {
                         "{}", wrong);
   EXPECT_EQ(ecs.status, 403);
   EXPECT_THAT(ecs.body, HasSubstr(R"("__type": "InvalidSignatureException")"));
-  const auto ec2 = post("ec2", {{"Content-Type", kForm}},
-                        "Action=DescribeInstances&Version=2016-11-15", wrong);
+  const auto ec2 =
+      post("ec2", {{"Content-Type", kForm}}, "Action=DescribeInstances&Version=2016-11-15", wrong);
   EXPECT_EQ(ec2.status, 403);
   EXPECT_THAT(ec2.body, HasSubstr("<Response><Errors><Error><Code>SignatureDoesNotMatch</Code>"));
   const auto rds = post("rds", {{"Content-Type", kForm}},
@@ -215,8 +215,8 @@ TEST_F(FakeAwsTest, ModelInvalidRequestIs400) {
 }
 
 TEST_F(FakeAwsTest, StopsChangeTheState) {
-  const auto ec2 =
-      form("ec2", std::string("Action=StopInstances&Version=2016-11-15&InstanceId.1=") + kDevBastion);
+  const auto ec2 = form(
+      "ec2", std::string("Action=StopInstances&Version=2016-11-15&InstanceId.1=") + kDevBastion);
   ASSERT_EQ(ec2.status, 200) << ec2.body;
   EXPECT_THAT(ec2.body, HasSubstr("<currentState><code>80</code><name>stopped</name>"));
   EXPECT_THAT(ec2.body, HasSubstr("<previousState><code>16</code><name>running</name>"));
@@ -260,8 +260,8 @@ TEST_F(FakeAwsTest, ThrottleFaultThenSuccess) {
 TEST_F(FakeAwsTest, BotocoreClientsParseEveryAnswer) {
   const auto& tls = test::test_tls();
   const std::string command = std::string("/usr/bin/python3 ") + FAKES_DIR +
-                              "/fake_aws_selftest.py --tls " + tls.cert_file + " " +
-                              tls.key_file + " --ca " + tls.ca_file + " 1>&2";
+                              "/fake_aws_selftest.py --tls " + tls.cert_file + " " + tls.key_file +
+                              " --ca " + tls.ca_file + " 1>&2";
   const int status = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "fake_aws_selftest.py failed (its output is above)";

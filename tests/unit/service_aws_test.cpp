@@ -297,7 +297,7 @@ TEST_F(ServiceAwsTest, LambdaBackendSweepRemovesExpiredEntriesAndNotifiesOnce) {
   settings.env("INFRA_WHITELIST_SWEEP_SECONDS", "1")
       .env("INFRA_NOTIFY_CHANNEL", kNotifyChannel)
       .env("INFRA_ENVIRONMENTS", "dev")
-      .env("INFRA_PROTECTED_ENVIRONMENTS", "")
+      .env("INFRA_PROTECTED_ENVIRONMENTS", "none")
       // The first list shows the expired entry; after the removal the list is empty.
       .answer(answer(kWhitelist, R"({"action": "list"})",
                      R"("times": 1, "json": {"ok": true, "environment": "dev", "entries": [

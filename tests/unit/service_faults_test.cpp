@@ -180,10 +180,8 @@ TEST_F(ServiceFaultsTest, LongJobGetsAProgressUpdateThenTheFinalReply) {
     EXPECT_LE(seconds, 3);
     Document copy;
     copy.CopyFrom(*body, copy.GetAllocator());
-    EXPECT_EQ(
-        canonical(copy),
-        canonical(slack::blockkit::to_json(
-            infra::views::render_progress(command("stop dev"), std::chrono::seconds(seconds)))));
+    EXPECT_EQ(canonical(copy), canonical(slack::blockkit::to_json(infra::views::render_progress(
+                                   command("stop dev"), std::chrono::seconds(seconds)))));
   }
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 1u);
 }

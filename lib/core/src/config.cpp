@@ -91,6 +91,23 @@ bool is_http_url(std::string_view url) {
   return url.starts_with("https://") || url.starts_with("http://");
 }
 
+// true/false, also 1/0, yes/no, on/off; anything else is a problem, not "false".
+std::optional<bool> read_bool(const Environment& env, std::string_view name, Problems& problems) {
+  auto text = read(env, name);
+  if (!text) return std::nullopt;
+  const auto lower = to_lower(*text);
+  if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
+  if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
+  problems.add(name, fmt::format("expected true or false, got \"{}\"", *text));
+  return std::nullopt;
+}
+
+// prod, production, prd, live, prod-eu…: names people give production.
+bool looks_like_production(std::string_view name) {
+  return name.starts_with("prod") || name == "prd" || name == "live" || name.starts_with("prd-") ||
+         name.starts_with("prd_") || name.starts_with("live-") || name.starts_with("live_");
+}
+
 void read_token(const Environment& env, std::string_view name, std::string_view prefix,
                 bool required, std::string& out, Problems& problems) {
   auto value = read(env, name);
@@ -123,9 +140,21 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   read_token(env, "SLACK_APP_TOKEN", "xapp-", service, config.slack_app_token, problems);
   read_token(env, "SLACK_BOT_TOKEN", "xoxb-", service, config.slack_bot_token, problems);
 
+  config.allow_insecure_endpoints =
+      read_bool(env, "INFRA_ALLOW_INSECURE_ENDPOINTS", problems).value_or(false);
+  // Plain http:// would carry the bot token and SigV4-signed requests in the
+  // clear: only for local fakes, and only when the operator says so.
+  const auto scheme_allowed = [&](std::string_view url) {
+    return url.starts_with("https://") ||
+           (config.allow_insecure_endpoints && url.starts_with("http://"));
+  };
   if (auto url = read(env, "SLACK_API_URL")) {
     if (!is_http_url(*url)) {
       problems.add("SLACK_API_URL", "must be an https:// URL such as https://slack.com/api/");
+    } else if (!scheme_allowed(*url)) {
+      problems.add("SLACK_API_URL",
+                   "must be an https:// URL (http:// only with "
+                   "INFRA_ALLOW_INSECURE_ENDPOINTS=true, for local tests)");
     } else {
       config.slack_api_url = *url;
       if (!config.slack_api_url.ends_with('/')) config.slack_api_url += '/';
@@ -201,10 +230,13 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   // AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL (the SDKs' order).
   // An endpoint is logged at start-up: credentials in it (user:secret@host) are refused,
   // and never echoed.
-  constexpr std::string_view kEndpointRule =
-      "must be an http:// or https:// URL without a user name or password";
-  const auto usable_endpoint = [](std::string_view url) {
-    if (!is_http_url(url)) return false;
+  const std::string_view kEndpointRule =
+      config.allow_insecure_endpoints
+          ? "must be an http:// or https:// URL without a user name or password"
+          : "must be an https:// URL without a user name or password (http:// only with "
+            "INFRA_ALLOW_INSECURE_ENDPOINTS=true, for local tests)";
+  const auto usable_endpoint = [&](std::string_view url) {
+    if (!scheme_allowed(url)) return false;
     const auto authority = url.substr(url.find("://") + 3);
     return authority.substr(0, authority.find_first_of("/?#")).find('@') == std::string_view::npos;
   };
@@ -290,10 +322,20 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   const auto& known = config.environments;
   config.default_environment =
       std::find(known.begin(), known.end(), "dev") != known.end() ? "dev" : known.front();
-  // An explicitly empty INFRA_PROTECTED_ENVIRONMENTS means "none"; unset means "prod".
-  if (auto text = env.get("INFRA_PROTECTED_ENVIRONMENTS")) {
+  // Unset means "prod" (when it is known); protecting nothing must be said
+  // with "none": an empty value or a list of unknown names never silently
+  // drops the guard.
+  const bool guards_matter = mode != RunMode::lambda;
+  const auto protected_text = env.get("INFRA_PROTECTED_ENVIRONMENTS");
+  const bool explicitly_none = protected_text && to_lower(trim(*protected_text)) == "none";
+  if (protected_text && !explicitly_none) {
     config.protected_environments.clear();
-    for (auto& name : split_list(to_lower(*text))) {
+    if (split_list(*protected_text).empty() && guards_matter) {
+      problems.add("INFRA_PROTECTED_ENVIRONMENTS",
+                   "is empty; name the environments to protect, or set it to \"none\" to "
+                   "protect none");
+    }
+    for (auto& name : split_list(to_lower(*protected_text))) {
       if (std::find(known.begin(), known.end(), name) == known.end()) {
         problems.add("INFRA_PROTECTED_ENVIRONMENTS",
                      fmt::format("\"{}\" is not in INFRA_ENVIRONMENTS ({})", name, join(known)));
@@ -303,14 +345,45 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     }
   } else {
     config.protected_environments.clear();
-    if (std::find(known.begin(), known.end(), "prod") != known.end()) {
+    if (!explicitly_none && std::find(known.begin(), known.end(), "prod") != known.end()) {
       config.protected_environments.push_back("prod");
+    }
+    if (!explicitly_none && config.protected_environments.empty() && guards_matter) {
+      problems.add("INFRA_PROTECTED_ENVIRONMENTS",
+                   fmt::format("no environment is protected (INFRA_ENVIRONMENTS is {}, without "
+                               "\"prod\"); name the ones to protect, or set it to \"none\" to "
+                               "protect none",
+                               join(known)));
+    }
+  }
+  for (const auto& name : known) {
+    const auto& guarded = config.protected_environments;
+    if (guards_matter && looks_like_production(name) &&
+        std::find(guarded.begin(), guarded.end(), name) == guarded.end()) {
+      config.warnings.push_back(
+          fmt::format("environment \"{}\" looks like production but is not protected: stop, "
+                      "teardown and reboot run there (add it to "
+                      "INFRA_PROTECTED_ENVIRONMENTS)",
+                      name));
     }
   }
 
   config.allowed_users = read_ids(env, "INFRA_ALLOWED_USERS", "UW", "U012ABCDEF", problems);
   config.allowed_channels = read_ids(env, "INFRA_ALLOWED_CHANNELS", "CGD", "C012ABCDEF", problems);
   config.admin_users = read_ids(env, "INFRA_ADMIN_USERS", "UW", "U012ABCDEF", problems);
+  config.allow_everyone = read_bool(env, "INFRA_ALLOW_EVERYONE", problems).value_or(false);
+  config.allow_guests = read_bool(env, "INFRA_ALLOW_GUESTS", problems).value_or(false);
+  // Closed unless opened: a service nobody scoped would let every member of
+  // the workspace act on every environment.
+  if (service && config.allowed_users.empty() && config.allowed_channels.empty() &&
+      !config.allow_everyone) {
+    problems.add("INFRA_ALLOWED_USERS",
+                 "set INFRA_ALLOWED_USERS or INFRA_ALLOWED_CHANNELS to say who may use /infra, "
+                 "or INFRA_ALLOW_EVERYONE=true to let every member of the workspace use it");
+  }
+  if (auto n = read_int(env, "INFRA_READ_RATE_LIMIT", 0, 10000, problems)) {
+    config.reads_per_minute = static_cast<int>(*n);
+  }
   if (auto n = read_int(env, "INFRA_COOLDOWN_SECONDS", 0, 86400, problems)) {
     config.cooldown = std::chrono::seconds(*n);
   }

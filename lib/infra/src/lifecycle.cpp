@@ -178,6 +178,15 @@ class Lifecycle::Impl {
     return views::render_teardown_cancelled(confirmation.environment);
   }
 
+  void ignored(const Inbound& request, std::string_view reason) {
+    AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
+    audit.request_id = runner_.new_request_id();
+    audit.decision = "ignored";
+    audit.reason = std::string(reason);
+    audit.outcome = "ignored";
+    audit_->info(audit.to_json());
+  }
+
   void confirmation_shown(const Confirm& confirm, const Inbound& request, std::string_view outcome,
                           const std::string& error) {
     AuditRecord audit = AuditRecord::of(request, runner_.backend_name());
@@ -467,6 +476,9 @@ core::reply::Message Lifecycle::cancelled(const views::TeardownConfirmation& con
 void Lifecycle::confirmation_shown(const Confirm& confirm, const Inbound& request,
                                    std::string_view outcome, const std::string& error) {
   impl_->confirmation_shown(confirm, request, outcome, error);
+}
+void Lifecycle::ignored(const Inbound& request, std::string_view reason) {
+  impl_->ignored(request, reason);
 }
 void Lifecycle::begin_drain() { impl_->begin_drain(); }
 bool Lifecycle::draining() const { return impl_->draining(); }

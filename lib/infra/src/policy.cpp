@@ -62,6 +62,8 @@ std::string_view to_string(DenyReason reason) {
       return "admin_required";
     case DenyReason::cooldown:
       return "cooldown";
+    case DenyReason::unverified:
+      return "unverified";
   }
   return "unknown";
 }
@@ -110,6 +112,13 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
   const Action action = action_of(command);
   if (action == Action::help) {
     return {};
+  }
+
+  // Fail closed: who could not be checked may read, not change anything.
+  if (!who.verified && is_mutating(action)) {
+    return deny(DenyReason::unverified,
+                "Slack did not confirm your account in time, so nothing was changed. Try again "
+                "in a minute.");
   }
 
   const bool is_admin = contains(settings_.admin_users, who.user_id);

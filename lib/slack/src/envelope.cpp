@@ -310,6 +310,8 @@ Event parse_event(const rapidjson::Value& payload) {
     event.channel = str(*inner, "channel");
     event.ts = str(*inner, "ts");
     event.thread_ts = str(*inner, "thread_ts");
+    event.bot_id = str(*inner, "bot_id");
+    event.subtype = str(*inner, "subtype");
   }
   return event;
 }

@@ -91,7 +91,8 @@ constexpr milliseconds kMaxBackoff{20000};
 
 Repeat repeat_for(std::string_view method) {
   // users.info reads; chat.update and views.update set the same content again.
-  if (method == "users.info" || method == "chat.update" || method == "views.update") {
+  if (method == "users.info" || method == "auth.test" || method == "chat.update" ||
+      method == "views.update") {
     return Repeat::safe;
   }
   return Repeat::once_only;
@@ -446,6 +447,12 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
   return value ? std::string(*value) : std::string();
 }
 
+// A boolean member of `object`; absent or not a boolean → false.
+bool member_true(const rapidjson::Value& object, std::string_view name) {
+  const auto it = object.FindMember(rapidjson::StringRef(name.data(), name.size()));
+  return it != object.MemberEnd() && it->value.IsBool() && it->value.GetBool();
+}
+
 }  // namespace
 
 HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
@@ -582,7 +589,35 @@ core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
   if (info.real_name.empty()) {
     info.real_name = reply_string(*reply, {"user", "real_name"});
   }
+  info.team_id = reply_string(*reply, {"user", "team_id"});
+  if (auto document = core::json::parse(*reply)) {
+    if (const auto* user = core::json::get_object(*document, "user")) {
+      info.is_bot = member_true(*user, "is_bot") || member_true(*user, "is_app_user");
+      info.deleted = member_true(*user, "deleted");
+      info.is_restricted = member_true(*user, "is_restricted");
+      info.is_ultra_restricted = member_true(*user, "is_ultra_restricted");
+      info.is_stranger = member_true(*user, "is_stranger");
+    }
+  }
   return info;
+}
+
+core::Result<AuthIdentity> HttpWebApi::auth_test() {
+  auto reply = call("auth.test", "{}");
+  if (!reply) {
+    return reply.error();
+  }
+  AuthIdentity identity;
+  identity.team_id = reply_string(*reply, {"team_id"});
+  identity.user_id = reply_string(*reply, {"user_id"});
+  identity.bot_id = reply_string(*reply, {"bot_id"});
+  identity.enterprise_id = reply_string(*reply, {"enterprise_id"});
+  if (identity.team_id.empty()) {
+    return core::make_error(core::ErrorCode::unavailable,
+                            "Slack did not say which workspace the bot token belongs to.",
+                            "auth.test: reply without team_id");
+  }
+  return identity;
 }
 
 core::Status HttpWebApi::respond(const std::string& response_url, const std::string& message_json) {

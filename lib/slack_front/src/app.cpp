@@ -12,9 +12,12 @@
 #include "core/strand_pool.hpp"
 #include "core/strings.hpp"
 #include "infra/views.hpp"
+#include "response_url_rule.hpp"
+#include "core/metadata_signer.hpp"
 #include "slack/blockkit.hpp"
 #include "slack_conversation.hpp"
 #include "user_directory.hpp"
+#include "workspace_gate.hpp"
 
 namespace slack_front {
 namespace {
@@ -24,6 +27,9 @@ using core::reply::Message;
 using std::chrono::milliseconds;
 
 constexpr std::size_t kLookupThreads = 1;
+// users.info for the workspace gate: an envelope waits for it (bounded), so
+// it never queues behind the name lookups.
+constexpr std::size_t kMemberLookupThreads = 2;
 constexpr std::size_t kAnnounceThreads = 1;
 // What drain() leaves queued posts at least, however little of its window
 // is left.
@@ -58,6 +64,58 @@ ReplyTarget response_url_or_channel(const std::string& response_url, const std::
   return target;
 }
 
+// A one-line answer shown only to the requester.
+Message notice(std::string text) {
+  Message message;
+  message.blocks.push_back(core::reply::Section{"", {text}});
+  message.text = std::move(text);
+  return message;
+}
+
+// Whose envelope this is, when the gate has to judge it: slash commands,
+// interactions and mentions (other events carry no command).
+struct Author {
+  std::string user_id;
+  std::string team_id;
+  bool from_bot = false;
+};
+
+std::optional<Author> author_of(const slack::Envelope& envelope) {
+  if (const auto* slash = std::get_if<slack::SlashCommand>(&envelope.payload)) {
+    return Author{slash->user_id, slash->team_id, false};
+  }
+  if (const auto* interaction = std::get_if<slack::Interaction>(&envelope.payload)) {
+    return Author{interaction->user_id, interaction->team_id, false};
+  }
+  if (const auto* event = std::get_if<slack::Event>(&envelope.payload)) {
+    if (event->type != "app_mention") return std::nullopt;
+    // A workflow's or another app's message carries bot_id (subtype bot_message).
+    return Author{event->user, event->team_id,
+                  !event->bot_id.empty() || event->subtype == "bot_message"};
+  }
+  return std::nullopt;
+}
+
+// The request an ignored envelope would have been, for its audit line.
+infra::Inbound inbound_of(const slack::Envelope& envelope) {
+  if (const auto* slash = std::get_if<slack::SlashCommand>(&envelope.payload)) {
+    return {"slash_command",
+            infra::Requester{slash->user_id, slash->user_name, slash->team_id, slash->channel_id},
+            slash->text, ""};
+  }
+  if (const auto* interaction = std::get_if<slack::Interaction>(&envelope.payload)) {
+    return {"interaction",
+            infra::Requester{interaction->user_id, interaction->user_name, interaction->team_id,
+                             interaction->channel_id},
+            interaction->type, ""};
+  }
+  if (const auto* event = std::get_if<slack::Event>(&envelope.payload)) {
+    return {"mention", infra::Requester{event->user, "", event->team_id, event->channel},
+            mention_text(event->text), ""};
+  }
+  return {envelope.type, {}, "", ""};
+}
+
 // Mutating outcomes, one line each, in the audit channel (its own lane).
 class ChannelAnnouncer final : public infra::Announcer {
  public:
@@ -85,6 +143,8 @@ class ChannelAnnouncer final : public infra::Announcer {
 AppSettings AppSettings::from(const core::Config& config) {
   AppSettings settings;
   settings.audit_channel = config.audit_channel;
+  settings.workspace.allow_guests = config.allow_guests;
+  settings.slack_api_url = config.slack_api_url;
   settings.lifecycle = infra::LifecycleSettings::from(config);
   return settings;
 }
@@ -105,7 +165,12 @@ class App::Impl {
         lookups_(lane(kLookupThreads, "users.info")),
         users_(web, clock, settings_.user_name_ttl, *lookups_, logger_),
         dialogs_(lane(settings_.dialog_threads, "views.open")),
-        web_(web) {
+        web_(web),
+        member_lookups_(lane(kMemberLookupThreads, "users.info (members)")),
+        gate_(settings_.workspace, web, scheduler, clock, *member_lookups_, logger_),
+        signer_(
+            settings_.signing_key.empty() ? core::MetadataSigner::random_key() : settings_.signing_key,
+            clock, settings_.metadata_ttl) {
     if (!settings_.audit_channel.empty()) {
       announcer_ = std::make_unique<ChannelAnnouncer>(settings_.audit_channel, delivery_,
                                                       *announcements_, logger_);
@@ -123,11 +188,16 @@ class App::Impl {
                                       metrics_.counter("infra_envelopes_total", {{"type", type}}));
     }
     ack_latency_ = metrics_.histogram("infra_ack_latency_seconds");
+    metrics_.declare_counter("infra_envelopes_ignored_total",
+                             "Envelopes acked and ignored (another workspace, a bot, a guest, "
+                             "a forged reply address or metadata), by reason");
   }
 
   ~Impl() {
     // In the order their work depends on each other: no lane runs a task
     // whose objects are gone.
+    *alive_ = false;  // answers of the gate still on the scheduler find nothing to do
+    member_lookups_.reset();
     lifecycle_->drain(milliseconds{0});
     dialogs_.reset();    // its tasks use the lifecycle and the replies lane
     lifecycle_.reset();  // joins the jobs: they answer on the replies and audit lanes
@@ -139,41 +209,22 @@ class App::Impl {
   void on_envelope(const slack::Envelope& envelope, const AckFunction& ack) {
     const auto received = clock_.monotonic();
     count_envelope(envelope.type);
-    bool acked = false;
-    auto send_ack = [&](std::optional<std::string> payload, AckWritten on_written = {}) {
-      if (acked) return;
-      acked = true;
-      auto status = ack(envelope.envelope_id, std::move(payload), on_written);
-      ack_latency_.observe(std::chrono::duration<double>(clock_.monotonic() - received).count());
-      if (!status) {
-        logger_->warn(
-            "ack of envelope {} failed: {}", envelope.envelope_id,
-            status.error().detail.empty() ? status.error().user_message : status.error().detail);
-        if (on_written) on_written();  // nothing to wait for
-      }
-    };
-    if (lifecycle_->draining()) {
-      // A slash command gets an answer; anything else stays unacked so that
-      // Slack delivers it again (to the next instance).
-      if (std::holds_alternative<slack::SlashCommand>(envelope.payload)) {
-        send_ack(slack::blockkit::to_json(views::render_shutting_down()));
-      }
-      logger_->info("shutting down: envelope {} ({}) not taken", envelope.envelope_id,
-                    envelope.type);
-      return;
+    const auto author = author_of(envelope);
+    if (!author || lifecycle_->draining()) return handle(envelope, ack, Verdict{}, received);
+    if (auto verdict = gate_.decide_now(author->user_id, author->team_id, author->from_bot)) {
+      return handle(envelope, ack, *verdict, received);
     }
-    std::visit(
-        core::Overloaded{
-            [&](const slack::SlashCommand& command) { on_slash(command, send_ack); },
-            [&](const slack::Interaction& interaction) { on_interaction(interaction, send_ack); },
-            [&](const slack::Event& event) {
-              send_ack(std::nullopt);
-              on_event(event);
-            },
-            [&](const std::monostate&) { send_ack(std::nullopt); },
-        },
-        envelope.payload);
-    send_ack(std::nullopt);  // every envelope is acked, whatever happened above
+    // users.info first (bounded by lookup_timeout, under Slack's 3 s for an
+    // ack). An event carries no answer: it is acked now.
+    AckFunction later = ack;
+    if (std::holds_alternative<slack::Event>(envelope.payload)) {
+      send_empty_ack(envelope, ack, received);
+      later = nullptr;
+    }
+    gate_.ask(author->user_id, [this, alive = alive_, envelope, later = std::move(later),
+                                received](Verdict verdict) {
+      if (*alive) handle(envelope, later, verdict, received);
+    });
   }
 
   void begin_drain() { lifecycle_->begin_drain(); }
@@ -197,6 +248,80 @@ class App::Impl {
   std::size_t jobs_in_flight() const { return lifecycle_->jobs_in_flight(); }
 
  private:
+  void send_empty_ack(const slack::Envelope& envelope, const AckFunction& ack,
+                      core::MonoTime received) {
+    auto status = ack(envelope.envelope_id, std::nullopt, {});
+    ack_latency_.observe(std::chrono::duration<double>(clock_.monotonic() - received).count());
+    if (!status) logger_->warn("ack of envelope {} failed", envelope.envelope_id);
+  }
+
+  // `ack` is empty when the envelope was acked already (an event).
+  void handle(const slack::Envelope& envelope, const AckFunction& ack, const Verdict& verdict,
+              core::MonoTime received) {
+    bool acked = !ack;
+    auto send_ack = [&](std::optional<std::string> payload, AckWritten on_written = {}) {
+      if (acked) {
+        if (on_written) on_written();  // nothing to wait for
+        return;
+      }
+      acked = true;
+      auto status = ack(envelope.envelope_id, std::move(payload), on_written);
+      ack_latency_.observe(std::chrono::duration<double>(clock_.monotonic() - received).count());
+      if (!status) {
+        logger_->warn(
+            "ack of envelope {} failed: {}", envelope.envelope_id,
+            status.error().detail.empty() ? status.error().user_message : status.error().detail);
+        if (on_written) on_written();  // nothing to wait for
+      }
+    };
+    if (lifecycle_->draining()) {
+      // A slash command gets an answer; anything else stays unacked so that
+      // Slack delivers it again (to the next instance).
+      if (std::holds_alternative<slack::SlashCommand>(envelope.payload)) {
+        send_ack(slack::blockkit::to_json(views::render_shutting_down()));
+      }
+      logger_->info("shutting down: envelope {} ({}) not taken", envelope.envelope_id,
+                    envelope.type);
+      return;
+    }
+    if (verdict.standing == Verdict::Standing::outsider) {
+      send_ack(std::nullopt);
+      return ignore(envelope, verdict.reason);
+    }
+    const bool verified = verdict.standing == Verdict::Standing::member;
+    std::visit(core::Overloaded{
+                   [&](const slack::SlashCommand& command) {
+                     on_slash(envelope, command, send_ack, verified);
+                   },
+                   [&](const slack::Interaction& interaction) {
+                     on_interaction(envelope, interaction, send_ack, verified);
+                   },
+                   [&](const slack::Event& event) {
+                     send_ack(std::nullopt);
+                     on_event(event, verified);
+                   },
+                   [&](const std::monostate&) { send_ack(std::nullopt); },
+               },
+               envelope.payload);
+    send_ack(std::nullopt);  // every envelope is acked, whatever happened above
+  }
+
+  // Acked (by the caller), logged, audited, counted; nothing else.
+  void ignore(const slack::Envelope& envelope, std::string_view reason) {
+    logger_->info("envelope {} ({}) ignored: {}", envelope.envelope_id, envelope.type, reason);
+    metrics_.increment("infra_envelopes_ignored_total", {{"reason", std::string(reason)}});
+    lifecycle_->ignored(inbound_of(envelope), reason);
+  }
+
+  // Button values of a message, signed (the teardown prompt's button).
+  void sign_buttons(Message& message) const {
+    for (auto& block : message.blocks) {
+      if (auto* actions = std::get_if<core::reply::Actions>(&block)) {
+        for (auto& button : actions->buttons) button.value = signer_.sign(button.value);
+      }
+    }
+  }
+
   void count_envelope(const std::string& type) {
     for (auto& [known, counter] : envelopes_by_type_) {
       if (known == type) return counter.increment();
@@ -231,11 +356,21 @@ class App::Impl {
   // ---- slash commands ----
 
   template <typename SendAck>
-  void on_slash(const slack::SlashCommand& slash, SendAck& send_ack) {
-    const infra::Inbound request{
+  void on_slash(const slack::Envelope& envelope, const slack::SlashCommand& slash,
+                SendAck& send_ack, bool verified) {
+    if (!slash.response_url.empty() &&
+        !acceptable_response_url(slash.response_url, settings_.slack_api_url)) {
+      // Its answers would go wherever the URL points: nothing is run.
+      send_ack(slack::blockkit::to_json(
+          notice("This command came with a reply address that is not Slack's, so it was refused. "
+                 "Tell the bot's operator.")));
+      return ignore(envelope, "response_url_not_slack");
+    }
+    infra::Inbound request{
         "slash_command",
         infra::Requester{slash.user_id, slash.user_name, slash.team_id, slash.channel_id},
         slash.text, slash.response_url};
+    request.who.verified = verified;
     auto target = response_url_or_channel(slash.response_url, slash.channel_id, slash.user_id);
     auto held = conversation(target, true);
     held->started_in_ack();
@@ -260,34 +395,54 @@ class App::Impl {
   // ---- interactions: the teardown modal and the mention's button ----
 
   template <typename SendAck>
-  void on_interaction(const slack::Interaction& interaction, SendAck& send_ack) {
+  void on_interaction(const slack::Envelope& envelope, const slack::Interaction& interaction,
+                      SendAck& send_ack, bool verified) {
     if (interaction.view_callback_id == views::kTeardownCallbackId) {
-      if (interaction.type == "view_submission") return on_submission(interaction, send_ack);
+      if (interaction.type == "view_submission") {
+        return on_submission(envelope, interaction, send_ack, verified);
+      }
       if (interaction.type == "view_closed") {
         send_ack(std::nullopt);
-        return on_closed(interaction);
+        return on_closed(envelope, interaction, verified);
       }
     }
     if (interaction.type == "block_actions") {
       for (const auto& action : interaction.actions) {
         if (action.action_id == views::kOpenTeardownActionId) {
           send_ack(std::nullopt);
-          return on_teardown_button(interaction, action.value);
+          return on_teardown_button(envelope, interaction, action.value, verified);
         }
       }
     }
     send_ack(std::nullopt);
   }
 
+  // The confirmation a signed button value or modal metadata carries: signed
+  // by this process, not expired, well formed, and answering on Slack.
+  core::Result<views::TeardownConfirmation> open_confirmation(std::string_view signed_text) {
+    auto payload = signer_.open(signed_text);
+    if (!payload) return payload.error();
+    auto confirmation = views::parse_teardown_metadata(*payload);
+    if (!confirmation) return confirmation.error();
+    if (!confirmation->response_url.empty() &&
+        !acceptable_response_url(confirmation->response_url, settings_.slack_api_url)) {
+      return core::make_error(core::ErrorCode::invalid_input,
+                              "This confirmation is no longer valid. Run the command again.",
+                              "metadata: response_url not Slack's");
+    }
+    return confirmation;
+  }
+
   template <typename SendAck>
-  void on_submission(const slack::Interaction& interaction, SendAck& send_ack) {
-    auto confirmation = views::parse_teardown_metadata(interaction.view_private_metadata);
+  void on_submission(const slack::Envelope& envelope, const slack::Interaction& interaction,
+                     SendAck& send_ack, bool verified) {
+    auto confirmation = open_confirmation(interaction.view_private_metadata);
     if (!confirmation) {
-      logger_->warn("teardown submission with bad metadata: {}", confirmation.error().detail);
+      logger_->warn("teardown submission refused: {}", confirmation.error().detail);
       send_ack(
-          errors_payload("This confirmation is no longer valid. Close it and run the "
-                         "command again."));
-      return;
+          errors_payload("This confirmation is no longer valid (they last 15 minutes). Close it "
+                         "and run the command again."));
+      return ignore(envelope, "metadata_invalid");
     }
     std::string typed;
     for (const auto& value : interaction.values) {
@@ -296,10 +451,11 @@ class App::Impl {
         typed = value.value;
       }
     }
-    const infra::Inbound request{"modal",
-                                 infra::Requester{interaction.user_id, interaction.user_name,
-                                                  interaction.team_id, confirmation->channel_id},
-                                 "", confirmation->response_url};
+    infra::Inbound request{"modal",
+                           infra::Requester{interaction.user_id, interaction.user_name,
+                                            interaction.team_id, confirmation->channel_id},
+                           "", confirmation->response_url};
+    request.who.verified = verified;
     auto held = conversation(response_url_or_channel(confirmation->response_url,
                                                      confirmation->channel_id, interaction.user_id),
                              true);
@@ -321,16 +477,18 @@ class App::Impl {
         outcome);
   }
 
-  void on_closed(const slack::Interaction& interaction) {
-    auto confirmation = views::parse_teardown_metadata(interaction.view_private_metadata);
+  void on_closed(const slack::Envelope& envelope, const slack::Interaction& interaction,
+                 bool verified) {
+    auto confirmation = open_confirmation(interaction.view_private_metadata);
     if (!confirmation) {
       logger_->warn("teardown modal closed with bad metadata: {}", confirmation.error().detail);
-      return;
+      return ignore(envelope, "metadata_invalid");
     }
-    const infra::Inbound request{"modal",
-                                 infra::Requester{interaction.user_id, interaction.user_name,
-                                                  interaction.team_id, confirmation->channel_id},
-                                 "", confirmation->response_url};
+    infra::Inbound request{"modal",
+                           infra::Requester{interaction.user_id, interaction.user_name,
+                                            interaction.team_id, confirmation->channel_id},
+                           "", confirmation->response_url};
+    request.who.verified = verified;
     const auto notice = lifecycle_->cancelled(*confirmation, request);
     conversation(response_url_or_channel(confirmation->response_url, confirmation->channel_id,
                                          interaction.user_id),
@@ -338,18 +496,31 @@ class App::Impl {
         ->answer_privately(notice);
   }
 
-  void on_teardown_button(const slack::Interaction& interaction, const std::string& value) {
-    auto confirmation = views::parse_teardown_metadata(value);
+  void on_teardown_button(const slack::Envelope& envelope, const slack::Interaction& interaction,
+                          const std::string& value, bool verified) {
+    if (!interaction.response_url.empty() &&
+        !acceptable_response_url(interaction.response_url, settings_.slack_api_url)) {
+      logger_->warn("teardown button with a response_url that is not Slack's; refused");
+      return ignore(envelope, "response_url_not_slack");
+    }
+    auto confirmation = open_confirmation(value);
     if (!confirmation) {
-      logger_->warn("teardown button with bad value: {}", confirmation.error().detail);
-      return;
+      logger_->warn("teardown button refused: {}", confirmation.error().detail);
+      conversation(response_url_or_channel(interaction.response_url, interaction.channel_id,
+                                           interaction.user_id),
+                   false)
+          ->answer_privately(
+              notice("This button is no longer valid (they last 15 minutes). Mention me again to "
+                     "start over."));
+      return ignore(envelope, "metadata_invalid");
     }
     if (confirmation->channel_id.empty()) confirmation->channel_id = interaction.channel_id;
     confirmation->response_url = interaction.response_url;
-    const infra::Inbound request{"mention",
-                                 infra::Requester{interaction.user_id, interaction.user_name,
-                                                  interaction.team_id, confirmation->channel_id},
-                                 "", interaction.response_url};
+    infra::Inbound request{"mention",
+                           infra::Requester{interaction.user_id, interaction.user_name,
+                                            interaction.team_id, confirmation->channel_id},
+                           "", interaction.response_url};
+    request.who.verified = verified;
     const auto target = response_url_or_channel(interaction.response_url, confirmation->channel_id,
                                                 interaction.user_id);
     auto outcome = lifecycle_->confirmation_requested(*confirmation, request);
@@ -364,8 +535,13 @@ class App::Impl {
   // wait behind a post.
   void open_modal(const std::string& trigger_id, infra::Confirm confirm,
                   const infra::Inbound& request, const ReplyTarget& target) {
-    auto task = [this, trigger_id, confirm = std::move(confirm), request, target] {
-      auto opened = web_.open_view(trigger_id, slack::blockkit::to_json(confirm.needs.modal));
+    // Signed here, on the socket thread's clock reading: the dialog is valid
+    // for metadata_ttl from now.
+    auto modal = confirm.needs.modal;
+    modal.private_metadata = signer_.sign(modal.private_metadata);
+    auto task = [this, trigger_id, confirm = std::move(confirm), modal = std::move(modal), request,
+                 target] {
+      auto opened = web_.open_view(trigger_id, slack::blockkit::to_json(modal));
       if (opened) {
         lifecycle_->confirmation_shown(confirm, request, "modal_opened");
         return;
@@ -386,34 +562,36 @@ class App::Impl {
 
   // ---- mentions ----
 
-  void on_event(const slack::Event& event) {
+  void on_event(const slack::Event& event, bool verified) {
     if (event.type != "app_mention" || event.user.empty()) return;
     ReplyTarget target;
     target.kind = ReplyTarget::Kind::thread;
     target.channel = event.channel;
     target.user = event.user;
     target.thread_ts = event.thread_ts.empty() ? event.ts : event.thread_ts;
-    const infra::Inbound request{"mention",
-                                 infra::Requester{event.user, "", event.team_id, event.channel},
-                                 mention_text(event.text), ""};
+    infra::Inbound request{"mention",
+                           infra::Requester{event.user, "", event.team_id, event.channel},
+                           mention_text(event.text), ""};
+    request.who.verified = verified;
     auto thread = conversation(target, false);  // acked already
     auto outcome = lifecycle_->submit(request, thread);
-    std::visit(
-        core::Overloaded{
-            // Refusals and errors only to the author, not the thread.
-            [&](infra::Answer& answer) { thread->answer_privately(answer.message); },
-            // "Working…" in the thread at once (the core called started()
-            // before it queued the job), then updated in place.
-            [&](infra::Accepted&) {},
-            [&](infra::Confirm& confirm) {
-              // No trigger_id in an event: a button brings the modal.
-              thread->answer_privately(views::render_teardown_prompt(confirm.needs.confirmation));
-              lifecycle_->confirmation_shown(confirm, request, "button_posted");
-            },
-            [&](infra::Mismatch&) {},
-            [&](infra::Ignored&) {},
-        },
-        outcome);
+    std::visit(core::Overloaded{
+                   // Refusals and errors only to the author, not the thread.
+                   [&](infra::Answer& answer) { thread->answer_privately(answer.message); },
+                   // "Working…" in the thread at once (the core called started()
+                   // before it queued the job), then updated in place.
+                   [&](infra::Accepted&) {},
+                   [&](infra::Confirm& confirm) {
+                     // No trigger_id in an event: a button brings the modal.
+                     auto prompt = views::render_teardown_prompt(confirm.needs.confirmation);
+                     sign_buttons(prompt);
+                     thread->answer_privately(prompt);
+                     lifecycle_->confirmation_shown(confirm, request, "button_posted");
+                   },
+                   [&](infra::Mismatch&) {},
+                   [&](infra::Ignored&) {},
+               },
+               outcome);
   }
 
   AppSettings settings_;
@@ -432,6 +610,10 @@ class App::Impl {
   std::unique_ptr<infra::Lifecycle> lifecycle_;
   std::atomic<std::uint64_t> next_strand_{1};
   std::vector<std::pair<std::string, core::metrics::Counter>> envelopes_by_type_;
+  std::unique_ptr<core::StrandPool> member_lookups_;
+  WorkspaceGate gate_;
+  core::MetadataSigner signer_;
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
   core::metrics::Histogram ack_latency_;
 };
 

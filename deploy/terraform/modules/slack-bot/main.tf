@@ -32,7 +32,7 @@ locals {
   # the container definition: ECS drops empty variables anyway (which would
   # show as a permanent diff), and the bot treats an unset variable like an
   # empty one. The exception is INFRA_PROTECTED_ENVIRONMENTS, where unset
-  # means "prod" but empty means none: [] is sent as "," (a list of no names).
+  # means "prod" and protecting nothing must be said: [] is sent as "none".
   # The Slack tokens are not here: they come from Secrets Manager (secrets).
   environment = {
     INFRA_BACKEND                = "lambda"
@@ -40,9 +40,11 @@ locals {
     IP_WHITELIST_LAMBDA_ARN      = var.ip_whitelist_lambda_arn
     AWS_REGION                   = data.aws_region.current.name
     INFRA_ENVIRONMENTS           = join(",", var.environments)
-    INFRA_PROTECTED_ENVIRONMENTS = length(var.protected_environments) > 0 ? join(",", var.protected_environments) : ","
+    INFRA_PROTECTED_ENVIRONMENTS = length(var.protected_environments) > 0 ? join(",", var.protected_environments) : "none"
     INFRA_ALLOWED_USERS          = join(",", var.allowed_users)
     INFRA_ALLOWED_CHANNELS       = join(",", var.allowed_channels)
+    INFRA_ALLOW_EVERYONE         = var.allow_everyone ? "true" : ""
+    INFRA_ALLOW_GUESTS           = var.allow_guests ? "true" : ""
     INFRA_ADMIN_USERS            = join(",", var.admin_users)
     INFRA_AUDIT_CHANNEL          = var.audit_channel
     INFRA_COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)

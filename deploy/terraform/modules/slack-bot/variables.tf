@@ -199,7 +199,7 @@ variable "environments" {
 }
 
 variable "protected_environments" {
-  description = "Environments where stop and teardown are refused (INFRA_PROTECTED_ENVIRONMENTS). Each must be in environments. [] protects none."
+  description = "Environments where stop, teardown and reboot are refused and start, spinup and allow-list changes need an admin (INFRA_PROTECTED_ENVIRONMENTS). Each must be in environments. [] protects none (sent as \"none\")."
   type        = list(string)
   default     = ["prod"]
 
@@ -221,7 +221,7 @@ variable "audit_channel" {
 }
 
 variable "allowed_users" {
-  description = "Slack user IDs allowed to run any command (INFRA_ALLOWED_USERS). [] allows everyone in the workspace."
+  description = "Slack user IDs allowed to run any command (INFRA_ALLOWED_USERS). With allowed_users and allowed_channels both [], the bot starts only when allow_everyone is true."
   type        = list(string)
   default     = []
 
@@ -232,7 +232,7 @@ variable "allowed_users" {
 }
 
 variable "allowed_channels" {
-  description = "Slack channel IDs where commands are accepted (INFRA_ALLOWED_CHANNELS). [] allows every channel."
+  description = "Slack channel IDs where commands are accepted (INFRA_ALLOWED_CHANNELS). [] allows every channel (see allow_everyone)."
   type        = list(string)
   default     = []
 
@@ -240,6 +240,18 @@ variable "allowed_channels" {
     condition     = alltrue([for c in var.allowed_channels : can(regex("^[CGD][A-Z0-9]{2,23}$", c))])
     error_message = "allowed_channels must hold Slack channel IDs like C012ABCDEF."
   }
+}
+
+variable "allow_everyone" {
+  description = "Let every member of the workspace use /infra when allowed_users and allowed_channels are both [] (INFRA_ALLOW_EVERYONE). Without one of the three the bot refuses to start."
+  type        = bool
+  default     = false
+}
+
+variable "allow_guests" {
+  description = "Let guests and external (Slack Connect) users use /infra (INFRA_ALLOW_GUESTS); by default they are ignored."
+  type        = bool
+  default     = false
 }
 
 variable "admin_users" {

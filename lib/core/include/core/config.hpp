@@ -44,6 +44,9 @@ struct Config {
   std::string slack_app_token;  ///< xapp-…  (secret)
   std::string slack_bot_token;  ///< xoxb-…  (secret)
   std::string slack_api_url = "https://slack.com/api/";
+  /// INFRA_ALLOW_INSECURE_ENDPOINTS: http:// accepted in SLACK_API_URL and the
+  /// AWS endpoint variables (tests against local fakes); https:// only otherwise.
+  bool allow_insecure_endpoints = false;
   int socket_connections = 2;  ///< INFRA_SOCKET_CONNECTIONS, 1..kMaxSocketConnections
 
   // Backend and AWS
@@ -62,9 +65,17 @@ struct Config {
   std::vector<std::string> environments{"dev", "staging", "prod"};
   std::vector<std::string> protected_environments{"prod"};
   std::string default_environment = "dev";    ///< "dev" when known, else the first known one
-  std::vector<std::string> allowed_users;     ///< empty = anyone
-  std::vector<std::string> allowed_channels;  ///< empty = anywhere
-  std::vector<std::string> admin_users;       ///< empty = anyone may run tier-2 commands
+  std::vector<std::string> allowed_users;     ///< empty = anyone (only with allow_everyone)
+  std::vector<std::string> allowed_channels;  ///< empty = anywhere (only with allow_everyone)
+  /// INFRA_ALLOW_EVERYONE: `run` starts with both allow-lists empty only when
+  /// the operator says so.
+  bool allow_everyone = false;
+  /// INFRA_ALLOW_GUESTS: guests and external (Slack Connect) users may use
+  /// /infra; by default they are ignored.
+  bool allow_guests = false;
+  int reads_per_minute =
+      10;  ///< INFRA_READ_RATE_LIMIT: status/whitelist list per user; 0 = no limit
+  std::vector<std::string> admin_users;  ///< empty = anyone may run tier-2 commands
   std::chrono::seconds cooldown{30};
   int min_prefix_v4 = 16;    ///< broadest IPv4 CIDR accepted at all
   int min_prefix_v6 = 48;    ///< broadest IPv6 CIDR accepted at all
@@ -80,12 +91,18 @@ struct Config {
   /// removed and announced; 0 = never.
   std::chrono::seconds whitelist_sweep{60};
   std::uint16_t health_port = 8080;
-  std::string health_address = "0.0.0.0";    ///< INFRA_HEALTH_ADDRESS
+  /// INFRA_HEALTH_ADDRESS: loopback by default (the container's and ECS's
+  /// health checks run inside the task); 0.0.0.0 exposes it to a scraper.
+  std::string health_address = "127.0.0.1";
   std::chrono::seconds lambda_timeout{900};  ///< INFRA_LAMBDA_TIMEOUT_SECONDS (Lambda's maximum)
   std::chrono::seconds progress_after{20};   ///< INFRA_PROGRESS_SECONDS: first "still working"
   std::chrono::seconds drain_timeout{25};  ///< INFRA_DRAIN_SECONDS: SIGTERM → exit, under ECS's 30
   LogFormat log_format = LogFormat::json;
   LogLevel log_level = LogLevel::info;
+
+  /// What start-up should warn about (a production-looking environment that
+  /// is not protected, …): one line each, logged by the caller.
+  std::vector<std::string> warnings;
 
   /// Every secret value held here (for the log redactor).
   std::vector<std::string> secrets() const;

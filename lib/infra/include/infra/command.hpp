@@ -110,6 +110,9 @@ struct Requester {
   std::string user_name;
   std::string team_id;
   std::string channel_id;
+  /// False when the front end could not confirm who this is (Slack did not
+  /// answer users.info in time): reads go on, changes are refused (fail closed).
+  bool verified = true;
 };
 
 }  // namespace infra

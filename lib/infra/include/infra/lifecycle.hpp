@@ -111,6 +111,11 @@ class Lifecycle {
   void confirmation_shown(const Confirm& confirm, const Inbound& request, std::string_view outcome,
                           const std::string& error = {});
 
+  /// The front end refused to take `request` at all (another workspace, a
+  /// bot, a guest, a forged reply address…): nothing runs and nothing is
+  /// shown; this writes its audit line, with `reason`.
+  void ignored(const Inbound& request, std::string_view reason);
+
   /// Stops admitting: every later request is answered "restarting". Returns
   /// at once; idempotent.
   void begin_drain();

@@ -31,6 +31,7 @@ enum class DenyReason {
   channel_not_allowed,
   admin_required,
   cooldown,
+  unverified,
 };
 std::string_view to_string(DenyReason reason);
 
@@ -43,7 +44,8 @@ struct Decision {
   bool allowed() const { return reason == DenyReason::none; }
 };
 
-/// Design §3. Checks run in this order: user allow-list, channel allow-list,
+/// Design §3. Checks run in this order: an unverified requester's change,
+/// user allow-list, channel allow-list,
 /// protected environment, admin gate, cooldown. Admins count as allowed users.
 /// Help is always allowed. The cooldown is per (user, action, target): see
 /// CooldownKey. Thread-safe.

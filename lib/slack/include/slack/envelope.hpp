@@ -59,6 +59,8 @@ struct Event {
   std::string event_id;
   std::string type;  ///< the inner event's type, e.g. "app_mention"
   std::string user, text, channel, ts, thread_ts, team_id;
+  /// Set when a bot or a workflow wrote the message (bot_id, subtype "bot_message").
+  std::string bot_id, subtype;
 };
 
 /// An envelope that must be acked.

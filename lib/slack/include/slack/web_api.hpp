@@ -31,6 +31,20 @@ struct UserInfo {
   std::string id;
   std::string name;       ///< the Slack handle
   std::string real_name;  ///< profile.real_name, may be empty
+  std::string team_id;    ///< the user's home workspace
+  bool is_bot = false;    ///< is_bot or is_app_user
+  bool deleted = false;
+  bool is_restricted = false;        ///< a multi-channel guest
+  bool is_ultra_restricted = false;  ///< a single-channel guest
+  bool is_stranger = false;          ///< from another organisation (Slack Connect)
+};
+
+/// Who the bot token belongs to (auth.test).
+struct AuthIdentity {
+  std::string team_id;
+  std::string user_id;  ///< the bot's user
+  std::string bot_id;
+  std::string enterprise_id;  ///< empty outside Enterprise Grid
 };
 
 /// What the app needs from Slack's Web API. An interface so that flows
@@ -55,6 +69,8 @@ class WebApi {
                                               const std::string& view_json) = 0;
   virtual core::Status update_view(const std::string& view_id, const std::string& view_json) = 0;
   virtual core::Result<UserInfo> user_info(const std::string& user_id) = 0;
+  /// auth.test: the workspace and bot user the token belongs to.
+  virtual core::Result<AuthIdentity> auth_test() = 0;
   /// POST to a response_url (no token: the URL is the credential; never logged).
   virtual core::Status respond(const std::string& response_url,
                                const std::string& message_json) = 0;
@@ -102,6 +118,7 @@ class HttpWebApi final : public WebApi {
                                       const std::string& view_json) override;
   core::Status update_view(const std::string& view_id, const std::string& view_json) override;
   core::Result<UserInfo> user_info(const std::string& user_id) override;
+  core::Result<AuthIdentity> auth_test() override;
   core::Status respond(const std::string& response_url, const std::string& message_json) override;
 
  private:

@@ -17,6 +17,7 @@
 #include "infra/lifecycle.hpp"
 #include "slack/envelope.hpp"
 #include "slack/web_api.hpp"
+#include "slack_front/workspace.hpp"
 
 namespace slack_front {
 
@@ -33,6 +34,15 @@ struct AppSettings {
   std::chrono::minutes user_name_ttl{60};  ///< users.info cache
   /// A reply waits for its command's ack to be written, at most this long.
   std::chrono::milliseconds ack_wait{2000};
+  /// Whose envelopes are taken: the workspace (from auth.test), guests.
+  WorkspaceSettings workspace;
+  /// SLACK_API_URL: a response_url must be on hooks.slack.com, or on this
+  /// URL's host when it is not Slack's own (tests).
+  std::string slack_api_url = "https://slack.com/api/";
+  /// Signs button values and modal metadata; empty = a random key per process.
+  std::string signing_key;
+  /// How long a signed button or modal stays valid.
+  std::chrono::seconds metadata_ttl{15 * 60};
 
   static AppSettings from(const core::Config& config);
 };
@@ -65,10 +75,13 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  /// Handles one envelope and acks it through `ack` before returning —
-  /// except while draining: a slash command is then acked "restarting, run
-  /// it again", anything else is left unacked for Slack to deliver again (to
-  /// the next instance).
+  /// Handles one envelope and acks it through `ack` — before returning, or,
+  /// when its author is not known yet, once users.info has answered (on the
+  /// scheduler, within WorkspaceSettings::lookup_timeout). Envelopes from
+  /// another workspace, bots and workflows, and (unless allowed) guests and
+  /// external users are acked and ignored. While draining, a slash command
+  /// is acked "restarting, run it again", anything else is left unacked for
+  /// Slack to deliver again (to the next instance).
   void on_envelope(const slack::Envelope& envelope, const AckFunction& ack);
 
   /// Stops taking new work (see on_envelope); returns at once.
