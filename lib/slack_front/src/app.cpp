@@ -8,12 +8,12 @@
 #include <fmt/format.h>
 
 #include "core/json.hpp"
+#include "core/metadata_signer.hpp"
 #include "core/overloaded.hpp"
 #include "core/strand_pool.hpp"
 #include "core/strings.hpp"
 #include "infra/views.hpp"
 #include "response_url_rule.hpp"
-#include "core/metadata_signer.hpp"
 #include "slack/blockkit.hpp"
 #include "slack_conversation.hpp"
 #include "user_directory.hpp"
@@ -167,10 +167,11 @@ class App::Impl {
         dialogs_(lane(settings_.dialog_threads, "views.open")),
         web_(web),
         member_lookups_(lane(kMemberLookupThreads, "users.info (members)")),
-        gate_(settings_.workspace, web, scheduler, clock, *member_lookups_, logger_),
-        signer_(
-            settings_.signing_key.empty() ? core::MetadataSigner::random_key() : settings_.signing_key,
-            clock, settings_.metadata_ttl) {
+        gate_(settings_.workspace, web, scheduler, clock, *member_lookups_, logger_,
+              [this](const slack::UserInfo& user) { users_.remember(user); }),
+        signer_(settings_.signing_key.empty() ? core::MetadataSigner::random_key()
+                                              : settings_.signing_key,
+                clock, settings_.metadata_ttl) {
     if (!settings_.audit_channel.empty()) {
       announcer_ = std::make_unique<ChannelAnnouncer>(settings_.audit_channel, delivery_,
                                                       *announcements_, logger_);

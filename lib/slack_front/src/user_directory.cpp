@@ -37,6 +37,14 @@ std::optional<infra::NameDirectory::Names> UserDirectory::cached(const std::stri
   return Names{it->second.user->name, it->second.user->real_name};
 }
 
+void UserDirectory::remember(const slack::UserInfo& user) {
+  if (user.id.empty()) return;
+  const auto now = clock_.now();
+  std::lock_guard lock(mutex_);
+  if (cache_.size() >= kMaxEntries) cache_.clear();
+  cache_[user.id] = Entry{user, now + ttl_};
+}
+
 void UserDirectory::lookup(const std::string& user_id) {
   const auto now = clock_.now();
   auto info = web_.user_info(user_id);

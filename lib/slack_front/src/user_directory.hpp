@@ -28,6 +28,8 @@ class UserDirectory final : public infra::NameDirectory {
 
   void prefetch(const std::string& user_id) override;
   std::optional<Names> cached(const std::string& user_id) override;
+  /// Keeps a users.info answer another part fetched (the workspace gate).
+  void remember(const slack::UserInfo& user);
 
  private:
   struct Entry {

@@ -18,13 +18,14 @@ Verdict outsider(std::string reason) { return Verdict{Standing::outsider, std::m
 
 WorkspaceGate::WorkspaceGate(WorkspaceSettings settings, slack::WebApi& web,
                              core::Scheduler& scheduler, const core::Clock& clock,
-                             core::StrandPool& lane, core::LoggerPtr logger)
+                             core::StrandPool& lane, core::LoggerPtr logger, Learned learned)
     : settings_(std::move(settings)),
       web_(web),
       scheduler_(scheduler),
       clock_(clock),
       lane_(lane),
-      logger_(std::move(logger)) {}
+      logger_(std::move(logger)),
+      learned_(std::move(learned)) {}
 
 Verdict WorkspaceGate::judge(const slack::UserInfo& user, const WorkspaceSettings& settings) {
   if (user.is_bot) return outsider("bot");
@@ -86,6 +87,7 @@ void WorkspaceGate::lookup(const std::string& user_id) {
     return;
   }
   const Verdict verdict = judge(*user, settings_);
+  if (learned_) learned_(*user);
   {
     std::lock_guard lock(mutex_);
     const auto now = clock_.monotonic();

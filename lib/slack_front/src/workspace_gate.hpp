@@ -37,8 +37,13 @@ class WorkspaceGate {
  public:
   /// `lane` runs the users.info calls; `scheduler` runs the answers (and the
   /// timeout). Both must outlive the gate's use.
+  /// Runs (on the lane) with each users.info answer, so the names cache need
+  /// not ask again.
+  using Learned = std::function<void(const slack::UserInfo&)>;
+
   WorkspaceGate(WorkspaceSettings settings, slack::WebApi& web, core::Scheduler& scheduler,
-                const core::Clock& clock, core::StrandPool& lane, core::LoggerPtr logger);
+                const core::Clock& clock, core::StrandPool& lane, core::LoggerPtr logger,
+                Learned learned = {});
 
   /// The verdict from the envelope and the cache, or nullopt when users.info
   /// must be asked. No I/O.
@@ -71,6 +76,7 @@ class WorkspaceGate {
   const core::Clock& clock_;
   core::StrandPool& lane_;
   core::LoggerPtr logger_;
+  Learned learned_;
   std::mutex mutex_;
   std::unordered_map<std::string, Cached> cache_;
   std::unordered_map<std::string, std::vector<Waiter>> waiting_;
