@@ -42,6 +42,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/json.hpp"
+#include "core/metadata_signer.hpp"
 #include "core/metrics.hpp"
 #include "core/scheduler.hpp"
 #include "fake_clock.hpp"
@@ -124,6 +125,7 @@ rapidjson::Document parse_fixture(const char* name) {
 }
 
 struct World {
+  static constexpr const char* kSigningKey = "fuzz-signing-key";
   test::FakeClock clock;
   test::SequentialIds ids;
   core::metrics::Registry metrics;
@@ -164,6 +166,11 @@ struct World {
   static slack_front::AppSettings app_settings() {
     slack_front::AppSettings settings;
     settings.audit_channel = "C0AUDIT01";
+    // The fixtures' workspace; no users.info before each envelope; a known
+    // key, so that template inputs get past the signature to the parser.
+    settings.workspace.team_id = "T0123ABCD";
+    settings.workspace.allow_guests = true;
+    settings.signing_key = kSigningKey;
     return settings;
   }
 };
@@ -206,7 +213,10 @@ std::string write(const rapidjson::Document& document) {
 // The frame text for a template mode.
 std::string from_template(int mode, std::string_view rest) {
   auto& w = world();
-  const std::string a = take_string(rest);
+  // The metadata or button value, signed as the App would have (mode 0 sends
+  // raw frames, signed or not, to fuzz the check itself).
+  const std::string a = core::MetadataSigner(World::kSigningKey, w.clock, std::chrono::minutes(15))
+                            .sign(take_string(rest));
   const std::string b = take_string(rest);
   const std::string c = take_string(rest);
   rapidjson::Document document;

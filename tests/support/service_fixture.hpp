@@ -91,6 +91,51 @@ inline std::string str(const Value& object, std::string_view key) {
 }
 
 inline std::string canonical(const Value& value) { return core::json::canonical(value); }
+
+/// The payload of a text the bot signed (core::MetadataSigner: "v1.<expiry>.<64 hex>.<payload>");
+/// nullopt when it is not signed.
+inline std::optional<std::string> signed_payload(std::string_view text) {
+  if (!text.starts_with("v1.")) return std::nullopt;
+  std::size_t i = 3;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 3 || i >= text.size() || text[i] != '.') return std::nullopt;
+  const std::size_t mac = i + 1;
+  if (text.size() < mac + 65 || text[mac + 64] != '.') return std::nullopt;
+  for (std::size_t k = mac; k < mac + 64; ++k) {
+    const char c = text[k];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+  }
+  return std::string(text.substr(mac + 65));
+}
+
+/// `value` (a view, a message) with every signed private_metadata and button value replaced by
+/// what was signed, for comparing with what the views render; fails the test for one unsigned.
+inline std::string unsigned_json(const Value& value) {
+  rapidjson::Document copy;
+  copy.CopyFrom(value, copy.GetAllocator());
+  std::function<void(Value&)> walk = [&](Value& node) {
+    if (node.IsArray()) {
+      for (auto& item : node.GetArray()) walk(item);
+      return;
+    }
+    if (!node.IsObject()) return;
+    const bool is_button = node.HasMember("type") && node["type"].IsString() &&
+                           std::string_view(node["type"].GetString()) == "button";
+    for (auto& member : node.GetObject()) {
+      const std::string_view name = member.name.GetString();
+      if ((name == "private_metadata" || (is_button && name == "value")) &&
+          member.value.IsString()) {
+        const auto payload = signed_payload(member.value.GetString());
+        EXPECT_TRUE(payload) << name << " is not signed: " << member.value.GetString();
+        if (payload) member.value.SetString(payload->c_str(), copy.GetAllocator());
+      } else {
+        walk(member.value);
+      }
+    }
+  };
+  walk(copy);
+  return core::json::canonical(copy);
+}
 inline std::string canonical(std::string_view json) {
   auto out = core::json::canonicalize(json);
   return out ? *out : "<not JSON: " + std::string(json) + ">";

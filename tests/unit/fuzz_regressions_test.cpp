@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/metadata_signer.hpp"
 #include "core/metrics.hpp"
 #include "core/scheduler.hpp"
 #include "fake_clock.hpp"
@@ -192,19 +193,28 @@ TEST(AppEnvelope, SubmissionWithLoneSurrogateEnvironmentGetsAnAckTheClientSends)
       policy, backend, clock, ids, logger);
   test::RecordingWebApi web;
   core::ManualScheduler scheduler;
-  slack_front::App app(slack_front::AppSettings{}, runner, web, scheduler, clock, metrics, logger,
-                       logger);
+  slack_front::AppSettings settings;
+  settings.workspace.team_id = "T0123ABCD";
+  settings.workspace.allow_guests = true;
+  settings.signing_key = "regression-key";
+  slack_front::App app(std::move(settings), runner, web, scheduler, clock, metrics, logger, logger);
 
   // As parse_frame delivers it: {"env":"\udc00","level":"full"} inside the view.
   const auto frame = slack::parse_frame(
       R"({"envelope_id":"e-1","type":"interactive","accepts_response_payload":true,)"
-      R"("payload":{"type":"view_submission","user":{"id":"U0456EFGH","username":"alice"},)"
+      R"("payload":{"type":"view_submission","team":{"id":"T0123ABCD"},)"
+      R"("user":{"id":"U0456EFGH","username":"alice"},)"
       R"("view":{"id":"V1","callback_id":"infra_teardown_confirm",)"
       R"("private_metadata":"{\"env\":\"\\udc00\",\"level\":\"full\"}",)"
       R"("state":{"values":{"teardown_confirm":{"confirm_text":)"
       R"({"type":"plain_text_input","value":"x"}}}}}}})");
   ASSERT_TRUE(frame) << frame.error().detail;
-  const auto& envelope = std::get<slack::Envelope>(*frame);
+  auto envelope = std::get<slack::Envelope>(*frame);
+  // Signed as the App signs it (the key above), so the metadata gets read.
+  auto& interaction = std::get<slack::Interaction>(envelope.payload);
+  interaction.view_private_metadata =
+      core::MetadataSigner("regression-key", clock, std::chrono::minutes(15))
+          .sign(interaction.view_private_metadata);
 
   int acks = 0;
   std::optional<std::string> payload;
@@ -218,6 +228,7 @@ TEST(AppEnvelope, SubmissionWithLoneSurrogateEnvironmentGetsAnAckTheClientSends)
   ASSERT_EQ(acks, 1);
   ASSERT_TRUE(payload);
   EXPECT_TRUE(core::json::parse(*payload)) << "SocketModeClient::ack would refuse " << *payload;
+  EXPECT_NE(payload->find("Unknown environment"), std::string::npos) << "the metadata was read";
   EXPECT_EQ(fuzz::slack_json_problem(*payload), "") << *payload;
 }
 
