@@ -153,7 +153,8 @@ run_one() {
     infra-bot|infra-bot-nodelay|infra-bot-alt|infra-bot-refused|infra-bot-alt-refused)
       env+=(SSL_CERT_FILE="$CA" INFRA_BACKEND=simulated INFRA_SOCKET_CONNECTIONS=1
             INFRA_COOLDOWN_SECONDS=0 LOG_LEVEL=warn INFRA_HEALTH_PORT=0
-            INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_DRAIN_SECONDS=2 INFRA_ALLOW_EVERYONE=true)
+            INFRA_HEALTH_ADDRESS=127.0.0.1 INFRA_DRAIN_SECONDS=2 INFRA_ALLOW_EVERYONE=true
+            INFRA_READ_RATE_LIMIT=0)
       [[ "$subject" == infra-bot-nodelay ]] && env+=(LD_PRELOAD="$PRELOAD")
       if [[ "$subject" == *-refused ]]; then
         args+=(--text "stop prod")

@@ -637,6 +637,7 @@ def main():
             "INFRA_COOLDOWN_SECONDS": "0",
             "INFRA_SOCKET_CONNECTIONS": "2",
             "INFRA_ALLOW_EVERYONE": "true",
+            "INFRA_READ_RATE_LIMIT": "0",
         }
         t_start_bot = now()
         bot = Child("infra-bot", [args.binary, "run"], bot_env, tracker.on_bot,

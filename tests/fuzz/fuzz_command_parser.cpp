@@ -10,8 +10,14 @@
 //  - the full canonical form of a whitelist add (with --ttl and, when it has
 //    no quote character, --description) parses back to the same command;
 //  - a CIDR is canonical (parse_cidr of its text gives it back) and within the
-//    configured prefix bounds; a TTL is 1 minute to 365 days; a description is
-//    1-255 characters of UTF-8 text without control characters.
+//    configured prefix bounds; a whitelist add's CIDR overlaps no forbidden
+//    range of tests/support/address_ranges_spec.hpp; a TTL is 1 minute to 365
+//    days; a description is 1-255 characters of UTF-8 text without control
+//    characters.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +27,7 @@
 #include <string_view>
 #include <variant>
 
+#include "address_ranges_spec.hpp"
 #include "core/overloaded.hpp"
 #include "fuzz_support.hpp"
 #include "infra/command.hpp"
@@ -96,6 +103,21 @@ void check_cidr(const infra::Cidr& cidr, std::string_view input) {
              cidr.text, again ? again->text : again.error().user_message);
 }
 
+// The CIDR against tests/support/address_ranges_spec.hpp (its own overlap arithmetic).
+bool overlaps_forbidden(const infra::Cidr& cidr) {
+  namespace spec = test::address_spec;
+  const std::string address = cidr.text.substr(0, cidr.text.find('/'));
+  std::array<unsigned char, 16> bytes{};
+  if (inet_pton(cidr.ipv6 ? AF_INET6 : AF_INET, address.c_str(), bytes.data()) != 1) return true;
+  spec::Bits bits;
+  for (std::size_t i = 0; i < 16; ++i) {
+    std::uint64_t& word = i < 8 ? bits.hi : bits.lo;
+    word = (word << 8) | bytes[i];
+  }
+  const spec::Prefix prefix{cidr.ipv6, bits, cidr.prefix};
+  return spec::overlaps_any(prefix, spec::forbidden());
+}
+
 void check_command(const Command& command, std::string_view input) {
   if (auto env = infra::environment_of(command)) {
     bool known = false;
@@ -121,6 +143,10 @@ void check_command(const Command& command, std::string_view input) {
       core::Overloaded{
           [&](const infra::WhitelistAdd& add) {
             check_cidr(add.cidr, input);
+            FUZZ_CHECK(!overlaps_forbidden(add.cidr),
+                       "whitelist add accepted {:?}, which "
+                       "overlaps a forbidden range (input {:?})",
+                       add.cidr.text, input);
             FUZZ_CHECK(add.ttl >= std::chrono::minutes(1) && add.ttl <= std::chrono::days(365),
                        "ttl {} s out of range (input {:?})", add.ttl.count(), input);
             if (add.description) {

@@ -59,6 +59,10 @@ struct User {
 const User kAlice{"U0456EFGH", "alice", "Alice Liddell"};  // the fixtures' user
 const User kBob{"U0BOB0002", "bob", "Bob Builder"};
 const User kCarol{"U0CAROL03", "carol", "Carol Danvers"};
+// Many reads need many readers: each user may read 10 times a minute (issue 15).
+User reader(std::size_t i) {
+  return User{"U0READ" + std::to_string(1000 + i), "reader" + std::to_string(i), ""};
+}
 const std::string kTeam = "T0123ABCD";
 const std::string kChannel = "C0123ABCD";
 const std::string kAuditChannel = "C0AUDIT01";
@@ -776,6 +780,88 @@ TEST_F(AppTest, AllowListsRefuseInTheAck) {
   EXPECT_EQ(lines[3]["decision"], "allowed");
 }
 
+// Issue 15, each bypass tried over the App: refused in the ack, nothing sent
+// to the backend, and audited with its reason.
+TEST_F(AppTest, SafeByDefaultRefusalsAreAuditedWithTheirReason) {
+  infra::PolicySettings policy = no_cooldown();
+  policy.admin_users = {kAlice.id};
+  start({}, policy);
+
+  struct Case {
+    std::string text;
+    std::string decision;
+    std::string reason;  // the DenyReason, or a phrase of the parser's message
+  };
+  const std::vector<Case> cases = {
+      {"start prod", "denied", "admin_required"},
+      {"spinup prod", "denied", "admin_required"},
+      {"whitelist add 203.0.113.7 --env=prod", "denied", "admin_required"},
+      {"whitelist remove 203.0.113.7 --env=prod", "denied", "admin_required"},
+      {"whitelist refresh prod", "denied", "admin_required"},
+      {"whitelist add 10.1.2.0/24", "denied", "admin_required"},
+      {"whitelist add 169.254.169.254", "invalid", "cloud metadata service"},
+      {"whitelist add 64:ff9b::/96", "invalid", "NAT64"},
+      {"whitelist add ::1", "invalid", "loopback"},
+      {"whitelist add 203.0.113.7 --description='a\xE2\x80\xAE"
+       "b'",
+       "invalid", "text-direction control (U+202E)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    const auto ack = send(slash(c.text, kBob));
+    ASSERT_TRUE(ack);
+    if (c.decision == "denied") {
+      EXPECT_EQ(*ack, refusal_json(parsed(c.text), kBob));
+    } else {
+      EXPECT_THAT(*ack, HasSubstr(c.reason));
+    }
+  }
+  settle();
+  EXPECT_TRUE(backend_.calls().empty());
+  await_audit(cases.size());
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].text);
+    EXPECT_EQ(lines[i]["decision"], cases[i].decision);
+    EXPECT_EQ(lines[i]["outcome"], "refused");
+    EXPECT_THAT(lines[i]["reason"], HasSubstr(cases[i].reason));
+  }
+}
+
+TEST_F(AppTest, ReadsAreRateLimitedPerUserInTheAck) {
+  start();
+  const auto working_json = to_json(views::render_working(infra::Status{"dev"}));
+  for (int i = 0; i < 10; ++i) {
+    const std::string text = i % 2 == 0 ? "status dev" : "whitelist list prod";
+    const auto read = slash(text, kCarol);
+    EXPECT_EQ(send(read), to_json(views::render_working(parsed(text)))) << i;
+    await_replies(url_of(read));
+  }
+  clock_.advance(20s);
+  const auto ack = send(slash("status dev", kCarol));
+  EXPECT_EQ(ack, refusal_json(infra::Status{"dev"}, kCarol));
+  EXPECT_THAT(ack.value_or(""), HasSubstr("Try again in 40 s."));
+  // Another user reads on.
+  const auto bobs = slash("status dev", kBob);
+  EXPECT_EQ(send(bobs), working_json);
+  await_replies(url_of(bobs));
+  settle();
+  EXPECT_EQ(backend_.count("status") + backend_.count("whitelist list"), 11u);
+  await_audit(12);
+  auto lines = audit();
+  ASSERT_EQ(lines.size(), 12u);
+  std::size_t limited = 0;
+  for (const auto& line : lines) {
+    if (line.at("reason") == "read_rate_limited") {
+      ++limited;
+      EXPECT_EQ(line.at("decision"), "denied");
+      EXPECT_EQ(line.at("user_id"), kCarol.id);
+    }
+  }
+  EXPECT_EQ(limited, 1u);
+}
+
 TEST_F(AppTest, CooldownRefusesInTheAck) {
   // The cooldown is per (user, action, target) (issue 14b): a repeat on the
   // same environment is refused, another environment is not.
@@ -1009,6 +1095,7 @@ TEST_F(AppTest, ConcurrentCommandsForOneEnvironmentAdmitExactlyOne) {
 TEST_F(AppTest, PolicyRefusalWinsOverBusy) {
   infra::PolicySettings policy;
   policy.cooldown = 30s;
+  policy.admin_users = {kAlice.id, kBob.id};  // start on a protected environment needs an admin
   start({}, policy);
   backend_.hold("start");
   const auto first = slash("start prod", kAlice);  // allowed on a protected environment
@@ -1390,7 +1477,7 @@ TEST_F(AppTest, AQuickAnswerInAThreadIsNeverOverwrittenByItsWorkingMessage) {
   std::vector<std::string> threads;
   for (int i = 0; i < kMentions; ++i) {
     threads.push_back("1732531000." + std::to_string(100100 + i));
-    send(mention("<@U0BOT0001> status dev", kAlice, threads.back()));
+    send(mention("<@U0BOT0001> status dev", reader(static_cast<std::size_t>(i)), threads.back()));
   }
   ASSERT_TRUE(web_.wait_for(
       [&](const std::vector<Call>& all) {
@@ -1630,7 +1717,7 @@ TEST_F(AppTest, ProgressNeverFollowsTheFinalReply) {
   start(settings);
   std::vector<slack::Envelope> sent;
   for (int i = 0; i < 12; ++i) {
-    sent.push_back(slash("status dev"));
+    sent.push_back(slash("status dev", reader(static_cast<std::size_t>(i))));
     send(sent.back());
     for (int step = 0; step < i; ++step) scheduler_.advance(1ms);
   }
@@ -1972,8 +2059,10 @@ TEST_F(AppTest, TwoHundredCommandsGetTwoHundredAcksAndExactlyOneReplyEach) {
   std::vector<slack::Envelope> sent;
   sent.reserve(kCommands);
   const auto working_json = to_json(views::render_working(infra::Status{"dev"}));
+  // 20 users with 10 reads each: as many as the read limit lets one user run.
+  constexpr std::size_t kUsers = 20;
   for (std::size_t i = 0; i < kCommands; ++i) {
-    sent.push_back(slash("status dev", i % 2 == 0 ? kAlice : kBob));
+    sent.push_back(slash("status dev", reader(i % kUsers)));
     EXPECT_EQ(send(sent.back()), working_json) << i;
   }
   EXPECT_EQ(acks().size(), kCommands);
@@ -1993,7 +2082,7 @@ TEST_F(AppTest, TwoHundredCommandsGetTwoHundredAcksAndExactlyOneReplyEach) {
   await_metric(R"(infra_jobs_total{action="status",outcome="ok"} 200)");
   // users.info once per user: a lookup in flight or remembered (even a
   // failed one) is not repeated.
-  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), 2u);
+  EXPECT_EQ(web_.count(RecordingWebApi::kUserInfo), kUsers);
 }
 
 TEST_F(AppTest, AFullJobQueueAnswersTooBusy) {

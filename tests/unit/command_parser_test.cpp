@@ -219,6 +219,21 @@ std::vector<ParseCase> parse_cases() {
            }())},
       {"add_flags_before_ip", "whitelist add --ttl=2h 203.0.113.7",
        add(v4("203.0.113.7/32"), hours(2))},
+      {"add_description_rtl_letters",
+       "whitelist add 203.0.113.7 --description='\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D office'",
+       add(v4("203.0.113.7/32"), days(30), "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D office")},
+      {"add_description_emoji_zwj_sequence",
+       "whitelist add 203.0.113.7 --description='\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x92\xBB "
+       "laptop'",
+       add(v4("203.0.113.7/32"), days(30), "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x92\xBB laptop")},
+      {"add_description_zwnj",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\x8C"
+       "b'",
+       add(v4("203.0.113.7/32"), days(30),
+           "a\xE2\x80\x8C"
+           "b")},
+      // Private ranges parse; the policy asks for an admin.
+      {"add_private_range", "whitelist add 10.1.2.0/24", add(v4("10.1.2.0/24"))},
 
       // whitelist remove
       {"remove", "whitelist remove 203.0.113.7", WhitelistRemove{v4("203.0.113.7/32"), "dev"}},
@@ -226,6 +241,10 @@ std::vector<ParseCase> parse_cases() {
        WhitelistRemove{v4("203.0.113.0/24"), "prod"}},
       {"remove_delete_alias", "whitelist DELETE 2001:db8::1",
        WhitelistRemove{v6("2001:db8::1/128"), "dev"}},
+      // An entry add would refuse can still be removed.
+      {"remove_loopback", "whitelist remove 127.0.0.1", WhitelistRemove{v4("127.0.0.1/32"), "dev"}},
+      {"remove_link_local_v6", "whitelist remove fe80::/64 --env=prod",
+       WhitelistRemove{v6("fe80::/64"), "prod"}},
 
       // Environment errors
       {"unknown_env", "stop qa", "Unknown environment `qa`. Known: dev, staging, prod."s},
@@ -332,6 +351,94 @@ std::vector<ParseCase> parse_cases() {
        "text on one line."s},
       {"description_invalid_utf8", "whitelist add 203.0.113.7 --description='a\xFF'",
        "The description is not valid UTF-8 text. Retype it as plain text."s},
+      // Issue 15: `whitelist list` must show what was typed, so nothing that
+      // reorders, hides or breaks the line.
+      {"description_next_line_c1",
+       "whitelist add 203.0.113.7 --description='a\xC2\x85"
+       "b'",
+       "The description contains a control character (such as a tab or line break). Use plain "
+       "text on one line."s},
+      {"description_c1_csi",
+       "whitelist add 203.0.113.7 --description='a\xC2\x9B"
+       "b'",
+       "The description contains a control character (such as a tab or line break). Use plain "
+       "text on one line."s},
+      {"description_line_separator",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\xA8"
+       "b'",
+       "The description contains a line or paragraph separator (U+2028). Use plain text on one "
+       "line."s},
+      {"description_paragraph_separator",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\xA9"
+       "b'",
+       "The description contains a line or paragraph separator (U+2029). Use plain text on one "
+       "line."s},
+      {"description_rtl_override",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\xAE"
+       "b'",
+       "The description contains an invisible text-direction control (U+202E), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_ltr_embedding",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\xAA"
+       "b'",
+       "The description contains an invisible text-direction control (U+202A), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_rtl_isolate",
+       "whitelist add 203.0.113.7 --description='a\xE2\x81\xA7"
+       "b'",
+       "The description contains an invisible text-direction control (U+2067), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_pop_isolate",
+       "whitelist add 203.0.113.7 --description='a\xE2\x81\xA9"
+       "b'",
+       "The description contains an invisible text-direction control (U+2069), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_rtl_mark",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\x8F"
+       "b'",
+       "The description contains an invisible text-direction control (U+200F), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_arabic_letter_mark",
+       "whitelist add 203.0.113.7 --description='a\xD8\x9C"
+       "b'",
+       "The description contains an invisible text-direction control (U+061C), which can make "
+       "it read differently from what was typed. Use plain text."s},
+      {"description_zero_width_space",
+       "whitelist add 203.0.113.7 --description='a\xE2\x80\x8B"
+       "b'",
+       "The description contains an invisible character (U+200B). Use plain, visible text."s},
+      {"description_bom",
+       "whitelist add 203.0.113.7 --description='a\xEF\xBB\xBF"
+       "b'",
+       "The description contains an invisible character (U+FEFF). Use plain, visible text."s},
+      {"description_word_joiner",
+       "whitelist add 203.0.113.7 --description='a\xE2\x81\xA0"
+       "b'",
+       "The description contains an invisible character (U+2060). Use plain, visible text."s},
+      {"description_soft_hyphen",
+       "whitelist add 203.0.113.7 --description='a\xC2\xAD"
+       "b'",
+       "The description contains an invisible character (U+00AD). Use plain, visible text."s},
+      {"description_tag_character",
+       "whitelist add 203.0.113.7 --description='a\xF3\xA0\x81\x81"
+       "b'",
+       "The description contains an invisible character (U+E0041). Use plain, visible text."s},
+      {"description_hangul_filler",
+       "whitelist add 203.0.113.7 --description='a\xE3\x85\xA4"
+       "b'",
+       "The description contains an invisible character (U+3164). Use plain, visible text."s},
+      // Echoed input never carries a direction control either.
+      {"unknown_command_bidi_shown_safely", "st\xE2\x80\xAEop",
+       "Unknown command `st\xEF\xBF\xBDop`. "s + kCommandList},
+      // Forbidden ranges through the command (whitelist_ranges_test has them all).
+      {"add_metadata_address", "whitelist add 169.254.169.254 --env=prod",
+       "`169.254.169.254` is in the link-local range `169.254.0.0/16`: these addresses reach "
+       "only the local network segment, and 169.254.169.254 is the cloud metadata service. It "
+       "cannot be whitelisted; whitelist the public address you connect from."s},
+      {"add_loopback_v6", "whitelist add ::1",
+       "`::1` is in the loopback range `::1/128`: this address always means the server itself, "
+       "never a visitor. It cannot be whitelisted; whitelist the public address you connect "
+       "from."s},
       {"unterminated_quote", "whitelist add 203.0.113.7 --description='Home office",
        "Unterminated quote in `--description='Home office`. Close it with a matching quote, "
        "like `--description='Home office'`."s},
@@ -532,6 +639,9 @@ std::vector<CidrCase> cidr_cases() {
       {"v4_mapped", "::ffff:203.0.113.7",
        "`::ffff:203.0.113.7` is an IPv4 address written as IPv6. Use the IPv4 form "
        "`203.0.113.7` instead."s},
+      {"v4_mapped_96", "::ffff:0:0/96",
+       "`::ffff:0:0/96` is every IPv4 address written as IPv6 and is never allowed. Whitelist "
+       "your own IPv4 address instead."s},
       {"v4_mapped_prefix", "::ffff:203.0.113.0/120",
        "`::ffff:203.0.113.0/120` is an IPv4 address written as IPv6. Use the IPv4 form "
        "`203.0.113.0/24` instead."s},

@@ -46,6 +46,21 @@ class CommandRunnerTest : public testing::Test {
     return std::get<infra::Job>(admission);
   }
 
+  // A teardown (either level) through its typed confirmation.
+  infra::Job confirmed_job(std::string_view text) {
+    auto admission = runner_.admit(text, alice_);
+    if (!std::holds_alternative<infra::NeedsConfirmation>(admission)) {
+      ADD_FAILURE() << "expected a confirmation for '" << text << "'";
+      return {};
+    }
+    const auto& pending = std::get<infra::NeedsConfirmation>(admission);
+    auto confirmed =
+        runner_.confirm_teardown(pending.confirmation, pending.confirmation.environment, alice_);
+    EXPECT_TRUE(std::holds_alternative<infra::Job>(confirmed)) << text;
+    if (auto* job = std::get_if<infra::Job>(&confirmed)) return *job;
+    return {};
+  }
+
   infra::Reply admit_reply(std::string_view text, const infra::Requester& who) {
     auto admission = runner_.admit(text, who);
     EXPECT_TRUE(std::holds_alternative<infra::Reply>(admission)) << text;
@@ -114,11 +129,11 @@ TEST_F(CommandRunnerTest, AcceptingAMutatingCommandStartsTheCooldown) {
 }
 
 TEST_F(CommandRunnerTest, BackendFailuresRenderAsFailures) {
-  runner_.run(admit_job("teardown dev --level=services"));
+  runner_.run(confirmed_job("teardown dev --level=services"));
   clock_.advance(1min);
-  runner_.run(admit_job("teardown dev"));  // nothing left but the database
+  runner_.run(confirmed_job("teardown dev"));  // nothing left but the database
   clock_.advance(1min);
-  auto job = admit_job("teardown dev");
+  auto job = confirmed_job("teardown dev");
   auto reply = runner_.run(job);
   EXPECT_FALSE(reply.ok);
   EXPECT_EQ(first_text(reply.message), ":x: TEARDOWN - DEV");
@@ -172,7 +187,47 @@ TEST_F(CommandRunnerTest, AskingForConfirmationDoesNotStartTheCooldown) {
       runner_.admit("teardown staging --level=full", alice_)));
   EXPECT_TRUE(std::holds_alternative<infra::NeedsConfirmation>(
       runner_.admit("teardown staging --level=full", alice_)));
-  admit_job("teardown dev");
+  // Nor at the services level.
+  EXPECT_TRUE(
+      std::holds_alternative<infra::NeedsConfirmation>(runner_.admit("teardown staging", alice_)));
+  confirmed_job("teardown staging");
+  confirmed_job("teardown dev");
+}
+
+// Issue 15: `--level=services` asks for the same typed confirmation as `full`,
+// with a modal that says what that level does.
+TEST_F(CommandRunnerTest, ServicesTeardownAsksForConfirmationThenRuns) {
+  for (const char* text : {"teardown dev", "teardown dev --level=services"}) {
+    SCOPED_TRACE(text);
+    auto admission = runner_.admit(text, alice_, "https://hooks.slack.test/r/2");
+    ASSERT_TRUE(std::holds_alternative<infra::NeedsConfirmation>(admission));
+    const auto& pending = std::get<infra::NeedsConfirmation>(admission);
+    EXPECT_EQ(pending.command, (infra::Teardown{"dev", infra::TeardownLevel::services}));
+    EXPECT_EQ(pending.confirmation.level, infra::TeardownLevel::services);
+    const std::string modal = slack::blockkit::to_text(pending.modal);
+    EXPECT_THAT(modal, HasSubstr("Teardown of the DEV services"));
+    EXPECT_THAT(modal, HasSubstr("the RDS instances are stopped; their data is kept"));
+    auto metadata = infra::views::parse_teardown_metadata(pending.modal.private_metadata);
+    ASSERT_TRUE(metadata);
+    EXPECT_EQ(metadata->level, infra::TeardownLevel::services);
+  }
+  // Nothing ran before the confirmation.
+  auto before = backend_.status("dev", {});
+  ASSERT_TRUE(before);
+  EXPECT_FALSE(before->ecs_services.empty());
+
+  auto admission = runner_.admit("teardown dev", alice_);
+  const auto& pending = std::get<infra::NeedsConfirmation>(admission);
+  auto wrong = runner_.confirm_teardown(pending.confirmation, "staging", alice_);
+  ASSERT_TRUE(std::holds_alternative<infra::ConfirmationMismatch>(wrong));
+  auto right = runner_.confirm_teardown(pending.confirmation, "dev", alice_);
+  ASSERT_TRUE(std::holds_alternative<infra::Job>(right));
+  EXPECT_EQ(std::get<infra::Job>(right).command,
+            infra::Command{(infra::Teardown{"dev", infra::TeardownLevel::services})});
+  EXPECT_TRUE(runner_.run(std::get<infra::Job>(right)).ok);
+  auto after = backend_.status("dev", {});
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->ecs_services.empty());
 }
 
 TEST_F(CommandRunnerTest, ConfirmationIsCheckedAgainstPolicyAndKnownEnvironments) {

@@ -276,6 +276,32 @@ TEST_F(LifecycleTest, AConfirmedTeardownIsAnnouncedAsStartedAndADoubleSubmitIsIg
   EXPECT_EQ(backend_.count("teardown"), 1u);
 }
 
+// Issue 15: a services teardown goes through the same confirmation, with the
+// level carried through to the backend and the audit.
+TEST_F(LifecycleTest, AServicesTeardownAsksForConfirmationBeforeAnythingRuns) {
+  auto [outcome, unused] = submit("teardown dev");
+  const auto* confirm = std::get_if<infra::Confirm>(&outcome);
+  ASSERT_NE(confirm, nullptr);
+  EXPECT_EQ(confirm->needs.command, (infra::Teardown{"dev", infra::TeardownLevel::services}));
+  const auto confirmation = confirm->needs.confirmation;
+  EXPECT_EQ(confirmation.level, infra::TeardownLevel::services);
+  EXPECT_EQ(backend_.count("teardown"), 0u);
+
+  auto conversation = std::make_shared<RecordingConversation>();
+  const auto right =
+      lifecycle_->confirm(confirmation, "dev", request("", "U0ALICE01"), "V1", conversation);
+  ASSERT_TRUE(std::holds_alternative<infra::Accepted>(right));
+  ASSERT_TRUE(conversation->wait_finished());
+  const auto calls = backend_.calls("teardown");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].level, infra::TeardownLevel::services);
+  bool audited = false;
+  for (const auto& line : audit_sink_->lines()) {
+    audited |= line.find("teardown dev --level=services (confirmed)") != std::string::npos;
+  }
+  EXPECT_TRUE(audited);
+}
+
 // Every line a job logs carries its request id as a field of its own.
 TEST_F(LifecycleTest, AJobsLogLinesCarryItsRequestIdAsAField) {
   auto [outcome, conversation] = submit("stop dev");

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,20 +59,83 @@ class PolicyTest : public ::testing::Test {
 
 // --- protected environments ----------------------------------------------------------------
 
-TEST_F(PolicyTest, ProtectedEnvironmentRefusesExactlyStopTeardownAndReboot) {
-  const Policy policy = make(PolicySettings{});
-  for (const std::string env : {"dev", "prod"}) {
-    for (const Command& command : every_command(env)) {
-      SCOPED_TRACE(describe(command));
-      const Action action = action_of(command);
-      const bool refused = env == "prod" && (action == Action::stop || action == Action::teardown ||
-                                             action == Action::reboot);
-      const Decision decision = policy.check(command, user("U1"));
-      EXPECT_EQ(decision.allowed(), !refused);
-      EXPECT_EQ(decision.reason, refused ? DenyReason::protected_environment : DenyReason::none);
-      EXPECT_EQ(decision.message.empty(), !refused);
-    }
+// Who gets what in a protected environment (issue 15: prod guarded beyond a
+// name). One row per action: the reason for a user when no admins are
+// configured, for a non-admin and for an admin when they are.
+TEST_F(PolicyTest, ProtectedEnvironmentDecisionPerActionAndRole) {
+  using R = DenyReason;
+  struct Row {
+    Action action;
+    R no_admins;
+    R non_admin;
+    R admin;
+  };
+  const Row rows[] = {
+      {Action::help, R::none, R::none, R::none},
+      {Action::status, R::none, R::none, R::none},
+      {Action::whitelist_list, R::none, R::none, R::none},
+      {Action::stop, R::protected_environment, R::protected_environment, R::protected_environment},
+      {Action::teardown, R::protected_environment, R::protected_environment,
+       R::protected_environment},
+      {Action::reboot, R::protected_environment, R::protected_environment,
+       R::protected_environment},
+      {Action::start, R::admin_required, R::admin_required, R::none},
+      {Action::spinup, R::admin_required, R::admin_required, R::none},
+      {Action::whitelist_add, R::admin_required, R::admin_required, R::none},
+      {Action::whitelist_remove, R::admin_required, R::admin_required, R::none},
+      {Action::whitelist_refresh, R::admin_required, R::admin_required, R::none},
+  };
+  PolicySettings with_admins;
+  with_admins.admin_users = {"UADMIN"};
+  const Policy open = make(PolicySettings{});
+  const Policy gated = make(with_admins);
+  for (const Command& command : every_command("prod")) {
+    SCOPED_TRACE(describe(command));
+    const Action action = action_of(command);
+    const auto row = std::find_if(std::begin(rows), std::end(rows),
+                                  [&](const Row& r) { return r.action == action; });
+    ASSERT_NE(row, std::end(rows));
+    EXPECT_EQ(open.check(command, user("U1")).reason, row->no_admins);
+    EXPECT_EQ(gated.check(command, user("U1")).reason, row->non_admin);
+    EXPECT_EQ(gated.check(command, user("UADMIN")).reason, row->admin);
   }
+  // In an unprotected environment none of this applies (tier two aside).
+  for (const Command& command : every_command("dev")) {
+    SCOPED_TRACE(describe(command));
+    EXPECT_TRUE(open.check(command, user("U1")).allowed());
+  }
+}
+
+TEST_F(PolicyTest, ProtectedEnvironmentAdminGateMessages) {
+  PolicySettings with_admins;
+  with_admins.admin_users = {"UADMIN"};
+  const Policy gated = make(with_admins);
+  EXPECT_EQ(gated.check(Start{"prod"}, user("U1")).message,
+            "`prod` is protected: `start` there needs an admin. Ask one of the admins listed in "
+            "INFRA_ADMIN_USERS to run it.");
+  EXPECT_EQ(gated.check(WhitelistRefresh{"prod"}, user("U1")).message,
+            "`prod` is protected: `whitelist refresh` there needs an admin. Ask one of the admins "
+            "listed in INFRA_ADMIN_USERS to run it.");
+
+  const Policy open = make(PolicySettings{});
+  EXPECT_EQ(open.check(add(v4("203.0.113.7/32", 32), "prod"), user("U1")).message,
+            "`prod` is protected: `whitelist add` there needs an admin, and no admins are "
+            "configured. Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do it.");
+  EXPECT_EQ(open.check(Spinup{"prod"}, user("U1")).message,
+            "`prod` is protected: `spinup` there needs an admin, and no admins are configured. "
+            "Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do it.");
+  EXPECT_EQ(open.check(WhitelistRemove{v4("203.0.113.7/32", 32), "prod"}, user("U1")).reason,
+            DenyReason::admin_required);
+}
+
+TEST_F(PolicyTest, ProtectedEnvironmentGateFollowsTheConfiguredNames) {
+  PolicySettings settings;
+  settings.protected_environments = {"production"};
+  settings.admin_users = {"UADMIN"};
+  const Policy policy = make(settings);
+  EXPECT_EQ(policy.check(Start{"production"}, user("U1")).reason, DenyReason::admin_required);
+  EXPECT_TRUE(policy.check(Start{"prod"}, user("U1")).allowed()) << "not protected here";
+  EXPECT_TRUE(policy.check(Start{"production"}, user("UADMIN")).allowed());
 }
 
 TEST_F(PolicyTest, ProtectedEnvironmentMessage) {
@@ -176,28 +241,83 @@ TEST_F(PolicyTest, AdminGateForBroadCidr) {
   settings.admin_users = {"UADMIN"};
   const Policy policy = make(settings);
 
-  const Decision broad = policy.check(add(v4("10.0.0.0/16", 16)), user("U1"));
+  const Decision broad = policy.check(add(v4("198.51.0.0/16", 16)), user("U1"));
   EXPECT_EQ(broad.reason, DenyReason::admin_required);
   EXPECT_EQ(broad.message,
-            "Whitelisting `10.0.0.0/16` (broader than /24) needs an admin. Ask one of the admins "
-            "listed in INFRA_ADMIN_USERS, or whitelist a narrower range.");
+            "Whitelisting `198.51.0.0/16` (broader than /24) needs an admin. Ask one of the "
+            "admins listed in INFRA_ADMIN_USERS, or whitelist a narrower range.");
   EXPECT_EQ(policy.check(add(v6("2001:db8::/48", 48)), user("U1")).message,
             "Whitelisting `2001:db8::/48` (broader than /64) needs an admin. Ask one of the "
             "admins listed in INFRA_ADMIN_USERS, or whitelist a narrower range.");
 
   // At or narrower than the limit: anyone.
-  EXPECT_TRUE(policy.check(add(v4("10.0.0.0/24", 24)), user("U1")).allowed());
-  EXPECT_TRUE(policy.check(add(v4("10.0.0.1/32", 32)), user("U1")).allowed());
+  EXPECT_TRUE(policy.check(add(v4("198.51.100.0/24", 24)), user("U1")).allowed());
+  EXPECT_TRUE(policy.check(add(v4("198.51.100.1/32", 32)), user("U1")).allowed());
   EXPECT_TRUE(policy.check(add(v6("2001:db8::/64", 64)), user("U1")).allowed());
   // Admins may whitelist broad ranges.
-  EXPECT_TRUE(policy.check(add(v4("10.0.0.0/16", 16)), user("UADMIN")).allowed());
+  EXPECT_TRUE(policy.check(add(v4("198.51.0.0/16", 16)), user("UADMIN")).allowed());
 }
 
 TEST_F(PolicyTest, NoAdminGateWhenAdminListEmpty) {
   const Policy policy = make(PolicySettings{});
   EXPECT_TRUE(policy.check(Teardown{"dev", TeardownLevel::full}, user("U1")).allowed());
   EXPECT_TRUE(policy.check(Spinup{"dev"}, user("U1")).allowed());
-  EXPECT_TRUE(policy.check(add(v4("10.0.0.0/16", 16)), user("U1")).allowed());
+  EXPECT_TRUE(policy.check(add(v4("198.51.0.0/16", 16)), user("U1")).allowed());
+}
+
+// --- private ranges (issue 15) ---------------------------------------------------------------
+
+TEST_F(PolicyTest, PrivateRangeNeedsAnAdmin) {
+  PolicySettings settings;
+  settings.admin_users = {"UADMIN"};
+  const Policy policy = make(settings);
+
+  const Decision refused = policy.check(add(v4("10.1.2.0/24", 24)), user("U1"));
+  EXPECT_EQ(refused.reason, DenyReason::admin_required);
+  EXPECT_EQ(refused.message,
+            "Whitelisting `10.1.2.0/24` needs an admin: it overlaps the private range "
+            "`10.0.0.0/8`, addresses inside a private network rather than on the internet. Ask "
+            "one of the admins listed in INFRA_ADMIN_USERS to add it.");
+  // One row per private family, a range that contains one, and a public neighbour.
+  const struct {
+    Cidr cidr;
+    DenyReason reason;
+  } rows[] = {
+      {v4("172.16.5.0/24", 24), DenyReason::admin_required},
+      {v4("192.168.1.7/32", 32), DenyReason::admin_required},
+      {v4("100.64.0.1/32", 32), DenyReason::admin_required},
+      {v6("fd00:1:2:3::/64", 64), DenyReason::admin_required},
+      {v6("fec0::1/128", 128), DenyReason::admin_required},
+      {v4("8.0.0.0/6", 6), DenyReason::admin_required},  // contains 10.0.0.0/8
+      {v4("172.32.0.1/32", 32), DenyReason::none},
+      {v6("2001:db8::1/128", 128), DenyReason::none},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.cidr.text);
+    EXPECT_EQ(policy.check(add(row.cidr), user("U1")).reason, row.reason);
+    EXPECT_TRUE(policy.check(add(row.cidr), user("UADMIN")).allowed());
+  }
+  // Removing one is not gated (outside protected environments).
+  EXPECT_TRUE(policy.check(WhitelistRemove{v4("10.1.2.0/24", 24), "dev"}, user("U1")).allowed());
+}
+
+TEST_F(PolicyTest, PrivateRangeRefusedWhenNoAdminsAreConfigured) {
+  const Policy policy = make(PolicySettings{});
+  const Decision refused = policy.check(add(v6("fd12:3456:789a::/48", 48)), user("U1"));
+  EXPECT_EQ(refused.reason, DenyReason::admin_required);
+  EXPECT_EQ(refused.message,
+            "Whitelisting `fd12:3456:789a::/48` needs an admin: it overlaps the private range "
+            "`fc00::/7`, addresses inside a private network rather than on the internet, and no "
+            "admins are configured. Set INFRA_ADMIN_USERS to the Slack IDs of the people who may "
+            "do it.");
+  EXPECT_TRUE(policy.check(add(v4("203.0.113.0/24", 24)), user("U1")).allowed());
+}
+
+TEST_F(PolicyTest, UnreadableCidrCountsAsPrivate) {
+  PolicySettings settings;
+  settings.admin_users = {"UADMIN"};
+  const Policy policy = make(settings);
+  EXPECT_EQ(policy.check(add(v4("garbage", 32)), user("U1")).reason, DenyReason::admin_required);
 }
 
 // --- cooldown ------------------------------------------------------------------------------
@@ -325,6 +445,107 @@ TEST_F(PolicyTest, ReadOnlyCommandsNeverCoolDown) {
   EXPECT_TRUE(policy.check(Help{}, user("U1")).allowed());
 }
 
+// --- read rate limit (issue 15) -----------------------------------------------------------
+
+TEST_F(PolicyTest, ReadRateLimitRefusesTheEleventhReadInAMinute) {
+  Policy policy = make(PolicySettings{});
+  for (int i = 0; i < 10; ++i) {
+    SCOPED_TRACE(i);
+    // status and whitelist list share one budget, across environments.
+    const Command read = i % 2 == 0 ? Command{Status{"dev"}} : Command{WhitelistList{"prod"}};
+    EXPECT_TRUE(policy.admit(read, user("U1")).allowed());
+    clock_.advance(seconds(3));
+  }
+  // 30 s after the first read.
+  const Decision refused = policy.admit(Status{"staging"}, user("U1"));
+  EXPECT_EQ(refused.reason, DenyReason::read_rate_limited);
+  EXPECT_EQ(refused.message,
+            "You ran `status` or `whitelist list` 10 times in the last minute; the limit is 10 a "
+            "minute. Try again in 30 s.");
+  EXPECT_EQ(refused.retry_after, seconds(30));
+  EXPECT_EQ(policy.check(WhitelistList{"dev"}, user("U1")).reason, DenyReason::read_rate_limited);
+  // Other users, help and changes are not affected.
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U2")).allowed());
+  EXPECT_TRUE(policy.admit(Help{}, user("U1")).allowed());
+  EXPECT_TRUE(policy.admit(Stop{"dev"}, user("U1")).allowed());
+}
+
+TEST_F(PolicyTest, ReadRateLimitWindowSlides) {
+  Policy policy = make(PolicySettings{});
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+    clock_.advance(seconds(5));
+  }
+  // Reads at 0, 5, …, 45 s; now 50 s.
+  EXPECT_EQ(policy.check(Status{"dev"}, user("U1")).retry_after, seconds(10));
+  clock_.advance(std::chrono::milliseconds(9'500));
+  EXPECT_EQ(policy.check(Status{"dev"}, user("U1")).retry_after, seconds(1));
+  clock_.advance(std::chrono::milliseconds(500));
+  // 60 s: the first read has left the window, one more fits, and then the next
+  // wait is until the read at 5 s leaves.
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+  const Decision again = policy.admit(Status{"dev"}, user("U1"));
+  EXPECT_EQ(again.reason, DenyReason::read_rate_limited);
+  EXPECT_EQ(again.retry_after, seconds(5));
+}
+
+TEST_F(PolicyTest, ReadRateLimitCountsOnlyAdmittedReads) {
+  PolicySettings settings;
+  settings.reads_per_minute = 2;
+  Policy policy = make(settings);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(policy.check(Status{"dev"}, user("U1")).allowed());
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+  // Refused reads do not push the window out.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(policy.admit(Status{"dev"}, user("U1")).reason, DenyReason::read_rate_limited);
+  }
+  clock_.advance(seconds(60));
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+}
+
+TEST_F(PolicyTest, ReadRateLimitHoldsForAdmins) {
+  PolicySettings settings;
+  settings.admin_users = {"UADMIN"};
+  settings.reads_per_minute = 1;
+  Policy policy = make(settings);
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("UADMIN")).allowed());
+  EXPECT_EQ(policy.admit(Status{"dev"}, user("UADMIN")).reason, DenyReason::read_rate_limited);
+}
+
+TEST_F(PolicyTest, ReadRateLimitZeroIsUnlimited) {
+  PolicySettings settings;
+  settings.reads_per_minute = 0;
+  Policy policy = make(settings);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+  EXPECT_EQ(policy.read_users_for_test(), 0u);
+}
+
+TEST_F(PolicyTest, ReadRateLimitComesAfterTheStaticChecks) {
+  PolicySettings settings;
+  settings.allowed_users = {"U1"};
+  settings.reads_per_minute = 1;
+  Policy policy = make(settings);
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("U1")).allowed());
+  EXPECT_EQ(policy.admit(Status{"dev"}, user("USTRANGER")).reason, DenyReason::user_not_allowed);
+}
+
+TEST_F(PolicyTest, ReadRateLimitForgetsUsersWhoseReadsLeftTheWindow) {
+  Policy policy = make(PolicySettings{});
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(policy.admit(Status{"dev"}, user("U" + std::to_string(i))).allowed());
+  }
+  EXPECT_EQ(policy.read_users_for_test(), 1000u);
+  clock_.advance(seconds(60));
+  EXPECT_TRUE(policy.admit(Status{"dev"}, user("ULATE")).allowed());
+  EXPECT_EQ(policy.read_users_for_test(), 1u);
+  // record() counts a read too, and never keeps more than the limit per user.
+  for (int i = 0; i < 50; ++i) policy.record(Status{"dev"}, user("ULATE"));
+  EXPECT_EQ(policy.check(Status{"dev"}, user("ULATE")).message,
+            "You ran `status` or `whitelist list` 10 times in the last minute; the limit is 10 a "
+            "minute. Try again in 60 s.");
+}
+
 TEST_F(PolicyTest, CooldownZeroDisables) {
   PolicySettings settings;
   settings.cooldown = seconds(0);
@@ -445,12 +666,14 @@ TEST(PolicySettingsTest, FromConfigCopiesPolicyFields) {
   EXPECT_EQ(settings.cooldown, seconds(45));
   EXPECT_EQ(settings.admin_prefix_v4, 28);
   EXPECT_EQ(settings.admin_prefix_v6, 56);
+  EXPECT_EQ(settings.reads_per_minute, 10) << "the default until Config carries it";
 }
 
 TEST(DenyReasonTest, Names) {
   EXPECT_EQ(to_string(DenyReason::none), "none");
   EXPECT_EQ(to_string(DenyReason::cooldown), "cooldown");
   EXPECT_EQ(to_string(DenyReason::admin_required), "admin_required");
+  EXPECT_EQ(to_string(DenyReason::read_rate_limited), "read_rate_limited");
 }
 
 }  // namespace

@@ -120,8 +120,12 @@ TEST_F(UnsupportedAdmission, FullTeardownIsRefusedBeforeAnyModalWithWhatToConfig
   const auto& reply = std::get<Reply>(admission);
   EXPECT_FALSE(reply.ok);
   EXPECT_THAT(reply.message.text, HasSubstr("needs the orchestrator"));
-  // No cooldown was started: a supported command right after is admitted.
-  EXPECT_TRUE(std::holds_alternative<Job>(runner_.admit("teardown dev", alice_)));
+  // No cooldown was started: a supported command right after is admitted
+  // (a services teardown, once confirmed).
+  auto services = runner_.admit("teardown dev", alice_);
+  ASSERT_TRUE(std::holds_alternative<NeedsConfirmation>(services));
+  EXPECT_TRUE(std::holds_alternative<Job>(
+      runner_.confirm_teardown(std::get<NeedsConfirmation>(services).confirmation, "dev", alice_)));
   EXPECT_TRUE(aws_.calls.empty());
 }
 

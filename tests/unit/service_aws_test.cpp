@@ -55,6 +55,20 @@ class ServiceAwsTest : public ServiceFixture {
     return final_reply(cmd.response_id, timeout);
   }
 
+  /// Sends `/infra <text>` for a teardown, types `env` into the modal it opens (the
+  /// `n`-th views.open of the run) and returns the one final reply's body.
+  Document run_confirmed(std::string_view text, std::string_view env, std::size_t n,
+                         std::chrono::milliseconds timeout = 15s) {
+    auto cmd = slash(text);
+    EXPECT_GT(slack().push(cmd.frame), 0);
+    EXPECT_EQ(member_json(wait_ack(cmd.envelope_id), "payload"), "null") << "a teardown acks empty";
+    const auto view = opened_view(n);
+    std::string submitted;
+    EXPECT_GT(slack().push(view_submission(view, "V" + std::to_string(n), env, &submitted)), 0);
+    EXPECT_EQ(member_json(wait_ack(submitted), "payload"), "null");
+    return final_reply(cmd.response_id, timeout);
+  }
+
   /// Every request the fake AWS saw was signed right (botocore) and valid for the model.
   void expect_all_verified() {
     for (const auto& request : aws_.requests()) {
@@ -128,7 +142,7 @@ TEST_F(ServiceAwsTest, StatusStopStartRebootAndTeardownServicesChangeTheFakesSta
   EXPECT_THAT(core::json::to_string(reboots[0]), HasSubstr(kBastionDev));
   EXPECT_THAT(core::json::to_string(reboots[0]), testing::Not(HasSubstr(kRunnerDev)));
 
-  EXPECT_THAT(reply_text(run("teardown dev")), HasSubstr("TEARDOWN - DEV"));
+  EXPECT_THAT(reply_text(run_confirmed("teardown dev", "dev", 1)), HasSubstr("TEARDOWN - DEV"));
   state = aws_.state();
   EXPECT_EQ(FakeAws::desired_count(state, "infra-dev", "api"), 0);
   EXPECT_EQ(FakeAws::db_status(state, "app-dev-db"), "stopped");

@@ -148,7 +148,7 @@ TEST_F(ServiceTest, StopDevRepliesInChannelNamingWhoRanItAndWritesTheAuditChanne
                str(FakeLambda::payload(seen[0]), "request_id"));
 }
 
-TEST_F(ServiceTest, StartSpinupAndServicesTeardownCallTheOrchestratorAndReplyInChannel) {
+TEST_F(ServiceTest, StartSpinupAndConfirmedServicesTeardownCallTheOrchestratorAndReplyInChannel) {
   start();
   struct Case {
     std::string text;
@@ -181,7 +181,23 @@ TEST_F(ServiceTest, StartSpinupAndServicesTeardownCallTheOrchestratorAndReplyInC
     const auto cmd = slash(c.text);
     ASSERT_GT(slack().push(cmd.frame), 0);
     const auto ack = wait_ack(cmd.envelope_id);
-    EXPECT_EQ(canonical(member_json(ack, "payload")), canonical(working_json(c.text)));
+    if (c.text.starts_with("teardown")) {
+      // Issue 15: a services teardown asks for the same typed confirmation as a full one.
+      EXPECT_EQ(member_json(ack, "payload"), "null") << "a teardown acks empty";
+      const auto view = opened_view(1);
+      ASSERT_TRUE(view.IsObject());
+      const infra::views::TeardownConfirmation confirmation{"dev", infra::TeardownLevel::services,
+                                                            kChannel, cmd.response_url};
+      EXPECT_EQ(
+          canonical(view),
+          canonical(slack::blockkit::to_json(infra::views::render_teardown_modal(confirmation))));
+      EXPECT_EQ(calls(kOrchestrator).size(), i) << "nothing runs before the confirmation";
+      std::string submitted;
+      ASSERT_GT(slack().push(view_submission(view, "V1", "dev", &submitted)), 0);
+      EXPECT_EQ(member_json(wait_ack(submitted), "payload"), "null");
+    } else {
+      EXPECT_EQ(canonical(member_json(ack, "payload")), canonical(working_json(c.text)));
+    }
     const auto reply = final_reply(cmd.response_id);
     EXPECT_EQ(canonical(reply),
               canonical(in_channel_json(infra::views::render_action_result(c.result))));
@@ -191,7 +207,7 @@ TEST_F(ServiceTest, StartSpinupAndServicesTeardownCallTheOrchestratorAndReplyInC
               canonical("{" + c.request + R"(, "request_id": "<id>", "requested_by": )" +
                         requested_by_json() + R"(, "source": "slack"})"));
   }
-  EXPECT_EQ(slack().api_calls("views.open"), 0u) << "a services teardown needs no modal";
+  EXPECT_EQ(slack().api_calls("views.open"), 1u) << "only the teardown asks for a confirmation";
 }
 
 TEST_F(ServiceTest, ProtectedEnvironmentIsRefusedWithoutLambdaCallOrModal) {

@@ -281,6 +281,12 @@ std::vector<Case> all_cases() {
                                  WhitelistEntry{"2001:db8::/64", "", "U0456DEF", std::nullopt}}});
        }},
       {"teardown_modal", [] { return render_teardown_modal(confirmation()); }},
+      {"teardown_modal_services",
+       [] {
+         auto services = confirmation();
+         services.level = TeardownLevel::services;
+         return render_teardown_modal(services);
+       }},
       {"teardown_cancelled", [] { return render_teardown_cancelled("dev"); }},
       {"teardown_started",
        [] {
@@ -291,6 +297,11 @@ std::vector<Case> all_cases() {
        [] {
          return render_teardown_prompt(
              TeardownConfirmation{"staging", TeardownLevel::full, "C0123CHAN", ""});
+       }},
+      {"teardown_prompt_services",
+       [] {
+         return render_teardown_prompt(
+             TeardownConfirmation{"staging", TeardownLevel::services, "C0123CHAN", ""});
        }},
       {"busy", [] { return render_busy("stop dev", "@alice", std::chrono::seconds(40)); }},
       {"progress", [] { return render_progress(Stop{"dev"}, std::chrono::seconds(125)); }},

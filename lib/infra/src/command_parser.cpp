@@ -23,6 +23,7 @@
 #include "command_parser_whitelist.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "infra/whitelist_ranges.hpp"
 
 namespace infra {
 
@@ -354,8 +355,11 @@ core::Result<Command> parse_tokens(const Tokens& read, const ParserSettings& set
       return Command{WhitelistRemove{std::move(*cidr), std::move(*env)}};
     }
     case Verb::add: {
+      // Adding also asks whether the range may be whitelisted at all; removing
+      // does not, so an entry from before a rule can still be taken off.
       auto cidr = parse_cidr(ip->text, settings);
       if (!cidr) return cidr.error();
+      if (auto allowed = check_whitelist_range(*cidr); !allowed) return allowed.error();
       WhitelistAdd add{std::move(*cidr), std::chrono::days(30), std::nullopt, std::move(*env)};
       if (values[kTtl]) {
         auto ttl = parse_ttl(*values[kTtl]);

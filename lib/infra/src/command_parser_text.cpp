@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -50,6 +51,32 @@ std::size_t bounded_edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+TextHazard hazard_of(char32_t c) {
+  if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) return TextHazard::control;
+  if (c == 0x2028 || c == 0x2029) return TextHazard::line_separator;
+  if (c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+      (c >= 0x2066 && c <= 0x2069)) {
+    return TextHazard::bidi_control;
+  }
+  // Characters that show as nothing, so two different texts look the same:
+  // soft hyphen, combining grapheme joiner, Hangul and Khmer fillers, Mongolian
+  // vowel separator, zero-width space, word joiner and invisible operators,
+  // deprecated format controls, BOM, interlinear annotation, musical format
+  // controls and tag characters (which hide ASCII). Kept: ZWNJ and ZWJ (U+200C,
+  // U+200D), which Persian, Indic scripts and emoji sequences need, and the
+  // variation selectors that pick an emoji's look.
+  const bool invisible =
+      c == 0x00AD || c == 0x034F || c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5 ||
+      c == 0x180E || c == 0x200B || (c >= 0x2060 && c <= 0x2064) || (c >= 0x206A && c <= 0x206F) ||
+      c == 0x3164 || c == 0xFEFF || c == 0xFFA0 || (c >= 0xFFF9 && c <= 0xFFFB) ||
+      (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE007F);
+  return invisible ? TextHazard::invisible : TextHazard::none;
+}
+
+std::string code_point_name(char32_t code_point) {
+  return fmt::format("U+{:04X}", static_cast<std::uint32_t>(code_point));
+}
+
 core::Error invalid(std::string user_message, std::string_view detail) {
   std::string log_detail = "command_parser: ";
   log_detail += detail;
@@ -94,7 +121,7 @@ std::string shown(std::string_view text) {
       out += "\uFFFD";
       i += 1;
     } else {
-      if (is_control(code_point) || (code_point >= 0x80 && code_point < 0xA0)) {
+      if (hazard_of(code_point) != TextHazard::none) {
         out += "\uFFFD";
       } else if (code_point == '`') {
         out += '\'';

@@ -29,9 +29,23 @@ bool equals_lower(std::string_view text, std::string_view lower);
 
 inline bool is_control(char32_t code_point) { return code_point < 0x20 || code_point == 0x7F; }
 
+/// Why a code point may not appear in text a user reads back (a description,
+/// echoed input), or none.
+enum class TextHazard {
+  none,
+  control,         ///< C0, DEL, C1 (with U+0085 NEXT LINE)
+  line_separator,  ///< U+2028, U+2029
+  bidi_control,    ///< U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069
+  invisible,       ///< zero-width and other invisible format characters, e.g. U+200B, U+FEFF
+};
+TextHazard hazard_of(char32_t code_point);
+
+/// "U+202E": how a message names a character that cannot be shown.
+std::string code_point_name(char32_t code_point);
+
 /// User text as it may appear inside a `code span` of a message: valid UTF-8 only
-/// (the message ends up in JSON), no control characters, no backtick that would end
-/// the span early, and at most kShownChars code points.
+/// (the message ends up in JSON), nothing hazard_of() flags (each becomes U+FFFD),
+/// no backtick that would end the span early, and at most kShownChars code points.
 std::string shown(std::string_view text);
 
 /// Slack escapes exactly `&amp; &lt; &gt;` in command text; one pass, so "&amp;lt;"

@@ -21,9 +21,12 @@ namespace {
 
 using core::ErrorCode;
 using parser_detail::all_digits;
+using parser_detail::code_point_name;
+using parser_detail::hazard_of;
 using parser_detail::invalid;
 using parser_detail::is_digit;
 using parser_detail::shown;
+using parser_detail::TextHazard;
 
 constexpr std::size_t kMaxDescriptionChars = 255;
 // Longer than any IPv6 text form with a prefix ("ffff:…:255.255.255.255/128" is 50).
@@ -60,11 +63,30 @@ core::Result<std::string> check_description(std::string text) {
       return invalid("The description is not valid UTF-8 text. Retype it as plain text.",
                      "description not UTF-8");
     }
-    if (is_control(code_point)) {
-      return invalid(
-          "The description contains a control character (such as a tab or line break). "
-          "Use plain text on one line.",
-          "control character in description");
+    switch (hazard_of(code_point)) {
+      case TextHazard::none:
+        break;
+      case TextHazard::control:
+        return invalid(
+            "The description contains a control character (such as a tab or line break). "
+            "Use plain text on one line.",
+            "control character in description");
+      case TextHazard::line_separator:
+        return invalid(fmt::format("The description contains a line or paragraph separator "
+                                   "({}). Use plain text on one line.",
+                                   code_point_name(code_point)),
+                       "line separator in description");
+      case TextHazard::bidi_control:
+        return invalid(fmt::format("The description contains an invisible text-direction "
+                                   "control ({}), which can make it read differently from what "
+                                   "was typed. Use plain text.",
+                                   code_point_name(code_point)),
+                       "bidi control in description");
+      case TextHazard::invisible:
+        return invalid(fmt::format("The description contains an invisible character ({}). Use "
+                                   "plain, visible text.",
+                                   code_point_name(code_point)),
+                       "invisible character in description");
     }
     i += length;
   }
@@ -123,6 +145,13 @@ core::Result<Cidr> parse_cidr(std::string_view text, const ParserSettings& setti
       std::all_of(bytes.begin(), bytes.begin() + 10, [](unsigned char b) { return b == 0; }) &&
       bytes[10] == 0xFF && bytes[11] == 0xFF;
   if (v4_mapped) {
+    // At /96 the IPv4 form would be 0.0.0.0/0: there is nothing to suggest.
+    if (prefix == 96) {
+      return invalid(fmt::format("`{}` is every IPv4 address written as IPv6 and is never "
+                                 "allowed. Whitelist your own IPv4 address instead.",
+                                 typed),
+                     "IPv4-mapped IPv6 /96");
+    }
     const std::string v4 = address_text(bytes.data() + 12, false).value_or("?");
     const std::string suggestion = prefix == 128 ? v4 : fmt::format("{}/{}", v4, prefix - 96);
     return invalid(fmt::format("`{}` is an IPv4 address written as IPv6. Use the IPv4 form `{}` "

@@ -10,7 +10,9 @@
 
 namespace infra::parser_detail {
 
-/// `--description`: non-empty UTF-8 text on one line, at most 255 code points.
+/// `--description`: non-empty UTF-8 text on one line, at most 255 code points,
+/// with nothing hazard_of() flags (no control, separator, bidi control or
+/// invisible character: `whitelist list` must show what was typed).
 core::Result<std::string> check_description(std::string text);
 
 }  // namespace infra::parser_detail

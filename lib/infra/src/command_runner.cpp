@@ -102,10 +102,9 @@ Admission CommandRunner::admit(Command command, const Requester& who,
     return Reply{views::render_unsupported(*why), false};
   }
 
-  // A full teardown only asks for confirmation here; its cooldown starts when
-  // the confirmation is accepted.
-  if (const auto* teardown = std::get_if<Teardown>(&command);
-      teardown != nullptr && teardown->level == TeardownLevel::full) {
+  // A teardown, at either level, only asks for confirmation here; its cooldown
+  // starts when the confirmation is accepted.
+  if (const auto* teardown = std::get_if<Teardown>(&command); teardown != nullptr) {
     if (auto decision = policy_.check(command, who); !decision.allowed()) {
       return deny(command, who, decision);
     }

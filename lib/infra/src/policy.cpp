@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "infra/whitelist_ranges.hpp"
+
 namespace infra {
 namespace {
 
@@ -34,6 +36,38 @@ std::chrono::seconds ceil_seconds(std::chrono::system_clock::duration d) {
   return std::chrono::ceil<std::chrono::seconds>(d);
 }
 
+// The read limit's window: a sliding minute.
+constexpr std::chrono::seconds kReadWindow{60};
+
+bool is_read(Action action) { return action == Action::status || action == Action::whitelist_list; }
+
+// In a protected environment these need an admin (issue 15): they bring the
+// environment up or change who can reach it. stop, teardown and reboot are
+// refused there for everyone; reads stay open.
+bool needs_admin_when_protected(Action action) {
+  switch (action) {
+    case Action::start:
+    case Action::spinup:
+    case Action::whitelist_add:
+    case Action::whitelist_remove:
+    case Action::whitelist_refresh:
+      return true;
+    case Action::help:
+    case Action::status:
+    case Action::stop:
+    case Action::teardown:
+    case Action::whitelist_list:
+    case Action::reboot:
+      return false;
+  }
+  return true;  // unknown: the safe side
+}
+
+constexpr std::string_view kAskAnAdmin = "Ask one of the admins listed in INFRA_ADMIN_USERS";
+constexpr std::string_view kNoAdmins =
+    "no admins are configured. Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do "
+    "it";
+
 }  // namespace
 
 PolicySettings PolicySettings::from(const core::Config& config) {
@@ -45,6 +79,7 @@ PolicySettings PolicySettings::from(const core::Config& config) {
   settings.cooldown = config.cooldown;
   settings.admin_prefix_v4 = config.admin_prefix_v4;
   settings.admin_prefix_v6 = config.admin_prefix_v6;
+  settings.reads_per_minute = config.reads_per_minute;
   return settings;
 }
 
@@ -62,6 +97,8 @@ std::string_view to_string(DenyReason reason) {
       return "admin_required";
     case DenyReason::cooldown:
       return "cooldown";
+    case DenyReason::read_rate_limited:
+      return "read_rate_limited";
     case DenyReason::unverified:
       return "unverified";
   }
@@ -76,7 +113,7 @@ Decision Policy::check(const Command& command, const Requester& who) const {
   const CooldownKey key = cooldown_key(command, who);
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  return check_cooldown_locked(key, now);
+  return check_dynamic_locked(key, now);
 }
 
 Decision Policy::admit(const Command& command, const Requester& who) {
@@ -84,7 +121,7 @@ Decision Policy::admit(const Command& command, const Requester& who) {
   const CooldownKey key = cooldown_key(command, who);
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
-  auto decision = check_cooldown_locked(key, now);
+  auto decision = check_dynamic_locked(key, now);
   if (decision.allowed()) record_locked(key, now);
   return decision;
 }
@@ -94,6 +131,11 @@ void Policy::record(const Command& command, const Requester& who) {
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
   record_locked(key, now);
+}
+
+std::size_t Policy::read_users_for_test() const {
+  std::lock_guard lock(mutex_);
+  return reads_.size();
 }
 
 Policy::CooldownKey Policy::cooldown_key(const Command& command, const Requester& who) {
@@ -139,18 +181,30 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
                             who.channel_id));
   }
 
+  const bool has_admins = !settings_.admin_users.empty();
+  const auto env = environment_of(command);
+  const bool is_protected = env && contains(settings_.protected_environments, *env);
+
   // Protection holds for everyone, admins included: it is what the environment is, not who asks.
-  if (action == Action::stop || action == Action::teardown || action == Action::reboot) {
-    const auto env = environment_of(command);
-    if (env && contains(settings_.protected_environments, *env)) {
-      return deny(DenyReason::protected_environment,
-                  fmt::format("`{}` is protected: `{}` is never run there. Protected "
-                              "environments: {}.",
-                              *env, to_string(action), join(settings_.protected_environments)));
-    }
+  if (is_protected &&
+      (action == Action::stop || action == Action::teardown || action == Action::reboot)) {
+    return deny(DenyReason::protected_environment,
+                fmt::format("`{}` is protected: `{}` is never run there. Protected "
+                            "environments: {}.",
+                            *env, to_string(action), join(settings_.protected_environments)));
   }
 
-  if (!settings_.admin_users.empty() && !is_admin) {
+  // A name alone must not guard prod: what brings it up or opens it is an admin's call.
+  if (is_protected && needs_admin_when_protected(action) && !is_admin) {
+    return deny(DenyReason::admin_required,
+                has_admins ? fmt::format("`{}` is protected: `{}` there needs an admin. {} to "
+                                         "run it.",
+                                         *env, to_string(action), kAskAnAdmin)
+                           : fmt::format("`{}` is protected: `{}` there needs an admin, and {}.",
+                                         *env, to_string(action), kNoAdmins));
+  }
+
+  if (has_admins && !is_admin) {
     if (is_tier_two(action)) {
       return deny(DenyReason::admin_required,
                   fmt::format("`{}` is an admin command. Ask one of the admins listed in "
@@ -169,7 +223,47 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
     }
   }
 
+  // A private range is someone's internal network, not a visitor on the internet.
+  if (const auto* add = std::get_if<WhitelistAdd>(&command); add != nullptr && !is_admin) {
+    if (const auto range = private_range_of(add->cidr)) {
+      const std::string why = fmt::format(
+          "Whitelisting `{}` needs an admin: it overlaps the private range `{}`, "
+          "addresses inside a private network rather than on the internet",
+          add->cidr.text, *range);
+      return deny(DenyReason::admin_required,
+                  has_admins ? fmt::format("{}. {} to add it.", why, kAskAnAdmin)
+                             : fmt::format("{}, and {}.", why, kNoAdmins));
+    }
+  }
+
   return {};
+}
+
+Decision Policy::check_dynamic_locked(const CooldownKey& key, core::TimePoint now) const {
+  if (is_read(key.action)) return check_read_rate_locked(key.user_id, now);
+  return check_cooldown_locked(key, now);
+}
+
+Decision Policy::check_read_rate_locked(const std::string& user_id, core::TimePoint now) const {
+  if (settings_.reads_per_minute <= 0) return {};
+  const auto it = reads_.find(user_id);
+  if (it == reads_.end()) return {};
+  // A clock stepping backwards counts a "future" read as just made.
+  std::size_t in_window = 0;
+  auto oldest = core::TimePoint::max();
+  for (const core::TimePoint at : it->second) {
+    if (now - at < kReadWindow) {
+      ++in_window;
+      oldest = std::min(oldest, at);
+    }
+  }
+  if (in_window < static_cast<std::size_t>(settings_.reads_per_minute)) return {};
+  const auto left = std::max(ceil_seconds(oldest + kReadWindow - now), std::chrono::seconds(1));
+  return deny(DenyReason::read_rate_limited,
+              fmt::format("You ran `status` or `whitelist list` {} times in the last minute; the "
+                          "limit is {} a minute. Try again in {} s.",
+                          in_window, settings_.reads_per_minute, left.count()),
+              left);
 }
 
 Decision Policy::check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const {
@@ -196,6 +290,21 @@ void Policy::record_locked(const CooldownKey& key, core::TimePoint now) {
   // Drop every finished cooldown so the map holds only keys still waiting.
   std::erase_if(last_run_,
                 [&](const auto& entry) { return now - entry.second >= settings_.cooldown; });
+  // Likewise every read that left the window, and every user left with none:
+  // the map holds only users who read in the last minute, each at most
+  // reads_per_minute times.
+  for (auto& [user, times] : reads_) {
+    std::erase_if(times, [&](core::TimePoint at) { return now - at >= kReadWindow; });
+  }
+  std::erase_if(reads_, [](const auto& entry) { return entry.second.empty(); });
+
+  if (is_read(key.action)) {
+    if (settings_.reads_per_minute <= 0) return;
+    auto& times = reads_[key.user_id];
+    times.push_back(now);
+    while (times.size() > static_cast<std::size_t>(settings_.reads_per_minute)) times.pop_front();
+    return;
+  }
   if (!is_mutating(key.action) || settings_.cooldown <= std::chrono::seconds(0)) {
     return;
   }

@@ -29,9 +29,9 @@ Message render_help(const HelpInfo& info) {
       "`/infra status [env]` — ECS services and RDS instances, with their state",
       "`/infra stop [env]` — stop the ECS services and RDS instances",
       "`/infra start [env]` — start them again",
-      "`/infra teardown [env] [--level=services|full]` — `services` (default) deletes the ECS "
-      "services; `full` also deletes RDS, load balancers and NAT gateways, after a typed "
-      "confirmation",
+      "`/infra teardown [env] [--level=services|full]` — after a typed confirmation: "
+      "`services` (default) stops the ECS services and RDS, keeping the data; `full` deletes "
+      "the services, RDS, load balancers and NAT gateways",
       "`/infra spinup [env]` — rebuild what a teardown removed",
       "`/infra reboot [env] [--name=<Name tag>]` — reboot the EC2 instances (or the one named)",
   };
@@ -83,8 +83,8 @@ Message render_denied(const Command& /*command*/, const Decision& decision) {
 Message render_working(const Command& command) {
   // It stays where it was shown (Slack does not let us replace a slash command's ack): worded
   // so that it is still true once the result is posted.
-  return notice(fmt::format("{} Working on `{}`… the result will be posted here.", kBusy,
-                            describe(command)));
+  return notice(
+      fmt::format("{} Working on `{}`… the result will be posted here.", kBusy, describe(command)));
 }
 
 Message render_failure(const Command& command, const core::Error& error) {

@@ -1,5 +1,5 @@
-// A full teardown's typed confirmation: the modal, its metadata, the button a
-// mention gets instead, and the replies around it.
+// A teardown's typed confirmation (both levels): the modal, its metadata, the
+// button a mention gets instead, and the replies around it.
 #include "infra/views.hpp"
 
 #include <string>
@@ -25,7 +25,7 @@ using core::reply::Visibility;
 core::Error metadata_error(std::string detail) {
   return core::make_error(core::ErrorCode::invalid_input,
                           "This teardown confirmation could not be read. Run `/infra teardown "
-                          "<env> --level=full` again.",
+                          "<env>` again.",
                           std::move(detail));
 }
 
@@ -47,14 +47,25 @@ std::string teardown_metadata_json(const TeardownConfirmation& confirmation) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+namespace {
+
+// "A full teardown of dev", "A teardown of the dev services".
+std::string teardown_of(const TeardownConfirmation& confirmation, std::string_view env) {
+  return confirmation.level == TeardownLevel::full
+             ? fmt::format("A full teardown of {}", env)
+             : fmt::format("A teardown of the {} services", env);
+}
+
+}  // namespace
+
 Message render_teardown_prompt(const TeardownConfirmation& confirmation) {
   const std::string& env = confirmation.environment;
   return message(
-      fmt::format("A full teardown of {} needs a typed confirmation.", env),
+      fmt::format("{} needs a typed confirmation.", teardown_of(confirmation, env)),
       {
-          Section{
-              "",
-              {fmt::format(":warning: A full teardown of `{}` needs a typed confirmation.", env)}},
+          Section{"",
+                  {fmt::format(":warning: {} needs a typed confirmation.",
+                               teardown_of(confirmation, fmt::format("`{}`", env)))}},
           core::reply::Actions{{core::reply::Button{fmt::format("Confirm teardown of {}…", env),
                                                     std::string(kOpenTeardownActionId),
                                                     teardown_metadata_json(confirmation), true}}},
@@ -78,12 +89,19 @@ Modal render_teardown_modal(const TeardownConfirmation& confirmation) {
         "This cannot be undone.",
     };
   } else {
+    // What --level=services does: the running services go down, nothing
+    // holding data is deleted. `full` is the level that deletes.
     warning.title = ":warning: Teardown of the " + upper_env(env) + " services";
     warning.lines = {
-        fmt::format("This deletes the ECS services of `{}`.", env),
-        "Preserved: RDS, networking, the VPC, S3 buckets, Secrets Manager secrets and IAM roles.",
-        fmt::format("`/infra spinup {}` rebuilds them afterwards.", env),
-        "This cannot be undone.",
+        fmt::format("This takes down the running services of `{}`:", env),
+        "• the ECS services are stopped (scaled to zero)",
+        "• the RDS instances are stopped; their data is kept",
+        "Kept: the databases' data, load balancers, networking, the VPC, S3 buckets, Secrets "
+        "Manager secrets and IAM roles.",
+        fmt::format("Anyone using `{}` loses it until `/infra start {}` or `/infra spinup {}` "
+                    "brings the services back.",
+                    env, env, env),
+        "`--level=full` is the teardown that deletes everything that costs money.",
     };
   }
 

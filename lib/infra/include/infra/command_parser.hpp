@@ -30,8 +30,11 @@ struct ParserSettings {
 core::Result<Command> parse_command(std::string_view text, const ParserSettings& settings);
 
 /// Parses an IPv4/IPv6 address or CIDR as the whitelist accepts it: a bare
-/// address becomes /32 or /128; host bits set, /0, and prefixes broader than
-/// the minimum are refused.
+/// address becomes /32 or /128; host bits set, /0, IPv4-mapped IPv6 at /96 or
+/// narrower, and prefixes broader than the minimum are refused. This is the
+/// syntax both `whitelist add` and `whitelist remove` take; parse_command's
+/// `whitelist add` also refuses what check_whitelist_range refuses
+/// (infra/whitelist_ranges.hpp).
 core::Result<Cidr> parse_cidr(std::string_view text, const ParserSettings& settings);
 
 /// Parses a TTL: 1m..1440m, 1h..24h, 1d..365d.

@@ -32,7 +32,7 @@ struct Job {
   std::string request_id;
 };
 
-/// A full teardown waits for the typed confirmation in this modal.
+/// A teardown (either level) waits for the typed confirmation in this modal.
 struct NeedsConfirmation {
   Teardown command;
   views::TeardownConfirmation confirmation;

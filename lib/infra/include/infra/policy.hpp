@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,6 +22,8 @@ struct PolicySettings {
   std::chrono::seconds cooldown{30};
   int admin_prefix_v4 = 24;  ///< whitelist CIDRs broader than this are admin-only
   int admin_prefix_v6 = 64;
+  /// Reads (`status`, `whitelist list`) one user may run in any 60 s; 0 = unlimited.
+  int reads_per_minute = 10;
 
   static PolicySettings from(const core::Config& config);
 };
@@ -31,6 +35,7 @@ enum class DenyReason {
   channel_not_allowed,
   admin_required,
   cooldown,
+  read_rate_limited,
   unverified,
 };
 std::string_view to_string(DenyReason reason);
@@ -39,16 +44,29 @@ std::string_view to_string(DenyReason reason);
 struct Decision {
   DenyReason reason = DenyReason::none;
   std::string message;                  ///< empty when allowed
-  std::chrono::seconds retry_after{0};  ///< for cooldown
+  std::chrono::seconds retry_after{0};  ///< for cooldown and read_rate_limited
 
   bool allowed() const { return reason == DenyReason::none; }
 };
 
-/// Design §3. Checks run in this order: an unverified requester's change,
-/// user allow-list, channel allow-list,
-/// protected environment, admin gate, cooldown. Admins count as allowed users.
-/// Help is always allowed. The cooldown is per (user, action, target): see
-/// CooldownKey. Thread-safe.
+/// Design §3 and issue 15. Checks run in this order:
+///  0. a change by a requester the front end could not verify (Requester::verified)
+///     is refused: fail closed;
+///  1. user allow-list, then channel allow-list (admins count as allowed users);
+///  2. protected environment: `stop`, `teardown`, `reboot` refused for everyone;
+///  3. protected environment: `start`, `spinup` and every whitelist change
+///     (add, remove, refresh) need an admin — refused outright when no admins
+///     are configured;
+///  4. admin gate (only when admins are configured): tier-two commands, and
+///     whitelist ranges broader than admin_prefix_v4/v6;
+///  5. private ranges: a whitelist add that overlaps one (private_range_of)
+///     needs an admin — refused outright when no admins are configured;
+///  6. cooldown (mutating commands) or the read rate limit (reads).
+/// Help is always allowed. Reads (`status`, `whitelist list`) stay open to
+/// allowed users everywhere. The cooldown is per (user, action, target): see
+/// CooldownKey. The read limit is a sliding window per user: at most
+/// reads_per_minute reads admitted in any 60 s, admins included; the answer
+/// says when the oldest of them leaves the window. Thread-safe.
 class Policy {
  public:
   Policy(PolicySettings settings, const core::Clock& clock);
@@ -60,9 +78,12 @@ class Policy {
   /// concurrent requests from the same user cannot both pass the cooldown.
   Decision admit(const Command& command, const Requester& who);
 
-  /// Starts `who`'s cooldown for the command's action and target. A no-op for
-  /// read-only commands.
+  /// Starts `who`'s cooldown for the command's action and target; for a read,
+  /// counts it against `who`'s read limit. A no-op for help.
   void record(const Command& command, const Requester& who);
+
+  /// How many users the read limit is tracking (those who read in the last minute).
+  std::size_t read_users_for_test() const;
 
  private:
   /// What a cooldown guards: one user repeating one action on one target (the
@@ -77,14 +98,19 @@ class Policy {
   static CooldownKey cooldown_key(const Command& command, const Requester& who);
 
   Decision check_static(const Command& command, const Requester& who) const;
-  // Both require mutex_ held.
+  // All require mutex_ held.
+  Decision check_dynamic_locked(const CooldownKey& key, core::TimePoint now) const;
   Decision check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const;
+  Decision check_read_rate_locked(const std::string& user_id, core::TimePoint now) const;
   void record_locked(const CooldownKey& key, core::TimePoint now);
 
   PolicySettings settings_;
   const core::Clock& clock_;
   mutable std::mutex mutex_;
   std::map<CooldownKey, core::TimePoint> last_run_;
+  /// Per user, the times of the reads admitted in the last 60 s, oldest first:
+  /// at most reads_per_minute each; a user with none is dropped.
+  std::map<std::string, std::deque<core::TimePoint>> reads_;
 };
 
 }  // namespace infra
