@@ -504,6 +504,14 @@ TEST_F(LambdaHandlerTest, MalformedPayloadsAreRefusedAndNeverReachTheBackend) {
       {R"({"action":"add","cidr":"10.0.0.0/8","ttl_seconds":600,"environment":"dev"})", "/8"},
       {R"({"action":"add","cidr":"1.2.3.4/24","ttl_seconds":600,"environment":"dev"})",
        "1.2.3.4/24"},
+      // Issue 15: the ranges /infra refuses, refused here too, whoever calls.
+      {R"({"action":"add","cidr":"169.254.169.254","ttl_seconds":600,"environment":"dev"})",
+       "link-local"},
+      {R"({"action":"add","cidr":"::fffe:0:0/95","ttl_seconds":600,"environment":"dev"})",
+       "contains the IPv4-mapped IPv6 range `::ffff:0:0/96`"},
+      {R"({"action":"add","cidr":"1.2.3.4/32","ttl_seconds":600,"environment":"dev",)"
+       "\"description\":\"VPN \u202egnp.exe\"}",
+       "description"},
       {R"({"action":"add","cidr":"1.2.3.4/32","environment":"dev"})", "has no `ttl_seconds`"},
       {R"({"action":"add","cidr":"1.2.3.4/32","ttl_seconds":"600","environment":"dev"})",
        "`ttl_seconds` must be a whole number of seconds."},

@@ -57,6 +57,33 @@ class PolicyTest : public ::testing::Test {
   test::FakeClock clock_;
 };
 
+// --- requesters the front end could not verify (issue 15: fail closed) ---------------------
+
+// Slack did not answer users.info in time: every change is refused, with a
+// "try again" line and its own reason, for admins too; reads and help go on.
+TEST_F(PolicyTest, AnUnverifiedRequesterMayReadButNotChange) {
+  PolicySettings settings;
+  settings.admin_users = {"UADMIN"};
+  auto policy = make(settings);
+  for (const char* id : {"UALICE", "UADMIN"}) {
+    auto who = user(id);
+    who.verified = false;
+    for (const auto& command : every_command("dev")) {
+      const auto decision = policy.check(command, who);
+      const Action action = action_of(command);
+      if (is_mutating(action)) {
+        EXPECT_EQ(decision.reason, DenyReason::unverified) << to_string(action) << " by " << id;
+        EXPECT_EQ(decision.message,
+                  "Slack did not confirm your account in time, so nothing was changed. Try "
+                  "again in a minute.");
+      } else {
+        EXPECT_TRUE(decision.allowed()) << to_string(action) << " by " << id;
+      }
+    }
+  }
+  EXPECT_EQ(to_string(DenyReason::unverified), "unverified");
+}
+
 // --- protected environments ----------------------------------------------------------------
 
 // Who gets what in a protected environment (issue 15: prod guarded beyond a

@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "command_parser_whitelist.hpp"
 #include "core/strings.hpp"
+#include "infra/whitelist_ranges.hpp"
 #include "lambda_handler_invocation.hpp"
 #include "lambda_handler_json.hpp"
 
@@ -33,6 +35,10 @@ std::string Invocation::whitelist_add(const rapidjson::Value& body) {
   auto cidr = read_cidr(body);
   if (auto* refusal = std::get_if<Refusal>(&cidr)) return refuse(refusal->message);
   command.cidr = std::get<Cidr>(std::move(cidr));
+  // The same ranges as /infra refuses (issue 15): a caller of the Lambda gets no more.
+  if (auto allowed = check_whitelist_range(command.cidr); !allowed) {
+    return refuse(allowed.error().user_message);
+  }
 
   const auto ttl = body.FindMember("ttl_seconds");
   if (ttl == body.MemberEnd() || ttl->value.IsNull()) {
@@ -52,6 +58,11 @@ std::string Invocation::whitelist_add(const rapidjson::Value& body) {
   auto description = optional_string(body, "description");
   if (auto* refusal = std::get_if<Refusal>(&description)) return refuse(refusal->message);
   command.description = std::get<std::optional<std::string>>(std::move(description));
+  if (command.description) {
+    auto printable = parser_detail::check_description(std::move(*command.description));
+    if (!printable) return refuse(printable.error().user_message);
+    command.description = std::move(*printable);
+  }
 
   auto result = backend_.whitelist_add(command, common_.context);
   if (!result) return failed(result.error());

@@ -48,8 +48,10 @@ Message render_help(const HelpInfo& info) {
   if (environments.empty()) environments = "none configured";
   std::string protection = info.protected_environments.empty()
                                ? std::string("none protected")
-                               : fmt::format("protected: {} — never stopped or torn down",
-                                             core::join(info.protected_environments));
+                               : fmt::format(
+                                     "protected: {} — never stopped, torn down or rebooted; start, "
+                                     "spinup and whitelist changes need an admin",
+                                     core::join(info.protected_environments));
   std::string context = info.default_environment.empty()
                             ? fmt::format("Environments: {} ({})", environments, protection)
                             : fmt::format("Environments: {} (default {}; {})", environments,
