@@ -32,6 +32,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -43,6 +44,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/redactor.hpp"
 #include "core/scheduler.hpp"
 #include "infra/command_parser.hpp"
 #include "infra/command_runner.hpp"
@@ -464,6 +466,118 @@ void log_audit_line_batched(benchmark::State& state) {
   benchmark::DoNotOptimize(written);
 }
 BENCHMARK(log_audit_line_batched);
+
+// ---- redaction of outbound texts (issue 15)
+// ------------------------------------------------------
+
+// Twenty registered secrets, shaped like what the bot registers: Slack tokens from the
+// configuration, and AWS key ids, secret keys and session tokens as the credential chain learns
+// them (a few refreshes' worth). Deterministic, so every run redacts the same thing.
+std::vector<std::string> twenty_secrets() {
+  static constexpr std::string_view kBase64 =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  const auto random_text = [&](std::size_t size) {
+    std::string text;
+    for (std::size_t i = 0; i < size; ++i) text.push_back(kBase64[next() % 64]);
+    return text;
+  };
+  std::vector<std::string> secrets = {
+      "xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+      "xapp-1-A0123ABCDEF-1234567890123-0123456789abcdef0123456789abcdef0123456789abcdef"};
+  for (int set = 0; set < 6; ++set) {
+    secrets.push_back("ASIA" + random_text(16));
+    secrets.push_back(random_text(40));                                      // secret access key
+    secrets.push_back(random_text(40) + random_text(40) + random_text(40));  // session token
+  }
+  return secrets;
+}
+
+// The help reply as it is sent: compact Block Kit JSON, 1.5 KB of ordinary text.
+std::string help_reply() {
+  auto document = core::json::parse(read_fixture("blockkit/help.json"));
+  if (!document) std::exit(2);
+  return core::json::to_string(*document);
+}
+
+// A Lambda error relayed in a reply, 1.3 KB, holding five secrets: a registered secret key raw
+// and URL-encoded, a bot token, a key id, and an unregistered secret key after its label.
+std::string lambda_error_reply(const std::vector<std::string>& secrets) {
+  std::string encoded;
+  for (char c : secrets[3]) {
+    if (c == '/')
+      encoded += "%2F";
+    else if (c == '+')
+      encoded += "%2B";
+    else
+      encoded += c;
+  }
+  std::string text = help_reply().substr(0, 1000);
+  text += " Lambda docustack-orchestrator failed: botocore.exceptions.ClientError: signature for " +
+          secrets[2] + " with " + secrets[3] + " rejected; url=https://example.com/?k=" + encoded +
+          " slack=xoxb-1234_5678/abc env aws_secret_access_key = "
+          "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY end";
+  return text;
+}
+
+void run_redact(benchmark::State& state, const core::Redactor& redactor, const std::string& text) {
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto redacted = redactor.redact(text);
+    benchmark::DoNotOptimize(redacted);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+
+const core::Redactor& shared_redactor() {
+  static const core::Redactor redactor(twenty_secrets());
+  return redactor;
+}
+
+void redact_reply_20_secrets_no_match(benchmark::State& state) {
+  static const std::string text = help_reply();
+  run_redact(state, shared_redactor(), text);
+}
+BENCHMARK(redact_reply_20_secrets_no_match);
+// Two threads on one redactor: what sharing it between the logger and the front costs.
+BENCHMARK(redact_reply_20_secrets_no_match)->Threads(2);
+
+// A typical log line: the fixed cost of a call (snapshot load, copy) dominates; on two threads it
+// shows whether the shared snapshot is contended.
+void redact_log_line_20_secrets(benchmark::State& state) {
+  static const std::string text =
+      "command accepted: stop dev by U0456EFGH in C0123ABCD (request 81896ca5)";
+  run_redact(state, shared_redactor(), text);
+}
+BENCHMARK(redact_log_line_20_secrets);
+BENCHMARK(redact_log_line_20_secrets)->Threads(2);
+
+// Learning a secret once the rotating set is full (64, plus the 20 above): what a credential
+// refresh costs per value (a new snapshot is built and published).
+void redact_add_rotating_secret_full_set(benchmark::State& state) {
+  core::Redactor redactor(twenty_secrets());
+  std::uint64_t counter = 0;
+  const auto next_value = [&counter] {
+    return "rotating-secret-value-" + std::to_string(counter++) + "-abcdefghijklmnop";
+  };
+  for (std::size_t i = 0; i < core::Redactor::kMaxRotatingSecrets; ++i) {
+    redactor.add_rotating_secret(next_value());
+  }
+  AllocationScope allocations(state);
+  for (auto _ : state) redactor.add_rotating_secret(next_value());
+}
+BENCHMARK(redact_add_rotating_secret_full_set);
+
+void redact_reply_20_secrets_5_matches(benchmark::State& state) {
+  static const std::string text = lambda_error_reply(twenty_secrets());
+  run_redact(state, shared_redactor(), text);
+}
+BENCHMARK(redact_reply_20_secrets_5_matches);
 
 // ---- Block Kit rendering ------------------------------------------------------------------------
 

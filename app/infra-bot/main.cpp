@@ -118,11 +118,12 @@ struct LambdaStack {
 std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
                                                const core::Environment& env,
                                                std::pair<aws::FunctionRef, aws::FunctionRef> refs,
-                                               const core::Clock& clock, core::LoggerPtr logger) {
+                                               const core::Clock& clock, core::LoggerPtr logger,
+                                               const core::Redactor& redactor) {
   auto stack = std::make_unique<LambdaStack>();
   stack->http = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
-  stack->credentials =
-      aws::make_default_credentials_chain(env, *stack->http, stack->signing_clock, logger);
+  stack->credentials = aws::make_default_credentials_chain(env, *stack->http, stack->signing_clock,
+                                                           logger, redactor);
   aws::LambdaSettings settings;
   settings.endpoint_url = config.aws_endpoint_url;
   stack->lambda = std::make_unique<aws::LambdaClient>(settings, *stack->http, *stack->credentials,
@@ -176,10 +177,12 @@ struct AwsStack {
 
 // nullptr after printing what is wrong.
 std::unique_ptr<AwsStack> make_aws_stack(const core::Config& config, const core::Environment& env,
-                                         core::LoggerPtr logger, std::string_view command) {
+                                         core::LoggerPtr logger, std::string_view command,
+                                         const core::Redactor& redactor) {
   auto stack = std::make_unique<AwsStack>();
   stack->http = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
-  stack->credentials = aws::make_default_credentials_chain(env, *stack->http, stack->clock, logger);
+  stack->credentials =
+      aws::make_default_credentials_chain(env, *stack->http, stack->clock, logger, redactor);
   auto native = infra::make_aws_backend(config, *stack->http, *stack->credentials, stack->clock,
                                         stack->sleeper, logger);
   if (!native) {
@@ -191,7 +194,8 @@ std::unique_ptr<AwsStack> make_aws_stack(const core::Config& config, const core:
   if (!config.orchestrator_lambda_arn.empty()) {
     auto ref = orchestrator_function(config, command);
     if (!ref) return nullptr;
-    stack->orchestrator = make_lambda_stack(config, env, {*ref, *ref}, stack->clock, logger);
+    stack->orchestrator =
+        make_lambda_stack(config, env, {*ref, *ref}, stack->clock, logger, redactor);
     orchestrator = stack->orchestrator->backend.get();
   }
   stack->routed = std::make_unique<infra::RoutedBackend>(*stack->native, orchestrator);
@@ -207,8 +211,8 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
   if (!config) return kExitConfig;
   // A console user wants replies on stdout, not info logs on stderr.
   const auto level = env.get("LOG_LEVEL") ? config->log_level : core::LogLevel::warn;
-  auto logger =
-      core::make_stderr_logger("infra-bot", config->log_format, level, make_redactor(*config, env));
+  const auto redactor = make_redactor(*config, env);
+  auto logger = core::make_stderr_logger("infra-bot", config->log_format, level, redactor);
   for (const auto& warning : config->warnings) logger->warn("configuration: {}", warning);
   options.interactive = !options.command && isatty(STDIN_FILENO) == 1;
 
@@ -220,10 +224,10 @@ int run_console(const core::Environment& env, app::ConsoleOptions options) {
   if (config->backend == core::BackendKind::lambda) {
     auto refs = lambda_functions(*config, "console");
     if (!refs) return kExitConfig;
-    lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger);
+    lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger, redactor);
     backend = lambda->backend.get();
   } else if (config->backend == core::BackendKind::aws) {
-    aws_stack = make_aws_stack(*config, env, logger, "console");
+    aws_stack = make_aws_stack(*config, env, logger, "console", redactor);
     if (!aws_stack) return kExitConfig;
     backend = aws_stack->routed.get();
   } else {
@@ -339,10 +343,10 @@ int run_service(const core::Environment& env) {
   std::unique_ptr<infra::SimulatedBackend> simulated;
   infra::Backend* backend = nullptr;
   if (refs) {
-    lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger);
+    lambda = make_lambda_stack(*config, env, std::move(*refs), clock, logger, redactor);
     backend = lambda->backend.get();
   } else if (config->backend == core::BackendKind::aws) {
-    aws_stack = make_aws_stack(*config, env, logger, "run");
+    aws_stack = make_aws_stack(*config, env, logger, "run", redactor);
     if (!aws_stack) return kExitConfig;
     backend = aws_stack->routed.get();
   } else {
@@ -594,12 +598,12 @@ int run_lambda(const core::Environment& env) {
     return kExitConfig;
   }
   auto config = core::load_config(env, core::RunMode::lambda);
+  const auto redactor = config ? make_redactor(*config, env) : core::Redactor{};
   auto logger =
       core::make_stderr_logger("infra-bot", config ? config->log_format : core::LogFormat::json,
-                               config ? config->log_level : core::LogLevel::info,
-                               config ? make_redactor(*config, env) : core::Redactor{});
+                               config ? config->log_level : core::LogLevel::info, redactor);
   if (!config) return app::fail_lambda_init(**runtime, config.error(), logger);
-  auto stack = make_aws_stack(*config, env, logger, "lambda");
+  auto stack = make_aws_stack(*config, env, logger, "lambda", redactor);
   if (!stack) {
     return app::fail_lambda_init(
         **runtime,

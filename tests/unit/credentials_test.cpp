@@ -125,7 +125,7 @@ class CredentialsTest : public testing::Test {
   }
 
   std::unique_ptr<aws::CredentialsProvider> chain() {
-    return aws::make_default_credentials_chain(env_, http_, clock_, logger_);
+    return aws::make_default_credentials_chain(env_, http_, clock_, logger_, redactor_);
   }
 
   std::string write(const std::string& relative, std::string_view content) {
@@ -168,6 +168,9 @@ class CredentialsTest : public testing::Test {
   std::shared_ptr<test::RecordingSink> sink_ = std::make_shared<test::RecordingSink>();
   core::LoggerPtr logger_ = core::make_logger("infra-bot", core::LogFormat::text,
                                               core::LogLevel::debug, {sink_}, core::Redactor());
+  // What the chain registers its credentials with (not the logger's: TearDown's check that no
+  // line needed redacting stays meaningful).
+  core::Redactor redactor_;
   core::FixedRandom random_{{1.0}};
   std::mutex sleeps_mutex_;
   std::vector<std::chrono::milliseconds> sleeps_;
@@ -234,7 +237,7 @@ TEST_F(CredentialsTest, TheEnvironmentIsCopiedWhenTheChainIsBuilt) {
     core::MapEnvironment scoped{{"AWS_ACCESS_KEY_ID", kKeyId},
                                 {"AWS_SECRET_ACCESS_KEY", kSecret},
                                 {"AWS_EC2_METADATA_DISABLED", "true"}};
-    provider = aws::make_default_credentials_chain(scoped, http_, clock_, logger_);
+    provider = aws::make_default_credentials_chain(scoped, http_, clock_, logger_, redactor_);
   }  // gone before the first (lazy) get()
   auto credentials = provider->get();
   ASSERT_TRUE(credentials);
@@ -970,7 +973,8 @@ TEST_F(CredentialsTest, NothingFoundIsOneErrorListingEverySource) {
 
 TEST_F(CredentialsTest, WithoutHomeTheProfileSourceSaysSo) {
   core::MapEnvironment bare{{"AWS_EC2_METADATA_DISABLED", "TRUE"}};
-  auto credentials = aws::make_default_credentials_chain(bare, http_, clock_, logger_)->get();
+  auto credentials =
+      aws::make_default_credentials_chain(bare, http_, clock_, logger_, redactor_)->get();
   ASSERT_FALSE(credentials);
   EXPECT_THAT(credentials.error().user_message, HasSubstr("profile \"default\": HOME not set"));
 }
@@ -1001,6 +1005,86 @@ TEST_F(CredentialsTest, NoSecretInAnyLogLineOrErrorAcrossTheFlows) {
   for (const auto& line : sink_->lines()) EXPECT_TRUE(free_of_secrets(line));
 }
 
+// ---------------------------------------------------------------- the redactor learns them
+
+// Each source's credentials, once the chain has returned them, are hidden by the redactor it
+// was given (and not before: nothing else registered them).
+enum class Source { environment, profile, container, imds };
+
+struct LearnCase {
+  const char* name;
+  Source source;
+  const char* key_id;
+  const char* secret;
+  const char* token;
+};
+
+class CredentialsAreRedacted : public CredentialsTest,
+                               public testing::WithParamInterface<LearnCase> {
+ protected:
+  void arrange(const LearnCase& c) {
+    switch (c.source) {
+      case Source::environment:
+        env_.set("AWS_ACCESS_KEY_ID", c.key_id);
+        env_.set("AWS_SECRET_ACCESS_KEY", c.secret);
+        env_.set("AWS_SESSION_TOKEN", c.token);
+        break;
+      case Source::profile:
+        write(".aws/credentials",
+              fmt::format("[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n"
+                          "aws_session_token = {}\n",
+                          c.key_id, c.secret, c.token));
+        break;
+      case Source::container:
+        env_.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/task-1");
+        http_.push(ok(creds_json(c.key_id, c.secret, c.token, clock_.now() + 6h)));
+        break;
+      case Source::imds:
+        env_.set("AWS_EC2_METADATA_DISABLED", "false");
+        http_.push(ok(kImdsToken));
+        http_.push(ok("infra-bot-role\n"));
+        http_.push(ok(creds_json(c.key_id, c.secret, c.token, clock_.now() + 6h)));
+        break;
+    }
+  }
+};
+
+TEST_P(CredentialsAreRedacted, OnceFetched) {
+  const auto& c = GetParam();
+  const auto text = fmt::format("Lambda error: {} / {} / {} end", c.key_id, c.secret, c.token);
+  arrange(c);
+  auto provider = chain();
+  EXPECT_THAT(redactor_.redact(text), HasSubstr(c.secret));  // nothing registered them yet
+  ASSERT_TRUE(provider->get());
+  EXPECT_EQ(redactor_.redact(text),
+            fmt::format("Lambda error: {}[REDACTED] / [REDACTED] / [REDACTED] end",
+                        std::string_view(c.key_id).substr(0, 4)));
+  EXPECT_EQ(redactor_.secret_count(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sources, CredentialsAreRedacted,
+    testing::Values(LearnCase{"environment", Source::environment, kKeyId, kSecret, kToken},
+                    LearnCase{"profile", Source::profile, kOtherKeyId, kOtherSecret, kToken},
+                    LearnCase{"container", Source::container, kTaskKeyId, kTaskSecret, kTaskToken},
+                    LearnCase{"imds", Source::imds, kNewKeyId, kNewSecret, kNewToken}),
+    [](const testing::TestParamInfo<LearnCase>& case_info) {
+      return std::string(case_info.param.name);
+    });
+
+TEST_F(CredentialsTest, RefreshedCredentialsAreRedactedAndTheOldOnesStayHidden) {
+  use_container(1h);
+  auto provider = chain();
+  ASSERT_TRUE(provider->get());
+  clock_.advance(46min);  // 14 min left: refreshed
+  http_.push(ok(creds_json(kNewKeyId, kNewSecret, kNewToken, clock_.now() + 1h)));
+  ASSERT_EQ(provider->get()->secret_access_key, kNewSecret);
+  for (const auto* secret : {kNewSecret, kNewToken, kTaskSecret, kTaskToken}) {
+    EXPECT_EQ(redactor_.redact(fmt::format("<{}>", secret)), "<[REDACTED]>") << secret;
+  }
+  EXPECT_EQ(redactor_.secret_count(), 6u);
+}
+
 TEST(StaticCredentials, ReturnsWhatItWasGiven) {
   const aws::Credentials given{kKeyId, kSecret, kToken, std::nullopt};
   auto provider = aws::make_static_credentials(given);
@@ -1029,13 +1113,15 @@ class CredentialsIntegration : public testing::Test {
   std::shared_ptr<test::RecordingSink> sink_ = std::make_shared<test::RecordingSink>();
   core::LoggerPtr logger_ = core::make_logger("infra-bot", core::LogFormat::json,
                                               core::LogLevel::debug, {sink_}, core::Redactor());
+  core::Redactor redactor_;
 };
 
 TEST_F(CredentialsIntegration, ContainerEndpointWithTheAuthorizationToken) {
   env_.set("AWS_EC2_METADATA_DISABLED", "true");
   env_.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", base_ + "/v2/credentials/task-1");
   env_.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", kAuthToken);
-  auto credentials = aws::make_default_credentials_chain(env_, *http_, clock_, logger_)->get();
+  auto credentials =
+      aws::make_default_credentials_chain(env_, *http_, clock_, logger_, redactor_)->get();
   ASSERT_TRUE(credentials) << credentials.error().user_message << " / "
                            << credentials.error().detail;
   EXPECT_EQ(credentials->access_key_id, "ASIAFAKECONTAINER123");
@@ -1054,7 +1140,8 @@ TEST_F(CredentialsIntegration, ContainerEndpointRefusesAWrongToken) {
   env_.set("AWS_EC2_METADATA_DISABLED", "true");
   env_.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", base_ + "/v2/credentials/task-1");
   env_.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-right-token");
-  auto credentials = aws::make_default_credentials_chain(env_, *http_, clock_, logger_)->get();
+  auto credentials =
+      aws::make_default_credentials_chain(env_, *http_, clock_, logger_, redactor_)->get();
   ASSERT_FALSE(credentials);
   EXPECT_THAT(credentials.error().user_message,
               HasSubstr(fmt::format("container: {} answered HTTP 401", base_)));
@@ -1062,7 +1149,8 @@ TEST_F(CredentialsIntegration, ContainerEndpointRefusesAWrongToken) {
 
 TEST_F(CredentialsIntegration, ImdsV2AgainstALoopbackFake) {
   env_.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", base_);
-  auto credentials = aws::make_default_credentials_chain(env_, *http_, clock_, logger_)->get();
+  auto credentials =
+      aws::make_default_credentials_chain(env_, *http_, clock_, logger_, redactor_)->get();
   ASSERT_TRUE(credentials) << credentials.error().user_message << " / "
                            << credentials.error().detail;
   EXPECT_EQ(credentials->access_key_id, "ASIAFAKEINSTANCE1234");

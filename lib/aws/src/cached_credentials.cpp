@@ -29,10 +29,11 @@ std::string what_failed(const core::Error& error) {
 }  // namespace
 
 CachedCredentials::CachedCredentials(CredentialSourcePtr source, const core::Clock& clock,
-                                     core::LoggerPtr logger)
+                                     core::LoggerPtr logger, Observer on_fetched)
     : source_(std::move(source)),
       clock_(clock),
-      logger_(logger ? std::move(logger) : core::make_null_logger()) {}
+      logger_(logger ? std::move(logger) : core::make_null_logger()),
+      on_fetched_(std::move(on_fetched)) {}
 
 core::Result<Credentials> CachedCredentials::get() {
   std::unique_lock lock(mutex_);
@@ -65,6 +66,16 @@ core::Result<Credentials> CachedCredentials::refresh(std::unique_lock<std::mutex
   refreshing_ = true;
   lock.unlock();
   auto fetched = fetch_safely(*source_);
+  // Before the lock is taken again, so before anyone can be handed them (even expired ones:
+  // they are still secret). Credentials that could not be registered are not handed out.
+  if (fetched && on_fetched_) {
+    try {
+      on_fetched_(*fetched);
+    } catch (const std::exception& e) {
+      fetched =
+          core::make_error(core::ErrorCode::internal, "fetching AWS credentials failed", e.what());
+    }
+  }
   lock.lock();
   refreshing_ = false;
   ++attempts_;

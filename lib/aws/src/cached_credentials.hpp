@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -33,9 +34,15 @@ inline constexpr std::chrono::seconds kRefreshRetryInterval{30};
 /// - A failed refresh keeps the old credentials until kMandatoryRefresh before
 ///   they expire, then get() returns the error. A failure is logged once until
 ///   a fetch succeeds again.
+/// - `on_fetched` sees every set of credentials the source returns, before any
+///   caller can get it (the redactor learns them there); it runs on the fetching
+///   thread without the cache's lock, and must not call get().
 class CachedCredentials final : public CredentialsProvider {
  public:
-  CachedCredentials(CredentialSourcePtr source, const core::Clock& clock, core::LoggerPtr logger);
+  using Observer = std::function<void(const Credentials&)>;
+
+  CachedCredentials(CredentialSourcePtr source, const core::Clock& clock, core::LoggerPtr logger,
+                    Observer on_fetched = {});
 
   // aws::CredentialsProvider
   core::Result<Credentials> get() override;
@@ -48,6 +55,7 @@ class CachedCredentials final : public CredentialsProvider {
   CredentialSourcePtr source_;
   const core::Clock& clock_;
   core::LoggerPtr logger_;
+  Observer on_fetched_;
 
   std::mutex mutex_;
   std::condition_variable attempt_done_;

@@ -169,10 +169,19 @@ CredentialSourcePtr make_environment_source(const core::Environment& env) {
 std::unique_ptr<CredentialsProvider> make_default_credentials_chain(const core::Environment& env,
                                                                     core::http::Client& http,
                                                                     const core::Clock& clock,
-                                                                    core::LoggerPtr logger) {
+                                                                    core::LoggerPtr logger,
+                                                                    core::Redactor redactor) {
   if (!logger) logger = core::make_null_logger();
   auto chain = std::make_unique<CredentialChain>(env, http, clock, logger);
-  return std::make_unique<detail::CachedCredentials>(std::move(chain), clock, std::move(logger));
+  // The one place every source's credentials pass through: the cache sees each fetch.
+  auto learn = [redactor = std::move(redactor)](const Credentials& credentials) mutable {
+    for (const auto* secret :
+         {&credentials.access_key_id, &credentials.secret_access_key, &credentials.session_token}) {
+      redactor.add_rotating_secret(*secret);
+    }
+  };
+  return std::make_unique<detail::CachedCredentials>(std::move(chain), clock, std::move(logger),
+                                                     std::move(learn));
 }
 
 std::unique_ptr<CredentialsProvider> make_static_credentials(Credentials credentials) {

@@ -8,15 +8,16 @@
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/redactor.hpp"
 #include "core/result.hpp"
 
 namespace aws {
 
-/// AWS credentials. Never log them; the log redactor is told the secret parts.
+/// AWS credentials. Never log them; the chain registers them with the redactor.
 struct Credentials {
   std::string access_key_id;
   std::string secret_access_key;
-  std::string session_token;               ///< empty for long-term keys
+  std::string session_token;                  ///< empty for long-term keys
   std::optional<core::TimePoint> expiration;  ///< none for long-term keys
 
   friend bool operator==(const Credentials&, const Credentials&) = default;
@@ -46,10 +47,17 @@ class CredentialsProvider {
 /// while others keep using the cached ones; a failed refresh keeps the
 /// still-valid old credentials and is logged once. `http` and `clock` must
 /// outlive the provider.
+///
+/// Whatever the source (environment, profile, container, IMDS), every set of
+/// credentials the chain obtains — the first and each refresh — is registered
+/// with `redactor` (a handle: pass the one the logger and the Slack front
+/// share) before any caller gets it: key id, secret key and session token, as
+/// rotating secrets (Redactor::add_rotating_secret).
 std::unique_ptr<CredentialsProvider> make_default_credentials_chain(const core::Environment& env,
                                                                     core::http::Client& http,
                                                                     const core::Clock& clock,
-                                                                    core::LoggerPtr logger);
+                                                                    core::LoggerPtr logger,
+                                                                    core::Redactor redactor);
 
 /// Fixed credentials (tests, tools).
 std::unique_ptr<CredentialsProvider> make_static_credentials(Credentials credentials);

@@ -25,7 +25,8 @@ enum class Payload { text, json_object };
 
 /// Builds a logger writing to `sinks` in `format` at `level`. Every line passes
 /// through `redactor` first, so no sink (and no test's recording sink) ever
-/// sees a secret. JSON lines look like
+/// sees a secret; the logger keeps a copy, which shares the secrets added to
+/// `redactor` later (by the credential chain, for one). JSON lines look like
 ///   {"time":"2026-11-25T10:00:00.123Z","level":"info","logger":"infra-bot","msg":"…"}
 /// and, logged on a thread inside a RequestScope,
 ///   {"time":…,"level":…,"logger":…,"request_id":"…","msg":"…"}
