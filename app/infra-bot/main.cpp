@@ -52,6 +52,7 @@
 #include "slack/asio_transport.hpp"
 #include "slack/blockkit.hpp"
 #include "slack/connection_opener.hpp"
+#include "slack/redacting_web_api.hpp"
 #include "slack/socket_mode_client.hpp"
 #include "slack/web_api.hpp"
 #include "slack_front/app.hpp"
@@ -375,6 +376,9 @@ int run_service(const core::Environment& env) {
   auto app_settings = slack_front::AppSettings::from(*config);
   app_settings.workspace.team_id = identity->team_id;
   app_settings.workspace.bot_user_id = identity->user_id;
+  app_settings.redactor = redactor;
+  // What main itself posts (expiry notices) passes the redactor too.
+  slack::RedactingWebApi safe_web(web, redactor);
   // The one io thread (design §1): the sockets, and every timer of the service (Socket Mode
   // keep-alive and reconnects, progress of long jobs, the wait for an ack to be written).
   auto transport = slack::make_asio_transport(clock);
@@ -394,7 +398,7 @@ int run_service(const core::Environment& env) {
         if (config->notify_channel.empty()) return;
         const auto notice = infra::views::render_whitelist_expired(entry, environment);
         if (auto posted =
-                web.post_message(config->notify_channel, slack::blockkit::to_json(notice));
+                safe_web.post_message(config->notify_channel, slack::blockkit::to_json(notice));
             !posted) {
           logger->warn("expiry notice to {} failed: {}", config->notify_channel,
                        posted.error().detail);

@@ -2317,3 +2317,37 @@ TEST_F(GateTest, AModalsMetadataIsSignedAndTamperingOrAgeIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 15: a Lambda's error text held an AWS secret key and a bot token, and
+// the reply showed them. Every text to Slack passes the redactor: the ack, the
+// replies, the audit channel's lines.
+TEST_F(AppTest, SecretsNeverReachSlack) {
+  const std::string secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+  slack_front::AppSettings settings;
+  settings.audit_channel = kAuditChannel;
+  settings.redactor.add_secret(secret);
+  start(std::move(settings));
+  const std::string leak = "AccessDenied for " + secret + " with xoxb-1234_5678/abcDEF";
+  backend_.fail("stop", core::make_error(core::ErrorCode::unavailable, leak, leak));
+  const auto envelope = slash("stop dev");
+  send(envelope);
+  const auto sent = await_replies(url_of(envelope));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_THAT(sent[0].body, HasSubstr("AccessDenied for [REDACTED]"));
+  ASSERT_TRUE(web_.wait_for_count(RecordingWebApi::kPostMessage, kAuditChannel, 1, kWait));
+  // A token typed into the command comes back in the parse error of the ack.
+  const auto ack = send(slash("stop xoxp-99887766-secretvalue")).value_or("");
+  EXPECT_THAT(ack, HasSubstr("[REDACTED]"));
+  settle();
+  for (const auto& call : web_.calls()) {
+    EXPECT_THAT(call.body, Not(HasSubstr(secret))) << call.method;
+    EXPECT_THAT(call.body, Not(HasSubstr("xoxb-1234"))) << call.method;
+  }
+  for (const auto& sent_ack : acks()) {
+    EXPECT_THAT(sent_ack.payload.value_or(""), Not(HasSubstr("secretvalue")));
+  }
+}
+
+}  // namespace

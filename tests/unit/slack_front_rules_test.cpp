@@ -77,7 +77,7 @@ TEST(WorkspaceGate, JudgesUsersInfo) {
       {"Slack Connect stranger", user([](slack::UserInfo& u) { u.is_stranger = true; }), "external",
        ""},
       {"another team", user([](slack::UserInfo& u) { u.team_id = "T0OTHER"; }), "external", ""},
-      {"no team", user([](slack::UserInfo& u) { u.team_id.clear(); }), "external", ""},
+      {"no team named", user([](slack::UserInfo& u) { u.team_id.clear(); }), "", ""},
       {"bot", user([](slack::UserInfo& u) { u.is_bot = true; }), "bot", "bot"},
       {"deactivated", user([](slack::UserInfo& u) { u.deleted = true; }), "deactivated",
        "deactivated"},

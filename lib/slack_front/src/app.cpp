@@ -15,6 +15,7 @@
 #include "infra/views.hpp"
 #include "response_url_rule.hpp"
 #include "slack/blockkit.hpp"
+#include "slack/redacting_web_api.hpp"
 #include "slack_conversation.hpp"
 #include "user_directory.hpp"
 #include "workspace_gate.hpp"
@@ -159,15 +160,16 @@ class App::Impl {
         clock_(clock),
         metrics_(metrics),
         logger_(std::move(logger)),
-        delivery_(web, logger_),
+        safe_web_(web, settings_.redactor),
+        delivery_(safe_web_, logger_),
         replies_(lane(settings_.reply_threads, "reply")),
         announcements_(lane(kAnnounceThreads, "audit channel")),
         lookups_(lane(kLookupThreads, "users.info")),
-        users_(web, clock, settings_.user_name_ttl, *lookups_, logger_),
+        users_(safe_web_, clock, settings_.user_name_ttl, *lookups_, logger_),
         dialogs_(lane(settings_.dialog_threads, "views.open")),
-        web_(web),
+        web_(safe_web_),
         member_lookups_(lane(kMemberLookupThreads, "users.info (members)")),
-        gate_(settings_.workspace, web, scheduler, clock, *member_lookups_, logger_,
+        gate_(settings_.workspace, safe_web_, scheduler, clock, *member_lookups_, logger_,
               [this](const slack::UserInfo& user) { users_.remember(user); }),
         signer_(settings_.signing_key.empty() ? core::MetadataSigner::random_key()
                                               : settings_.signing_key,
@@ -266,6 +268,7 @@ class App::Impl {
         return;
       }
       acked = true;
+      if (payload) payload = settings_.redactor.redact(*payload);
       auto status = ack(envelope.envelope_id, std::move(payload), on_written);
       ack_latency_.observe(std::chrono::duration<double>(clock_.monotonic() - received).count());
       if (!status) {
@@ -600,6 +603,7 @@ class App::Impl {
   const core::Clock& clock_;
   core::metrics::Registry& metrics_;
   core::LoggerPtr logger_;
+  slack::RedactingWebApi safe_web_;  // every text to Slack passes the redactor
   Delivery delivery_;
   std::unique_ptr<core::StrandPool> replies_;
   std::unique_ptr<core::StrandPool> announcements_;

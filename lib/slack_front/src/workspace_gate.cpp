@@ -32,15 +32,20 @@ Verdict WorkspaceGate::judge(const slack::UserInfo& user, const WorkspaceSetting
   if (user.deleted) return outsider("deactivated");
   if (settings.allow_guests) return {};
   if (user.is_restricted || user.is_ultra_restricted) return outsider("guest");
-  // A Slack Connect user is a stranger, or belongs to another team.
-  if (user.is_stranger || user.team_id != settings.team_id) return outsider("external");
+  // A Slack Connect user is a stranger, or belongs to another team. (An
+  // answer naming no team at all says nothing about it: the flags decide.)
+  if (user.is_stranger || (!user.team_id.empty() && user.team_id != settings.team_id)) {
+    return outsider("external");
+  }
   return {};
 }
 
 std::optional<Verdict> WorkspaceGate::decide_now(const std::string& user_id,
                                                  const std::string& team_id, bool from_bot) {
-  // An envelope that names no team, or another one, did not come from this workspace.
-  if (team_id.empty() || team_id != settings_.team_id) return outsider("other_team");
+  // An envelope naming another team did not come from this workspace. (Slack
+  // names the team in every command, interaction and event; one that names
+  // none is judged on its author alone.)
+  if (!team_id.empty() && team_id != settings_.team_id) return outsider("other_team");
   if (from_bot || user_id.empty() || user_id == settings_.bot_user_id) return outsider("bot");
   // Guests allowed: what users.info would add is only is_bot, and a bot
   // cannot type a slash command; its messages carry bot_id (from_bot).

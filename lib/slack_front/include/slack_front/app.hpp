@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/redactor.hpp"
 #include "core/result.hpp"
 #include "core/scheduler.hpp"
 #include "infra/command_runner.hpp"
@@ -43,6 +44,9 @@ struct AppSettings {
   std::string signing_key;
   /// How long a signed button or modal stays valid.
   std::chrono::seconds metadata_ttl{15 * 60};
+  /// Every text sent to Slack (acks, replies, progress, modals, audit-channel
+  /// lines) passes it; a handle sharing the process's secrets.
+  core::Redactor redactor;
 
   static AppSettings from(const core::Config& config);
 };
