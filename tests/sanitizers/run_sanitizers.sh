@@ -45,8 +45,9 @@ case "$kind" in
     flags="-fsanitize=thread"
     targets=(socket_mode_client_test socket_mode_inprocess_test app_test lifecycle_test
              strand_pool_test scheduler_test service_test service_faults_test
-             service_lifecycle_test service_aws_test whitelist_sweeper_test infra-bot)
-    ctest_filter=(-R 'SocketMode|AppTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper')
+             service_lifecycle_test service_aws_test whitelist_sweeper_test redactor_test
+             infra-bot)
+    ctest_filter=(-R 'SocketMode|AppTest|GateTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper|Redactor')
     ;;
 esac
 
