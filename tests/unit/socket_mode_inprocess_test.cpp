@@ -392,7 +392,10 @@ TEST_F(SocketModeInProcess, AckLostWithItsSocketIsResentWithItsPayloadOnTheRedel
   EXPECT_EQ(client_->stats().reconnects_by_reason["dropped"], 1u);
 }
 
-TEST_F(SocketModeInProcess, RedeliveryWhileTheApplicationsAckIsOnItsWayIsNotAckedBare) {
+// The application may ack later (it waits for users.info, issue 15): a
+// redelivery meanwhile is not acked bare, and gets the application's ack
+// when it comes — each delivery is answered, with the same payload.
+TEST_F(SocketModeInProcess, RedeliveryWhileTheApplicationsAckIsOnItsWayGetsThatAck) {
   ASSERT_TRUE(start_ready(1));
   recorder_.auto_ack = false;
   auto conn = connector_.last();
@@ -402,8 +405,15 @@ TEST_F(SocketModeInProcess, RedeliveryWhileTheApplicationsAckIsOnItsWayIsNotAcke
   EXPECT_TRUE(conn->sent().empty()) << "a bare ack would drop the reply the app is preparing";
   ASSERT_TRUE(client_->ack("cmd-slow", R"({"text":"done"})"));
   scheduler_.run_ready();
-  ASSERT_EQ(acks_on(*conn).size(), 1u);
+  ASSERT_EQ(acks_on(*conn).size(), 2u) << "one for each delivery";
   EXPECT_EQ(acks_on(*conn)[0].payload, R"({"text":"done"})");
+  EXPECT_EQ(acks_on(*conn)[1].payload, R"({"text":"done"})");
+  EXPECT_EQ(recorder_.seen["cmd-slow"], 1) << "the application saw it once";
+  // A third delivery after the ack gets the kept ack, as before.
+  conn->deliver(command_envelope("cmd-slow", "1.2.3"));
+  scheduler_.run_ready();
+  ASSERT_EQ(acks_on(*conn).size(), 3u);
+  EXPECT_EQ(acks_on(*conn)[2].payload, R"({"text":"done"})");
 }
 
 TEST_F(SocketModeInProcess, KeptAcksAreBoundedAndTheOldestRedeliveryGetsABareAck) {

@@ -22,6 +22,9 @@ class AckRouter {
     /// The application's on_written while its ack found no connection: runs
     /// when a redelivery finally carries the kept ack out.
     std::function<void()> on_written;
+    /// Redeliveries that came while the application's ack was still on its
+    /// way (it may wait for users.info): each gets the ack too, once it exists.
+    std::uint32_t redeliveries_waiting = 0;
   };
 
   /// Routes beyond `route_cap` are forgotten oldest first; kept acks beyond

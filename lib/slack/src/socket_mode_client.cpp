@@ -235,14 +235,18 @@ class SocketModeClient::Impl {
       // Slack re-sends until it gets an ack. A redelivery the application
       // never sees is acked here: with the application's own ack when it is
       // kept (the first may have died with its socket, or found none), bare
-      // when it was forgotten or the envelope id is new; not at all while the
-      // application's ack is still on its way.
+      // when it was forgotten or the envelope id is new; and, while the
+      // application's ack is still on its way, with that ack once it comes.
       auto* route = router_.find(envelope.envelope_id);
       if (same_id && route != nullptr && !route->ack.empty()) {
         send_ack(envelope.envelope_id, std::string(route->ack), AckKind::resent);
         return;
       }
       const bool app_acked = route != nullptr && route->acked;
+      if (same_id && route != nullptr && !app_acked) {
+        ++route->redeliveries_waiting;  // acked with the application's ack when it comes
+        return;
+      }
       if (!same_id || app_acked) {
         send_ack(envelope.envelope_id,
                  "{\"envelope_id\":" + core::json::quote(envelope.envelope_id) + "}",
@@ -285,6 +289,14 @@ class SocketModeClient::Impl {
     }
     // Acks go out at once; pings (the only other writes) wait until nothing
     // is queued, so an ack is never behind another write of ours.
+    std::uint32_t again = 0;
+    if (kind == AckKind::application && route != nullptr) {
+      again = std::exchange(route->redeliveries_waiting, 0);
+    }
+    for (std::uint32_t i = 0; i < again; ++i) {
+      target->conn->send_text(std::string(text));
+      detail::StatsCounters::bump(stats_.acks_sent);
+    }
     target->conn->send_text(std::move(text));
     detail::StatsCounters::bump(stats_.acks_sent);
     if (route != nullptr) {
