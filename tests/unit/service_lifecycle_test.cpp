@@ -279,3 +279,38 @@ TEST_F(ServiceLifecycleTest, MissingConfigurationExitsTwoNamingEveryProblem) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 15: the workspace comes from auth.test at start; a token Slack
+// refuses there stops the service with one clear line, before any socket.
+TEST_F(ServiceLifecycleTest, AuthTestRefusedAtStartStopsTheService) {
+  start(Settings()
+            .before([](FakeSlack& fake) {
+              ASSERT_TRUE(fake.fail_next("auth.test", 1, 200, "{}",
+                                         R"({"ok": false, "error": "invalid_auth"})"));
+            })
+            .no_hello_wait());
+  const auto code = bot().wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << bot().describe_last(10);
+  EXPECT_EQ(*code, 1) << bot().describe_last(10);
+  EXPECT_NE(bot().describe_last(20).find("Slack auth.test failed"), std::string::npos)
+      << bot().describe_last(20);
+  EXPECT_EQ(slack().api_calls("apps.connections.open"), 0u);
+}
+
+// Issue 15: closed unless opened — with no allow-list and no
+// INFRA_ALLOW_EVERYONE, `run` exits 2 naming the variables.
+TEST_F(ServiceLifecycleTest, NoAllowListAndNoAllowEveryoneIsAConfigurationError) {
+  start(Settings().env("INFRA_ALLOW_EVERYONE", std::nullopt).no_hello_wait());
+  const auto code = bot().wait_exit(10s);
+  ASSERT_TRUE(code.has_value()) << bot().describe_last(10);
+  EXPECT_EQ(*code, 2);
+  const auto printed = bot().describe_last(20);
+  EXPECT_NE(printed.find("INFRA_ALLOWED_USERS or INFRA_ALLOWED_CHANNELS"), std::string::npos)
+      << printed;
+  EXPECT_NE(printed.find("INFRA_ALLOW_EVERYONE=true"), std::string::npos) << printed;
+  EXPECT_EQ(slack().api_calls("auth.test"), 0u);
+}
+
+}  // namespace
