@@ -711,7 +711,9 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return cli.exit(error);
+    // --help and --version exit 0; a usage error exits 2 like any bad configuration (the
+    // README's codes), not CLI11's own (109 and up).
+    return cli.exit(error) == 0 ? 0 : kExitConfig;
   }
 
   if (console->parsed()) {

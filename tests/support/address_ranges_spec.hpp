@@ -66,8 +66,8 @@ inline bool overlap(const Prefix& a, const Prefix& b) {
 }
 
 /// Never whitelisted (issue 15 and its decisions in whitelist_ranges.cpp).
-inline const std::array<Prefix, 16>& forbidden() {
-  static const std::array<Prefix, 16> ranges = {
+inline const std::array<Prefix, 17>& forbidden() {
+  static const std::array<Prefix, 17> ranges = {
       v4(0x00000000, 8),              // 0.0.0.0/8 "this network"
       v4(0x7F000000, 8),              // 127.0.0.0/8 loopback
       v4(0xA9FE0000, 16),             // 169.254.0.0/16 link-local, metadata
@@ -84,6 +84,7 @@ inline const std::array<Prefix, 16>& forbidden() {
       v6(0x2001000000000000, 0, 32),  // 2001::/32 Teredo
       v6(0xFE80000000000000, 0, 10),  // fe80::/10 link-local
       v6(0xFF00000000000000, 0, 8),   // ff00::/8 multicast
+      v6(0xFD000EC200000000, 0, 32),  // fd00:ec2::/32 AWS metadata (IPv6)
   };
   return ranges;
 }

@@ -2266,6 +2266,33 @@ TEST_F(GateTest, ALookupSlowerThanItsBoundGoesOnUnverified) {
   EXPECT_EQ(backend_.count("stop"), 1u);
 }
 
+// A drain waits for envelopes still waiting for users.info: a slash command
+// is answered "restarting" before the sockets close; a mention is left
+// unacked, for Slack to deliver to the next instance.
+TEST_F(GateTest, EnvelopesWaitingForTheGateAreAnsweredBeforeADrainEnds) {
+  web_.set_user(member(kAlice));
+  web_.delay(RecordingWebApi::kUserInfo, 200ms);
+  const auto before = acks().size();
+  const auto command = slash("stop dev");
+  app().on_envelope(command, ack_function());
+  app().on_envelope(mention("<@U0BOT> stop staging", kBob, "1700000000.000200"), ack_function());
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    app().drain(std::chrono::milliseconds(kWait));
+    drained = true;
+  });
+  EXPECT_TRUE(wait_until([&] {
+    scheduler_.run_ready();
+    return drained.load();
+  }));
+  drainer.join();
+  const auto after = acks();
+  ASSERT_EQ(after.size(), before + 1) << "the slash command only";
+  EXPECT_EQ(after.back().envelope_id, command.envelope_id);
+  EXPECT_THAT(after.back().payload.value_or(""), HasSubstr("restarting"));
+  EXPECT_TRUE(backend_.calls().empty());
+}
+
 TEST_F(GateTest, AResponseUrlThatIsNotSlacksIsRefused) {
   web_.set_user(member(kAlice));
   for (const char* url : {"https://evil.example/commands/1", "http://hooks.slack.com/commands/1",

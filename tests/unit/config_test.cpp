@@ -170,11 +170,13 @@ TEST(Config, NothingProtectedIsRefusedUnlessSaidWithNone) {
 
 TEST(Config, ProductionLookingNamesThatAreNotProtectedAreWarnedAbout) {
   auto config = core::load_config(
-      MapEnvironment({{"INFRA_ENVIRONMENTS", "dev,prod,production,prd,live,prod-eu,live-us,lively"},
+      MapEnvironment({{"INFRA_ENVIRONMENTS",
+                       "dev,prod,production,prd,live,prod-eu,live-us,lively,eu_prod,reproduce"},
                       {"INFRA_PROTECTED_ENVIRONMENTS", "prod,live-us"}}),
       RunMode::console);
   ASSERT_TRUE(config) << config.error().user_message;
-  ASSERT_EQ(config->warnings.size(), 4u);
+  ASSERT_EQ(config->warnings.size(), 5u) << "lively and reproduce are not production";
+  EXPECT_THAT(config->warnings[4], HasSubstr("\"eu_prod\""));
   EXPECT_THAT(config->warnings[0],
               HasSubstr("environment \"production\" looks like production but is not "
                         "protected"));

@@ -155,6 +155,20 @@ TEST(Binary, VersionAndHelp) {
   EXPECT_THAT(read_file(version_file), testing::HasSubstr("console"));
 }
 
+// Issue 16: usage errors exit 2 as the README says (CLI11's own code is 109), with CLI11's line.
+TEST(Binary, UsageErrorsExitTwo) {
+  const auto out = fs::path(testing::TempDir()) / "usage.txt";
+  for (const char* arguments : {"--no-such-flag", "console --bogus", "frobnicate",
+                                "iam-policy --backend=nope"}) {
+    const std::string command = "env -i " + shell_quote(INFRA_BOT_BINARY) + " " + arguments +
+                                " > /dev/null 2> " + shell_quote(out.string());
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << arguments;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << arguments;
+    EXPECT_FALSE(read_file(out).empty()) << arguments << ": says what is wrong";
+  }
+}
+
 TEST(Binary, RunWithoutTokensExitsTwoNamingThem) {
   const auto out = fs::path(testing::TempDir()) / "run.txt";
   const std::string command =

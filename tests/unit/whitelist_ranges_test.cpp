@@ -98,6 +98,14 @@ std::vector<AddCase> add_cases() {
       {"loopback_v6", "::1", in_range("::1", "loopback", "::1/128", kLoopbackV6)},
       {"link_local_v6", "fe80::/64",
        in_range("fe80::/64", "link-local", "fe80::/10", kLinkLocalV6)},
+      // AWS's IPv6 metadata address, inside the unique-local range (admin-only
+      // otherwise): refused for everyone, and so is the ULA range around it.
+      {"metadata_address_v6", "fd00:ec2::254",
+       in_range("fd00:ec2::254", "AWS metadata (IPv6)", "fd00:ec2::/32",
+                "these addresses are the cloud metadata service, never a visitor")},
+      {"ula_holding_metadata_v6", "fd00::/8",
+       contains("fd00::/8", "AWS metadata (IPv6)", "fd00:ec2::/32",
+                "these addresses are the cloud metadata service, never a visitor")},
       {"link_local_v6_host", "fe80::1:2",
        in_range("fe80::1:2", "link-local", "fe80::/10", kLinkLocalV6)},
       {"nat64_96", "64:ff9b::/96", in_v4_range("64:ff9b::/96", "NAT64", "64:ff9b::/96")},

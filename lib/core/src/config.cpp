@@ -102,10 +102,17 @@ std::optional<bool> read_bool(const Environment& env, std::string_view name, Pro
   return std::nullopt;
 }
 
-// prod, production, prd, live, prod-eu…: names people give production.
+// prod, production, prd, live, prod-eu, eu-prod, app-production…: names
+// people give production; a part between - and _ is looked at on its own.
 bool looks_like_production(std::string_view name) {
-  return name.starts_with("prod") || name == "prd" || name == "live" || name.starts_with("prd-") ||
-         name.starts_with("prd_") || name.starts_with("live-") || name.starts_with("live_");
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const std::size_t end = std::min(name.find_first_of("-_", start), name.size());
+    const std::string_view part = name.substr(start, end - start);
+    if (part.starts_with("prod") || part == "prd" || part == "live") return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 void read_token(const Environment& env, std::string_view name, std::string_view prefix,

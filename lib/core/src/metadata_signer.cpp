@@ -39,9 +39,12 @@ std::string MetadataSigner::random_key() {
 std::string MetadataSigner::mac(std::string_view signed_part) const {
   std::array<unsigned char, 32> digest{};
   std::size_t length = 0;
-  EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
-            reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
-            digest.data(), digest.size(), &length);
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
+                reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
+                digest.data(), digest.size(), &length) == nullptr ||
+      length != digest.size()) {
+    return {};  // sign() refuses to hand out an unsigned text; open() refuses everything
+  }
   std::string hex;
   hex.reserve(kMacHex);
   for (std::size_t i = 0; i < length; ++i)
@@ -56,6 +59,7 @@ std::string MetadataSigner::sign(std::string_view payload) const {
   // The MAC covers the version, the expiry and the payload.
   const std::string head = fmt::format("{}{}.", kVersion, expires);
   const std::string tag = mac(fmt::format("{}{}", head, payload));
+  if (tag.size() != kMacHex) throw std::runtime_error("HMAC-SHA256 failed: metadata not signed");
   return fmt::format("{}{}.{}", head, tag, payload);
 }
 
@@ -79,7 +83,7 @@ Result<std::string> MetadataSigner::open(std::string_view text) const {
   const std::string_view payload = after.substr(kMacHex + 1);
   const std::string_view head = text.substr(0, kVersion.size() + dot + 1);
   const std::string expected = mac(fmt::format("{}{}", head, payload));
-  if (CRYPTO_memcmp(expected.data(), tag.data(), kMacHex) != 0) {
+  if (expected.size() != kMacHex || CRYPTO_memcmp(expected.data(), tag.data(), kMacHex) != 0) {
     return refused("metadata: signature does not match (forged or from another process)");
   }
   const auto now =

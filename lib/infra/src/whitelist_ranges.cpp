@@ -120,6 +120,10 @@ constexpr std::array kForbidden = {
           kUsePublic},
     Range{"ff00::/8", "multicast", "these addresses name groups of hosts, never one visitor",
           kUsePublic},
+    // Inside the unique-local range, but no peer: AWS's IPv6 instance metadata
+    // service (fd00:ec2::254), the IPv6 twin of 169.254.169.254.
+    Range{"fd00:ec2::/32", "AWS metadata (IPv6)",
+          "these addresses are the cloud metadata service, never a visitor", kUsePublic},
 };
 
 // Whitelisted only by an admin: addresses inside private networks.

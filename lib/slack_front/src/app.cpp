@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -217,16 +218,16 @@ class App::Impl {
     if (auto verdict = gate_.decide_now(author->user_id, author->team_id, author->from_bot)) {
       return handle(envelope, ack, *verdict, received);
     }
-    // users.info first (bounded by lookup_timeout, under Slack's 3 s for an
-    // ack). An event carries no answer: it is acked now.
-    AckFunction later = ack;
-    if (std::holds_alternative<slack::Event>(envelope.payload)) {
-      send_empty_ack(envelope, ack, received);
-      later = nullptr;
-    }
-    gate_.ask(author->user_id, [this, alive = alive_, envelope, later = std::move(later),
-                                received](Verdict verdict) {
-      if (*alive) handle(envelope, later, verdict, received);
+    // users.info first, bounded by lookup_timeout (under Slack's 3 s for an
+    // ack); every kind waits, so that one coming during a drain is left
+    // unacked for the next instance. The answer runs on the scheduler, the
+    // thread of on_envelope, which the service stops only after the App's
+    // drain (alive_ guards tests that drop the App first).
+    pending_asks_.fetch_add(1);
+    gate_.ask(author->user_id, [this, alive = alive_, envelope, ack, received](Verdict verdict) {
+      if (!*alive) return;
+      handle(envelope, ack, verdict, received);
+      pending_asks_.fetch_sub(1);
     });
   }
 
@@ -234,6 +235,16 @@ class App::Impl {
 
   infra::DrainReport drain(milliseconds timeout) {
     const auto start = clock_.monotonic();
+    // Envelopes waiting for users.info are answered ("restarting", or left
+    // for redelivery) before the sockets close: at most lookup_timeout.
+    lifecycle_->begin_drain();
+    // (Counted in 5 ms steps, not read from a clock: a test's manual clock stands still.)
+    constexpr milliseconds kStep{5};
+    const auto bound = std::min(timeout, settings_.workspace.lookup_timeout + kMinFlush);
+    for (auto waited = milliseconds{0}; pending_asks_.load() > 0 && waited < bound;
+         waited += kStep) {
+      std::this_thread::sleep_for(kStep);
+    }
     const auto report = lifecycle_->drain(timeout);
     // The answers just queued (and anything else on its way) go out in what
     // is left of the window.
@@ -251,13 +262,6 @@ class App::Impl {
   std::size_t jobs_in_flight() const { return lifecycle_->jobs_in_flight(); }
 
  private:
-  void send_empty_ack(const slack::Envelope& envelope, const AckFunction& ack,
-                      core::MonoTime received) {
-    auto status = ack(envelope.envelope_id, std::nullopt, {});
-    ack_latency_.observe(std::chrono::duration<double>(clock_.monotonic() - received).count());
-    if (!status) logger_->warn("ack of envelope {} failed", envelope.envelope_id);
-  }
-
   // `ack` is empty when the envelope was acked already (an event).
   void handle(const slack::Envelope& envelope, const AckFunction& ack, const Verdict& verdict,
               core::MonoTime received) {
@@ -619,6 +623,7 @@ class App::Impl {
   WorkspaceGate gate_;
   core::MetadataSigner signer_;
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+  std::atomic<int> pending_asks_{0};  // envelopes waiting for the gate's users.info
   core::metrics::Histogram ack_latency_;
 };
 

@@ -76,13 +76,25 @@ void WorkspaceGate::ask(const std::string& user_id, std::function<void(Verdict)>
     then(Verdict{Standing::unverified, "lookup_timeout"});
   });
   if (!first) return;
-  if (!lane_.post(0, [this, user_id] { lookup(user_id); })) {
+  // One strand per user: a hanging lookup holds up only its own user's.
+  if (!lane_.post(std::hash<std::string>{}(user_id), [this, user_id] { lookup(user_id); })) {
     logger_->warn("users.info lane full or closed; {} is unverified", user_id);
     settle(user_id, Verdict{Standing::unverified, "lookup_unavailable"});
   }
 }
 
 void WorkspaceGate::lookup(const std::string& user_id) {
+  // Whatever happens, the waiters get an answer: a lookup that never settled
+  // would hold every later ask about this user (they only join it).
+  try {
+    lookup_and_settle(user_id);
+  } catch (const std::exception& e) {
+    logger_->error("users.info for {} threw: {}", user_id, e.what());
+    settle(user_id, Verdict{Standing::unverified, "lookup_failed"});
+  }
+}
+
+void WorkspaceGate::lookup_and_settle(const std::string& user_id) {
   auto user = web_.user_info(user_id);
   if (!user) {
     // Not cached: the next envelope asks again.

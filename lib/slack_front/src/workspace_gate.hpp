@@ -68,6 +68,7 @@ class WorkspaceGate {
     std::function<void(Verdict)> then;
   };
   void lookup(const std::string& user_id);
+  void lookup_and_settle(const std::string& user_id);
   void settle(const std::string& user_id, const Verdict& verdict);
 
   WorkspaceSettings settings_;
