@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -295,11 +296,15 @@ TEST_F(LifecycleTest, AServicesTeardownAsksForConfirmationBeforeAnythingRuns) {
   const auto calls = backend_.calls("teardown");
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].level, infra::TeardownLevel::services);
-  bool audited = false;
-  for (const auto& line : audit_sink_->lines()) {
-    audited |= line.find("teardown dev --level=services (confirmed)") != std::string::npos;
-  }
-  EXPECT_TRUE(audited);
+  // The job writes its audit line after it answers: wait for it (bounded; slow under TSan).
+  const auto audited = [&] {
+    for (const auto& line : audit_sink_->lines()) {
+      if (line.find("teardown dev --level=services (confirmed)") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 1000 && !audited(); ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(audited());
 }
 
 // Every line a job logs carries its request id as a field of its own.
