@@ -226,6 +226,44 @@ TEST_F(WebApiTest, UserInfoEscapesTheFormValue) {
   EXPECT_EQ(http_.requests().at(0).body, "user=U1%26token%3Dx%20y");
 }
 
+// Issue 15: what the workspace gate judges on, read from users.info; a field
+// that is absent or not a boolean reads false.
+TEST_F(WebApiTest, UserInfoReadsWhatTheWorkspaceGateJudges) {
+  http_.push(200, R"({"ok":true,"user":{"id":"U1","team_id":"T9","is_restricted":true,)"
+                  R"("is_ultra_restricted":false,"is_stranger":true,"is_app_user":true,)"
+                  R"("deleted":"yes"}})");
+  http_.push(200, R"({"ok":true,"user":{"id":"U2","team_id":"T1","is_bot":true}})");
+  auto api = make();
+  auto guest = api.user_info("U1");
+  ASSERT_TRUE(guest);
+  EXPECT_EQ(guest->team_id, "T9");
+  EXPECT_TRUE(guest->is_restricted);
+  EXPECT_FALSE(guest->is_ultra_restricted);
+  EXPECT_TRUE(guest->is_stranger);
+  EXPECT_TRUE(guest->is_bot) << "is_app_user counts as a bot";
+  EXPECT_FALSE(guest->deleted) << "not a boolean";
+  auto bot = api.user_info("U2");
+  ASSERT_TRUE(bot);
+  EXPECT_TRUE(bot->is_bot);
+  EXPECT_FALSE(bot->is_restricted);
+}
+
+TEST_F(WebApiTest, AuthTestNamesTheWorkspaceAndFailsWithoutOne) {
+  http_.push(200, R"({"ok":true,"team_id":"T0123ABCD","user_id":"U0BOT","bot_id":"B0BOT"})");
+  http_.push(200, R"({"ok":true,"user_id":"U0BOT"})");
+  auto api = make();
+  auto identity = api.auth_test();
+  ASSERT_TRUE(identity);
+  EXPECT_EQ(identity->team_id, "T0123ABCD");
+  EXPECT_EQ(identity->user_id, "U0BOT");
+  EXPECT_EQ(identity->bot_id, "B0BOT");
+  EXPECT_EQ(identity->enterprise_id, "");
+  EXPECT_EQ(http_.requests().at(0).url, "https://slack.test/api/auth.test");
+  auto nameless = api.auth_test();
+  ASSERT_FALSE(nameless);
+  EXPECT_EQ(nameless.error().detail, "auth.test: reply without team_id");
+}
+
 TEST_F(WebApiTest, RespondPostsToTheUrlWithoutAuthorization) {
   http_.push(200, R"({"ok":true})");
   auto api = make();

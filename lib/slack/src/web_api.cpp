@@ -447,12 +447,6 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
   return value ? std::string(*value) : std::string();
 }
 
-// A boolean member of `object`; absent or not a boolean → false.
-bool member_true(const rapidjson::Value& object, std::string_view name) {
-  const auto it = object.FindMember(rapidjson::StringRef(name.data(), name.size()));
-  return it != object.MemberEnd() && it->value.IsBool() && it->value.GetBool();
-}
-
 }  // namespace
 
 HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
@@ -582,23 +576,32 @@ core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
   if (!reply) {
     return reply.error();
   }
+  // One parse of the reply; absent fields stay empty or false.
   UserInfo info;
-  info.id = reply_string(*reply, {"user", "id"});
-  info.name = reply_string(*reply, {"user", "name"});
-  info.real_name = reply_string(*reply, {"user", "profile", "real_name"});
+  auto document = core::json::parse(*reply);
+  const auto* user = document ? core::json::get_object(*document, "user") : nullptr;
+  if (user == nullptr) {
+    return info;
+  }
+  const auto text = [](const rapidjson::Value* object, std::string_view key) {
+    if (object == nullptr) return std::string();
+    return std::string(core::json::get_string(*object, key).value_or(""));
+  };
+  const auto flag = [&](std::string_view key) {
+    return core::json::get_bool(*user, key).value_or(false);
+  };
+  info.id = text(user, "id");
+  info.name = text(user, "name");
+  info.real_name = text(core::json::get_object(*user, "profile"), "real_name");
   if (info.real_name.empty()) {
-    info.real_name = reply_string(*reply, {"user", "real_name"});
+    info.real_name = text(user, "real_name");
   }
-  info.team_id = reply_string(*reply, {"user", "team_id"});
-  if (auto document = core::json::parse(*reply)) {
-    if (const auto* user = core::json::get_object(*document, "user")) {
-      info.is_bot = member_true(*user, "is_bot") || member_true(*user, "is_app_user");
-      info.deleted = member_true(*user, "deleted");
-      info.is_restricted = member_true(*user, "is_restricted");
-      info.is_ultra_restricted = member_true(*user, "is_ultra_restricted");
-      info.is_stranger = member_true(*user, "is_stranger");
-    }
-  }
+  info.team_id = text(user, "team_id");
+  info.is_bot = flag("is_bot") || flag("is_app_user");
+  info.deleted = flag("deleted");
+  info.is_restricted = flag("is_restricted");
+  info.is_ultra_restricted = flag("is_ultra_restricted");
+  info.is_stranger = flag("is_stranger");
   return info;
 }
 
@@ -608,10 +611,15 @@ core::Result<AuthIdentity> HttpWebApi::auth_test() {
     return reply.error();
   }
   AuthIdentity identity;
-  identity.team_id = reply_string(*reply, {"team_id"});
-  identity.user_id = reply_string(*reply, {"user_id"});
-  identity.bot_id = reply_string(*reply, {"bot_id"});
-  identity.enterprise_id = reply_string(*reply, {"enterprise_id"});
+  if (auto document = core::json::parse(*reply)) {
+    const auto text = [&](std::string_view key) {
+      return std::string(core::json::get_string(*document, key).value_or(""));
+    };
+    identity.team_id = text("team_id");
+    identity.user_id = text("user_id");
+    identity.bot_id = text("bot_id");
+    identity.enterprise_id = text("enterprise_id");
+  }
   if (identity.team_id.empty()) {
     return core::make_error(core::ErrorCode::unavailable,
                             "Slack did not say which workspace the bot token belongs to.",
