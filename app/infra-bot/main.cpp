@@ -80,29 +80,41 @@ std::optional<core::Config> load(const core::Environment& env, core::RunMode mod
   return std::move(config).value();
 }
 
-// The two Lambdas of the configuration, parsed (an ARN, or a name with
-// AWS_REGION); nullopt after printing which variable is wrong.
-std::optional<std::pair<aws::FunctionRef, aws::FunctionRef>> lambda_functions(
-    const core::Config& config, std::string_view command) {
-  std::vector<aws::FunctionRef> refs;
-  for (const auto& [name, value] :
-       {std::pair{"ORCHESTRATOR_LAMBDA_ARN", config.orchestrator_lambda_arn},
-        std::pair{"IP_WHITELIST_LAMBDA_ARN", config.ip_whitelist_lambda_arn}}) {
-    if (value.empty()) {
-      std::cerr << "infra-bot " << command << ": " << name
-                << " is not set; it names the Lambda function (an ARN such as "
-                   "arn:aws:lambda:eu-west-1:123456789012:function:name)\n";
-      return std::nullopt;
-    }
+// The Lambdas of the configuration: the orchestrator, and the IP whitelist
+// Lambda when there is one (without it whitelist commands are refused).
+struct LambdaFunctions {
+  aws::FunctionRef orchestrator;
+  std::optional<aws::FunctionRef> whitelist;
+};
+
+// Each given ARN (or a name with AWS_REGION) parsed; nullopt after printing
+// which variable is wrong.
+std::optional<LambdaFunctions> lambda_functions(const core::Config& config,
+                                                std::string_view command) {
+  const auto parse = [&](const char* name,
+                         const std::string& value) -> std::optional<aws::FunctionRef> {
     auto ref = aws::parse_function_ref(value, config.aws_region);
     if (!ref) {
       std::cerr << "infra-bot " << command << ": " << name << ": " << ref.error().user_message
                 << "\n";
       return std::nullopt;
     }
-    refs.push_back(std::move(ref).value());
+    return std::move(ref).value();
+  };
+  if (config.orchestrator_lambda_arn.empty()) {
+    std::cerr << "infra-bot " << command
+              << ": ORCHESTRATOR_LAMBDA_ARN is not set; it names the Lambda function (an ARN "
+                 "such as arn:aws:lambda:eu-west-1:123456789012:function:name)\n";
+    return std::nullopt;
   }
-  return std::pair{std::move(refs[0]), std::move(refs[1])};
+  auto orchestrator = parse("ORCHESTRATOR_LAMBDA_ARN", config.orchestrator_lambda_arn);
+  if (!orchestrator) return std::nullopt;
+  LambdaFunctions functions{std::move(*orchestrator), std::nullopt};
+  if (!config.ip_whitelist_lambda_arn.empty()) {
+    functions.whitelist = parse("IP_WHITELIST_LAMBDA_ARN", config.ip_whitelist_lambda_arn);
+    if (!functions.whitelist) return std::nullopt;
+  }
+  return functions;
 }
 
 // The real Lambda backend and everything it stands on; members are declared
@@ -117,8 +129,7 @@ struct LambdaStack {
 };
 
 std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
-                                               const core::Environment& env,
-                                               std::pair<aws::FunctionRef, aws::FunctionRef> refs,
+                                               const core::Environment& env, LambdaFunctions refs,
                                                const core::Clock& clock, core::LoggerPtr logger,
                                                const core::Redactor& redactor) {
   auto stack = std::make_unique<LambdaStack>();
@@ -129,7 +140,8 @@ std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
   settings.endpoint_url = config.aws_endpoint_url;
   stack->lambda = std::make_unique<aws::LambdaClient>(settings, *stack->http, *stack->credentials,
                                                       stack->signing_clock, stack->sleeper, logger);
-  for (const auto* ref : {&refs.first, &refs.second}) {
+  for (const auto* ref : {&refs.orchestrator, refs.whitelist ? &*refs.whitelist : nullptr}) {
+    if (ref == nullptr) continue;
     // The ARN's region wins (endpoint and signature); a different AWS_REGION
     // is almost certainly a mistake worth a line at start-up.
     if (!config.aws_region.empty() && ref->region != config.aws_region) {
@@ -141,13 +153,15 @@ std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
   backend_settings.orchestrator_timeout = config.lambda_timeout;
   backend_settings.whitelist_timeout =
       std::min(backend_settings.whitelist_timeout, config.lambda_timeout);
-  backend_settings.orchestrator = std::move(refs.first);
-  backend_settings.whitelist = std::move(refs.second);
+  backend_settings.orchestrator = std::move(refs.orchestrator);
+  backend_settings.whitelist = std::move(refs.whitelist);
   stack->backend = std::make_unique<infra::LambdaBackend>(std::move(backend_settings),
                                                           *stack->lambda, clock, logger);
-  logger->info("lambda backend: orchestrator={} whitelist={} endpoint={}",
-               config.orchestrator_lambda_arn, config.ip_whitelist_lambda_arn,
-               config.aws_endpoint_url.empty() ? "regional" : config.aws_endpoint_url);
+  logger->info(
+      "lambda backend: orchestrator={} whitelist={} endpoint={}", config.orchestrator_lambda_arn,
+      config.ip_whitelist_lambda_arn.empty() ? std::string("none (whitelist commands are refused)")
+                                             : config.ip_whitelist_lambda_arn,
+      config.aws_endpoint_url.empty() ? "regional" : config.aws_endpoint_url);
   return stack;
 }
 
@@ -196,7 +210,7 @@ std::unique_ptr<AwsStack> make_aws_stack(const core::Config& config, const core:
     auto ref = orchestrator_function(config, command);
     if (!ref) return nullptr;
     stack->orchestrator =
-        make_lambda_stack(config, env, {*ref, *ref}, stack->clock, logger, redactor);
+        make_lambda_stack(config, env, {*ref, std::nullopt}, stack->clock, logger, redactor);
     orchestrator = stack->orchestrator->backend.get();
   }
   stack->routed = std::make_unique<infra::RoutedBackend>(*stack->native, orchestrator);
@@ -318,7 +332,7 @@ int run_service(const core::Environment& env) {
     std::cerr << "infra-bot: " << config.error().user_message << "\n";
     return kExitConfig;
   }
-  std::optional<std::pair<aws::FunctionRef, aws::FunctionRef>> refs;
+  std::optional<LambdaFunctions> refs;
   if (config->backend == core::BackendKind::lambda) {
     refs = lambda_functions(*config, "run");
     if (!refs) return kExitConfig;
@@ -441,7 +455,10 @@ int run_service(const core::Environment& env) {
           : "allow-lists",
       config->allow_guests ? " (guests allowed)" : "");
   client.start();
-  sweeper.start(config->whitelist_sweep);
+  // Without an IP whitelist Lambda there is no allow-list to sweep.
+  const bool has_whitelist =
+      config->backend != core::BackendKind::lambda || (refs && refs->whitelist);
+  if (has_whitelist) sweeper.start(config->whitelist_sweep);
 
   int exit_code = 0;
   for (;;) {
@@ -619,27 +636,28 @@ int run_lambda(const core::Environment& env) {
 }
 
 int run_iam_policy(const core::Environment& env) {
-  for (const char* name : {"ORCHESTRATOR_LAMBDA_ARN", "IP_WHITELIST_LAMBDA_ARN"}) {
-    if (auto value = env.get(name); !value || value->empty()) {
-      std::cerr << "infra-bot iam-policy: " << name
-                << " is not set; the policy allows exactly the configured functions, so set "
-                   "ORCHESTRATOR_LAMBDA_ARN and IP_WHITELIST_LAMBDA_ARN to their ARNs\n";
-      return kExitConfig;
-    }
+  if (auto value = env.get("ORCHESTRATOR_LAMBDA_ARN"); !value || value->empty()) {
+    std::cerr << "infra-bot iam-policy: ORCHESTRATOR_LAMBDA_ARN is not set; the policy allows "
+                 "exactly the configured functions, so set ORCHESTRATOR_LAMBDA_ARN (and "
+                 "IP_WHITELIST_LAMBDA_ARN when there is one) to their ARNs\n";
+    return kExitConfig;
   }
   PinnedEnvironment lambda_env(env, core::MapEnvironment{{"INFRA_BACKEND", "lambda"}});
   auto config = load(lambda_env, core::RunMode::console);
   if (!config) return kExitConfig;
   auto refs = lambda_functions(*config, "iam-policy");
   if (!refs) return kExitConfig;
-  for (const auto& [name, ref] : {std::pair{"ORCHESTRATOR_LAMBDA_ARN", &refs->first},
-                                  std::pair{"IP_WHITELIST_LAMBDA_ARN", &refs->second}}) {
-    if (auto alone = aws::invoke_policy_json({*ref}); !alone) {  // a bare name: no account
-      std::cerr << "infra-bot iam-policy: " << name << ": " << alone.error().user_message << "\n";
+  std::vector<aws::FunctionRef> functions{refs->orchestrator};
+  if (refs->whitelist) functions.push_back(*refs->whitelist);
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    if (auto alone = aws::invoke_policy_json({functions[i]}); !alone) {  // a bare name: no account
+      std::cerr << "infra-bot iam-policy: "
+                << (i == 0 ? "ORCHESTRATOR_LAMBDA_ARN" : "IP_WHITELIST_LAMBDA_ARN") << ": "
+                << alone.error().user_message << "\n";
       return kExitConfig;
     }
   }
-  auto policy = aws::invoke_policy_json({refs->first, refs->second});
+  auto policy = aws::invoke_policy_json(functions);
   if (!policy) {
     std::cerr << "infra-bot iam-policy: " << policy.error().user_message << "\n";
     return kExitConfig;

@@ -184,6 +184,16 @@ TEST(BlockkitJson, Modal) {
       R"("action_id":"action","placeholder":{"type":"plain_text","text":"dev","emoji":true}}})");
 }
 
+// Slack refuses an empty plain_text object, so an input without a
+// placeholder has no "placeholder" at all.
+TEST(BlockkitJson, ModalInputWithoutPlaceholderOmitsIt) {
+  auto modal = sample_modal();
+  modal.input.placeholder.clear();
+  const auto doc = parse(to_json(modal));
+  EXPECT_EQ(core::json::to_string(*rapidjson::Pointer("/blocks/1/element").Get(doc)),
+            R"({"type":"plain_text_input","action_id":"action"})");
+}
+
 // ---- escaping ----
 
 TEST(BlockkitEscape, EscapeMrkdwn) {

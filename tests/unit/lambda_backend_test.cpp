@@ -126,6 +126,35 @@ TEST_F(LambdaBackendTest, TeardownWithoutLevelSendsServices) {
   EXPECT_EQ(core::json::get_string(*sent, "level"), "services");
 }
 
+// Issue 16: a deployment without an IP whitelist Lambda (the seed's module
+// call has none) refuses each whitelist command with one line, calls nothing,
+// and still serves the orchestrator's commands.
+TEST_F(LambdaBackendTest, WithoutAWhitelistLambdaEachWhitelistCommandIsRefusedInOneLine) {
+  auto no_whitelist = settings();
+  no_whitelist.whitelist.reset();
+  infra::LambdaBackend backend(no_whitelist, lambda_, clock_, logger_);
+  const auto context = fixtures::fixed_context();
+  const infra::Cidr cidr{"203.0.113.7/32", 32, false};
+  std::vector<core::Error> errors;
+  errors.push_back(
+      backend.whitelist_add({cidr, std::chrono::hours(1), std::nullopt, "dev"}, context).error());
+  errors.push_back(backend.whitelist_remove({cidr, "dev"}, context).error());
+  errors.push_back(backend.whitelist_list("dev", context).error());
+  errors.push_back(backend.whitelist_refresh("dev", context).error());
+  for (const auto& error : errors) {
+    EXPECT_EQ(error.code, core::ErrorCode::config);
+    EXPECT_EQ(error.user_message,
+              "IP whitelist commands are not set up for this bot: it has no IP whitelist Lambda "
+              "(an operator sets IP_WHITELIST_LAMBDA_ARN).");
+  }
+  EXPECT_TRUE(http_.requests().empty());
+
+  http_.push(response(200, R"({"ok":true,"action":"stop","environment":"dev"})"));
+  infra::LifecycleRequest stop{infra::LifecycleAction::stop, "dev", std::nullopt};
+  ASSERT_TRUE(backend.run(stop, context));
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
 TEST_F(LambdaBackendTest, LevelOnlyForTeardown) {
   http_.push(response(200, R"({"ok":true})"));
   infra::LifecycleRequest request{infra::LifecycleAction::stop, "dev", infra::TeardownLevel::full};

@@ -529,6 +529,22 @@ TEST_F(LambdaIntegration, ConsoleDrivesTheLambdaBackend) {
   EXPECT_FALSE(core::json::get_string(*payload, "request_id").value_or("").empty());
 }
 
+// Issue 16: IP_WHITELIST_LAMBDA_ARN is optional; the console (as the
+// service) then refuses whitelist commands in one line and calls no Lambda.
+TEST_F(LambdaIntegration, WithoutAWhitelistLambdaWhitelistCommandsAreRefused) {
+  FakeLambda fake("[]");
+  ASSERT_NE(fake.port(), 0);
+  auto env = lambda_env(fake);
+  std::erase_if(
+      env, [](const std::string& entry) { return entry.starts_with("IP_WHITELIST_LAMBDA_ARN="); });
+  const auto run = run_binary(env, "console -c " + shell_quote("/infra whitelist list dev"));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("IP whitelist commands are not set up for this bot: it has no "
+                                 "IP whitelist Lambda (an operator sets IP_WHITELIST_LAMBDA_ARN)."))
+      << run.out;
+  EXPECT_TRUE(fake.requests(0).empty());
+}
+
 TEST_F(LambdaIntegration, ConsoleShowsALambdaFailure) {
   FakeLambda fake(R"([{"status": 404, "error_type": "ResourceNotFoundException",
                        "message": "Function not found"}])");
@@ -557,11 +573,25 @@ TEST(IamPolicyCommand, PrintsThePolicyForTheConfiguredArns) {
                                               std::string(fixtures::kWhitelistArn) + ":live"));
 }
 
-TEST(IamPolicyCommand, MissingOrBareArnExitsTwo) {
-  const auto missing = run_binary(
+// Without an IP whitelist Lambda (issue 16) the policy allows the orchestrator alone.
+TEST(IamPolicyCommand, WithoutAWhitelistLambdaAllowsTheOrchestratorAlone) {
+  const auto run = run_binary(
       {std::string("ORCHESTRATOR_LAMBDA_ARN=") + fixtures::kOrchestratorArn}, "iam-policy");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto policy = core::json::parse(run.out);
+  ASSERT_TRUE(policy) << run.out;
+  std::vector<std::string> resources;
+  for (const auto& item : (*policy)["Statement"][0]["Resource"].GetArray())
+    resources.emplace_back(item.GetString());
+  EXPECT_THAT(resources, testing::ElementsAre(std::string(fixtures::kOrchestratorArn),
+                                              std::string(fixtures::kOrchestratorArn) + ":*"));
+}
+
+TEST(IamPolicyCommand, MissingOrBareArnExitsTwo) {
+  const auto missing =
+      run_binary({std::string("IP_WHITELIST_LAMBDA_ARN=") + fixtures::kWhitelistArn}, "iam-policy");
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_THAT(missing.err, HasSubstr("IP_WHITELIST_LAMBDA_ARN"));
+  EXPECT_THAT(missing.err, HasSubstr("ORCHESTRATOR_LAMBDA_ARN is not set"));
   EXPECT_TRUE(missing.out.empty());
 
   const auto bare =

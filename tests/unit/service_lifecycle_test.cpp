@@ -270,9 +270,8 @@ TEST_F(ServiceLifecycleTest, MissingConfigurationExitsTwoNamingEveryProblem) {
   EXPECT_EQ(*code, 2) << bot.describe_last(10);
   std::string output;
   for (const auto& line : bot.all_lines()) output += line + "\n";
-  for (const char* name :
-       {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ORCHESTRATOR_LAMBDA_ARN", "IP_WHITELIST_LAMBDA_ARN",
-        "INFRA_SOCKET_CONNECTIONS", "INFRA_HEALTH_PORT"}) {
+  for (const char* name : {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "ORCHESTRATOR_LAMBDA_ARN",
+                           "INFRA_SOCKET_CONNECTIONS", "INFRA_HEALTH_PORT"}) {
     EXPECT_THAT(output, HasSubstr(name)) << "every problem is named at once";
   }
   EXPECT_THAT(output, Not(HasSubstr("SECRETBOTTOKEN"))) << "a token value was printed";

@@ -684,8 +684,9 @@ TEST(Views, TeardownModalCarriesItsIds) {
   EXPECT_EQ(modal.callback_id, infra::views::kTeardownCallbackId);
   EXPECT_EQ(modal.input.block_id, infra::views::kTeardownBlockId);
   EXPECT_EQ(modal.input.action_id, infra::views::kTeardownActionId);
-  EXPECT_EQ(modal.input.label, "Type `dev` to confirm");
-  EXPECT_EQ(modal.input.placeholder, "dev");
+  EXPECT_EQ(modal.input.label, "Type 'dev' to confirm");
+  // Not the answer itself: a field showing "dev" looks filled in already.
+  EXPECT_EQ(modal.input.placeholder, "Environment name");
   EXPECT_EQ(modal.private_metadata,
             R"({"channel":"C0123ABCD","env":"dev","level":"full",)"
             R"("response_url":"https://hooks.slack.com/commands/T0123/456789/abcdefABCDEF"})");

@@ -222,10 +222,8 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
       problems.add("ORCHESTRATOR_LAMBDA_ARN",
                    "required for the lambda backend (or set INFRA_BACKEND=aws or simulated)");
     }
-    if (config.ip_whitelist_lambda_arn.empty()) {
-      problems.add("IP_WHITELIST_LAMBDA_ARN",
-                   "required for the lambda backend (or set INFRA_BACKEND=aws or simulated)");
-    }
+    // IP_WHITELIST_LAMBDA_ARN is optional: without it whitelist commands are
+    // refused with one line (the seed's deployments may have no such Lambda).
   }
   if (mode == RunMode::lambda) {
     // A Lambda never calls another Lambda: teardown full and spinup are its own to refuse.

@@ -108,6 +108,13 @@ struct Target {
   std::chrono::seconds timeout;
 };
 
+core::Error no_whitelist_lambda() {
+  return core::make_error(core::ErrorCode::config,
+                          "IP whitelist commands are not set up for this bot: it has no IP "
+                          "whitelist Lambda (an operator sets IP_WHITELIST_LAMBDA_ARN).",
+                          "whitelist command without IP_WHITELIST_LAMBDA_ARN");
+}
+
 }  // namespace
 
 LambdaBackend::LambdaBackend(LambdaBackendSettings settings, aws::LambdaClient& lambda,
@@ -294,7 +301,8 @@ core::Result<ActionResult> LambdaBackend::run(const LifecycleRequest& request,
 
 core::Result<WhitelistAdded> LambdaBackend::whitelist_add(const WhitelistAdd& command,
                                                           const RequestContext& context) {
-  const Target target{settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
+  if (!settings_.whitelist) return no_whitelist_lambda();
+  const Target target{*settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
   const auto now = clock_.now();
   auto document = call(lambda_, clock_, logger_, target, "add", command.env, context,
                        whitelist_add_payload(command, context), aws::Idempotency::mutating);
@@ -322,7 +330,8 @@ core::Result<WhitelistAdded> LambdaBackend::whitelist_add(const WhitelistAdd& co
 
 core::Result<WhitelistRemoved> LambdaBackend::whitelist_remove(const WhitelistRemove& command,
                                                                const RequestContext& context) {
-  const Target target{settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
+  if (!settings_.whitelist) return no_whitelist_lambda();
+  const Target target{*settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
   auto document = call(lambda_, clock_, logger_, target, "remove", command.env, context,
                        whitelist_payload("remove", &command.cidr.text, command.env, context),
                        aws::Idempotency::mutating);
@@ -333,7 +342,8 @@ core::Result<WhitelistRemoved> LambdaBackend::whitelist_remove(const WhitelistRe
 
 core::Result<WhitelistListing> LambdaBackend::whitelist_list(std::string_view environment,
                                                              const RequestContext& context) {
-  const Target target{settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
+  if (!settings_.whitelist) return no_whitelist_lambda();
+  const Target target{*settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
   auto document =
       call(lambda_, clock_, logger_, target, "list", environment, context,
            whitelist_payload("list", nullptr, environment, context), aws::Idempotency::read_only);
@@ -350,7 +360,8 @@ core::Result<WhitelistListing> LambdaBackend::whitelist_list(std::string_view en
 
 core::Result<WhitelistRefreshed> LambdaBackend::whitelist_refresh(std::string_view environment,
                                                                   const RequestContext& context) {
-  const Target target{settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
+  if (!settings_.whitelist) return no_whitelist_lambda();
+  const Target target{*settings_.whitelist, "IP whitelist Lambda", settings_.whitelist_timeout};
   auto document =
       call(lambda_, clock_, logger_, target, "refresh", environment, context,
            whitelist_payload("refresh", nullptr, environment, context), aws::Idempotency::mutating);

@@ -29,9 +29,10 @@ Message render_help(const HelpInfo& info) {
       "`/infra status [env]` — ECS services and RDS instances, with their state",
       "`/infra stop [env]` — stop the ECS services and RDS instances",
       "`/infra start [env]` — start them again",
-      "`/infra teardown [env] [--level=services|full]` — after a typed confirmation: "
-      "`services` (default) stops the ECS services and RDS, keeping the data; `full` deletes "
-      "the services, RDS, load balancers and NAT gateways",
+      "`/infra teardown [env] [--level=services|full]` — after a typed confirmation, at one "
+      "of two levels:",
+      "• `services` — Stop ECS/RDS only (default, fast)",
+      "• `full` — Full infrastructure teardown (requires confirmation)",
       "`/infra spinup [env]` — rebuild what a teardown removed",
       "`/infra reboot [env] [--name=<Name tag>]` — reboot the EC2 instances (or the one named)",
   };

@@ -165,7 +165,9 @@ Message render_status(const EnvironmentStatus& status) {
 }
 
 Message render_action_result(const ActionResult& result) {
-  const std::string summary = result.message.empty() ? "Operation completed." : result.message;
+  // The seed's wording when the orchestrator gives no message.
+  const std::string summary =
+      result.message.empty() ? "Operation completed successfully." : result.message;
   std::vector<core::reply::Block> blocks = {
       Header{title_line(kOk, to_string(result.action), result.environment)},
       Divider{},

@@ -79,14 +79,13 @@ Modal render_teardown_modal(const TeardownConfirmation& confirmation) {
   if (confirmation.level == TeardownLevel::full) {
     warning.title = ":warning: Full teardown of " + upper_env(env);
     warning.lines = {
-        fmt::format("This destroys everything in `{}` that costs money:", env),
-        "• the ECS cluster and its services",
-        "• the RDS instances",
-        "• the load balancers",
-        "• the NAT gateways and other networking that costs money",
-        "Preserved: the VPC, S3 buckets, Secrets Manager secrets and IAM roles.",
+        "This will destroy:",
+        "• All ECS services and tasks",
+        "• RDS instances (data preserved in snapshots)",
+        "• NAT Gateways",
+        "• Load Balancers",
+        "Critical resources (VPC, S3, Secrets, IAM) will be preserved.",
         fmt::format("`/infra spinup {}` rebuilds it afterwards.", env),
-        "This cannot be undone.",
     };
   } else {
     // What --level=services does: the running services go down, nothing
@@ -112,8 +111,10 @@ Modal render_teardown_modal(const TeardownConfirmation& confirmation) {
   modal.close = "Cancel";
   modal.private_metadata = teardown_metadata_json(confirmation);
   modal.blocks = {std::move(warning)};
+  // A plain-text label (no backticks), and a placeholder that is not the
+  // answer: a field showing "dev" looks filled in already.
   modal.input = TextInput{std::string(kTeardownBlockId), std::string(kTeardownActionId),
-                          fmt::format("Type `{}` to confirm", env), env};
+                          fmt::format("Type '{}' to confirm", env), "Environment name"};
   return modal;
 }
 

@@ -416,8 +416,10 @@ std::string to_json(const Modal& modal) {
   write_string(w, "plain_text_input");
   write_key(w, "action_id");
   write_string(w, fitted.input.action_id);
-  write_key(w, "placeholder");
-  write_plain_text(w, fitted.input.placeholder);
+  if (!fitted.input.placeholder.empty()) {  // Slack refuses an empty plain_text
+    write_key(w, "placeholder");
+    write_plain_text(w, fitted.input.placeholder);
+  }
   w.EndObject();
   w.EndObject();
   w.EndArray();

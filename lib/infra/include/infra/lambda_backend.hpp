@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "aws/function_ref.hpp"
 #include "aws/lambda_client.hpp"
 #include "core/clock.hpp"
@@ -10,7 +12,9 @@ namespace infra {
 
 struct LambdaBackendSettings {
   aws::FunctionRef orchestrator;
-  aws::FunctionRef whitelist;
+  /// None: the deployment has no IP whitelist Lambda, and every whitelist
+  /// command is refused with one line that says so.
+  std::optional<aws::FunctionRef> whitelist;
   std::chrono::seconds orchestrator_timeout{910};  ///< function max 900 s + margin
   std::chrono::seconds whitelist_timeout{70};
 };
