@@ -194,10 +194,14 @@ fi
 version=$(sed -n 's/^project(infra-bot VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 [ -n "$version" ] || die "no project version in $src/CMakeLists.txt"
 revision=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)
+# The commit's time, not now: the same commit builds the same labels (and layers).
+created=$(git -C "$src" log -1 --format=%cI 2>/dev/null || echo unknown)
+source_url=$(git -C "$src" remote get-url origin 2>/dev/null || echo unknown)
 old_image=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 old_builder=$(podman image inspect --format '{{.Id}}' "$builder" 2>/dev/null || true)
 build=(podman build --pull=never --isolation=chroot --format docker --layers
-       -f "$src/docker/Dockerfile" --build-arg "VERSION=$version" --build-arg "REVISION=$revision")
+       -f "$src/docker/Dockerfile" --build-arg "VERSION=$version" --build-arg "REVISION=$revision"
+       --build-arg "CREATED=$created" --build-arg "SOURCE=$source_url")
 
 step "podman build (builder stage, tagged $builder so that its layers stay cached)"
 logged "$work/infra-bot-build.log" "${build[@]}" --target builder -t "$builder" "$src" ||
@@ -233,6 +237,14 @@ check "label org.opencontainers.image.version is $version" \
   [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.version"}}')" = "$version" ]
 check "label org.opencontainers.image.title is infra-bot" \
   [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.title"}}')" = infra-bot ]
+check "label org.opencontainers.image.licenses is MIT" \
+  [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.licenses"}}')" = MIT ]
+check "label org.opencontainers.image.created is the commit's time ($created)" \
+  [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.created"}}')" = "$created" ]
+check "label org.opencontainers.image.source is $source_url" \
+  [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.source"}}')" = "$source_url" ]
+check "label org.opencontainers.image.revision is $revision" \
+  [ "$(inspect '{{index .Config.Labels "org.opencontainers.image.revision"}}')" = "$revision" ]
 
 # ---- inside the image -------------------------------------------------------------------
 mnt=$(podman image mount "$image")
