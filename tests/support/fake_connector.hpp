@@ -102,7 +102,7 @@ class FakeConnection final : public slack::Connection,
 
   // ---- slack::Connection ------------------------------------------------
 
-  void send_text(std::string payload) override;
+  void send_text(std::string_view payload) override;
   std::size_t queued_bytes() const override { return queued; }
   void ping(std::string payload) override;
   void close(int code, std::string reason, std::chrono::milliseconds timeout) override;
@@ -237,10 +237,10 @@ inline void FakeConnection::close_by_server(int code) {
   end(code, "closed by peer (" + std::to_string(code) + ")");
 }
 
-inline void FakeConnection::send_text(std::string payload) {
+inline void FakeConnection::send_text(std::string_view payload) {
   if (state_ != State::open) return;  // a closing connection drops it
   if (inject()) return;
-  sent_.push_back(payload);
+  sent_.emplace_back(payload);
   if (connector_.on_sent) connector_.on_sent(*this, sent_.back());
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 
 // Where each envelope's ack goes, and the application's acks kept for
-// redeliveries. Scheduler thread only.
+// redeliveries. Scheduler thread only. Routes are found by a 64-bit hash of
+// the envelope id (as the deduper's keys are): no copy of the id per route
+// and per kept ack, and two ids of one window share a route with
+// probability ~2^-64 each.
 
 #include <cstdint>
 #include <deque>
@@ -37,20 +40,23 @@ class AckRouter {
   void remember(const std::string& envelope_id, std::uint64_t link);
   /// nullptr when unknown or forgotten.
   Route* find(const std::string& envelope_id);
-  /// Keeps the application's ack for redeliveries (replacing an earlier one).
-  void keep(const std::string& envelope_id, Route& route, const std::string& text);
+  /// Keeps the application's ack for redeliveries (replacing an earlier one);
+  /// route.ack holds it afterwards, so the caller sends that, without a copy.
+  void keep(const std::string& envelope_id, Route& route, std::string text);
 
   std::size_t kept_bytes() const { return kept_bytes_; }
   std::size_t size() const { return routes_.size(); }
 
  private:
+  using Key = std::uint64_t;
+  static Key key(const std::string& envelope_id);
   void forget_ack(Route& route);
 
   std::size_t route_cap_;
   std::size_t kept_cap_;
-  std::unordered_map<std::string, Route> routes_;
-  std::deque<std::string> route_order_;
-  std::deque<std::string> kept_order_;
+  std::unordered_map<Key, Route> routes_;
+  std::deque<Key> route_order_;
+  std::deque<Key> kept_order_;
   std::size_t kept_bytes_ = 0;
 };
 

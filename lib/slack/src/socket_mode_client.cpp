@@ -169,6 +169,13 @@ class SocketModeClient::Impl {
       return core::make_error(core::ErrorCode::unavailable, "The Slack connection is stopped.",
                               "ack after stop() or before start()");
     }
+    // Called from the envelope's own handler (a refusal, an answer in the
+    // ack): written now, not posted behind other tasks. An on_written runs
+    // after a post, as ever, so that it never runs inside the caller.
+    if (!on_written && scheduler_.in_scheduler_thread()) {
+      send_ack(envelope_id, std::move(text), AckKind::application);
+      return {};
+    }
     scheduler_.post(detail::guarded(life_, [this, envelope_id, text = std::move(text),
                                             on_written = std::move(on_written)]() mutable {
       send_ack(envelope_id, std::move(text), AckKind::application, std::move(on_written));
@@ -270,9 +277,13 @@ class SocketModeClient::Impl {
                 std::function<void()> on_written = {}) {
     auto* route = router_.find(envelope_id);
     detail::Link* target = pool_.ack_target(route != nullptr ? route->link : 0);
+    // What goes out: the kept copy for the application's ack (moved there,
+    // not copied), else the text itself.
+    const std::string* sent = &text;
     if (kind == AckKind::application && route != nullptr) {
-      router_.keep(envelope_id, *route, text);
+      router_.keep(envelope_id, *route, std::move(text));
       route->on_written = nullptr;
+      sent = &route->ack;
     }
     if (target == nullptr) {
       if (route != nullptr && !route->ack.empty()) {
@@ -294,10 +305,10 @@ class SocketModeClient::Impl {
       again = std::exchange(route->redeliveries_waiting, 0);
     }
     for (std::uint32_t i = 0; i < again; ++i) {
-      target->conn->send_text(std::string(text));
+      target->conn->send_text(*sent);
       detail::StatsCounters::bump(stats_.acks_sent);
     }
-    target->conn->send_text(std::move(text));
+    target->conn->send_text(*sent);
     detail::StatsCounters::bump(stats_.acks_sent);
     if (route != nullptr) {
       route->acked = true;

@@ -73,9 +73,9 @@ class WebsocketppConnection final : public Connection {
  public:
   explicit WebsocketppConnection(WsConnectionPtr con) : con_(std::move(con)) {}
 
-  void send_text(std::string payload) override {
+  void send_text(std::string_view payload) override {
     // A send on a closing connection fails; its on_close follows.
-    (void)con_->send(payload, websocketpp::frame::opcode::text);
+    (void)con_->send(payload.data(), payload.size(), websocketpp::frame::opcode::text);
   }
   std::size_t queued_bytes() const override { return con_->get_buffered_amount(); }
   void ping(std::string payload) override {
@@ -167,6 +167,7 @@ class WebsocketppTransport final : public AsioTransport {
   bool on_io_thread() const override {
     return started_ && std::this_thread::get_id() == io_thread_id_;
   }
+  bool in_scheduler_thread() const override { return on_io_thread(); }
 
   ConnectionPtr connect(const std::string& url, const ConnectOptions& options,
                         ConnectionCallbacks callbacks) override {

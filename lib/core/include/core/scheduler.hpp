@@ -42,6 +42,10 @@ class Scheduler {
   virtual Timer after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
   /// Monotonic now, from the scheduler's time source.
   virtual MonoTime now() const = 0;
+  /// True when called from one of this scheduler's own tasks: the caller may
+  /// then do at once what it would otherwise post (no hop, no allocation).
+  /// A scheduler that cannot tell says false, and callers post.
+  virtual bool in_scheduler_thread() const { return false; }
 };
 
 /// A Clock that moves only when told to (wall and monotonic together).

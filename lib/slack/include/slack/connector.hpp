@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace slack {
 
@@ -43,8 +44,9 @@ class Connection {
  public:
   virtual ~Connection() = default;
   /// Hands one unfragmented text frame to the socket (written in order, one
-  /// write in flight). A frame sent on a closing connection is dropped.
-  virtual void send_text(std::string payload) = 0;
+  /// write in flight). A frame sent on a closing connection is dropped. The
+  /// text is copied into the frame: the caller keeps its own.
+  virtual void send_text(std::string_view payload) = 0;
   /// Bytes queued for writing and not yet handed to the socket.
   virtual std::size_t queued_bytes() const = 0;
   virtual void ping(std::string payload) = 0;
