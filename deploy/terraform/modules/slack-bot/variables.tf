@@ -4,7 +4,7 @@
 # --- Identity and placement --------------------------------------------------
 
 variable "name" {
-  description = "Base name for every resource (cluster, service, roles, security group, log group). Lower-case letters, digits and hyphens."
+  description = "Base name for every resource (cluster, service, roles, security group, log group, ECR repository), which are named <name>-<environment>. Lower-case letters, digits and hyphens, at most 32 characters."
   type        = string
 
   validation {
