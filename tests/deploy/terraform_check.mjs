@@ -448,8 +448,10 @@ const RESOURCE_LOCALS = {
 const OTHER_LOCALS = {
   token_arns: ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}'],
   create_repository: '${var.image == null}',
-  pull_from_ecr: '${local.create_repository || var.ecr_repository_arn != null}',
-  ecr_repository_arn: '${local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn}',
+  pull_from_ecr: '${local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null}',
+  ecr_repository_arn: '${local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn}',
+  // The repository of a private ECR image, read off its reference.
+  image_ecr_arn: '${local.image_ecr == null ? null : "arn:${data.aws_partition.current.partition}:ecr:${local.image_ecr[1]}:${local.image_ecr[0]}:repository/${local.image_ecr[2]}"}',
 };
 const LOCAL_REF = /^\$\{local\.(\w+)\}$/;
 

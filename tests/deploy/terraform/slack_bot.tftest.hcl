@@ -27,6 +27,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
   # The provider validates the JSON arguments (assume_role_policy, policy):
   # they must parse. The documents' statements are asserted as written.
   mock_data "aws_iam_policy_document" {
@@ -327,6 +333,38 @@ run "given_image_is_run_as_today" {
       for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
     ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"]])
     error_message = "with image and ecr_repository_arn, pull from exactly that repository"
+  }
+}
+
+# The top-level README's call: an ECR image without ecr_repository_arn. The
+# repository is read off the image reference.
+run "private_ecr_image_pulls_from_its_repository" {
+  command = plan
+
+  variables {
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/infra-bot:1.0.0"
+  }
+
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/team/infra-bot"]])
+    error_message = "an ECR image without ecr_repository_arn must pull from exactly its own repository"
+  }
+}
+
+run "private_ecr_image_by_digest_pulls_from_its_repository" {
+  command = plan
+
+  variables {
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"]])
+    error_message = "an ECR image by digest must pull from exactly its own repository"
   }
 }
 

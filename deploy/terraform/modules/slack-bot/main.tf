@@ -12,19 +12,25 @@ data "aws_region" "current" {}
 
 data "aws_caller_identity" "current" {}
 
+data "aws_partition" "current" {}
+
 locals {
   name        = "${var.name}-${var.environment}"
   cluster_arn = var.cluster_arn != null ? var.cluster_arn : one(aws_ecs_cluster.this[*].arn)
 
   # The image: the given one, or <the module's repository>:<image_tag> (a
   # digest sha256:... is joined with "@"). The execution role may pull from
-  # exactly one repository: the module's, or ecr_repository_arn when image is
-  # given (none for a public image).
+  # exactly one repository: the module's; or, when image is given,
+  # ecr_repository_arn, else the private ECR repository image names
+  # (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]);
+  # none for any other registry (a public image).
   create_repository  = var.image == null
   repository_url     = one(aws_ecr_repository.this[*].repository_url)
   image              = local.create_repository ? "${local.repository_url}${can(regex("^sha256:", var.image_tag)) ? "@" : ":"}${var.image_tag}" : var.image
-  pull_from_ecr      = local.create_repository || var.ecr_repository_arn != null
-  ecr_repository_arn = local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn
+  image_ecr          = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/([a-z0-9._/-]+?)(?:[:@].*)?$", var.image), null)
+  image_ecr_arn      = local.image_ecr == null ? null : "arn:${data.aws_partition.current.partition}:ecr:${local.image_ecr[1]}:${local.image_ecr[0]}:repository/${local.image_ecr[2]}"
+  ecr_repository_arn = local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn
+  pull_from_ecr      = local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null
 
   # The two tokens, each in Secrets Manager or in SSM Parameter Store (ECS
   # takes either ARN in secrets[].valueFrom); the execution role reads each

@@ -133,7 +133,7 @@ variable "image_tag" {
 }
 
 variable "ecr_repository_arn" {
-  description = "ARN of the private ECR repository holding image, when image is given and is in ECR: the execution role then gets pull access to exactly that repository. null for a public image. Not used when image is null (the module's own repository is used)."
+  description = "ARN of the private ECR repository holding image, when image is given: the execution role then gets pull access to exactly that repository. null (the default) derives it from image when image is a private ECR reference (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG), and grants no ECR access for any other registry (a public image). Not used when image is null (the module's own repository is used)."
   type        = string
   default     = null
 
