@@ -408,6 +408,18 @@ run "longest_names_fit_iam" {
   }
 }
 
+# "bot-" passes the name validation, but "bot--prod" is no ECR repository
+# name: refused at plan, before AWS would.
+run "name_ecr_refuses_is_refused_before_apply" {
+  command = plan
+
+  variables {
+    name = "bot-"
+  }
+
+  expect_failures = [aws_ecr_repository.this]
+}
+
 run "token_arn_of_another_service_is_refused" {
   command = plan
 
