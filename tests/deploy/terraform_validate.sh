@@ -21,7 +21,9 @@
 #     provider: the ECR repository and the pull on exactly it, no "*" but
 #     ecr:GetAuthorizationToken, no whitelist permission without its ARN,
 #     INFRA_METRICS=emf, SSM parameter tokens, the input validations), and of
-#     the seed call with seed_call.tftest.hcl (it plans).
+#     the seed call with seed_call.tftest.hcl (it plans, and creates the
+#     repository) and seed_call_first_plan.tftest.hcl (it plans with the
+#     ARNs unknown, as in a first real plan).
 #
 # Needs the terraform binary and the hashicorp/aws 5.x provider in a plugin
 # directory (TF_PLUGIN_DIR, default /opt/tf-plugins: the machine image has
@@ -78,7 +80,8 @@ echo "$version, hashicorp/aws $provider from $plugins"
 step "$project/deploy/terraform" "deploy/terraform: terraform fmt -check -recursive" \
   terraform fmt -check -recursive -diff -no-color . || true
 step "$project/tests/deploy/terraform" "tests/deploy/terraform/*.tftest.hcl: terraform fmt -check" \
-  terraform fmt -check -diff -no-color orchestrator.tftest.hcl slack_bot.tftest.hcl seed_call.tftest.hcl || true
+  terraform fmt -check -diff -no-color orchestrator.tftest.hcl slack_bot.tftest.hcl seed_call.tftest.hcl \
+  seed_call_first_plan.tftest.hcl || true
 
 for dir in "$work"/modules/* "$work"/examples/* "$work"/tests/seed-call; do
   rel=${dir#"$work"/}
@@ -103,7 +106,8 @@ fi
 
 seed="$work/tests/seed-call"
 mkdir -p "$seed/tests"
-cp "$project/tests/deploy/terraform/seed_call.tftest.hcl" "$seed/tests/"
+cp "$project/tests/deploy/terraform/seed_call.tftest.hcl" \
+   "$project/tests/deploy/terraform/seed_call_first_plan.tftest.hcl" "$seed/tests/"
 if step "$seed" "tests/seed-call: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
