@@ -20,8 +20,12 @@
 //      exactly the two secrets and writes only its log group; the tokens
 //      reach the container as secrets, never as plain environment; health
 //      check, stopTimeout, read-only root, non-root user, log retention;
-//      the example passes every required input; README.md documents every
-//      input and output;
+//      the example passes every required input; (issue 16) without image
+//      the module creates its ECR repository and pulls from exactly it, the
+//      whitelist Lambda is optional, the tokens may be Secrets Manager
+//      secrets or SSM parameters (each read with its own action);
+//      modules/slack-bot/README.md's inputs and outputs tables match
+//      variables.tf and outputs.tf row for row (name, type, default);
 //   3. the container definition (a jsonencode()d object in HCL) is compiled
 //      with tsc --strict against @aws-sdk/client-ecs's ContainerDefinition,
 //      so a misspelt key (which ECS would silently ignore) fails.
@@ -77,7 +81,11 @@ function loadInput(tfRoot) {
     const file = path.join(goldenDir, name);
     if (fs.existsSync(file)) goldens[name] = JSON.parse(fs.readFileSync(file, 'utf8'));
   }
-  return { files, readme: fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '', goldens };
+  const moduleReadme = path.join(tfRoot, MODULE_DIR, 'README.md');
+  return {
+    files, readme: fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '', goldens,
+    moduleReadme: fs.existsSync(moduleReadme) ? fs.readFileSync(moduleReadme, 'utf8') : '',
+  };
 }
 
 const first = (value) => (Array.isArray(value) ? value[0] : value);
@@ -277,17 +285,24 @@ function checkSchema(dir, cfg, schema, fail) {
 // --- The module --------------------------------------------------------------------------
 
 const EXPECTED_RESOURCES = [
-  'aws_cloudwatch_log_group.this', 'aws_ecs_cluster.this', 'aws_ecs_task_definition.this',
+  'aws_cloudwatch_log_group.this', 'aws_ecs_cluster.this', 'aws_ecr_repository.this', 'aws_ecs_task_definition.this',
   'aws_ecs_service.this', 'aws_security_group.this', 'aws_iam_role.execution',
   'aws_iam_role_policy.execution', 'aws_iam_role.task', 'aws_iam_role_policy.task',
 ];
 const ALLOWED_DATA_TYPES = ['aws_region', 'aws_caller_identity', 'aws_partition', 'aws_iam_policy_document'];
 
-// Inputs of issue 7 and the brief; null = required (no default).
+// Inputs of issues 7 and 16; null = required (no default), NULL_DEFAULT =
+// optional with default null (the bot's or the module's own default applies).
+const NULL_DEFAULT = Symbol('default null');
 const EXPECTED_VARIABLES = {
   name: null, environment: null, vpc_id: null, private_subnets: null,
   slack_bot_token_secret_arn: null, slack_app_token_secret_arn: null,
-  orchestrator_lambda_arn: null, ip_whitelist_lambda_arn: null, image: null,
+  orchestrator_lambda_arn: null, ip_whitelist_lambda_arn: NULL_DEFAULT, image: NULL_DEFAULT,
+  image_tag: 'latest', ecr_repository_arn: NULL_DEFAULT, metrics: 'emf', metrics_interval_seconds: 60,
+  notify_channel: NULL_DEFAULT, read_rate_limit: NULL_DEFAULT, min_cidr_prefix_v4: NULL_DEFAULT,
+  min_cidr_prefix_v6: NULL_DEFAULT, whitelist_ports: NULL_DEFAULT, whitelist_sweep_seconds: NULL_DEFAULT,
+  lambda_timeout_seconds: NULL_DEFAULT, progress_seconds: NULL_DEFAULT, socket_connections: NULL_DEFAULT,
+  drain_seconds: NULL_DEFAULT,
   cpu: 256, memory: 512, desired_count: 1,
   audit_channel: '', allowed_users: [], allowed_channels: [], admin_users: [],
   protected_environments: ['prod'], environments: ['dev', 'staging', 'prod'],
@@ -296,9 +311,10 @@ const EXPECTED_VARIABLES = {
 const VALIDATED_VARIABLES = [
   'slack_bot_token_secret_arn', 'slack_app_token_secret_arn', 'orchestrator_lambda_arn',
   'ip_whitelist_lambda_arn', 'vpc_id', 'private_subnets', 'cpu', 'memory', 'log_retention_days',
+  'image', 'image_tag', 'metrics', 'metrics_interval_seconds', 'drain_seconds', 'socket_connections',
 ];
 const EXPECTED_OUTPUTS = ['service_name', 'service_arn', 'task_definition_arn', 'security_group_id',
-                          'execution_role_arn', 'task_role_arn', 'log_group_name'];
+                          'execution_role_arn', 'task_role_arn', 'log_group_name', 'repository_url', 'image'];
 
 function checkLayout(cfg, fail) {
   for (const f of ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']) {
@@ -323,8 +339,9 @@ function checkVariables(cfg, fail) {
     const body = cfg.variable[name];
     if (!body) {
       fail('variable-default', `variable "${name}" (issue 7) is not declared`);
-    } else if (def === null ? 'default' in body : !same(body.default, def)) {
-      fail('variable-default', `variable "${name}" must ${def === null ? 'be required (no default)' : `default to ${JSON.stringify(def)}`}, has ${JSON.stringify(body.default)}`);
+    } else if (def === null ? 'default' in body : def === NULL_DEFAULT ? !('default' in body) || body.default !== null : !same(body.default, def)) {
+      const want = def === null ? 'be required (no default)' : `default to ${def === NULL_DEFAULT ? 'null' : JSON.stringify(def)}`;
+      fail('variable-default', `variable "${name}" must ${want}, has ${'default' in body ? JSON.stringify(body.default) : 'no default'}`);
     }
   }
   for (const name of VALIDATED_VARIABLES) {
@@ -344,6 +361,13 @@ function checkResources(cfg, fail) {
   const cluster = cfg.resource['aws_ecs_cluster.this'];
   if (cluster && cluster.count !== '${var.cluster_arn == null ? 1 : 0}') {
     fail('resources', `aws_ecs_cluster.this must be created only when cluster_arn is null (count = var.cluster_arn == null ? 1 : 0)`);
+  }
+  const repo = cfg.resource['aws_ecr_repository.this'];
+  if (repo) {
+    if (repo.count !== '${var.image == null ? 1 : 0}') fail('ecr', 'aws_ecr_repository.this must be created only when image is null (count = var.image == null ? 1 : 0)');
+    if (repo.name !== '${local.name}') fail('ecr', `aws_ecr_repository.this must be named local.name (<name>-<environment>), got ${JSON.stringify(repo.name)}`);
+    if (first(repo.image_scanning_configuration)?.scan_on_push !== true) fail('ecr', 'aws_ecr_repository.this must scan on push');
+    if (repo.force_delete !== undefined && repo.force_delete !== '${var.ecr_force_delete}') fail('ecr', 'aws_ecr_repository.this: force_delete only through var.ecr_force_delete');
   }
   const logs = cfg.resource['aws_cloudwatch_log_group.this'];
   if (logs) {
@@ -411,6 +435,32 @@ function statementsOf(doc) {
 
 const DOC_REF = /^\$\{data\.aws_iam_policy_document\.(\w+)\.json\}$/;
 
+// Locals a statement may take its resources from (a list known only at plan
+// time), each with the exact expression it must be: then the statement is
+// as checkable as a literal list.
+const RESOURCE_LOCALS = {
+  // The two token ARNs, split by service.
+  secret_arns: '${[for arn in local.token_arns : arn if can(regex("^arn:[^:]+:secretsmanager:", arn))]}',
+  parameter_arns: '${[for arn in local.token_arns : arn if can(regex("^arn:[^:]+:ssm:", arn))]}',
+  // The orchestrator, and the whitelist function only when given.
+  lambda_arns: '${var.ip_whitelist_lambda_arn == null ? [var.orchestrator_lambda_arn] : [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]}',
+};
+const OTHER_LOCALS = {
+  token_arns: ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}'],
+  create_repository: '${var.image == null}',
+  pull_from_ecr: '${local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null}',
+  ecr_repository_arn: '${local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn}',
+  // The repository of a private ECR image, read off its reference.
+  image_ecr_arn: '${local.image_ecr == null ? null : "arn:${data.aws_partition.current.partition}:ecr:${local.image_ecr[1]}:${local.image_ecr[0]}:repository/${local.image_ecr[2]}"}',
+};
+const LOCAL_REF = /^\$\{local\.(\w+)\}$/;
+
+function checkIamLocals(cfg, fail) {
+  for (const [name, want] of Object.entries({ ...RESOURCE_LOCALS, ...OTHER_LOCALS })) {
+    if (!same(cfg.locals[name], want)) fail('iam-locals', `local.${name} must be ${JSON.stringify(want)}, got ${JSON.stringify(cfg.locals[name])}`);
+  }
+}
+
 // Whether the "*" resource of the ECR login statement is explained in a
 // comment right above it in the source.
 function wildcardDocumented(cfg) {
@@ -457,7 +507,8 @@ function checkIam(cfg, fail) {
         if ('resources' in st) fail('iam-shape', `${label}: a trust statement has no resources`);
         continue;
       }
-      const resources = st.resources;
+      const viaLocal = LOCAL_REF.exec(typeof st.resources === 'string' ? st.resources : '');
+      const resources = viaLocal && viaLocal[1] in RESOURCE_LOCALS ? [st.resources] : st.resources;
       if (!Array.isArray(resources) || resources.length === 0) {
         fail('iam-shape', `${label}: needs a literal list of resources, got ${JSON.stringify(resources)}`);
         continue;
@@ -501,11 +552,11 @@ function checkIam(cfg, fail) {
   if (policyOf.task) {
     const sts = statementsOf(policyOf.task);
     const actions = sts.flatMap((s) => s.actions ?? []);
-    const resources = sts.flatMap((s) => s.resources ?? []);
+    const resources = sts.flatMap((s) => [].concat(s.resources ?? []));
     if (sts.some((s) => s.dynamic || s.condition)) fail('iam-task', 'task role statements must be static and unconditional');
     if (!sameSet(actions, ['lambda:InvokeFunction'])) fail('iam-task', `task role may only lambda:InvokeFunction, has ${JSON.stringify(actions)}`);
-    if (!sameSet(resources, ['${var.orchestrator_lambda_arn}', '${var.ip_whitelist_lambda_arn}']) || resources.length !== 2) {
-      fail('iam-task', `task role must invoke exactly var.orchestrator_lambda_arn and var.ip_whitelist_lambda_arn, has ${JSON.stringify(resources)}`);
+    if (!same(resources, ['${local.lambda_arns}'])) {
+      fail('iam-task', `task role must invoke exactly local.lambda_arns (the orchestrator, and the whitelist function when given), has ${JSON.stringify(resources)}`);
     }
   } else {
     fail('iam-task', 'no policy document found for the task role');
@@ -515,14 +566,25 @@ function checkIam(cfg, fail) {
   if (policyOf.execution) {
     const sts = statementsOf(policyOf.execution);
     const allowed = {
-      'secretsmanager:GetSecretValue': ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}'],
+      'secretsmanager:GetSecretValue': ['${local.secret_arns}'],
+      'ssm:GetParameters': ['${local.parameter_arns}'],
       'logs:CreateLogStream': ['${aws_cloudwatch_log_group.this.arn}:*'],
       'logs:PutLogEvents': ['${aws_cloudwatch_log_group.this.arn}:*'],
       'kms:Decrypt': ['${var.secrets_kms_key_arn}'],
       'ecr:GetAuthorizationToken': ['*'],
-      'ecr:BatchGetImage': ['${var.ecr_repository_arn}'],
-      'ecr:GetDownloadUrlForLayer': ['${var.ecr_repository_arn}'],
-      'ecr:BatchCheckLayerAvailability': ['${var.ecr_repository_arn}'],
+      'ecr:BatchGetImage': ['${local.ecr_repository_arn}'],
+      'ecr:GetDownloadUrlForLayer': ['${local.ecr_repository_arn}'],
+      'ecr:BatchCheckLayerAvailability': ['${local.ecr_repository_arn}'],
+    };
+    // Each optional statement only when its condition holds.
+    const onlyWhen = {
+      'secretsmanager:GetSecretValue': 'length(local.secret_arns) > 0',
+      'ssm:GetParameters': 'length(local.parameter_arns) > 0',
+      'kms:Decrypt': 'var.secrets_kms_key_arn == null',
+      'ecr:GetAuthorizationToken': 'local.pull_from_ecr',
+      'ecr:BatchGetImage': 'local.pull_from_ecr',
+      'ecr:GetDownloadUrlForLayer': 'local.pull_from_ecr',
+      'ecr:BatchCheckLayerAvailability': 'local.pull_from_ecr',
     };
     const granted = {};
     for (const st of sts) {
@@ -531,12 +593,9 @@ function checkIam(cfg, fail) {
           fail('iam-execution', `execution role may not ${action}`);
           continue;
         }
-        granted[action] = [...(granted[action] ?? []), ...(st.resources ?? [])];
-        if (action.startsWith('ecr:') || action === 'kms:Decrypt') {
-          const input = action === 'kms:Decrypt' ? 'secrets_kms_key_arn' : 'ecr_repository_arn';
-          if (!st.dynamic || !String(st.for_each).includes(`var.${input} == null`)) {
-            fail('iam-execution', `execution role: ${action} must be granted only when var.${input} is set (a dynamic statement)`);
-          }
+        granted[action] = [...(granted[action] ?? []), ...[].concat(st.resources ?? [])];
+        if (action in onlyWhen && (!st.dynamic || !String(st.for_each).includes(onlyWhen[action]))) {
+          fail('iam-execution', `execution role: ${action} must be granted only when ${onlyWhen[action]} (a dynamic statement)`);
         }
       }
     }
@@ -545,7 +604,8 @@ function checkIam(cfg, fail) {
         fail('iam-execution', `execution role: ${action} must be on exactly ${JSON.stringify(allowed[action])}, is on ${JSON.stringify(resources)}`);
       }
     }
-    for (const needed of ['secretsmanager:GetSecretValue', 'logs:CreateLogStream', 'logs:PutLogEvents']) {
+    for (const needed of ['secretsmanager:GetSecretValue', 'ssm:GetParameters', 'logs:CreateLogStream', 'logs:PutLogEvents',
+                          'ecr:GetAuthorizationToken', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability']) {
       if (!(needed in granted)) fail('iam-execution', `execution role lacks ${needed}`);
     }
   } else {
@@ -554,6 +614,11 @@ function checkIam(cfg, fail) {
 }
 
 const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
+
+// Read by the bot once issue 16's C++ side (the metrics publisher) is merged;
+// until then not in lib/ or app/ of every branch. Drop a name from here once
+// config.cpp reads it.
+const PENDING_APP_NAMES = new Set(['INFRA_METRICS', 'INFRA_METRICS_INTERVAL_SECONDS']);
 
 function appEnvironmentNames(project) {
   const names = new Set();
@@ -586,7 +651,7 @@ function containerOf(cfg, fail) {
   if (Array.isArray(container.environment)) {
     environment = Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
   } else {
-    const e = /^\$\{\[for (\w+), (\w+) in local\.(\w+) : \{ ?name = \1, value = \2 ?\}( if \2 != "")?\]\}$/.exec(container.environment ?? '');
+    const e = /^\$\{\[for (\w+), (\w+) in local\.(\w+) : \{ ?name = \1, value = \2 ?\}( if (\2 != null && )?\2 != "")?\]\}$/.exec(container.environment ?? '');
     if (e && cfg.locals[e[3]] && typeof cfg.locals[e[3]] === 'object') environment = cfg.locals[e[3]];
   }
   if (!environment) fail('container', `the container's environment must be a literal list or a for over a local map, got ${JSON.stringify(container.environment)}`);
@@ -613,7 +678,10 @@ function checkTaskDefinition(cfg, project, fail) {
 
   const expect = (ok, message) => { if (!ok) fail('container', message); };
   expect(c.name === 'infra-bot', `container name must be "infra-bot", got ${JSON.stringify(c.name)}`);
-  expect(c.image === '${var.image}', `container image must be var.image, got ${JSON.stringify(c.image)}`);
+  const image = c.image === '${local.image}' ? cfg.locals.image : null;
+  expect(typeof image === 'string' && image.includes(': var.image}') && image.includes('local.create_repository ?') &&
+         image.includes('${local.repository_url}') && image.includes('${var.image_tag}'),
+         `container image must be local.image (var.image, or <the module's repository URL>:<image_tag> when it is null), got ${JSON.stringify(c.image)} = ${JSON.stringify(image)}`);
   expect(same(c.command, ['run']), `container command must be ["run"], got ${JSON.stringify(c.command)}`);
   expect(c.essential !== false, 'the container must be essential');
   expect(c.privileged !== true, 'the container must not be privileged');
@@ -622,7 +690,7 @@ function checkTaskDefinition(cfg, project, fail) {
   const secrets = Array.isArray(c.secrets) ? c.secrets : [];
   const bySecret = Object.fromEntries(secrets.map((s) => [s.name, s.valueFrom]));
   if (!same(bySecret, { SLACK_BOT_TOKEN: '${var.slack_bot_token_secret_arn}', SLACK_APP_TOKEN: '${var.slack_app_token_secret_arn}' }) || secrets.length !== 2) {
-    fail('container-secrets', `container secrets must be exactly SLACK_BOT_TOKEN and SLACK_APP_TOKEN from the two secret ARNs, got ${JSON.stringify(c.secrets)}`);
+    fail('container-secrets', `container secrets must be exactly SLACK_BOT_TOKEN and SLACK_APP_TOKEN from the two token ARNs, got ${JSON.stringify(c.secrets)}`);
   }
   for (const name of Object.keys(environment)) {
     if (TOKEN_NAME.test(name)) fail('container-secrets', `${name} is in the plain environment; tokens and keys come from secrets only`);
@@ -646,6 +714,8 @@ function checkTaskDefinition(cfg, project, fail) {
     INFRA_HEALTH_PORT: (v) => v === '${tostring(var.health_port)}',
     LOG_FORMAT: (v) => v === 'json',
     LOG_LEVEL: (v) => v === '${var.log_level}',
+    INFRA_METRICS: (v) => v === '${var.metrics}',
+    INFRA_METRICS_INTERVAL_SECONDS: (v) => v === '${var.metrics_interval_seconds == null ? null : tostring(var.metrics_interval_seconds)}',
   };
   for (const [name, ok] of Object.entries(expectEnv)) {
     if (!(name in environment)) fail('container-env', `the container's environment lacks ${name}`);
@@ -653,7 +723,7 @@ function checkTaskDefinition(cfg, project, fail) {
   }
   const known = appEnvironmentNames(project);
   for (const name of Object.keys(environment)) {
-    if (!known.has(name)) fail('container-env', `${name} is not a variable infra-bot reads (no "${name}" in lib/ or app/)`);
+    if (!known.has(name) && !PENDING_APP_NAMES.has(name)) fail('container-env', `${name} is not a variable infra-bot reads (no "${name}" in lib/ or app/)`);
   }
 
   // Health check: `infra-bot healthcheck` (exit 0 iff /readyz is OK).
@@ -668,7 +738,13 @@ function checkTaskDefinition(cfg, project, fail) {
   expect(!(hc.timeout >= hc.interval), 'healthCheck.timeout must be below its interval');
 
   // Shutdown: SIGTERM, the app drains for 25 s (design §6), then SIGKILL.
-  const drain = Number(environment.INFRA_DRAIN_SECONDS ?? 25);
+  // INFRA_DRAIN_SECONDS unset: the bot's 25; from var.drain_seconds: its
+  // validation's bound, which must be 25.
+  const drainVar = isExpression(environment.INFRA_DRAIN_SECONDS ?? '');
+  if (drainVar && !(cfg.variable.drain_seconds?.validation ?? []).some((v) => String(v.condition).includes('var.drain_seconds <= 25'))) {
+    fail('container', 'var.drain_seconds must be validated to at most 25 (under the 30 s stopTimeout)');
+  }
+  const drain = drainVar ? 25 : Number(environment.INFRA_DRAIN_SECONDS ?? 25);
   expect(typeof c.stopTimeout === 'number' && c.stopTimeout > drain && c.stopTimeout <= 30,
          `stopTimeout must be above the ${drain} s drain and at most 30, got ${JSON.stringify(c.stopTimeout)}`);
 
@@ -745,15 +821,95 @@ function checkOutputs(cfg, fail) {
   }
 }
 
-// deploy/terraform/README.md documents every input and output.
+// deploy/terraform/README.md documents every input and output (the full
+// table is the module's README; this one may link to it for the rest).
 function checkReadme(cfg, readme, fail) {
   if (!readme) {
     fail('readme', 'deploy/terraform/README.md is missing');
     return;
   }
+  const linked = readme.includes('modules/slack-bot/README.md');
   for (const [kind, names] of [['input', Object.keys(cfg.variable)], ['output', Object.keys(cfg.output)]]) {
     for (const name of names) {
-      if (!readme.includes(`| \`${name}\` |`)) fail('readme', `deploy/terraform/README.md does not document the ${kind} \`${name}\` (a table row "| \`${name}\` | …")`);
+      if (!readme.includes(`| \`${name}\` |`) && !(linked && readme.includes(`\`${name}\``))) {
+        fail('readme', `deploy/terraform/README.md does not document the ${kind} \`${name}\` (a table row "| \`${name}\` | …", or a mention next to a link to modules/slack-bot/README.md)`);
+      }
+    }
+  }
+  if (!linked) fail('readme', 'deploy/terraform/README.md must link to modules/slack-bot/README.md (the full inputs table)');
+}
+
+// A variable's type and default as the module README writes them: the type
+// as in variables.tf, the default as HCL (`"emf"`, `null`, `["dev", "prod"]`)
+// or "required".
+const hclType = (type) => String(type ?? '').replace(/^\$\{(.*)\}$/s, '$1');
+function hclValue(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `[${value.map(hclValue).join(', ')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    return entries.length === 0 ? '{}' : `{ ${entries.map(([k, v]) => `${k} = ${hclValue(v)}`).join(', ')} }`;
+  }
+  return JSON.stringify(value);
+}
+const cells = (line) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+const unquote = (cell) => cell.replace(/^`(.*)`$/s, '$1');
+
+// The table under `## heading`: its header cells and its rows, by first cell.
+function readmeTable(text, heading) {
+  const at = text.indexOf(`\n## ${heading}\n`);
+  if (at < 0) return null;
+  const end = text.indexOf('\n## ', at + heading.length + 4);
+  const lines = text.slice(at, end < 0 ? text.length : end).split('\n').filter((l) => l.trim().startsWith('|'));
+  if (lines.length < 2) return null;
+  const rows = new Map();
+  for (const line of lines.slice(2)) {
+    const row = cells(line);
+    rows.set(unquote(row[0]), row);
+  }
+  return { header: cells(lines[0]).map((c) => c.toLowerCase()), rows };
+}
+
+// modules/slack-bot/README.md: "## Inputs" (name | type | default |
+// description) has one row per variable, with its type and default, and
+// "## Outputs" (name | description) one row per output; no row for anything
+// that is not declared.
+function checkModuleReadme(cfg, text, fail) {
+  if (!text) {
+    fail('module-readme', `deploy/terraform/${MODULE_DIR}/README.md is missing`);
+    return;
+  }
+  const inputs = readmeTable(text, 'Inputs');
+  const outputs = readmeTable(text, 'Outputs');
+  if (!inputs || !same(inputs.header, ['name', 'type', 'default', 'description'])) {
+    fail('module-readme', `${MODULE_DIR}/README.md needs a "## Inputs" table with the columns name | type | default | description`);
+  } else {
+    for (const [name, body] of Object.entries(cfg.variable)) {
+      const row = inputs.rows.get(name);
+      if (!row) {
+        fail('module-readme', `${MODULE_DIR}/README.md: the Inputs table has no row for \`${name}\``);
+        continue;
+      }
+      const [, type, def, description] = row;
+      const wantDefault = 'default' in body ? hclValue(body.default) : 'required';
+      if (unquote(type) !== hclType(body.type)) fail('module-readme', `${MODULE_DIR}/README.md: \`${name}\` has the type ${type}, variables.tf says ${hclType(body.type)}`);
+      if (unquote(def) !== wantDefault) fail('module-readme', `${MODULE_DIR}/README.md: \`${name}\` has the default ${def}, variables.tf says ${wantDefault}`);
+      if (!description || description.length < 10) fail('module-readme', `${MODULE_DIR}/README.md: \`${name}\` needs a description`);
+    }
+    for (const name of inputs.rows.keys()) {
+      if (!(name in cfg.variable)) fail('module-readme', `${MODULE_DIR}/README.md: the Inputs table lists \`${name}\`, which variables.tf does not declare`);
+    }
+  }
+  if (!outputs || !same(outputs.header, ['name', 'description'])) {
+    fail('module-readme', `${MODULE_DIR}/README.md needs a "## Outputs" table with the columns name | description`);
+  } else {
+    for (const name of Object.keys(cfg.output)) {
+      const row = outputs.rows.get(name);
+      if (!row) fail('module-readme', `${MODULE_DIR}/README.md: the Outputs table has no row for \`${name}\``);
+      else if (!row[1] || row[1].length < 10) fail('module-readme', `${MODULE_DIR}/README.md: output \`${name}\` needs a description`);
+    }
+    for (const name of outputs.rows.keys()) {
+      if (!(name in cfg.output)) fail('module-readme', `${MODULE_DIR}/README.md: the Outputs table lists \`${name}\`, which outputs.tf does not declare`);
     }
   }
 }
@@ -1101,11 +1257,13 @@ async function makeChecker(options, hcl, schema) {
       checkSecurityGroup(module, fail);
       checkService(module, fail);
       checkIam(module, fail);
+      checkIamLocals(module, fail);
       checkTaskDefinition(module, options.project, fail);
       // tsc takes a second or two: in --self-test, only for the copies aimed at it.
       if (expect === null || expect === 'container-types') checkContainerTypes(module, options, fail);
       checkOutputs(module, fail);
       checkReadme(module, input.readme, fail);
+      checkModuleReadme(module, input.moduleReadme, fail);
       if (cfgs[EXAMPLE_DIR]) checkExample(cfgs[EXAMPLE_DIR], module, fail);
     }
     if (!cfgs[ORCH_DIR]) fail('orch-layout', `deploy/terraform/${ORCH_DIR} has no .tf files`);
@@ -1125,6 +1283,7 @@ function mutations() {
   const doc = (input, name) => json(input, main).data.aws_iam_policy_document[name][0];
   const res = (input, type, name) => json(input, main).resource[type][name][0];
   const container = (input) => json(input, main).locals.find((l) => l.container).container;
+  const dynStatement = (input, sid) => doc(input, 'execution').dynamic.statement.map((d) => d.content[0]).find((c) => c.sid === sid);
   return [
     { id: 'wildcard', expect: 'iam-wildcard', what: 'an execution-role statement on resources ["*"]',
       apply: (i) => { doc(i, 'execution').statement[0].resources = ['*']; } },
@@ -1138,9 +1297,35 @@ function mutations() {
     { id: 'action-wildcard', expect: 'iam-wildcard', what: 'the task role allowed "lambda:*"',
       apply: (i) => { doc(i, 'task').statement[0].actions = ['lambda:*']; } },
     { id: 'extra-lambda', expect: 'iam-task', what: 'the task role invoking a third function',
-      apply: (i) => { doc(i, 'task').statement[0].resources.push('arn:aws:lambda:eu-west-1:123456789012:function:other'); } },
+      apply: (i) => { doc(i, 'task').statement[0].resources = ['${local.lambda_arns}', 'arn:aws:lambda:eu-west-1:123456789012:function:other']; } },
     { id: 'extra-secret', expect: 'iam-execution', what: 'the execution role reading a third secret',
+      apply: (i) => { dynStatement(i, 'ReadSlackTokens').resources = '${concat(local.secret_arns, [var.image])}'; } },
+    { id: 'logs-elsewhere', expect: 'iam-execution', what: 'the execution role writing a second log group',
       apply: (i) => { doc(i, 'execution').statement[0].resources.push('${var.image}'); } },
+    { id: 'ecr-pull-wildcard', expect: 'iam-wildcard', what: 'the image pull on every repository ("*")',
+      apply: (i) => { dynStatement(i, 'EcrPullImage').resources = ['*']; } },
+    { id: 'ecr-pull-always', expect: 'iam-execution', what: 'the image pull granted whatever the image (a static for_each)',
+      apply: (i) => { doc(i, 'execution').dynamic.statement.find((d) => d.content[0].sid === 'EcrPullImage').for_each = [1]; } },
+    { id: 'ecr-pull-other-repository', expect: 'iam-locals', what: 'the pull on var.ecr_repository_arn even when the module creates its repository',
+      apply: (i) => { json(i, main).locals.find((l) => l.ecr_repository_arn).ecr_repository_arn = '${var.ecr_repository_arn}'; } },
+    { id: 'ssm-on-secrets', expect: 'iam-locals', what: 'ssm:GetParameters on every token ARN, secrets included',
+      apply: (i) => { json(i, main).locals.find((l) => l.parameter_arns).parameter_arns = '${local.token_arns}'; } },
+    { id: 'whitelist-always', expect: 'iam-locals', what: 'the whitelist Lambda invoked even when ip_whitelist_lambda_arn is null',
+      apply: (i) => { json(i, main).locals.find((l) => l.lambda_arns).lambda_arns = ['${var.orchestrator_lambda_arn}', '${var.ip_whitelist_lambda_arn}']; } },
+    { id: 'repository-always', expect: 'ecr', what: 'the ECR repository created even with image',
+      apply: (i) => { delete res(i, 'aws_ecr_repository', 'this').count; } },
+    { id: 'image-required', expect: 'variable-default', what: 'image required again',
+      apply: (i) => { delete json(i, `${MODULE_DIR}/variables.tf`).variable.image[0].default; } },
+    { id: 'no-metrics', expect: 'container-env', what: 'INFRA_METRICS left out of the environment',
+      apply: (i) => { delete json(i, main).locals.find((l) => l.environment).environment.INFRA_METRICS; } },
+    { id: 'module-readme-default', expect: 'module-readme', what: 'a wrong default in modules/slack-bot/README.md',
+      apply: (i) => { i.moduleReadme = i.moduleReadme.replace('| `metrics` | `string` | `"emf"` |', '| `metrics` | `string` | `"off"` |'); } },
+    { id: 'module-readme-type', expect: 'module-readme', what: 'a wrong type in modules/slack-bot/README.md',
+      apply: (i) => { i.moduleReadme = i.moduleReadme.replace('| `whitelist_ports` | `list(number)` |', '| `whitelist_ports` | `list(string)` |'); } },
+    { id: 'module-readme-missing', expect: 'module-readme', what: 'an input missing from modules/slack-bot/README.md',
+      apply: (i) => { i.moduleReadme = i.moduleReadme.split('\n').filter((l) => !l.startsWith('| `image_tag` |')).join('\n'); } },
+    { id: 'module-readme-extra', expect: 'module-readme', what: 'an output in modules/slack-bot/README.md that outputs.tf lacks',
+      apply: (i) => { i.moduleReadme = i.moduleReadme.replace('| `image` | The image', '| `cluster_name` | Name of the cluster, gone.\n| `image` | The image'); } },
     { id: 'ingress', expect: 'sg', what: 'an ingress block on the security group',
       apply: (i) => { res(i, 'aws_security_group', 'this').ingress = [{ from_port: 22, to_port: 22, protocol: 'tcp', cidr_blocks: ['0.0.0.0/0'] }]; } },
     { id: 'egress-all', expect: 'sg', what: 'egress on all ports',
@@ -1175,8 +1360,8 @@ function mutations() {
       apply: (i) => { json(i, `${MODULE_DIR}/variables.tf`).variable.unused = [{ description: 'never used anywhere', type: '${string}' }]; } },
     { id: 'no-retention', expect: 'logs', what: 'a log group without retention',
       apply: (i) => { delete res(i, 'aws_cloudwatch_log_group', 'this').retention_in_days; } },
-    { id: 'example-missing-input', expect: 'example', what: 'the example not passing the required "image"',
-      apply: (i) => { delete json(i, `${EXAMPLE_DIR}/main.tf`).module.slack_bot[0].image; } },
+    { id: 'example-missing-input', expect: 'example', what: 'the example not passing the required "orchestrator_lambda_arn"',
+      apply: (i) => { delete json(i, `${EXAMPLE_DIR}/main.tf`).module.slack_bot[0].orchestrator_lambda_arn; } },
     { id: 'readme', expect: 'readme', what: 'an input missing from README.md',
       apply: (i) => { i.readme = i.readme.replaceAll('| `log_level` |', '| log level |'); } },
     { id: 'managed-policy', expect: 'resources', what: 'an extra policy attachment (parsed from HCL text)',

@@ -3,14 +3,27 @@
 #
 #   terraform_validate.sh PROJECT_ROOT WORK_DIR
 #
+#  0. `terraform fmt -check -recursive` of deploy/terraform and `terraform
+#     fmt -check` of the test files here (not of seed-call/, which keeps the
+#     teams' call byte for byte, unaligned);
 #  1. `terraform init -backend=false -plugin-dir=…` + `terraform validate` of
-#     every module and example (a copy in WORK_DIR, so the source tree gets no
-#     .terraform directory);
+#     every module and example, and of tests/deploy/terraform/seed-call: the
+#     call teams already have (issue 16), unchanged (a copy in WORK_DIR, so
+#     the source tree gets no .terraform directory; seed-call goes to
+#     WORK_DIR/tests/seed-call, where its "../../modules/slack-bot" is the
+#     copied module);
 #  2. `terraform test` of modules/orchestrator with
 #     tests/deploy/terraform/orchestrator.tftest.hcl: the module's two IAM
 #     policy documents, rendered by the real hashicorp/aws provider, equal the
 #     goldens of aws::tag_scoped_policy_json (tests/deploy/iam-policies), the
-#     functions' shape, the input validations, and a mocked apply.
+#     functions' shape, the input validations, and a mocked apply;
+#  3. `terraform test` of modules/slack-bot with slack_bot.tftest.hcl (mocked
+#     provider: the ECR repository and the pull on exactly it, no "*" but
+#     ecr:GetAuthorizationToken, no whitelist permission without its ARN,
+#     INFRA_METRICS=emf, SSM parameter tokens, the input validations), and of
+#     the seed call with seed_call.tftest.hcl (it plans, and creates the
+#     repository) and seed_call_first_plan.tftest.hcl (it plans with the
+#     ARNs unknown, as in a first real plan).
 #
 # Needs the terraform binary and the hashicorp/aws 5.x provider in a plugin
 # directory (TF_PLUGIN_DIR, default /opt/tf-plugins: the machine image has
@@ -41,6 +54,8 @@ rm -rf "$work"
 mkdir -p "$work"
 : >"$TF_CLI_CONFIG_FILE"
 cp -R "$project/deploy/terraform/modules" "$project/deploy/terraform/examples" "$work/"
+mkdir -p "$work/tests"
+cp -R "$project/tests/deploy/terraform/seed-call" "$work/tests/"
 find "$work" -name .terraform -prune -exec rm -rf {} + -o -name '.terraform.lock.hcl' -exec rm -f {} +
 
 failures=0
@@ -62,7 +77,13 @@ version=$(terraform version | head -1)
 provider=$(basename "$(dirname "$(dirname "$(compgen -G "$plugins/registry.terraform.io/hashicorp/aws/5.*/*/terraform-provider-aws_*" | sort -V | tail -1)")")")
 echo "$version, hashicorp/aws $provider from $plugins"
 
-for dir in "$work"/modules/* "$work"/examples/*; do
+step "$project/deploy/terraform" "deploy/terraform: terraform fmt -check -recursive" \
+  terraform fmt -check -recursive -diff -no-color . || true
+step "$project/tests/deploy/terraform" "tests/deploy/terraform/*.tftest.hcl: terraform fmt -check" \
+  terraform fmt -check -diff -no-color orchestrator.tftest.hcl slack_bot.tftest.hcl seed_call.tftest.hcl \
+  seed_call_first_plan.tftest.hcl || true
+
+for dir in "$work"/modules/* "$work"/examples/* "$work"/tests/seed-call; do
   rel=${dir#"$work"/}
   step "$dir" "$rel: terraform init" terraform init -backend=false -plugin-dir="$plugins" -no-color || continue
   step "$dir" "$rel: terraform validate" terraform validate -no-color || true
@@ -73,6 +94,21 @@ mkdir -p "$orchestrator/tests/expected"
 cp "$project/tests/deploy/terraform/orchestrator.tftest.hcl" "$orchestrator/tests/"
 cp "$project"/tests/deploy/iam-policies/*.json "$orchestrator/tests/expected/"
 if step "$orchestrator" "modules/orchestrator: terraform test" terraform test -no-color; then
+  grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
+fi
+
+bot="$work/modules/slack-bot"
+mkdir -p "$bot/tests"
+cp "$project/tests/deploy/terraform/slack_bot.tftest.hcl" "$bot/tests/"
+if step "$bot" "modules/slack-bot: terraform test" terraform test -no-color; then
+  grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
+fi
+
+seed="$work/tests/seed-call"
+mkdir -p "$seed/tests"
+cp "$project/tests/deploy/terraform/seed_call.tftest.hcl" \
+   "$project/tests/deploy/terraform/seed_call_first_plan.tftest.hcl" "$seed/tests/"
+if step "$seed" "tests/seed-call: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
 

@@ -85,12 +85,18 @@ run "policies_equal_the_cpp_goldens" {
   assert {
     condition = [
       for s in jsondecode(data.aws_iam_policy_document.orchestrator.json).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
       ] == [
       for s in jsondecode(file("${path.module}/tests/expected/orchestrator.json")).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
     ]
@@ -100,12 +106,18 @@ run "policies_equal_the_cpp_goldens" {
   assert {
     condition = [
       for s in jsondecode(data.aws_iam_policy_document.whitelist.json).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
       ] == [
       for s in jsondecode(file("${path.module}/tests/expected/whitelist.json")).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
     ]
@@ -125,12 +137,18 @@ run "unprotected_policies_equal_the_cpp_goldens" {
   assert {
     condition = [
       for s in jsondecode(data.aws_iam_policy_document.orchestrator.json).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
       ] == [
       for s in jsondecode(file("${path.module}/tests/expected/orchestrator-unprotected.json")).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
     ]
@@ -140,12 +158,18 @@ run "unprotected_policies_equal_the_cpp_goldens" {
   assert {
     condition = [
       for s in jsondecode(data.aws_iam_policy_document.whitelist.json).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
       ] == [
       for s in jsondecode(file("${path.module}/tests/expected/whitelist-unprotected.json")).Statement : {
-        sid = s.Sid, effect = s.Effect, actions = sort(flatten([s.Action])), resources = sort(flatten([s.Resource])),
+        sid       = s.Sid
+        effect    = s.Effect
+        actions   = sort(flatten([s.Action]))
+        resources = sort(flatten([s.Resource]))
         condition = { for op, keys in try(s.Condition, {}) : op => { for k, v in keys : k => flatten([v]) } }
       }
     ]

@@ -1,6 +1,8 @@
 # The smallest complete deployment of infra-bot: the two Slack token secrets
-# and the slack-bot module. Replace every placeholder (IDs, ARNs, image) with
-# your own, then see ../../README.md for apply and the secret values.
+# and the slack-bot module, which creates the ECR repository infra-bot-prod
+# and runs infra-bot-prod:latest from it. Replace every placeholder (IDs,
+# ARNs) with your own, then see ../../README.md for apply, the image push and
+# the secret values.
 
 terraform {
   required_version = ">= 1.2"
@@ -26,15 +28,17 @@ provider "aws" {
 
 # The secrets hold the Slack tokens. Terraform creates them empty and never
 # sees the tokens (nothing of them lands in the state or in this file); their
-# values are set out of band. The task cannot start before they are, so the
-# first deployment is three steps:
+# values are set out of band. The task cannot start before they are and the
+# image is pushed, so the first deployment is:
 #
-#   terraform apply -target=aws_secretsmanager_secret.slack_bot_token \
+#   terraform apply -target=module.slack_bot.aws_ecr_repository.this \
+#                   -target=aws_secretsmanager_secret.slack_bot_token \
 #                   -target=aws_secretsmanager_secret.slack_app_token
 #   aws secretsmanager put-secret-value --secret-id infra-bot/prod/slack-bot-token \
 #     --secret-string 'xoxb-...'
 #   aws secretsmanager put-secret-value --secret-id infra-bot/prod/slack-app-token \
 #     --secret-string 'xapp-...'
+#   docker push "$(terraform output -raw repository_url):latest"   (after docker login)
 #   terraform apply
 #
 # Rotate with put-secret-value again, then restart the task (aws ecs
@@ -58,13 +62,17 @@ module "slack_bot" {
   vpc_id          = "vpc-0123456789abcdef0"
   private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 
-  image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0"
-  ecr_repository_arn = "arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"
+  # No image: the module creates the ECR repository infra-bot-prod and runs
+  # <its URL>:<image_tag> ("latest" unless image_tag says otherwise). To run
+  # an image from elsewhere instead:
+  #   image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0"
+  #   ecr_repository_arn = "arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"
 
   slack_bot_token_secret_arn = aws_secretsmanager_secret.slack_bot_token.arn
   slack_app_token_secret_arn = aws_secretsmanager_secret.slack_app_token.arn
 
   orchestrator_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"
+  # Optional: without it the bot refuses the whitelist commands.
   ip_whitelist_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:infra-ip-whitelist"
 
   # Optional: who may do what (Slack IDs), and where actions are reported.
@@ -77,6 +85,11 @@ module "slack_bot" {
   tags = {
     Environment = "prod"
   }
+}
+
+output "repository_url" {
+  description = "ECR repository to push the infra-bot image to (tag latest)."
+  value       = module.slack_bot.repository_url
 }
 
 output "service_name" {

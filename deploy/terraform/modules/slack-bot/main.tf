@@ -2,19 +2,50 @@
 # connects out to Slack (Socket Mode WebSocket) and invokes two Lambdas.
 # Nothing connects in: no load balancer, no public IP, no inbound rule.
 #
-# Resources: log group, cluster (unless cluster_arn is given), task
-# definition, service, security group, execution role (pulls the image, reads
-# the two Slack token secrets, writes logs) and task role (invokes the two
-# Lambdas), each role with one inline policy.
+# Resources: log group, cluster (unless cluster_arn is given), ECR repository
+# (unless image is given), task definition, service, security group,
+# execution role (pulls the image, reads the two Slack tokens, writes logs)
+# and task role (invokes the Lambdas), each role with one inline policy.
 # tests/deploy/terraform_check.mjs asserts this structure.
 
 data "aws_region" "current" {}
 
 data "aws_caller_identity" "current" {}
 
+data "aws_partition" "current" {}
+
 locals {
   name        = "${var.name}-${var.environment}"
   cluster_arn = var.cluster_arn != null ? var.cluster_arn : one(aws_ecs_cluster.this[*].arn)
+
+  # The image: the given one, or <the module's repository>:<image_tag> (a
+  # digest sha256:... is joined with "@"). The execution role may pull from
+  # exactly one repository: the module's; or, when image is given,
+  # ecr_repository_arn, else the private ECR repository image names
+  # (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]);
+  # none for any other registry (a public image).
+  create_repository  = var.image == null
+  repository_url     = one(aws_ecr_repository.this[*].repository_url)
+  image              = local.create_repository ? "${local.repository_url}${can(regex("^sha256:", var.image_tag)) ? "@" : ":"}${var.image_tag}" : var.image
+  image_ecr          = var.image == null ? null : try(regex("^([0-9]{12})\\.dkr\\.ecr(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/([a-z0-9._/-]+?)(?:[:@].*)?$", var.image), null)
+  image_ecr_arn      = local.image_ecr == null ? null : "arn:${data.aws_partition.current.partition}:ecr:${local.image_ecr[1]}:${local.image_ecr[0]}:repository/${local.image_ecr[2]}"
+  ecr_repository_arn = local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn
+  pull_from_ecr      = local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null
+
+  # The two tokens, each in Secrets Manager or in SSM Parameter Store (ECS
+  # takes either ARN in secrets[].valueFrom); the execution role reads each
+  # with its own service's action.
+  token_arns     = [var.slack_bot_token_secret_arn, var.slack_app_token_secret_arn]
+  secret_arns    = [for arn in local.token_arns : arn if can(regex("^arn:[^:]+:secretsmanager:", arn))]
+  parameter_arns = [for arn in local.token_arns : arn if can(regex("^arn:[^:]+:ssm:", arn))]
+  # The services through which the KMS key may decrypt them.
+  token_services = concat(
+    length(local.secret_arns) > 0 ? ["secretsmanager"] : [],
+    length(local.parameter_arns) > 0 ? ["ssm"] : [],
+  )
+
+  # The Lambdas the bot invokes: the whitelist one only when given.
+  lambda_arns = var.ip_whitelist_lambda_arn == null ? [var.orchestrator_lambda_arn] : [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]
 
   # Valid Fargate memory sizes (MiB) per CPU size, checked by a precondition
   # on the task definition.
@@ -28,36 +59,50 @@ locals {
     "16384" = range(32768, 122881, 8192)
   }
 
-  # The container's environment (design §6). Empty values are left out of
-  # the container definition: ECS drops empty variables anyway (which would
-  # show as a permanent diff), and the bot treats an unset variable like an
-  # empty one. The exception is INFRA_PROTECTED_ENVIRONMENTS, where unset
-  # means "prod" and protecting nothing must be said: [] is sent as "none".
-  # The Slack tokens are not here: they come from Secrets Manager (secrets).
+  # The container's environment (design §6). Null and empty values are left
+  # out of the container definition: the optional inputs default to null so
+  # that the bot's own defaults apply, ECS drops empty variables anyway
+  # (which would show as a permanent diff), and the bot treats an unset
+  # variable like an empty one. The exception is
+  # INFRA_PROTECTED_ENVIRONMENTS, where unset means "prod" and protecting
+  # nothing must be said: [] is sent as "none". The Slack tokens are not
+  # here: they come from Secrets Manager or SSM (secrets).
   environment = {
-    INFRA_BACKEND                = "lambda"
-    ORCHESTRATOR_LAMBDA_ARN      = var.orchestrator_lambda_arn
-    IP_WHITELIST_LAMBDA_ARN      = var.ip_whitelist_lambda_arn
-    AWS_REGION                   = data.aws_region.current.name
-    INFRA_ENVIRONMENTS           = join(",", var.environments)
-    INFRA_PROTECTED_ENVIRONMENTS = length(var.protected_environments) > 0 ? join(",", var.protected_environments) : "none"
-    INFRA_ALLOWED_USERS          = join(",", var.allowed_users)
-    INFRA_ALLOWED_CHANNELS       = join(",", var.allowed_channels)
-    INFRA_ALLOW_EVERYONE         = var.allow_everyone ? "true" : ""
-    INFRA_ALLOW_GUESTS           = var.allow_guests ? "true" : ""
-    INFRA_ADMIN_USERS            = join(",", var.admin_users)
-    INFRA_AUDIT_CHANNEL          = var.audit_channel
-    INFRA_COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
-    INFRA_HEALTH_ADDRESS         = "127.0.0.1"
-    INFRA_HEALTH_PORT            = tostring(var.health_port)
-    LOG_FORMAT                   = "json"
-    LOG_LEVEL                    = var.log_level
+    INFRA_BACKEND                  = "lambda"
+    ORCHESTRATOR_LAMBDA_ARN        = var.orchestrator_lambda_arn
+    IP_WHITELIST_LAMBDA_ARN        = var.ip_whitelist_lambda_arn
+    AWS_REGION                     = data.aws_region.current.name
+    INFRA_ENVIRONMENTS             = join(",", var.environments)
+    INFRA_PROTECTED_ENVIRONMENTS   = length(var.protected_environments) > 0 ? join(",", var.protected_environments) : "none"
+    INFRA_ALLOWED_USERS            = join(",", var.allowed_users)
+    INFRA_ALLOWED_CHANNELS         = join(",", var.allowed_channels)
+    INFRA_ALLOW_EVERYONE           = var.allow_everyone ? "true" : ""
+    INFRA_ALLOW_GUESTS             = var.allow_guests ? "true" : ""
+    INFRA_ADMIN_USERS              = join(",", var.admin_users)
+    INFRA_AUDIT_CHANNEL            = var.audit_channel
+    INFRA_COOLDOWN_SECONDS         = tostring(var.cooldown_seconds)
+    INFRA_NOTIFY_CHANNEL           = var.notify_channel
+    INFRA_READ_RATE_LIMIT          = var.read_rate_limit == null ? null : tostring(var.read_rate_limit)
+    INFRA_MIN_CIDR_PREFIX_V4       = var.min_cidr_prefix_v4 == null ? null : tostring(var.min_cidr_prefix_v4)
+    INFRA_MIN_CIDR_PREFIX_V6       = var.min_cidr_prefix_v6 == null ? null : tostring(var.min_cidr_prefix_v6)
+    INFRA_WHITELIST_PORTS          = var.whitelist_ports == null ? null : join(",", var.whitelist_ports)
+    INFRA_WHITELIST_SWEEP_SECONDS  = var.whitelist_sweep_seconds == null ? null : tostring(var.whitelist_sweep_seconds)
+    INFRA_LAMBDA_TIMEOUT_SECONDS   = var.lambda_timeout_seconds == null ? null : tostring(var.lambda_timeout_seconds)
+    INFRA_PROGRESS_SECONDS         = var.progress_seconds == null ? null : tostring(var.progress_seconds)
+    INFRA_SOCKET_CONNECTIONS       = var.socket_connections == null ? null : tostring(var.socket_connections)
+    INFRA_DRAIN_SECONDS            = var.drain_seconds == null ? null : tostring(var.drain_seconds)
+    INFRA_METRICS                  = var.metrics
+    INFRA_METRICS_INTERVAL_SECONDS = var.metrics_interval_seconds == null ? null : tostring(var.metrics_interval_seconds)
+    INFRA_HEALTH_ADDRESS           = "127.0.0.1"
+    INFRA_HEALTH_PORT              = tostring(var.health_port)
+    LOG_FORMAT                     = "json"
+    LOG_LEVEL                      = var.log_level
   }
 
   # The one container. Keys are those of the ECS ContainerDefinition API.
   container = {
     name      = "infra-bot"
-    image     = var.image
+    image     = local.image
     essential = true
     command   = ["run"]
     user      = var.container_user
@@ -73,7 +118,7 @@ locals {
     # it post what could not finish and exit on its own.
     stopTimeout = 30
 
-    environment = [for k, v in local.environment : { name = k, value = v } if v != ""]
+    environment = [for k, v in local.environment : { name = k, value = v } if v != null && v != ""]
     secrets = [
       { name = "SLACK_BOT_TOKEN", valueFrom = var.slack_bot_token_secret_arn },
       { name = "SLACK_APP_TOKEN", valueFrom = var.slack_app_token_secret_arn },
@@ -105,6 +150,32 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = "/ecs/${local.name}"
   retention_in_days = var.log_retention_days
   tags              = var.tags
+}
+
+# --- Image ----------------------------------------------------------------------------
+
+# Only when image is null: the repository the task pulls <url>:<image_tag>
+# from. Named like every other resource (<name>-<environment>), so two stages
+# of the bot in one account do not share (and overwrite) each other's tags.
+resource "aws_ecr_repository" "this" {
+  count = var.image == null ? 1 : 0
+
+  name                 = local.name
+  image_tag_mutability = "MUTABLE" # image_tag defaults to "latest"
+  force_delete         = var.ecr_force_delete
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = can(regex("^[a-z0-9]+([._-][a-z0-9]+)*$", local.name))
+      error_message = "ECR repository names allow no \"--\" and no trailing '-': name and environment must not end in '-' (or give image)."
+    }
+  }
 }
 
 # --- Cluster, task, service ------------------------------------------------------
@@ -230,17 +301,32 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 # Execution role: used by ECS (not by the bot) to start the task.
 resource "aws_iam_role" "execution" {
   name               = "${local.name}-execution"
-  description        = "ECS task execution role of infra-bot ${local.name}: pull the image, read the two Slack token secrets, write logs"
+  description        = "ECS task execution role of infra-bot ${local.name}: pull the image, read the two Slack tokens, write logs"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
-  statement {
-    sid       = "ReadSlackTokens"
-    effect    = "Allow"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.slack_bot_token_secret_arn, var.slack_app_token_secret_arn]
+  # Each token with its own service's action: Secrets Manager secrets...
+  dynamic "statement" {
+    for_each = length(local.secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackTokens"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secret_arns
+    }
+  }
+
+  # ... and SSM parameters (ECS fetches them with GetParameters).
+  dynamic "statement" {
+    for_each = length(local.parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSlackTokenParameters"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameters"]
+      resources = local.parameter_arns
+    }
   }
 
   statement {
@@ -250,7 +336,8 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"] # the group's log streams
   }
 
-  # Only when the secrets are encrypted with a customer-managed key.
+  # Only when the tokens are encrypted with a customer-managed key, and only
+  # through the service that holds them.
   dynamic "statement" {
     for_each = var.secrets_kms_key_arn == null ? [] : [1]
     content {
@@ -262,19 +349,20 @@ data "aws_iam_policy_document" "execution" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+        values   = [for service in local.token_services : "${service}.${data.aws_region.current.name}.amazonaws.com"]
       }
     }
   }
 
-  # Only when the image is in a private ECR repository.
+  # Only when the image is in a private ECR repository: the module's own
+  # (image null) or ecr_repository_arn.
   dynamic "statement" {
-    for_each = var.ecr_repository_arn == null ? [] : [1]
+    for_each = local.pull_from_ecr ? [1] : []
     content {
       # The one "*" resource, and why: ecr:GetAuthorizationToken is not
       # resource-scoped (IAM accepts only "*" for it). It returns a registry
       # login token and grants no access to any image by itself; what can be
-      # pulled is limited to ecr_repository_arn by the next statement.
+      # pulled is limited to exactly one repository by the next statement.
       sid       = "EcrLogin"
       effect    = "Allow"
       actions   = ["ecr:GetAuthorizationToken"]
@@ -283,12 +371,12 @@ data "aws_iam_policy_document" "execution" {
   }
 
   dynamic "statement" {
-    for_each = var.ecr_repository_arn == null ? [] : [1]
+    for_each = local.pull_from_ecr ? [1] : []
     content {
       sid       = "EcrPullImage"
       effect    = "Allow"
-      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-      resources = [var.ecr_repository_arn]
+      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+      resources = [local.ecr_repository_arn]
     }
   }
 }
@@ -299,11 +387,12 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution.json
 }
 
-# Task role: the bot's own AWS identity. It may invoke the two Lambdas and
-# nothing else; the Lambdas hold the permissions to stop/start environments.
+# Task role: the bot's own AWS identity. It may invoke the orchestrator
+# Lambda and, when given, the whitelist one, and nothing else; the Lambdas
+# hold the permissions to stop/start environments.
 resource "aws_iam_role" "task" {
   name               = "${local.name}-task"
-  description        = "ECS task role of infra-bot ${local.name}: invoke the orchestrator and IP whitelist Lambdas"
+  description        = "ECS task role of infra-bot ${local.name}: invoke its Lambdas (orchestrator, IP whitelist)"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = var.tags
 }
@@ -313,7 +402,7 @@ data "aws_iam_policy_document" "task" {
     sid       = "InvokeInfraLambdas"
     effect    = "Allow"
     actions   = ["lambda:InvokeFunction"]
-    resources = [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]
+    resources = local.lambda_arns
   }
 }
 

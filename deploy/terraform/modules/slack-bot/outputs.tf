@@ -24,16 +24,31 @@ output "security_group_id" {
 }
 
 output "execution_role_arn" {
-  description = "ARN of the ECS task execution role (pulls the image, reads the two secrets, writes logs)."
+  description = "ARN of the ECS task execution role (pulls the image, reads the two Slack tokens, writes logs)."
   value       = aws_iam_role.execution.arn
 }
 
 output "task_role_arn" {
-  description = "ARN of the task role (invokes the two Lambdas). Grant it in a Lambda resource policy when a Lambda lives in another account."
+  description = "ARN of the task role (invokes the Lambdas). Grant it in a Lambda resource policy when a Lambda lives in another account."
   value       = aws_iam_role.task.arn
 }
 
 output "log_group_name" {
   description = "Name of the CloudWatch log group holding the bot's JSON log lines."
   value       = aws_cloudwatch_log_group.this.name
+}
+
+output "repository_url" {
+  description = "URL of the ECR repository the module created (image null): push the image there as <repository_url>:<image_tag>. null when image is given."
+  value       = local.repository_url
+}
+
+output "repository_arn" {
+  description = "ARN of the ECR repository the module created (image null); null when image is given."
+  value       = one(aws_ecr_repository.this[*].arn)
+}
+
+output "image" {
+  description = "The image reference the task runs (image, or <repository_url>:<image_tag>)."
+  value       = local.image
 }

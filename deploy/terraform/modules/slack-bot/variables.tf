@@ -4,7 +4,7 @@
 # --- Identity and placement --------------------------------------------------
 
 variable "name" {
-  description = "Base name for every resource (cluster, service, roles, security group, log group). Lower-case letters, digits and hyphens."
+  description = "Base name for every resource (cluster, service, roles, security group, log group, ECR repository), which are named <name>-<environment>. Lower-case letters, digits and hyphens, at most 32 characters."
   type        = string
 
   validation {
@@ -57,27 +57,27 @@ variable "cluster_arn" {
 # --- Secrets and Lambdas -----------------------------------------------------
 
 variable "slack_bot_token_secret_arn" {
-  description = "ARN of the Secrets Manager secret whose value is the Slack bot token (xoxb-...). Injected as SLACK_BOT_TOKEN."
+  description = "Where the Slack bot token (xoxb-...) is kept: the ARN of a Secrets Manager secret (arn:aws:secretsmanager:...:secret:NAME-SUFFIX) or of an SSM parameter, preferably a SecureString (arn:aws:ssm:...:parameter/NAME). Injected as SLACK_BOT_TOKEN."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_bot_token_secret_arn))
-    error_message = "slack_bot_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_bot_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_bot_token_secret_arn))
+    error_message = "slack_bot_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
   }
 }
 
 variable "slack_app_token_secret_arn" {
-  description = "ARN of the Secrets Manager secret whose value is the Slack app-level token (xapp-..., scope connections:write). Injected as SLACK_APP_TOKEN."
+  description = "Where the Slack app-level token (xapp-..., scope connections:write) is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as SLACK_APP_TOKEN."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_app_token_secret_arn))
-    error_message = "slack_app_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX)."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_app_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_app_token_secret_arn))
+    error_message = "slack_app_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
   }
 }
 
 variable "secrets_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts the two secrets, if any. null (the default) for the AWS managed key aws/secretsmanager, which needs no extra permission."
+  description = "ARN of the customer-managed KMS key that encrypts the two tokens (secrets or SecureString parameters), if any: the execution role may then kms:Decrypt with it through Secrets Manager or SSM only. null (the default) for the AWS managed keys aws/secretsmanager and aws/ssm, which need no extra permission."
   type        = string
   default     = null
 
@@ -88,7 +88,7 @@ variable "secrets_kms_key_arn" {
 }
 
 variable "orchestrator_lambda_arn" {
-  description = "ARN of the orchestrator Lambda (status/stop/start/teardown/spinup). The task role may invoke exactly this function and the whitelist one."
+  description = "ARN of the orchestrator Lambda (status/stop/start/teardown/spinup). The task role may invoke exactly this function and, when given, the whitelist one."
   type        = string
 
   validation {
@@ -98,29 +98,42 @@ variable "orchestrator_lambda_arn" {
 }
 
 variable "ip_whitelist_lambda_arn" {
-  description = "ARN of the IP whitelist Lambda (add/remove/list/refresh)."
+  description = "ARN of the IP whitelist Lambda (add/remove/list/refresh). null (the default) deploys the bot without it: no IP_WHITELIST_LAMBDA_ARN, no permission to invoke it, and the bot refuses whitelist commands."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", var.ip_whitelist_lambda_arn))
-    error_message = "ip_whitelist_lambda_arn must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS])."
+    condition     = var.ip_whitelist_lambda_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", var.ip_whitelist_lambda_arn))
+    error_message = "ip_whitelist_lambda_arn must be null or a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS])."
   }
 }
 
 # --- Container ----------------------------------------------------------------
 
 variable "image" {
-  description = "Container image of infra-bot (built from docker/Dockerfile), e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0. Prefer an immutable tag or a digest."
+  description = "Container image of infra-bot (built from docker/Dockerfile), e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0; prefer an immutable tag or a digest. null (the default) creates an ECR repository named <name>-<environment> and runs <its URL>:<image_tag>: push the image there (see the repository_url output)."
   type        = string
+  default     = null
 
   validation {
-    condition     = length(trimspace(var.image)) > 0 && !can(regex("\\s", var.image))
-    error_message = "image must be a non-empty image reference without spaces."
+    condition     = var.image == null ? true : length(trimspace(var.image)) > 0 && !can(regex("\\s", var.image))
+    error_message = "image must be null or a non-empty image reference without spaces."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag (or digest, sha256:...) of the image run from the repository the module creates when image is null. Ignored when image is given. With a mutable tag such as latest, a push does not restart the task: force a new deployment (aws ecs update-service --force-new-deployment) or use a new tag."
+  type        = string
+  default     = "latest"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$", var.image_tag))
+    error_message = "image_tag must be an image tag (letters, digits, '_', '.', '-', up to 128 characters, not starting with '.' or '-') or a digest sha256:<64 hex digits>."
   }
 }
 
 variable "ecr_repository_arn" {
-  description = "ARN of the ECR repository holding image, when the image is in a private ECR repository: the execution role then gets pull access to exactly that repository. null for a public image."
+  description = "ARN of the private ECR repository holding image, when image is given: the execution role then gets pull access to exactly that repository. null (the default) derives it from image when image is a private ECR reference (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG), and grants no ECR access for any other registry (a public image). Not used when image is null (the module's own repository is used)."
   type        = string
   default     = null
 
@@ -128,6 +141,12 @@ variable "ecr_repository_arn" {
     condition     = var.ecr_repository_arn == null || can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9._/-]+$", var.ecr_repository_arn))
     error_message = "ecr_repository_arn must be null or an ECR repository ARN (arn:aws:ecr:REGION:ACCOUNT:repository/NAME)."
   }
+}
+
+variable "ecr_force_delete" {
+  description = "When the module creates the ECR repository (image null): let terraform destroy delete it even when it still holds images. false (the default) keeps a repository with images from being destroyed by accident."
+  type        = bool
+  default     = false
 }
 
 variable "cpu_architecture" {
@@ -273,6 +292,138 @@ variable "cooldown_seconds" {
   validation {
     condition     = var.cooldown_seconds >= 0 && var.cooldown_seconds <= 86400 && floor(var.cooldown_seconds) == var.cooldown_seconds
     error_message = "cooldown_seconds must be a whole number from 0 to 86400."
+  }
+}
+
+variable "notify_channel" {
+  description = "Slack channel ID (C... or G...) that gets the allow-list expiry notices (INFRA_NOTIFY_CHANNEL). null (the default): the bot's default, the audit channel."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notify_channel == null || can(regex("^[CG][A-Z0-9]{2,23}$", var.notify_channel))
+    error_message = "notify_channel must be null or a channel ID like C012ABCDEF."
+  }
+}
+
+variable "read_rate_limit" {
+  description = "status and whitelist list commands per user and minute, 0 for no limit (INFRA_READ_RATE_LIMIT). null (the default): the bot's default, 10."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.read_rate_limit == null ? true : var.read_rate_limit >= 0 && var.read_rate_limit <= 10000 && floor(var.read_rate_limit) == var.read_rate_limit
+    error_message = "read_rate_limit must be null or a whole number from 0 to 10000."
+  }
+}
+
+variable "min_cidr_prefix_v4" {
+  description = "Broadest IPv4 CIDR prefix the allow-list accepts at all, e.g. 16 for /16 (INFRA_MIN_CIDR_PREFIX_V4). null (the default): the bot's default, 16."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.min_cidr_prefix_v4 == null ? true : var.min_cidr_prefix_v4 >= 1 && var.min_cidr_prefix_v4 <= 32 && floor(var.min_cidr_prefix_v4) == var.min_cidr_prefix_v4
+    error_message = "min_cidr_prefix_v4 must be null or a whole number from 1 to 32."
+  }
+}
+
+variable "min_cidr_prefix_v6" {
+  description = "Broadest IPv6 CIDR prefix the allow-list accepts at all (INFRA_MIN_CIDR_PREFIX_V6). null (the default): the bot's default, 48."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.min_cidr_prefix_v6 == null ? true : var.min_cidr_prefix_v6 >= 1 && var.min_cidr_prefix_v6 <= 128 && floor(var.min_cidr_prefix_v6) == var.min_cidr_prefix_v6
+    error_message = "min_cidr_prefix_v6 must be null or a whole number from 1 to 128."
+  }
+}
+
+variable "whitelist_ports" {
+  description = "TCP ports each allow-list entry opens, as the bot shows them (INFRA_WHITELIST_PORTS); use the whitelist Lambda's list. null (the default): the bot's default, 80, 443 and 7233."
+  type        = list(number)
+  default     = null
+
+  validation {
+    condition     = var.whitelist_ports == null ? true : length(var.whitelist_ports) >= 1 && length(var.whitelist_ports) <= 20 && alltrue([for p in var.whitelist_ports : p >= 1 && p <= 65535 && floor(p) == p])
+    error_message = "whitelist_ports must be null or 1 to 20 ports from 1 to 65535."
+  }
+}
+
+variable "whitelist_sweep_seconds" {
+  description = "How often expired allow-list entries are removed and announced, 0 for never (INFRA_WHITELIST_SWEEP_SECONDS). null (the default): the bot's default, 60."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.whitelist_sweep_seconds == null ? true : var.whitelist_sweep_seconds >= 0 && var.whitelist_sweep_seconds <= 86400 && floor(var.whitelist_sweep_seconds) == var.whitelist_sweep_seconds
+    error_message = "whitelist_sweep_seconds must be null or a whole number from 0 to 86400."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "How long the bot waits for one Lambda invocation (INFRA_LAMBDA_TIMEOUT_SECONDS); match the orchestrator's timeout. null (the default): the bot's default, 900 (Lambda's maximum)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_timeout_seconds == null ? true : var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be null or a whole number from 1 to 900."
+  }
+}
+
+variable "progress_seconds" {
+  description = "Seconds before the bot posts its first \"still working\" for a long command (INFRA_PROGRESS_SECONDS). null (the default): the bot's default, 20."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.progress_seconds == null ? true : var.progress_seconds >= 1 && var.progress_seconds <= 3600 && floor(var.progress_seconds) == var.progress_seconds
+    error_message = "progress_seconds must be null or a whole number from 1 to 3600."
+  }
+}
+
+variable "socket_connections" {
+  description = "Parallel Socket Mode connections (INFRA_SOCKET_CONNECTIONS), 1 to 4: Slack allows 10 per app and a deployment runs the old and the new task side by side. null (the default): the bot's default, 2."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.socket_connections == null ? true : var.socket_connections >= 1 && var.socket_connections <= 4 && floor(var.socket_connections) == var.socket_connections
+    error_message = "socket_connections must be null or a whole number from 1 to 4."
+  }
+}
+
+variable "drain_seconds" {
+  description = "Seconds the bot lets running jobs finish after SIGTERM (INFRA_DRAIN_SECONDS). At most 25: ECS kills the container 30 s (stopTimeout) after SIGTERM. null (the default): the bot's default, 25."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.drain_seconds == null ? true : var.drain_seconds >= 0 && var.drain_seconds <= 25 && floor(var.drain_seconds) == var.drain_seconds
+    error_message = "drain_seconds must be null or a whole number from 0 to 25 (under the container's 30 s stopTimeout)."
+  }
+}
+
+variable "metrics" {
+  description = "How the bot publishes its metrics (INFRA_METRICS): emf (CloudWatch embedded metric format lines in the log group, turned into CloudWatch metrics with no extra permission), prometheus (/metrics on health_port inside the task, for a sidecar scraper) or off. null leaves it to the bot's default."
+  type        = string
+  default     = "emf"
+
+  validation {
+    condition     = var.metrics == null ? true : contains(["emf", "prometheus", "off"], var.metrics)
+    error_message = "metrics must be emf, prometheus, off or null."
+  }
+}
+
+variable "metrics_interval_seconds" {
+  description = "Seconds between two metric publications (INFRA_METRICS_INTERVAL_SECONDS). null leaves it to the bot's default."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.metrics_interval_seconds == null ? true : var.metrics_interval_seconds >= 1 && var.metrics_interval_seconds <= 3600 && floor(var.metrics_interval_seconds) == var.metrics_interval_seconds
+    error_message = "metrics_interval_seconds must be null or a whole number from 1 to 3600."
   }
 }
 

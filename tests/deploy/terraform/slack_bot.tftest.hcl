@@ -1,0 +1,484 @@
+# terraform test of deploy/terraform/modules/slack-bot, run offline by
+# tests/deploy/terraform_validate.sh in a copy of the module with this file in
+# tests/.
+#
+# The runs plan with a mocked hashicorp/aws (mock_provider, no credentials,
+# no API call). Mocked computed attributes are fake strings, so the ones the
+# module feeds into ARN-checked arguments or into its policies are overridden
+# during the plan (override_during = plan): the ECR repository's ARN and URL,
+# the log group's ARN, the roles' ARNs. The policy documents are asserted on
+# their statements as the module writes them (data.aws_iam_policy_document.*
+# .statement); the run "real_provider_renders_the_task_policy" has the real
+# provider (it renders aws_iam_policy_document locally, no API call) write
+# the task role's JSON.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  # The provider validates the JSON arguments (assume_role_policy, policy):
+  # they must parse. The documents' statements are asserted as written.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mocked"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/mocked"
+    }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/mocked:1"
+    }
+  }
+
+  mock_resource "aws_ecs_cluster" {
+    defaults = {
+      arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/mocked"
+    }
+  }
+}
+
+# The real provider, for the one run that renders the JSON. It calls nothing:
+# aws_iam_policy_document and aws_region are computed locally, the caller
+# identity (STS) is overridden below.
+provider "aws" {
+  alias                       = "real"
+  region                      = "eu-west-1"
+  access_key                  = "mock-access-key"
+  secret_key                  = "mock-secret-key"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+
+override_resource {
+  target          = aws_ecr_repository.this
+  override_during = plan
+  values = {
+    arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot-prod"
+    repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot-prod"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/infra-bot-prod"
+  }
+}
+
+override_resource {
+  target          = aws_iam_role.execution
+  override_during = plan
+  values = {
+    arn = "arn:aws:iam::123456789012:role/infra-bot-prod-execution"
+  }
+}
+
+override_resource {
+  target          = aws_iam_role.task
+  override_during = plan
+  values = {
+    arn = "arn:aws:iam::123456789012:role/infra-bot-prod-task"
+  }
+}
+
+override_data {
+  target          = data.aws_caller_identity.current
+  override_during = plan
+  values = {
+    account_id = "123456789012"
+    arn        = "arn:aws:iam::123456789012:user/terraform-test"
+    user_id    = "AIDAEXAMPLEEXAMPLE"
+  }
+}
+
+# The required inputs only: no image, no whitelist Lambda (the seed's call).
+variables {
+  name                       = "infra-bot"
+  environment                = "prod"
+  vpc_id                     = "vpc-0123456789abcdef0"
+  private_subnets            = ["subnet-0123456789abcdef0"]
+  slack_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-bot-token-AbCdEf"
+  slack_app_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl"
+  orchestrator_lambda_arn    = "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"
+  allowed_channels           = ["C0123456789"]
+}
+
+run "without_image_the_module_creates_and_pulls_its_repository" {
+  command = plan
+
+  assert {
+    condition     = length(aws_ecr_repository.this) == 1 && aws_ecr_repository.this[0].name == "infra-bot-prod"
+    error_message = "without image, the module must plan one ECR repository named <name>-<environment>"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot-prod:latest"
+    error_message = "the container must run <repository_url>:latest, runs ${jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image}"
+  }
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources)
+      if length(setintersection(s.actions, ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"])) > 0
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot-prod"]])
+    error_message = "the image pull actions must be in one statement, on exactly the module's repository"
+  }
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.actions)
+      if contains(s.resources, "arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot-prod")
+    ]) == jsonencode([["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]])
+    error_message = "the repository statement must allow exactly BatchGetImage, GetDownloadUrlForLayer and BatchCheckLayerAvailability"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for d in [data.aws_iam_policy_document.execution, data.aws_iam_policy_document.task] : [
+        for s in d.statement : !contains(s.resources, "*") || toset(s.actions) == toset(["ecr:GetAuthorizationToken"])
+      ]
+    ]))
+    error_message = "no statement may have the resource \"*\" except the one of ecr:GetAuthorizationToken alone"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.execution.statement : s if contains(s.actions, "ecr:GetAuthorizationToken")]) == 1
+    error_message = "the execution role needs ecr:GetAuthorizationToken to log in to ECR"
+  }
+  assert {
+    condition     = output.repository_url == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot-prod" && output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot-prod:latest"
+    error_message = "repository_url and image outputs must say where to push and what runs"
+  }
+}
+
+run "without_the_whitelist_lambda_nothing_names_it" {
+  command = plan
+
+  assert {
+    condition     = flatten([for s in data.aws_iam_policy_document.task.statement : s.resources]) == ["arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"]
+    error_message = "without ip_whitelist_lambda_arn, the task role may invoke the orchestrator only"
+  }
+  assert {
+    condition     = !contains([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name], "IP_WHITELIST_LAMBDA_ARN")
+    error_message = "without ip_whitelist_lambda_arn, IP_WHITELIST_LAMBDA_ARN must not be set"
+  }
+}
+
+run "with_the_whitelist_lambda_both_are_invoked" {
+  command = plan
+
+  variables {
+    ip_whitelist_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:infra-ip-whitelist"
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.task.statement : s.resources])) == toset([
+      "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator",
+      "arn:aws:lambda:eu-west-1:123456789012:function:infra-ip-whitelist",
+    ])
+    error_message = "with ip_whitelist_lambda_arn, the task role invokes exactly the two functions"
+  }
+  assert {
+    condition     = { for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value }["IP_WHITELIST_LAMBDA_ARN"] == "arn:aws:lambda:eu-west-1:123456789012:function:infra-ip-whitelist"
+    error_message = "IP_WHITELIST_LAMBDA_ARN must be the given ARN"
+  }
+}
+
+run "the_container_environment_has_the_defaults" {
+  command = plan
+
+  assert {
+    condition = { for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value } == {
+      INFRA_BACKEND                  = "lambda"
+      ORCHESTRATOR_LAMBDA_ARN        = "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"
+      AWS_REGION                     = "eu-west-1"
+      INFRA_ENVIRONMENTS             = "dev,staging,prod"
+      INFRA_PROTECTED_ENVIRONMENTS   = "prod"
+      INFRA_ALLOWED_CHANNELS         = "C0123456789"
+      INFRA_COOLDOWN_SECONDS         = "30"
+      INFRA_METRICS                  = "emf"
+      INFRA_METRICS_INTERVAL_SECONDS = "60"
+      INFRA_HEALTH_ADDRESS           = "127.0.0.1"
+      INFRA_HEALTH_PORT              = "8080"
+      LOG_FORMAT                     = "json"
+      LOG_LEVEL                      = "info"
+    }
+    error_message = "unexpected container environment (null inputs must leave their variable unset): ${jsonencode(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment)}"
+  }
+  assert {
+    condition = [for s in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets : "${s.name}=${s.valueFrom}"] == [
+      "SLACK_BOT_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-bot-token-AbCdEf",
+      "SLACK_APP_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl",
+    ]
+    error_message = "the tokens must come in as secrets from the two ARNs"
+  }
+}
+
+run "every_setting_reaches_the_container" {
+  command = plan
+
+  variables {
+    notify_channel           = "C0000000002"
+    read_rate_limit          = 0
+    min_cidr_prefix_v4       = 24
+    min_cidr_prefix_v6       = 56
+    whitelist_ports          = [443, 8443]
+    whitelist_sweep_seconds  = 300
+    lambda_timeout_seconds   = 600
+    progress_seconds         = 15
+    socket_connections       = 3
+    drain_seconds            = 20
+    metrics                  = "prometheus"
+    metrics_interval_seconds = 30
+    allow_guests             = true
+  }
+
+  assert {
+    condition = {
+      for k, v in { for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value } : k => v
+      if contains(["INFRA_NOTIFY_CHANNEL", "INFRA_READ_RATE_LIMIT", "INFRA_MIN_CIDR_PREFIX_V4", "INFRA_MIN_CIDR_PREFIX_V6", "INFRA_WHITELIST_PORTS", "INFRA_WHITELIST_SWEEP_SECONDS", "INFRA_LAMBDA_TIMEOUT_SECONDS", "INFRA_PROGRESS_SECONDS", "INFRA_SOCKET_CONNECTIONS", "INFRA_DRAIN_SECONDS", "INFRA_METRICS", "INFRA_METRICS_INTERVAL_SECONDS", "INFRA_ALLOW_GUESTS"], k)
+      } == {
+      INFRA_NOTIFY_CHANNEL           = "C0000000002"
+      INFRA_READ_RATE_LIMIT          = "0"
+      INFRA_MIN_CIDR_PREFIX_V4       = "24"
+      INFRA_MIN_CIDR_PREFIX_V6       = "56"
+      INFRA_WHITELIST_PORTS          = "443,8443"
+      INFRA_WHITELIST_SWEEP_SECONDS  = "300"
+      INFRA_LAMBDA_TIMEOUT_SECONDS   = "600"
+      INFRA_PROGRESS_SECONDS         = "15"
+      INFRA_SOCKET_CONNECTIONS       = "3"
+      INFRA_DRAIN_SECONDS            = "20"
+      INFRA_METRICS                  = "prometheus"
+      INFRA_METRICS_INTERVAL_SECONDS = "30"
+      INFRA_ALLOW_GUESTS             = "true"
+    }
+    error_message = "each setting must reach the container as its variable: ${jsonencode(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment)}"
+  }
+}
+
+run "ssm_parameter_tokens_are_read_with_ssm_get_parameters" {
+  command = plan
+
+  variables {
+    slack_bot_token_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/infra-bot/prod/slack-bot-token"
+    slack_app_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl"
+    secrets_kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-4567-89ef-0123-456789abcdef"
+  }
+
+  assert {
+    condition = jsonencode([for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ssm:GetParameters")]) == jsonencode([
+      ["arn:aws:ssm:eu-west-1:123456789012:parameter/infra-bot/prod/slack-bot-token"]
+    ])
+    error_message = "the SSM parameter must be read with ssm:GetParameters, on exactly its ARN"
+  }
+  assert {
+    condition = jsonencode([for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "secretsmanager:GetSecretValue")]) == jsonencode([
+      ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl"]
+    ])
+    error_message = "the secret must be read with secretsmanager:GetSecretValue, on exactly its ARN"
+  }
+  assert {
+    condition = jsonencode([for s in data.aws_iam_policy_document.execution.statement : sort(flatten([for c in s.condition : c.values])) if contains(s.actions, "kms:Decrypt")]) == jsonencode([
+      ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"]
+    ])
+    error_message = "kms:Decrypt must be allowed through Secrets Manager and SSM only"
+  }
+}
+
+run "given_image_is_run_as_today" {
+  command = plan
+
+  variables {
+    image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0"
+    ecr_repository_arn = "arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"
+  }
+
+  assert {
+    condition     = length(aws_ecr_repository.this) == 0
+    error_message = "with image, the module creates no repository"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot:1.0.0"
+    error_message = "with image, the container runs it"
+  }
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"]])
+    error_message = "with image and ecr_repository_arn, pull from exactly that repository"
+  }
+}
+
+# The top-level README's call: an ECR image without ecr_repository_arn. The
+# repository is read off the image reference.
+run "private_ecr_image_pulls_from_its_repository" {
+  command = plan
+
+  variables {
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/infra-bot:1.0.0"
+  }
+
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/team/infra-bot"]])
+    error_message = "an ECR image without ecr_repository_arn must pull from exactly its own repository"
+  }
+}
+
+run "private_ecr_image_by_digest_pulls_from_its_repository" {
+  command = plan
+
+  variables {
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ecr:BatchGetImage")
+    ]) == jsonencode([["arn:aws:ecr:eu-west-1:123456789012:repository/infra-bot"]])
+    error_message = "an ECR image by digest must pull from exactly its own repository"
+  }
+}
+
+run "public_image_needs_no_ecr_rights" {
+  command = plan
+
+  variables {
+    image = "public.ecr.aws/example/infra-bot:1.0.0"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.execution.statement : s if anytrue([for a in s.actions : startswith(a, "ecr:")])]) == 0
+    error_message = "with an image and no ecr_repository_arn, the execution role gets no ECR permission"
+  }
+}
+
+run "a_digest_tag_is_joined_with_at" {
+  command = plan
+
+  variables {
+    image_tag = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/infra-bot-prod@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    error_message = "a digest must be joined as <url>@sha256:..."
+  }
+}
+
+run "longest_names_fit_iam" {
+  command = plan
+
+  variables {
+    name        = "abcdefghijklmnopqrstuvwxyz012345"
+    environment = "abcdefghijklmnop"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.execution.name) <= 64 && length(aws_iam_role.task.name) <= 64
+    error_message = "role names must fit IAM's 64 characters with the longest name and environment"
+  }
+}
+
+# "bot-" passes the name validation, but "bot--prod" is no ECR repository
+# name: refused at plan, before AWS would.
+run "name_ecr_refuses_is_refused_before_apply" {
+  command = plan
+
+  variables {
+    name = "bot-"
+  }
+
+  expect_failures = [aws_ecr_repository.this]
+}
+
+run "token_arn_of_another_service_is_refused" {
+  command = plan
+
+  variables {
+    slack_bot_token_secret_arn = "arn:aws:s3:::bucket/token"
+  }
+
+  expect_failures = [var.slack_bot_token_secret_arn]
+}
+
+run "bad_whitelist_lambda_arn_is_refused" {
+  command = plan
+
+  variables {
+    ip_whitelist_lambda_arn = "infra-ip-whitelist"
+  }
+
+  expect_failures = [var.ip_whitelist_lambda_arn]
+}
+
+run "bad_metrics_is_refused" {
+  command = plan
+
+  variables {
+    metrics = "statsd"
+  }
+
+  expect_failures = [var.metrics]
+}
+
+run "drain_over_25_is_refused" {
+  command = plan
+
+  variables {
+    drain_seconds = 30
+  }
+
+  expect_failures = [var.drain_seconds]
+}
+
+# The real provider writes the task role's policy (its inputs are all known
+# at plan; the execution role's depends on the log group's ARN, which only
+# an apply would know, and overrides do not reach a real provider's plan):
+# exactly the orchestrator, no "*".
+run "real_provider_renders_the_task_policy" {
+  command = plan
+
+  providers = {
+    aws = aws.real
+  }
+
+  assert {
+    condition     = !strcontains(data.aws_iam_policy_document.task.json, "*")
+    error_message = "the task role's policy has a \"*\": ${data.aws_iam_policy_document.task.json}"
+  }
+  assert {
+    condition = jsonencode([
+      for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : [s.Effect, s.Action, s.Resource]
+    ]) == jsonencode([["Allow", "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"]])
+    error_message = "the task role may invoke exactly the orchestrator: ${data.aws_iam_policy_document.task.json}"
+  }
+}
