@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/environment.hpp"
@@ -58,6 +59,12 @@ std::unique_ptr<CredentialsProvider> make_default_credentials_chain(const core::
                                                                     const core::Clock& clock,
                                                                     core::LoggerPtr logger,
                                                                     core::Redactor redactor);
+
+/// What a user (Slack, the console) is told when the bot has no AWS
+/// credentials: the Error's detail and the log keep the full text (files,
+/// profiles, STS codes), which is for operators only.
+inline constexpr std::string_view kNoCredentialsUserMessage =
+    "The bot cannot reach AWS — an operator has the details.";
 
 /// Fixed credentials (tests, tools).
 std::unique_ptr<CredentialsProvider> make_static_credentials(Credentials credentials);
