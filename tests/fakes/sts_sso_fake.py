@@ -5,6 +5,7 @@ chain's tests. Debian's /usr/bin/python3 with python3-botocore.
 Usage:  /usr/bin/python3 -u sts_sso_fake.py [--credentials AKID:SECRET[:TOKEN] ...]
                                             [--web-token TOKEN ...] [--sso-token TOKEN]
                                             [--account 111122223333]
+                                            [--issue AKID:SECRET:TOKEN]
 
 Start-up and output (stdout, one JSON object a line, flushed):
   PORT <n>      first line: the port on 127.0.0.1 (chosen by the OS)
@@ -88,6 +89,12 @@ class State:
         self.options = options
 
     def issue(self):
+        if self.options.issue:
+            # Fixed credentials, so another fake (fake_lambda.py) can trust them.
+            key, secret, token = self.options.issue.split(":", 2)
+            with self.lock:
+                self.known[key] = (secret, token)
+            return key, secret, token
         key = "ASIA" + random_text(string.ascii_uppercase + string.digits, 16)
         secret = random_text(string.ascii_letters + string.digits + "/+", 40)
         token = "FwoGZXIvYXdzE" + random_text(string.ascii_letters + string.digits + "/+", 80) + "="
@@ -256,6 +263,7 @@ def main():
     parser.add_argument("--web-token", action="append", help="accepted web identity tokens")
     parser.add_argument("--sso-token", help="the accepted SSO access token")
     parser.add_argument("--account", default="111122223333")
+    parser.add_argument("--issue", help="AKID:SECRET:TOKEN to hand out instead of random ones")
     options = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(State(options)))
     server.daemon_threads = True
