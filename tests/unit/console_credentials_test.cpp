@@ -83,6 +83,7 @@ class ConsoleCredentials : public testing::Test {
         {"HOME", home_.string()},
         {"AWS_PROFILE", profile},
         {"LOG_FORMAT", "json"},
+        {"INFRA_ALLOW_INSECURE_ENDPOINTS", "true"},  // the STS / SSO fake speaks plain http
     };
   }
 
@@ -162,6 +163,15 @@ TEST_F(ConsoleCredentials, AnSsoProfileAnswersStatusDev) {
   EXPECT_THAT(events[0], HasSubstr(R"("service": "sso")"));
   EXPECT_THAT(events[0], HasSubstr(R"("authorized": true)"));
   EXPECT_THAT(events[0], HasSubstr(R"("role_name": "InfraBot")"));
+}
+
+TEST_F(ConsoleCredentials, APlainHttpStsEndpointNeedsTheInsecureSwitch) {
+  auto env = environment("bot");
+  env.erase("INFRA_ALLOW_INSECURE_ENDPOINTS");
+  env["AWS_ENDPOINT_URL_LAMBDA"] = "https://127.0.0.1:1";
+  test::BotProcess bot({"console", "-c", "/infra status dev"}, env);
+  EXPECT_EQ(bot.wait_exit(20s), 2);
+  EXPECT_THAT(core::join(bot.all_lines(), "\n"), HasSubstr("AWS_ENDPOINT_URL_STS"));
 }
 
 TEST_F(ConsoleCredentials, ACredentialFailureShowsOneSentenceAndLogsTheDetails) {
