@@ -26,6 +26,10 @@ STS behaviour:
   AssumeRoleWithWebIdentity  must NOT be signed; WebIdentityToken must be one of --web-token,
       else 400 InvalidIdentityToken.
 SSO: x-amz-sso_bearer_token must equal --sso-token, else 401 UnauthorizedException.
+SSO OIDC: POST .../token {grantType refresh_token, clientId "fake-client-id", clientSecret
+  "fake-client-secret-0123456789", refreshToken --refresh-token} answers accessToken --sso-token,
+  expiresIn 28800 and refreshToken "<--refresh-token>-rotated"; else 400 invalid_grant. Event
+  {"service": "sso-oidc", "path", "grant_type", "client_id", "signed", "accepted"}.
 Container: GET /v2/credentials/<any> issues credentials (no Authorization check); event
   {"service": "container", "path", "issued": access key id}.
 SIGTERM ends it.
@@ -139,6 +143,8 @@ def make_handler(state):
         def do_POST(self):  # noqa: N802 (stdlib name)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if self.path.endswith("/token"):
+                return self.create_token(body)
             fields = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
             action = fields.get("Action", "")
             event = {"service": "sts", "action": action, "path": self.path,
@@ -191,6 +197,29 @@ def make_handler(state):
                 return self.issue_reply(event, action, fields)
             self.record(**event)
             return self.sts_error(400, "InvalidAction", "unknown action")
+
+        def create_token(self, body):
+            # SSO OIDC CreateToken (restJson, unsigned), grantType refresh_token only.
+            try:
+                request = json.loads(body)
+            except ValueError:
+                request = {}
+            accepted = (request.get("grantType") == "refresh_token"
+                        and options.refresh_token is not None
+                        and request.get("refreshToken") == options.refresh_token
+                        and request.get("clientId") == "fake-client-id"
+                        and request.get("clientSecret") == "fake-client-secret-0123456789")
+            self.record(service="sso-oidc", path=self.path, grant_type=request.get("grantType"),
+                        client_id=request.get("clientId"),
+                        signed=self.headers.get("Authorization") is not None, accepted=accepted)
+            if not accepted:
+                return self.answer(400, json.dumps({"error": "invalid_grant",
+                                                    "error_description": "refresh refused"}),
+                                   "application/json",
+                                   [("x-amzn-ErrorType", "InvalidGrantException")])
+            return self.answer(200, json.dumps({
+                "accessToken": options.sso_token, "tokenType": "Bearer", "expiresIn": 28800,
+                "refreshToken": options.refresh_token + "-rotated"}), "application/json")
 
         def issue_reply(self, event, action, fields):
             key, secret, token = state.issue()
@@ -263,6 +292,7 @@ def main():
     parser.add_argument("--web-token", action="append", help="accepted web identity tokens")
     parser.add_argument("--sso-token", help="the accepted SSO access token")
     parser.add_argument("--account", default="111122223333")
+    parser.add_argument("--refresh-token", help="the refresh token SSO OIDC accepts")
     parser.add_argument("--issue", help="AKID:SECRET:TOKEN to hand out instead of random ones")
     options = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(State(options)))

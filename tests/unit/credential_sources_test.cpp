@@ -45,6 +45,7 @@ constexpr const char* kSourceSecret = "sourceProfileSecretKey/0123456789abcdefAB
 constexpr const char* kWebTokenA = "eyJhbGciOiJSUzI1NiJ9.web-identity-token-A.signature";
 constexpr const char* kWebTokenB = "eyJhbGciOiJSUzI1NiJ9.web-identity-token-B.signature";
 constexpr const char* kSsoToken = "aoaAAAAAGcached-sso-access-token-0123456789";
+constexpr const char* kRefreshToken = "aorAAAAAGrefresh-token-0123456789abcdef";
 
 // The fake's events, one JSON object per line.
 struct Event {
@@ -141,7 +142,7 @@ class CredentialSources : public testing::Test {
   test::PythonFake fake_{
       std::string(FAKES_DIR) + "/sts_sso_fake.py",
       {"--credentials", fmt::format("{}:{}", kSourceKey, kSourceSecret), "--web-token", kWebTokenA,
-       "--web-token", kWebTokenB, "--sso-token", kSsoToken}};
+       "--web-token", kWebTokenB, "--sso-token", kSsoToken, "--refresh-token", kRefreshToken}};
   std::string base_;
   fs::path home_;
   core::MapEnvironment env_;
@@ -498,6 +499,87 @@ TEST_F(CredentialSources, NoCachedSsoTokenNamesTheFile) {
   auto credentials = chain()->get();
   ASSERT_FALSE(credentials);
   EXPECT_THAT(credentials.error().user_message, HasSubstr((home_ / kLegacyCache).string()));
+}
+
+// A cache entry as `aws sso login` leaves it for an sso-session profile.
+std::string refreshable_token_json(std::string_view token, core::TimePoint expires,
+                                   std::string_view refresh) {
+  return fmt::format(
+      R"({{"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",)"
+      R"( "accessToken": "{}", "expiresAt": "{}", "refreshToken": "{}",)"
+      R"( "clientId": "fake-client-id", "clientSecret": "fake-client-secret-0123456789",)"
+      R"( "registrationExpiresAt": "2099-01-01T00:00:00Z"}})",
+      token, core::format_rfc3339(expires), refresh);
+}
+
+constexpr std::string_view kCorpProfile =
+    "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\n"
+    "sso_role_name = ReadOnly\n"
+    "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+    "sso_region = us-east-1\n";
+
+TEST_F(CredentialSources, AnExpiredSsoSessionTokenIsRefreshedThroughOidcAndWrittenBack) {
+  config(kCorpProfile);
+  const auto cache = write(kCorpCache, refreshable_token_json("aoaAAAAAGexpired-token-0123456789",
+                                                              clock_.now() - 1h, kRefreshToken));
+  env_.set("AWS_PROFILE", "dev");
+  env_.set("AWS_ENDPOINT_URL_SSO_OIDC", base_);
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << describe(credentials.error());
+  const auto seen = events(2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].string("service"), "sso-oidc");
+  EXPECT_EQ(seen[0].string("path"), "/token");
+  EXPECT_EQ(seen[0].string("grant_type"), "refresh_token");
+  EXPECT_TRUE(seen[0].json["accepted"].GetBool());
+  EXPECT_FALSE(seen[0].json["signed"].GetBool());
+  EXPECT_EQ(seen[1].string("service"), "sso");
+  EXPECT_TRUE(seen[1].json["authorized"].GetBool()) << "the new token is the bearer";
+  // Written back as botocore does: the new token and expiry, the rotated refresh token, the
+  // registration kept.
+  std::ifstream in(cache);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto written = core::json::parse(text);
+  ASSERT_TRUE(written && written->IsObject()) << text;
+  EXPECT_EQ(core::json::get_string(*written, "accessToken"), kSsoToken);
+  EXPECT_EQ(core::json::get_string(*written, "refreshToken"),
+            std::string(kRefreshToken) + "-rotated");
+  EXPECT_EQ(core::json::get_string(*written, "clientId"), "fake-client-id");
+  const auto expires =
+      core::parse_rfc3339(core::json::get_string(*written, "expiresAt").value_or(""));
+  ASSERT_TRUE(expires);
+  EXPECT_GT(*expires, clock_.now() + 7h);
+  EXPECT_TRUE(redacted(kRefreshToken));
+  EXPECT_TRUE(redacted(std::string(kRefreshToken) + "-rotated"));
+  EXPECT_TRUE(redacted("fake-client-secret-0123456789"));
+}
+
+TEST_F(CredentialSources, AFailedRefreshOfAStillValidTokenKeepsUsingIt) {
+  config(kCorpProfile);
+  write(kCorpCache,
+        refreshable_token_json(kSsoToken, clock_.now() + 10min, "aorAAAAAGrevoked-0123"));
+  env_.set("AWS_PROFILE", "dev");
+  env_.set("AWS_ENDPOINT_URL_SSO_OIDC", base_);
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << describe(credentials.error());
+  const auto seen = events(2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(seen[0].json["accepted"].GetBool());
+  EXPECT_TRUE(seen[1].json["authorized"].GetBool());
+}
+
+TEST_F(CredentialSources, AFailedRefreshOfAnExpiredTokenSaysToLogIn) {
+  config(kCorpProfile);
+  write(kCorpCache, refreshable_token_json("aoaAAAAAGexpired-token-0123456789", clock_.now() - 1min,
+                                           "aorAAAAAGrevoked-0123"));
+  env_.set("AWS_PROFILE", "dev");
+  env_.set("AWS_ENDPOINT_URL_SSO_OIDC", base_);
+  auto credentials = chain()->get();
+  ASSERT_FALSE(credentials);
+  EXPECT_THAT(credentials.error().user_message, HasSubstr("refresh failed"));
+  EXPECT_THAT(credentials.error().user_message, HasSubstr("HTTP 400 invalid_grant"));
+  EXPECT_THAT(credentials.error().user_message, HasSubstr("aws sso login --sso-session corp"));
+  EXPECT_EQ(events(1).size(), 1u) << "the portal is not asked";
 }
 
 TEST_F(CredentialSources, AnSsoProfileWithoutItsSessionSectionIsAConfigError) {
