@@ -1,6 +1,6 @@
-// The default credential chain (aws.md §4): environment → shared files →
-// container endpoint → IMDSv2, evaluated lazily on the first get(), behind a
-// cache that refreshes expiring credentials (cached_credentials.cpp).
+// The default credential chain (aws.md §4): environment → web identity →
+// shared files (profile_credentials.cpp) → container endpoint → IMDSv2, evaluated lazily on the
+// first get(), behind a cache that refreshes expiring credentials (cached_credentials.cpp).
 
 #include "aws/credentials.hpp"
 
