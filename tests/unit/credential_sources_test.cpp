@@ -246,6 +246,34 @@ TEST_F(CredentialSources, CredentialSourceEcsContainerSignsWithTheContainerCrede
   expect_same_as_botocore(*credentials, seen[1]);
 }
 
+TEST_F(CredentialSources, RoleArnWinsOverStaticKeysInTheSameProfileAsInBotocore) {
+  config(
+      fmt::format("{}[profile both]\n"
+                  "aws_access_key_id = AKIANOTUSEDDIRECTLY01\n"
+                  "aws_secret_access_key = notUsedDirectlySecret/0123456789\n"
+                  "role_arn = arn:aws:iam::111122223333:role/both\n"
+                  "source_profile = base\n",
+                  kSourceProfile));
+  env_.set("AWS_PROFILE", "both");
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << describe(credentials.error());
+  EXPECT_EQ(events(1)[0].string("signed_by"), kSourceKey);
+  EXPECT_NE(credentials->access_key_id, "AKIANOTUSEDDIRECTLY01");
+}
+
+TEST_F(CredentialSources, StaticKeysInTheCredentialsFileWinOverCredentialProcess) {
+  const auto path = script("bin/never", "echo never-run > \"$0.ran\"; exit 1");
+  write(".aws/credentials", fmt::format("[tool]\naws_access_key_id = {}\n"
+                                        "aws_secret_access_key = {}\n",
+                                        kSourceKey, kSourceSecret));
+  config(fmt::format("[profile tool]\ncredential_process = {}\n", path));
+  env_.set("AWS_PROFILE", "tool");
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << describe(credentials.error());
+  EXPECT_EQ(credentials->access_key_id, kSourceKey);
+  EXPECT_FALSE(fs::exists(path + ".ran"));
+}
+
 TEST_F(CredentialSources, AnUnknownCredentialSourceIsAConfigError) {
   config(
       "[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\n"
