@@ -417,12 +417,34 @@ TEST_F(CredentialSources, ARefusedWebIdentityTokenIsReported) {
   EXPECT_THAT(credentials.error().user_message, HasSubstr("arn:aws:iam::111122223333:role/web"));
 }
 
-TEST_F(CredentialSources, RoleArnWithoutATokenFileIsAConfigError) {
-  env_.set("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/web");
+TEST_F(CredentialSources, ATokenFileWithoutARoleIsAConfigError) {
+  env_.set("AWS_WEB_IDENTITY_TOKEN_FILE", write("token", kWebTokenA));
   auto credentials = chain()->get();
   ASSERT_FALSE(credentials);
   EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message, HasSubstr("AWS_WEB_IDENTITY_TOKEN_FILE"));
+  EXPECT_THAT(credentials.error().user_message, HasSubstr("no role (AWS_ROLE_ARN"));
+}
+
+TEST_F(CredentialSources, AwsRoleArnAloneIsNotWebIdentityAsInBotocore) {
+  env_.set("AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/web");
+  auto credentials = chain()->get();
+  ASSERT_FALSE(credentials);
+  EXPECT_THAT(credentials.error().user_message,
+              HasSubstr("web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set"));
+}
+
+TEST_F(CredentialSources, TheEnvironmentTokenFileMeetsTheProfilesRoleArnAsInBotocore) {
+  config(
+      "[profile eks]\nrole_arn = arn:aws:iam::111122223333:role/from-profile\n"
+      "role_session_name = from-profile\n");
+  env_.set("AWS_PROFILE", "eks");
+  env_.set("AWS_WEB_IDENTITY_TOKEN_FILE", write("token", kWebTokenA));
+  auto credentials = chain()->get();
+  ASSERT_TRUE(credentials) << describe(credentials.error());
+  const auto event = std::move(events(1)[0]);
+  EXPECT_EQ(event.string("action"), "AssumeRoleWithWebIdentity");
+  EXPECT_EQ(event.param("RoleArn"), "arn:aws:iam::111122223333:role/from-profile");
+  EXPECT_EQ(event.param("RoleSessionName"), "from-profile");
 }
 
 TEST_F(CredentialSources, TheEnvironmentKeysStillWinOverWebIdentity) {

@@ -425,36 +425,32 @@ class WebIdentitySource final : public CredentialSource {
 
   core::Result<Credentials> fetch() override {
     const auto& env = context_.env;
-    auto token_file = env.get("AWS_WEB_IDENTITY_TOKEN_FILE").value_or("");
-    auto role_arn = env.get("AWS_ROLE_ARN").value_or("");
-    if (!token_file.empty() || !role_arn.empty()) {
-      if (token_file.empty() || role_arn.empty()) {
-        return config_error(
-            fmt::format("{} is set but {} is not",
-                        token_file.empty() ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE",
-                        token_file.empty() ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"));
-      }
-      described_ = fmt::format("web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role {})", role_arn);
-      return web_identity(context_, token_file, role_arn,
-                          env.get("AWS_ROLE_SESSION_NAME").value_or(""), sts_region(env),
-                          "AWS_WEB_IDENTITY_TOKEN_FILE");
-    }
     const auto files = SharedFiles::load(env);
     const auto profile = selected_profile(env);
     const auto merged = files.merged(profile);
-    if (!merged || value_of(*merged, "web_identity_token_file").empty()) {
+    // botocore, per key: the variable when set, else the profile's key.
+    const auto setting = [&](const char* variable, std::string_view key) -> std::string {
+      if (auto value = env.get(variable)) return std::string(core::trim(*value));
+      return merged ? value_of(*merged, key) : std::string();
+    };
+    const bool from_environment = env.get("AWS_WEB_IDENTITY_TOKEN_FILE").has_value();
+    const auto origin = from_environment ? std::string("AWS_WEB_IDENTITY_TOKEN_FILE")
+                                         : fmt::format("profile \"{}\"", profile);
+    const auto token_file = setting("AWS_WEB_IDENTITY_TOKEN_FILE", "web_identity_token_file");
+    if (token_file.empty()) {
       return core::make_error(core::ErrorCode::not_found, "AWS_WEB_IDENTITY_TOKEN_FILE not set");
     }
-    token_file = value_of(*merged, "web_identity_token_file");
-    role_arn = value_of(*merged, "role_arn");
+    const auto role_arn = setting("AWS_ROLE_ARN", "role_arn");
     if (role_arn.empty()) {
-      return config_error(
-          fmt::format("profile \"{}\" sets web_identity_token_file but no role_arn", profile));
+      return config_error(fmt::format(
+          "web identity ({}): a token file is set but no role (AWS_ROLE_ARN or the profile's "
+          "role_arn)",
+          origin));
     }
-    described_ = fmt::format("web identity of profile \"{}\" (role {})", profile, role_arn);
-    return web_identity(context_, token_file, role_arn, value_of(*merged, "role_session_name"),
-                        sts_region(env, value_of(*merged, "region")),
-                        fmt::format("profile \"{}\"", profile));
+    described_ = fmt::format("web identity ({}, role {})", origin, role_arn);
+    return web_identity(
+        context_, token_file, role_arn, setting("AWS_ROLE_SESSION_NAME", "role_session_name"),
+        sts_region(env, merged ? value_of(*merged, "region") : std::string()), origin);
   }
 
  private:
