@@ -962,6 +962,7 @@ TEST_F(CredentialsTest, NothingFoundIsOneErrorListingEverySource) {
   EXPECT_EQ(credentials.error().code, core::ErrorCode::unavailable);
   EXPECT_EQ(credentials.error().user_message,
             "no AWS credentials found; environment: AWS_ACCESS_KEY_ID not set; "
+            "web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set; "
             "profile \"default\": no file at /nonexistent-home/.aws/credentials or "
             "/nonexistent-home/.aws/config; container: AWS_CONTAINER_CREDENTIALS_* not set; "
             "IMDS: disabled by AWS_EC2_METADATA_DISABLED");

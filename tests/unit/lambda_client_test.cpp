@@ -457,7 +457,10 @@ TEST_F(LambdaClientTest, CredentialFailureSendsNothing) {
   auto outcome = client().invoke(request());
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, core::ErrorCode::unavailable);
-  EXPECT_THAT(outcome.error().user_message, HasSubstr("No AWS credentials"));
+  // Users see one fixed sentence; the chain's text (files, profiles) stays in the detail.
+  EXPECT_EQ(outcome.error().user_message, aws::kNoCredentialsUserMessage);
+  EXPECT_THAT(outcome.error().detail, HasSubstr("No AWS credentials found"));
+  EXPECT_THAT(outcome.error().detail, HasSubstr("chain exhausted"));
   EXPECT_TRUE(http_.requests().empty());
 }
 

@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
+#include "core/redactor.hpp"
 #include "core/result.hpp"
 
 namespace aws::detail {
@@ -38,7 +39,15 @@ class CredentialSource {
 using CredentialSourcePtr = std::unique_ptr<CredentialSource>;
 
 CredentialSourcePtr make_environment_source(const core::Environment& env);
-CredentialSourcePtr make_profile_source(const core::Environment& env);
+/// AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, else the selected profile's
+/// web_identity_token_file + role_arn: STS AssumeRoleWithWebIdentity.
+CredentialSourcePtr make_web_identity_source(const core::Environment& env, core::http::Client& http,
+                                             const core::Clock& clock, core::Redactor redactor);
+/// The selected profile: assume-role (source_profile chains or
+/// credential_source), SSO, static keys, credential_process. `redactor` learns
+/// tokens and intermediate credentials on the way.
+CredentialSourcePtr make_profile_source(const core::Environment& env, core::http::Client& http,
+                                        const core::Clock& clock, core::Redactor redactor);
 CredentialSourcePtr make_container_source(const core::Environment& env, core::http::Client& http);
 CredentialSourcePtr make_imds_source(const core::Environment& env, core::http::Client& http,
                                      const core::Clock& clock);

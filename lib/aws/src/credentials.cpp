@@ -1,6 +1,6 @@
-// The default credential chain (aws.md §4): environment → shared files →
-// container endpoint → IMDSv2, evaluated lazily on the first get(), behind a
-// cache that refreshes expiring credentials (cached_credentials.cpp).
+// The default credential chain (aws.md §4): environment → web identity →
+// shared files (profile_credentials.cpp) → container endpoint → IMDSv2, evaluated lazily on the
+// first get(), behind a cache that refreshes expiring credentials (cached_credentials.cpp).
 
 #include "aws/credentials.hpp"
 
@@ -23,7 +23,7 @@ using detail::CredentialSourcePtr;
 
 // Every variable the chain reads. They are copied when the chain is built: the
 // caller's Environment need not outlive it.
-constexpr std::array<std::string_view, 15> kVariables = {
+constexpr std::array<std::string_view, 25> kVariables = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -39,6 +39,16 @@ constexpr std::array<std::string_view, 15> kVariables = {
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_EC2_METADATA_DISABLED",
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 };
 
 class StaticCredentials final : public CredentialsProvider {
@@ -98,13 +108,14 @@ class EnvironmentSource final : public CredentialSource {
 class CredentialChain final : public CredentialSource {
  public:
   CredentialChain(const core::Environment& env, core::http::Client& http, const core::Clock& clock,
-                  core::LoggerPtr logger)
+                  core::LoggerPtr logger, const core::Redactor& redactor)
       : logger_(std::move(logger)) {
     for (const auto variable : kVariables) {
       if (auto value = env.get(variable)) env_.set(std::string(variable), std::move(*value));
     }
     sources_.push_back(detail::make_environment_source(env_));
-    sources_.push_back(detail::make_profile_source(env_));
+    sources_.push_back(detail::make_web_identity_source(env_, http, clock, redactor));
+    sources_.push_back(detail::make_profile_source(env_, http, clock, redactor));
     sources_.push_back(detail::make_container_source(env_, http));
     sources_.push_back(detail::make_imds_source(env_, http, clock));
   }
@@ -172,7 +183,7 @@ std::unique_ptr<CredentialsProvider> make_default_credentials_chain(const core::
                                                                     core::LoggerPtr logger,
                                                                     core::Redactor redactor) {
   if (!logger) logger = core::make_null_logger();
-  auto chain = std::make_unique<CredentialChain>(env, http, clock, logger);
+  auto chain = std::make_unique<CredentialChain>(env, http, clock, logger, redactor);
   // The one place every source's credentials pass through: the cache sees each fetch.
   auto learn = [redactor = std::move(redactor)](const Credentials& credentials) mutable {
     for (const auto* secret :

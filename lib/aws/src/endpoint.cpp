@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/environment.hpp"
 #include "core/strings.hpp"
 
 namespace aws::detail {
@@ -71,6 +72,24 @@ std::string regional_endpoint(std::string_view prefix, std::string_view region,
   const bool china = region.starts_with("cn-") || partition == "aws-cn";
   return fmt::format("https://{}.{}.{}", prefix, region,
                      china ? "amazonaws.com.cn" : "amazonaws.com");
+}
+
+}  // namespace aws::detail
+
+namespace aws::detail {
+
+std::string endpoint_override(const core::Environment& env, std::string_view service_id) {
+  if (auto ignore = env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+      ignore && core::to_lower(core::trim(*ignore)) == "true") {
+    return {};
+  }
+  for (const auto& variable :
+       {fmt::format("AWS_ENDPOINT_URL_{}", service_id), std::string("AWS_ENDPOINT_URL")}) {
+    if (auto value = env.get(variable); value && !core::trim(*value).empty()) {
+      return std::string(core::trim(*value));
+    }
+  }
+  return {};
 }
 
 }  // namespace aws::detail

@@ -29,3 +29,17 @@ std::string regional_endpoint(std::string_view prefix, std::string_view region,
                               std::string_view partition = {});
 
 }  // namespace aws::detail
+
+namespace core {
+class Environment;
+}
+
+namespace aws::detail {
+
+/// The SDKs' endpoint override for a service from the environment:
+/// AWS_ENDPOINT_URL_<SERVICE_ID> (e.g. "STS", "SSO", "SSO_OIDC"), else
+/// AWS_ENDPOINT_URL; empty when neither is set (non-empty) or when
+/// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true.
+std::string endpoint_override(const core::Environment& env, std::string_view service_id);
+
+}  // namespace aws::detail

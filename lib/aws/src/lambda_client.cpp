@@ -326,10 +326,11 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
     auto credentials = credentials_.get();
     if (!credentials) {
       core::Error error = credentials.error();
-      error.detail = fmt::format("lambda invoke {}: no credentials: {}", function.invoke_name(),
-                                 error.detail.empty() ? error.user_message : error.detail);
-      error.user_message =
-          fmt::format("Could not get AWS credentials to call `{}`: {}", label, error.user_message);
+      // Paths, profile names and STS codes are for the operator (the log), not the chat.
+      error.detail = fmt::format("lambda invoke {}: no credentials: {}{}", function.invoke_name(),
+                                 error.user_message,
+                                 error.detail.empty() ? std::string() : "; " + error.detail);
+      error.user_message = std::string(kNoCredentialsUserMessage);
       logger_->warn("lambda invoke failed: function={} attempt={}/{} code={} detail={}",
                     function.invoke_name(), attempt, max_attempts, core::to_string(error.code),
                     error.detail);

@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/environment.hpp"
 #include "core/strings.hpp"
-#include "credential_source.hpp"
 
 namespace aws::detail {
 namespace {
@@ -84,15 +84,8 @@ const IniSection* find_profile(const IniFile& file, std::string_view profile, bo
   return nullptr;
 }
 
-namespace {
-
-struct SharedFile {
-  std::optional<std::string> path;  ///< nullopt: neither an override nor HOME
-  bool config = false;
-};
-
-std::optional<std::string> resolve_path(const core::Environment& env, std::string_view variable,
-                                        std::string_view file_name) {
+std::optional<std::string> shared_file_path(const core::Environment& env, std::string_view variable,
+                                            std::string_view file_name) {
   const auto home = env.get("HOME");
   const bool have_home = home && !home->empty();
   if (auto value = env.get(variable); value && !value->empty()) {
@@ -105,9 +98,7 @@ std::optional<std::string> resolve_path(const core::Environment& env, std::strin
   return fmt::format("{}/.aws/{}", *home, file_name);
 }
 
-enum class FileState { missing, unreadable, read };
-
-FileState read_file(const std::string& path, std::string& text) {
+FileState read_text_file(const std::string& path, std::string& text) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return FileState::missing;
   std::ifstream in(path, std::ios::binary);
@@ -117,97 +108,6 @@ FileState read_file(const std::string& path, std::string& text) {
   if (in.bad()) return FileState::unreadable;
   text = std::move(content).str();
   return FileState::read;
-}
-
-std::string join_or(const std::vector<std::string>& items) { return core::join(items, " or "); }
-
-// Static keys from the shared files, for the profile AWS_DEFAULT_PROFILE /
-// AWS_PROFILE names (botocore reads them in that order), else "default".
-class ProfileSource final : public CredentialSource {
- public:
-  explicit ProfileSource(const core::Environment& env) : env_(env) {}
-
-  std::string name() const override { return fmt::format("profile \"{}\"", profile()); }
-  std::string describe() const override { return described_.empty() ? name() : described_; }
-
-  core::Result<Credentials> fetch() override {
-    const std::string wanted = profile();
-    // botocore: the credentials file before the config file.
-    const SharedFile files[] = {
-        {resolve_path(env_, "AWS_SHARED_CREDENTIALS_FILE", "credentials"), false},
-        {resolve_path(env_, "AWS_CONFIG_FILE", "config"), true},
-    };
-    std::vector<std::string> missing;
-    std::vector<std::string> notes;
-    bool home_missing = false;
-    for (const auto& file : files) {
-      if (!file.path) {
-        home_missing = true;
-        continue;
-      }
-      const auto& path = *file.path;
-      std::string text;
-      switch (read_file(path, text)) {
-        case FileState::missing:
-          missing.push_back(path);
-          continue;
-        case FileState::unreadable:
-          notes.push_back(fmt::format("cannot read {}", path));
-          continue;
-        case FileState::read:
-          break;
-      }
-      const auto parsed = parse_ini(text);
-      const auto* keys = find_profile(parsed, wanted, file.config);
-      if (keys == nullptr) {
-        notes.push_back(fmt::format("not in {}", path));
-        continue;
-      }
-      const auto value = [&](std::string_view key) -> std::string {
-        const auto it = keys->find(key);
-        return it == keys->end() ? std::string() : it->second;
-      };
-      auto key_id = value("aws_access_key_id");
-      if (key_id.empty()) {
-        notes.push_back(fmt::format(
-            "no aws_access_key_id in {} (only static keys are read from the shared files)", path));
-        continue;
-      }
-      auto secret = value("aws_secret_access_key");
-      if (secret.empty()) {
-        return core::make_error(core::ErrorCode::not_found,
-                                fmt::format("no aws_secret_access_key in {}", path));
-      }
-      auto token = value("aws_session_token");
-      if (token.empty()) token = value("aws_security_token");  // the older spelling
-      described_ = fmt::format("profile \"{}\" in {}", wanted, path);
-      return Credentials{std::move(key_id), std::move(secret), std::move(token), std::nullopt};
-    }
-    std::vector<std::string> reasons;
-    if (!missing.empty()) reasons.push_back("no file at " + join_or(missing));
-    if (home_missing) {
-      reasons.push_back("HOME not set (nor AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE)");
-    }
-    reasons.insert(reasons.end(), notes.begin(), notes.end());
-    return core::make_error(core::ErrorCode::not_found, core::join(reasons, ", "));
-  }
-
- private:
-  std::string profile() const {
-    for (const auto* variable : {"AWS_DEFAULT_PROFILE", "AWS_PROFILE"}) {
-      if (auto value = env_.get(variable); value && !value->empty()) return *value;
-    }
-    return "default";
-  }
-
-  const core::Environment& env_;
-  std::string described_;
-};
-
-}  // namespace
-
-CredentialSourcePtr make_profile_source(const core::Environment& env) {
-  return std::make_unique<ProfileSource>(env);
 }
 
 }  // namespace aws::detail

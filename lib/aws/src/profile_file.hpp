@@ -4,8 +4,13 @@
 // reader and the profile look-up the credential chain uses.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+
+namespace core {
+class Environment;
+}
 
 namespace aws::detail {
 
@@ -25,5 +30,15 @@ IniFile parse_ini(std::string_view text);
 /// sections are `[name]`; in the config file `[profile name]`, except
 /// `[default]` (botocore also accepts `[profile default]`). nullptr if absent.
 const IniSection* find_profile(const IniFile& file, std::string_view profile, bool config_file);
+
+/// A shared file's path: the variable's value (a leading "~/" expanded with
+/// HOME), else $HOME/.aws/<file_name>; nullopt without either.
+std::optional<std::string> shared_file_path(const core::Environment& env, std::string_view variable,
+                                            std::string_view file_name);
+
+enum class FileState { missing, unreadable, read };
+
+/// Reads a whole file into `text`.
+FileState read_text_file(const std::string& path, std::string& text);
 
 }  // namespace aws::detail

@@ -363,10 +363,11 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
     auto credentials = credentials_.get();
     if (!credentials) {
       core::Error error = credentials.error();
-      error.detail = fmt::format("aws {} {}: no credentials: {}", spec_.signing_name, operation,
-                                 error.detail.empty() ? error.user_message : error.detail);
-      error.user_message =
-          fmt::format("Could not get AWS credentials to call {}: {}", what, error.user_message);
+      // Paths, profile names and STS codes are for the operator (the log), not the chat.
+      error.detail = fmt::format("aws {} {}: no credentials: {}{}", spec_.signing_name, operation,
+                                 error.user_message,
+                                 error.detail.empty() ? std::string() : "; " + error.detail);
+      error.user_message = std::string(kNoCredentialsUserMessage);
       logger_->warn("aws call failed: service={} operation={} code={} detail={}",
                     spec_.signing_name, operation, core::to_string(error.code), error.detail);
       return Tried{{}, {CallError{std::move(error), {}, 0, {}, {}}, {}, "no credentials"}, false};

@@ -260,6 +260,12 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     return generic_endpoint;
   };
   config.aws_endpoint_url = endpoint_for("AWS_ENDPOINT_URL_LAMBDA");
+  // The credential chain reads these itself (lib/aws); checked here too, so that a plain-http
+  // STS or SSO endpoint, whose answers carry credentials, stops the start-up like the others.
+  for (const auto* variable :
+       {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC"}) {
+    (void)endpoint_for(variable);
+  }
   if (config.backend == BackendKind::aws) {
     config.aws_endpoints.ecs = endpoint_for("AWS_ENDPOINT_URL_ECS");
     config.aws_endpoints.rds = endpoint_for("AWS_ENDPOINT_URL_RDS");
