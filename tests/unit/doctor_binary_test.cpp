@@ -263,4 +263,11 @@ TEST(DoctorBinaryConfig, ConfigurationProblemsAreListedAndExitOne) {
   EXPECT_THAT(lines, testing::Contains(testing::StartsWith("– Slack bot token: not checked: ")));
 }
 
+TEST(DoctorBinaryConfig, UsageErrorExitsTwo) {
+  test::BotProcess bot({"doctor", "--bogus"}, {});
+  ASSERT_TRUE(bot.started());
+  EXPECT_EQ(bot.wait_exit(std::chrono::seconds(10)), 2);
+  EXPECT_FALSE(bot.log_lines().empty()) << "says what is wrong";
+}
+
 }  // namespace
