@@ -75,8 +75,11 @@ constexpr std::string_view kReachSlack =
 bool decides_destination(std::string_view variable) {
   return variable == "SLACK_API_URL" || variable.starts_with("AWS_ENDPOINT_URL") ||
          variable == "SSL_CERT_FILE" || variable == "INFRA_ALLOW_INSECURE_ENDPOINTS" ||
-         variable == "INFRA_BACKEND" || variable == "SLACK_APP_TOKEN" ||
-         variable == "SLACK_BOT_TOKEN";
+         variable == "INFRA_BACKEND";
+}
+
+bool is_token_variable(std::string_view variable) {
+  return variable == "SLACK_APP_TOKEN" || variable == "SLACK_BOT_TOKEN";
 }
 
 // "invalid configuration:\n  A: x\n  B: y" → {"A: x", "B: y"}.
@@ -94,19 +97,22 @@ std::vector<std::string> problem_lines(std::string_view message) {
   return lines;
 }
 
-// Environment with some variables taken away.
-class WithoutEnvironment final : public core::Environment {
+// Environment with some variables taken away and some pinned.
+class OverlayEnvironment final : public core::Environment {
  public:
-  WithoutEnvironment(const core::Environment& base, std::vector<std::string> removed)
-      : base_(base), removed_(std::move(removed)) {}
+  OverlayEnvironment(const core::Environment& base, std::vector<std::string> removed,
+                     core::MapEnvironment pinned)
+      : base_(base), removed_(std::move(removed)), pinned_(std::move(pinned)) {}
   std::optional<std::string> get(std::string_view name) const override {
     if (std::find(removed_.begin(), removed_.end(), name) != removed_.end()) return std::nullopt;
+    if (auto value = pinned_.get(name)) return value;
     return base_.get(name);
   }
 
  private:
   const core::Environment& base_;
   std::vector<std::string> removed_;
+  core::MapEnvironment pinned_;
 };
 
 std::string_view backend_name(core::BackendKind kind) {
@@ -399,8 +405,10 @@ ConfigOutcome check_config(const core::Environment& env) {
     out.config = std::move(config).value();
     return out;
   }
-  // Carry on without the offending variables, unless that would change where doctor connects
-  // or which token it sends.
+  // Carry on without the offending variables, unless that would change where doctor connects.
+  // A bad token is left out (its checks say so) and the rest is read as `run` would, without
+  // the tokens being required: the backend of `run` (lambda unless INFRA_BACKEND says
+  // otherwise), in console mode.
   std::vector<std::string> variables;
   std::vector<std::string> blocking;
   for (const auto& line : problem_lines(config.error().user_message)) {
@@ -412,8 +420,12 @@ ConfigOutcome check_config(const core::Environment& env) {
                               blocking.size() == 1 ? "is" : "are");
     return out;
   }
-  WithoutEnvironment degraded(env, variables);
-  auto retried = core::load_config(degraded, core::RunMode::service);
+  const bool tokens_bad = std::any_of(variables.begin(), variables.end(), is_token_variable);
+  core::MapEnvironment pinned;
+  if (tokens_bad && !env.get("INFRA_BACKEND")) pinned.set("INFRA_BACKEND", "lambda");
+  OverlayEnvironment degraded(env, variables, std::move(pinned));
+  auto retried =
+      core::load_config(degraded, tokens_bad ? core::RunMode::console : core::RunMode::service);
   if (!retried) {
     out.why_not = "not checked: the configuration does not parse (above)";
     return out;
@@ -435,12 +447,26 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
   std::vector<Check> checks;
 
   // 2. The bot token and its scopes.
-  const auto identity = probes.auth_test();
-  checks.push_back(judge_bot_token(identity));
-  checks.push_back(judge_bot_scopes(identity));
+  constexpr std::string_view kNoBotToken = "not checked: SLACK_BOT_TOKEN is not usable (above)";
+  const bool bot_token = !config.slack_bot_token.empty();
+  const auto identity =
+      bot_token ? probes.auth_test()
+                : core::Result<slack::AuthIdentity>(core::make_error(
+                      ErrorCode::config, std::string(kNoBotToken), "SLACK_BOT_TOKEN unusable"));
+  if (bot_token) {
+    checks.push_back(judge_bot_token(identity));
+    checks.push_back(judge_bot_scopes(identity));
+  } else {
+    checks.push_back(skip("Slack bot token", std::string(kNoBotToken)));
+    checks.push_back(skip("Slack bot scopes", std::string(kNoBotToken)));
+  }
 
   // 3. The app token.
-  checks.push_back(judge_app_token(probes.open_connection()));
+  if (config.slack_app_token.empty()) {
+    checks.push_back(skip("Slack app token", "not checked: SLACK_APP_TOKEN is not usable (above)"));
+  } else {
+    checks.push_back(judge_app_token(probes.open_connection()));
+  }
 
   // 4. The Lambdas, and 5. the AWS credentials and identity.
   if (config.backend == core::BackendKind::simulated) {
@@ -490,7 +516,9 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
         variable == "INFRA_AUDIT_CHANNEL" ? config.audit_channel : config.notify_channel;
     if (!identity) {
       checks.push_back(skip(fmt::format("{} {}", subject, channel),
-                            "not checked: the bot token does not work (above)"));
+                            bot_token ? std::string("not checked: the bot token does not work "
+                                                    "(above)")
+                                      : std::string(kNoBotToken)));
       continue;
     }
     // conversations.info needs channels:read or groups:read, which the manifest does not ask

@@ -110,9 +110,10 @@ std::string slack_error_code(std::string_view detail);
 // ---- running --------------------------------------------------------------------------------
 
 /// Check 1 on the environment. When the configuration does not parse, the checks after it still
-/// run where they can: with the offending variables unset (their defaults), unless one of them
-/// decides where doctor connects (SLACK_API_URL, the AWS endpoints, SSL_CERT_FILE,
-/// INFRA_ALLOW_INSECURE_ENDPOINTS, INFRA_BACKEND) or is a required token.
+/// run where they can: with the offending variables unset (their defaults; a missing or
+/// malformed token leaves its Slack checks out), unless one of them decides where doctor
+/// connects (SLACK_API_URL, the AWS endpoints, SSL_CERT_FILE, INFRA_ALLOW_INSECURE_ENDPOINTS,
+/// INFRA_BACKEND).
 struct ConfigOutcome {
   std::vector<Check> checks;
   std::optional<core::Config> config;  ///< for checks 2–6; nullopt: they cannot run

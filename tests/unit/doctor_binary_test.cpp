@@ -159,6 +159,22 @@ TEST_F(DoctorBinary, BadBotToken) {
   expect_nothing_changed();
 }
 
+TEST_F(DoctorBinary, MissingBotTokenLeavesTheOtherChecksRunning) {
+  auto env = environment();
+  env.erase("SLACK_BOT_TOKEN");
+  const auto run = doctor(env);
+  EXPECT_EQ(run.exit_code, 1) << run.all;
+  EXPECT_THAT(run.lines, has_line_starting("✘ configuration: SLACK_BOT_TOKEN: required"))
+      << run.all;
+  EXPECT_THAT(run.lines,
+              has_line("– Slack bot token: not checked: SLACK_BOT_TOKEN is not usable (above)"));
+  EXPECT_THAT(run.lines, has_line_starting("✔ Slack app token:"));
+  EXPECT_THAT(run.lines, has_line_starting("✔ Lambda ORCHESTRATOR_LAMBDA_ARN:"));
+  EXPECT_THAT(run.lines, has_line_starting("✔ Lambda IP_WHITELIST_LAMBDA_ARN:"));
+  EXPECT_EQ(slack_.api_calls("auth.test"), 0u);
+  expect_nothing_changed();
+}
+
 TEST_F(DoctorBinary, MissingScope) {
   ASSERT_TRUE(slack_.config(R"({"oauth_scopes":"chat:write,commands,app_mentions:read,)"
                             R"(channels:read,groups:read"})"));

@@ -270,6 +270,8 @@ class FakeProbes final : public app::doctor::Probes {
 
 core::Config lambda_config() {
   core::Config config;
+  config.slack_app_token = "xapp-1-A";
+  config.slack_bot_token = "xoxb-1-B";
   config.backend = core::BackendKind::lambda;
   config.orchestrator_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orch";
   config.ip_whitelist_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:wl";
@@ -353,6 +355,28 @@ TEST(DoctorConfig, OtherProblemsLeaveTheLaterChecksRunningWithDefaults) {
   EXPECT_EQ(outcome.checks[0].verdict, Verdict::fail);
   ASSERT_TRUE(outcome.config);
   EXPECT_EQ(outcome.config->cooldown, std::chrono::seconds(30));
+}
+
+TEST(DoctorConfig, AMissingTokenLeavesOnlyItsOwnChecksOut) {
+  const core::MapEnvironment env{
+      {"SLACK_APP_TOKEN", "xapp-1-A"},
+      {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orch"},
+      {"IP_WHITELIST_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:wl"},
+      {"INFRA_ALLOW_EVERYONE", "true"}};
+  const auto outcome = app::doctor::check_config(env);
+  ASSERT_EQ(outcome.checks.size(), 1u);
+  EXPECT_THAT(outcome.checks[0].finding, testing::StartsWith("SLACK_BOT_TOKEN: required"));
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.config->backend, core::BackendKind::lambda);
+  EXPECT_EQ(outcome.config->slack_app_token, "xapp-1-A");
+
+  FakeProbes probes;
+  const auto checks = app::doctor::run_checks(*outcome.config, probes);
+  EXPECT_EQ(checks[0].verdict, Verdict::skip);
+  EXPECT_EQ(checks[0].finding, "not checked: SLACK_BOT_TOKEN is not usable (above)");
+  EXPECT_EQ(checks[1].verdict, Verdict::skip);
+  EXPECT_EQ(checks[2].verdict, Verdict::pass);  // the app token
+  EXPECT_THAT(probes.lambdas_asked, testing::ElementsAre("orch", "wl"));
 }
 
 TEST(DoctorConfig, AWrongDestinationStopsTheLaterChecks) {
