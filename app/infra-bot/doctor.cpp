@@ -604,7 +604,7 @@ class LiveProbes final : public Probes {
 
   std::optional<core::Result<CallerIdentity>> caller_identity() override {
     if (!caller_identity_) return std::nullopt;
-    return caller_identity_(AwsContext{config_, env_, *http_, *credentials_, logger_});
+    return caller_identity_(AwsContext{config_, env_, *http_, *credentials_, clock_, logger_});
   }
 
  private:

@@ -23,6 +23,7 @@
 #include "aws/credentials.hpp"
 #include "aws/function_ref.hpp"
 #include "aws/lambda_client.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
@@ -127,12 +128,23 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes);
 /// The lines checks 2–6 print when they cannot run: one – line each, saying `why`.
 std::vector<Check> skipped_checks(std::string_view why);
 
-/// What a real STS client needs (the seam for GetCallerIdentity).
+/// What a real STS client needs (the seam for GetCallerIdentity). Wiring aws::StsClient
+/// (aws/sts_client.hpp) in main.cpp is one lambda:
+///
+///   [](const AwsContext& aws) -> core::Result<CallerIdentity> {
+///     auto sts = aws::StsClient::create(aws.env, aws.config.aws_region, aws.http,
+///                                       aws.credentials, aws.clock);
+///     if (!sts) return sts.error();
+///     auto who = (*sts)->get_caller_identity();
+///     if (!who) return who.error();
+///     return CallerIdentity{who->account, who->arn};
+///   }
 struct AwsContext {
   const core::Config& config;
   const core::Environment& env;
   core::http::Client& http;
   aws::CredentialsProvider& credentials;
+  const core::Clock& clock;  ///< real time (SigV4)
   core::LoggerPtr logger;
 };
 using CallerIdentityFunction = std::function<core::Result<CallerIdentity>(const AwsContext&)>;

@@ -300,6 +300,21 @@ TEST(DoctorRun, AllGoodRunsEveryCheckInOrder) {
   EXPECT_THAT(probes.channels_asked, testing::ElementsAre("C0AUDIT"));
 }
 
+TEST(DoctorRun, TheStsSeamReportsTheIdentityOnceWired) {
+  FakeProbes probes;
+  probes.caller = core::Result<app::doctor::CallerIdentity>(app::doctor::CallerIdentity{
+      "123456789012", "arn:aws:sts::123456789012:assumed-role/infra-bot/task"});
+  auto checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_EQ(app::doctor::format_line(checks[6]),
+            "✔ AWS identity: account 123456789012, "
+            "arn:aws:sts::123456789012:assumed-role/infra-bot/task");
+  probes.caller = core::Result<app::doctor::CallerIdentity>(
+      core::make_error(core::ErrorCode::unavailable, "STS said InvalidClientTokenId"));
+  checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_EQ(checks[6].verdict, Verdict::fail);
+  EXPECT_EQ(app::doctor::exit_code(checks), 1);
+}
+
 TEST(DoctorRun, ABadBotTokenDoesNotHideTheOtherChecks) {
   FakeProbes probes;
   probes.identity = slack_failure("auth.test", "invalid_auth");
