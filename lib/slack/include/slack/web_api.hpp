@@ -46,12 +46,14 @@ struct AuthIdentity {
   std::string user_id;  ///< the bot's user
   std::string bot_id;
   std::string enterprise_id;  ///< empty outside Enterprise Grid
-  std::string team;           ///< the workspace's name, may be empty
-  std::string user;           ///< the bot user's name, may be empty
+  // The members below have initializers so that {team_id, user_id, bot_id, enterprise_id}
+  // still initializes an AuthIdentity without a missing-initializer warning.
+  std::string team{};  ///< the workspace's name, may be empty
+  std::string user{};  ///< the bot user's name, may be empty
   /// The token's scopes, from the reply's `x-oauth-scopes` header (Slack sends
   /// it on every Web API answer: "chat:write,commands"), split and trimmed;
   /// nullopt when the header was absent.
-  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> scopes{};
 };
 
 /// A channel as conversations.info shows it to the bot.
