@@ -40,6 +40,7 @@
 #include "core/scheduler.hpp"
 #include "core/status_server.hpp"
 #include "core/strings.hpp"
+#include "doctor.hpp"
 #include "infra/aws_backend.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/lambda_backend.hpp"
@@ -721,6 +722,11 @@ int main(int argc, char** argv) {
                          "with --backend=aws: bot (default), orchestrator or whitelist (the roles "
                          "of the two Lambdas of `infra-bot lambda`)");
 
+  auto* doctor = cli.add_subcommand(
+      "doctor",
+      "Check the configuration of `run` (tokens, scopes, Socket Mode, Lambdas, AWS, channels) "
+      "without changing anything; one line per check, exit 0 when all pass");
+
   auto* lambda = cli.add_subcommand(
       "lambda",
       "Serve design §4's orchestrator or whitelist contract (INFRA_LAMBDA_ROLE) as an AWS Lambda "
@@ -749,6 +755,9 @@ int main(int argc, char** argv) {
     return run_iam_policy(env);
   }
   if (lambda->parsed()) return run_lambda(env);
+  // The STS GetCallerIdentity seam (app::doctor::CallerIdentityFunction) is empty until the
+  // STS client is wired in here.
+  if (doctor->parsed()) return app::doctor::run(env, std::cout, {});
   if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;
   return run_service(env);

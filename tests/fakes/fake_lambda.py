@@ -39,8 +39,10 @@ is answered 403 InvalidSignatureException (and its line says why).
 
 Answers come from the script (a JSON file), {"answers": [answer, ...]}. For each request the first
 answer whose filters match and that is not used up is taken; with none, 400
-InvalidParameterValueException "fake_lambda: no scripted answer". An answer:
+InvalidParameterValueException "fake_lambda: no scripted answer" — except a DryRun, which Lambda
+answers 204 with no body when the caller may invoke the function. An answer:
   function     only for this function name (optional)
+  invocation_type  only for this X-Amz-Invocation-Type ("DryRun", "Event", …) (optional)
   match        {"key": value, ...}: only when the payload has these top-level values (optional)
   times        how many requests it serves (optional; default: unlimited)
   status       HTTP status (default 200, or 202 for an Event invocation)
@@ -98,10 +100,12 @@ class Script:
         self.lock = threading.Lock()
         self.answers = [dict(answer) for answer in answers]
 
-    def take(self, function, payload):
+    def take(self, function, payload, invocation_type):
         with self.lock:
             for answer in self.answers:
                 if "function" in answer and answer["function"] != function:
+                    continue
+                if "invocation_type" in answer and answer["invocation_type"] != invocation_type:
                     continue
                 wanted = answer.get("match") or {}
                 if wanted and not (isinstance(payload, dict) and
@@ -125,8 +129,9 @@ def split_function(label):
     return name, (qualifier or None)
 
 
-def render_answer(answer, event):
-    status = answer.get("status", 202 if event else 200)
+def render_answer(answer, invocation_type):
+    default = {"Event": 202, "DryRun": 204}.get(invocation_type, 200)
+    status = answer.get("status", default)
     headers = [(k, str(v)) for k, v in (answer.get("headers") or {}).items()]
     if answer.get("function_error"):
         headers.append(("X-Amz-Function-Error", answer["function_error"]))
@@ -229,14 +234,16 @@ class Handler(BaseHTTPRequestHandler):
             status, out_headers, out_body = 404, [("x-amzn-ErrorType", "UnknownOperationException")
                                                   ], b'{"message":"Unknown operation"}'
         else:
-            answer = self.server.script.take(function, payload)
+            answer = self.server.script.take(function, payload, invocation_type)
+            if answer is None and invocation_type == "DryRun":
+                answer = {}  # allowed: 204, no body
             if answer is None:
                 status, out_headers, out_body = 400, [
                     ("x-amzn-ErrorType", "InvalidParameterValueException")
                 ], json.dumps({"message": "fake_lambda: no scripted answer for %s %s" % (
                     function, payload.get("action") if isinstance(payload, dict) else "")}).encode()
             else:
-                status, out_headers, out_body = render_answer(answer, invocation_type == "Event")
+                status, out_headers, out_body = render_answer(answer, invocation_type)
                 delay_ms = int(answer.get("delay_ms", 0))
         record["answer_status"] = status
         emit(record)

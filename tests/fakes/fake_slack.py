@@ -80,7 +80,9 @@ Control API (HTTPS, no auth; POST a JSON object, get a JSON object).  "conn" is 
                        Rules queue up per method, first in first used.  A rule without status,
                        body, delay_ms or action "close" means status 500.
   /control/config      {"send_hello":true,"hello_delay_ms":0,"server_ping_interval":10,
-                        "max_connections":10,"connection_lifetime":0,"refresh_grace":5}
+                        "max_connections":10,"connection_lifetime":0,"refresh_grace":5,
+                        "oauth_scopes":"chat:write,…","channels":{"C0AUDIT":{"name":"infra-audit",
+                        "is_private":false,"is_member":true,"is_archived":false},…}}
                        any subset -> {"ok":true,"config":{whole config}}.  connection_lifetime
                        (seconds, 0 = unlimited): after it a connection gets disconnect
                        refresh_requested and is closed refresh_grace seconds later, as Slack
@@ -105,7 +107,12 @@ Behaviour notes:
     Methods: auth.test, chat.postMessage (channel + text|blocks|attachments; ts increases),
     chat.postEphemeral (channel, user), chat.update (channel, ts), views.open / views.push
     (trigger_id, view; a trigger_id works once: exchanged_trigger_id), views.update (view_id or
-    external_id, view), users.info (user; always Alice Example); others -> unknown_method.
+    external_id, view), users.info (user; always Alice Example), conversations.info (channel; the
+    config's "channels": public ones need channels:read in "oauth_scopes", private ones
+    groups:read, else missing_scope; a private channel the bot is not in, or an unknown id ->
+    channel_not_found); others -> unknown_method.  Every answer to the bot token carries
+    x-oauth-scopes: the config's "oauth_scopes" (the manifest's four bot scopes plus
+    channels:read and groups:read).
   - On connect: hello with num_connections = live connections including this one.  Above
     max_connections live, the newest also gets disconnect "too_many_websockets".
   - Server pings "Ping from applink-fake" every server_ping_interval seconds (0 = never); the fake
@@ -144,6 +151,14 @@ APP_ID = "A0FAKE"
 TEAM_ID = "T0123ABCD"  # the service fixture's kTeam
 BOT_USER = "U0FAKEBOT"
 BOT_ID = "B0FAKE"
+DEFAULT_SCOPES = "chat:write,commands,app_mentions:read,users:read,channels:read,groups:read"
+DEFAULT_CHANNELS = {
+    "C0AUDIT": {"name": "infra-audit", "is_private": False, "is_member": True},
+    "C0NOTIFY": {"name": "infra-notify", "is_private": False, "is_member": True},
+    "C0OUTSIDE": {"name": "general", "is_private": False, "is_member": False},
+    "G0PRIVATE": {"name": "ops-private", "is_private": True, "is_member": True},
+    "G0HIDDEN": {"name": "ops-hidden", "is_private": True, "is_member": False},
+}
 HOST = "applink-fake"
 ACK_LIMIT = 20 * 1024  # Slack silently drops Socket Mode responses of 20 KB or more
 RESPONSE_URL_USES = 5
@@ -201,6 +216,9 @@ class State_:
             "max_connections": 10,
             "connection_lifetime": 0,  # seconds; 0 = connections live until told otherwise
             "refresh_grace": 5,  # seconds between the automatic refresh_requested and the close
+            # The bot token's scopes (x-oauth-scopes) and the channels conversations.info knows.
+            "oauth_scopes": DEFAULT_SCOPES,
+            "channels": {k: dict(v) for k, v in DEFAULT_CHANNELS.items()},
         }
         self.tickets = {}  # ticket -> "issued" | "used"
         self.spread_next = -1
@@ -808,6 +826,25 @@ def web_api(method, args, auth, body_token):
                        "external_id": args.get("external_id", view.get("external_id", ""))})
         return 200, {}, {"ok": True, "view": answer}, extra
 
+    if method == "conversations.info":
+        with STATE.lock:
+            channels = STATE.config.get("channels") or {}
+            scopes = [s.strip() for s in str(STATE.config.get("oauth_scopes", "")).split(",")]
+        channel_id = args.get("channel")
+        channel = channels.get(channel_id) if isinstance(channel_id, str) else None
+        private = bool(channel and channel.get("is_private"))
+        needed = "groups:read" if private else "channels:read"
+        if channel is not None and needed not in scopes:
+            return 200, {}, {"ok": False, "error": "missing_scope", "needed": needed,
+                             "provided": ",".join(s for s in scopes if s)}, extra
+        if channel is None or (private and not channel.get("is_member")):
+            return 200, {}, {"ok": False, "error": "channel_not_found"}, extra
+        return 200, {}, {"ok": True, "channel": {
+            "id": channel_id, "name": channel.get("name", ""), "is_channel": not private,
+            "is_group": False, "is_private": private,
+            "is_archived": bool(channel.get("is_archived", False)),
+            "is_member": bool(channel.get("is_member", False)), "context_team_id": TEAM_ID}}, extra
+
     if method == "users.info":
         user = args.get("user")
         if not user:
@@ -935,6 +972,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             body_token = args.get("token") if isinstance(args, dict) else None
             status, headers, answer, extra = web_api(method, args, auth, body_token)
+            if method != "apps.connections.open" and bearer(auth) == STATE.bot_token:
+                with STATE.lock:
+                    headers = dict(headers, **{"x-oauth-scopes": STATE.config["oauth_scopes"]})
         if answer.get("ok") and content_type and "application/json" in content_type.lower() \
                 and "charset" not in content_type.lower():
             answer["warning"] = "missing_charset"
@@ -1052,7 +1092,8 @@ def control(op, request):
         if op == "config":
             with STATE.lock:
                 for key in ("send_hello", "hello_delay_ms", "server_ping_interval",
-                            "max_connections", "connection_lifetime", "refresh_grace"):
+                            "max_connections", "connection_lifetime", "refresh_grace",
+                            "oauth_scopes", "channels"):
                     if key in request:
                         STATE.config[key] = request[key]
                 return {"ok": True, "config": dict(STATE.config)}

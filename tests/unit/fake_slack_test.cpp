@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/http_client.hpp"
@@ -26,6 +27,7 @@ struct Answer {
   std::string body;
   rapidjson::Document json;
   std::string retry_after;
+  std::optional<std::string> oauth_scopes;
 };
 
 class FakeSlackTest : public testing::Test {
@@ -47,6 +49,9 @@ class FakeSlackTest : public testing::Test {
     answer.status = response->status;
     answer.body = response->body;
     if (auto header = response->header("Retry-After")) answer.retry_after = std::string(*header);
+    if (auto header = response->header("x-oauth-scopes")) {
+      answer.oauth_scopes = std::string(*header);
+    }
     if (auto parsed = core::json::parse(response->body)) answer.json = std::move(*parsed);
     return answer;
   }
@@ -97,6 +102,34 @@ TEST_F(FakeSlackTest, ConnectionsOpenRefusesATokenInTheBodyAndWrongTokens) {
             "not_allowed_token_type");
   EXPECT_EQ(error(call("apps.connections.open", "{}", "xapp-1-WRONG").json), "invalid_auth");
   EXPECT_EQ(slack_.state()["tickets_issued"].GetInt(), 0);
+}
+
+// Issue 16 (doctor): the bot token's scopes ride on every answer; conversations.info knows the
+// configured channels and wants the read scope of their kind.
+TEST_F(FakeSlackTest, ScopesHeaderAndConversationsInfo) {
+  const std::string bot = slack_.bot_token();
+  auto auth = call("auth.test", "{}", bot);
+  ASSERT_TRUE(ok(auth.json)) << auth.body;
+  EXPECT_EQ(auth.oauth_scopes,
+            "chat:write,commands,app_mentions:read,users:read,channels:read,groups:read");
+  EXPECT_FALSE(call("apps.connections.open", "{}", slack_.app_token()).oauth_scopes);
+
+  auto member = call("conversations.info", R"({"channel":"C0AUDIT"})", bot);
+  ASSERT_TRUE(ok(member.json)) << member.body;
+  EXPECT_EQ(core::json::get_bool(member.json["channel"], "is_member"), true);
+  auto outside = call("conversations.info", R"({"channel":"C0OUTSIDE"})", bot);
+  EXPECT_EQ(core::json::get_bool(outside.json["channel"], "is_member"), false);
+  EXPECT_EQ(error(call("conversations.info", R"({"channel":"G0HIDDEN"})", bot).json),
+            "channel_not_found");
+  EXPECT_EQ(error(call("conversations.info", R"({"channel":"C0NONE"})", bot).json),
+            "channel_not_found");
+
+  ASSERT_TRUE(slack_.config(R"({"oauth_scopes":"chat:write,channels:read"})"));
+  EXPECT_EQ(call("auth.test", "{}", bot).oauth_scopes, "chat:write,channels:read");
+  EXPECT_TRUE(ok(call("conversations.info", R"({"channel":"C0AUDIT"})", bot).json));
+  auto private_channel = call("conversations.info", R"({"channel":"G0PRIVATE"})", bot);
+  EXPECT_EQ(error(private_channel.json), "missing_scope");
+  EXPECT_EQ(core::json::get_string(private_channel.json, "needed"), "groups:read");
 }
 
 TEST_F(FakeSlackTest, FailNextAnswers429WithRetryAfterThenNormally) {

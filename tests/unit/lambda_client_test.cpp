@@ -280,6 +280,19 @@ TEST_F(LambdaClientTest, EventInvocation) {
   EXPECT_EQ(header_of(http_.requests().at(0), "X-Amz-Invocation-Type"), "Event");
 }
 
+// Issue 16 (doctor): DryRun checks permission and existence; Lambda answers 204, no body.
+TEST_F(LambdaClientTest, DryRunInvocation) {
+  http_.push(response(204, ""));
+  auto invoke = request();
+  invoke.type = aws::InvocationType::dry_run;
+  auto outcome = client().invoke(invoke);
+  ASSERT_TRUE(outcome);
+  const auto& success = std::get<aws::InvokeSuccess>(*outcome);
+  EXPECT_EQ(success.status, 204);
+  EXPECT_EQ(success.payload, "");
+  EXPECT_EQ(header_of(http_.requests().at(0), "X-Amz-Invocation-Type"), "DryRun");
+}
+
 // ------------------------------------------------------------- payload limits
 
 TEST_F(LambdaClientTest, SynchronousPayloadLimitIsCheckedBeforeSending) {

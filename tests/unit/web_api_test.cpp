@@ -264,6 +264,43 @@ TEST_F(WebApiTest, AuthTestNamesTheWorkspaceAndFailsWithoutOne) {
   EXPECT_EQ(nameless.error().detail, "auth.test: reply without team_id");
 }
 
+// Issue 16 (doctor): the token's scopes come from the x-oauth-scopes header, split and trimmed.
+TEST_F(WebApiTest, AuthTestReadsTheScopesHeaderAndNames) {
+  http_.push(200,
+             R"({"ok":true,"team":"Acme","user":"infra-bot","team_id":"T0123ABCD",)"
+             R"("user_id":"U0BOT"})",
+             {{"X-OAuth-Scopes", "chat:write, commands,,users:read "}});
+  http_.push(200, R"({"ok":true,"team_id":"T0123ABCD","user_id":"U0BOT"})");
+  auto api = make();
+  auto identity = api.auth_test();
+  ASSERT_TRUE(identity);
+  EXPECT_EQ(identity->team, "Acme");
+  EXPECT_EQ(identity->user, "infra-bot");
+  ASSERT_TRUE(identity->scopes);
+  EXPECT_THAT(*identity->scopes, testing::ElementsAre("chat:write", "commands", "users:read"));
+  auto without = api.auth_test();
+  ASSERT_TRUE(without);
+  EXPECT_FALSE(without->scopes) << "no header: unknown, not none";
+}
+
+TEST_F(WebApiTest, ConversationInfoSendsAFormAndReadsMembership) {
+  http_.push(200, R"({"ok":true,"channel":{"id":"C0AUDIT","name":"infra-audit",)"
+                  R"("is_private":false,"is_archived":false,"is_member":true}})");
+  http_.push(200, R"({"ok":false,"error":"channel_not_found"})");
+  auto api = make();
+  auto info = api.conversation_info("C0AUDIT");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->name, "infra-audit");
+  EXPECT_TRUE(info->is_member);
+  EXPECT_FALSE(info->is_private);
+  const auto request = http_.requests().at(0);
+  EXPECT_EQ(request.url, "https://slack.test/api/conversations.info");
+  EXPECT_EQ(request.body, "channel=C0AUDIT");
+  auto missing = api.conversation_info("C0NONE");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().detail, "conversations.info: channel_not_found");
+}
+
 TEST_F(WebApiTest, RespondPostsToTheUrlWithoutAuthorization) {
   http_.push(200, R"({"ok":true})");
   auto api = make();

@@ -25,6 +25,18 @@ constexpr std::size_t kMaxEventPayload = 1'048'576;
 constexpr std::string_view kCheckStatus =
     "the action may or may not have run. Check `/infra status` before retrying.";
 
+const char* invocation_type_header(InvocationType type) {
+  switch (type) {
+    case InvocationType::event:
+      return "Event";
+    case InvocationType::dry_run:
+      return "DryRun";
+    case InvocationType::request_response:
+      break;
+  }
+  return "RequestResponse";
+}
+
 std::string label_of(const FunctionRef& function) {
   return function.qualifier ? function.name + ":" + *function.qualifier : function.name;
 }
@@ -340,7 +352,7 @@ core::Result<InvokeOutcome> LambdaClient::invoke(const InvokeRequest& request) {
     core::http::Headers headers = {
         {"Host", endpoint->host},
         {"Content-Type", "application/json"},
-        {"X-Amz-Invocation-Type", event ? "Event" : "RequestResponse"},
+        {"X-Amz-Invocation-Type", invocation_type_header(request.type)},
     };
     const sigv4::Request to_sign{"POST", path, "", headers, request.payload};
     auto signed_request = sigv4::sign(to_sign, *credentials, options, clock_.now());

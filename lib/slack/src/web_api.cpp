@@ -204,6 +204,7 @@ struct Attempt {
   enum class Next { done, retry_backoff, retry_after } next = Next::done;
   core::Result<std::string> result = std::string();
   std::optional<std::chrono::seconds> rate_limited;  ///< Slack's Retry-After, on a 429/ratelimited
+  std::optional<std::string> oauth_scopes;           ///< a successful reply's x-oauth-scopes header
 };
 
 Attempt judge(const Target& target, const core::Result<core::http::Response>& sent) {
@@ -278,6 +279,8 @@ Attempt judge(const Target& target, const core::Result<core::http::Response>& se
   const auto ok = core::json::get_bool(*document, "ok");
   if (ok == true) {
     attempt.result = response.body;
+    if (auto scopes = response.header("x-oauth-scopes"))
+      attempt.oauth_scopes = std::string(*scopes);
     return attempt;
   }
   if (!ok && !target.json_reply && response.status >= 200 && response.status < 300) {
@@ -313,7 +316,9 @@ struct Context {
   }
 };
 
-core::Result<std::string> exchange(const Target& target, std::string body, const Context& context) {
+// `oauth_scopes`, when given, receives the successful reply's x-oauth-scopes header.
+core::Result<std::string> exchange(const Target& target, std::string body, const Context& context,
+                                   std::optional<std::string>* oauth_scopes = nullptr) {
   const WebApiSettings& settings = context.settings;
   spdlog::logger& logger = context.logger;
   core::http::Request request;
@@ -362,6 +367,7 @@ core::Result<std::string> exchange(const Target& target, std::string body, const
     }
     if (attempt.result) {
       logger.debug("slack web api: {} ok (attempt {})", target.label, number);
+      if (oauth_scopes != nullptr) *oauth_scopes = std::move(attempt.oauth_scopes);
       return std::move(attempt.result);
     }
     const core::Error& error = attempt.result.error();
@@ -447,6 +453,21 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
   return value ? std::string(*value) : std::string();
 }
 
+// "chat:write, commands" → {"chat:write", "commands"}; empty items dropped.
+std::vector<std::string> split_scopes(std::string_view header) {
+  std::vector<std::string> scopes;
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) scopes.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return scopes;
+}
+
 }  // namespace
 
 HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
@@ -470,8 +491,8 @@ HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::
 
 HttpWebApi::~HttpWebApi() = default;
 
-core::Result<std::string> HttpWebApi::call(const std::string& method,
-                                           const std::string& body_json) {
+core::Result<std::string> HttpWebApi::call(const std::string& method, const std::string& body_json,
+                                           std::optional<std::string>* oauth_scopes) {
   Target target;
   target.label = method;
   target.url = settings_.api_url + method;
@@ -479,7 +500,8 @@ core::Result<std::string> HttpWebApi::call(const std::string& method,
   target.authorization = "Bearer " + settings_.bot_token;
   target.repeat = repeat_for(method);
   return exchange(target, body_json,
-                  {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
+                  {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_},
+                  oauth_scopes);
 }
 
 core::Result<std::string> HttpWebApi::post_message(const std::string& channel,
@@ -606,11 +628,13 @@ core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
 }
 
 core::Result<AuthIdentity> HttpWebApi::auth_test() {
-  auto reply = call("auth.test", "{}");
+  std::optional<std::string> scopes;
+  auto reply = call("auth.test", "{}", &scopes);
   if (!reply) {
     return reply.error();
   }
   AuthIdentity identity;
+  if (scopes) identity.scopes = split_scopes(*scopes);
   if (auto document = core::json::parse(*reply)) {
     const auto text = [&](std::string_view key) {
       return std::string(core::json::get_string(*document, key).value_or(""));
@@ -619,6 +643,8 @@ core::Result<AuthIdentity> HttpWebApi::auth_test() {
     identity.user_id = text("user_id");
     identity.bot_id = text("bot_id");
     identity.enterprise_id = text("enterprise_id");
+    identity.team = text("team");
+    identity.user = text("user");
   }
   if (identity.team_id.empty()) {
     return core::make_error(core::ErrorCode::unavailable,
@@ -626,6 +652,34 @@ core::Result<AuthIdentity> HttpWebApi::auth_test() {
                             "auth.test: reply without team_id");
   }
   return identity;
+}
+
+core::Result<ConversationInfo> HttpWebApi::conversation_info(const std::string& channel) {
+  // conversations.info takes form arguments (like users.info).
+  Target target;
+  target.label = "conversations.info";
+  target.url = settings_.api_url + "conversations.info";
+  target.content_type = kFormContentType;
+  target.authorization = "Bearer " + settings_.bot_token;
+  target.repeat = Repeat::safe;
+  auto reply = exchange(target, "channel=" + form_escape(channel),
+                        {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
+  if (!reply) {
+    return reply.error();
+  }
+  ConversationInfo info;
+  info.id = channel;
+  auto document = core::json::parse(*reply);
+  const auto* found = document ? core::json::get_object(*document, "channel") : nullptr;
+  if (found == nullptr) {
+    return info;
+  }
+  if (auto id = core::json::get_string(*found, "id")) info.id = std::string(*id);
+  info.name = std::string(core::json::get_string(*found, "name").value_or(""));
+  info.is_private = core::json::get_bool(*found, "is_private").value_or(false);
+  info.is_archived = core::json::get_bool(*found, "is_archived").value_or(false);
+  info.is_member = core::json::get_bool(*found, "is_member").value_or(false);
+  return info;
 }
 
 core::Status HttpWebApi::respond(const std::string& response_url, const std::string& message_json) {

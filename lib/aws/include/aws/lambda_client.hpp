@@ -16,7 +16,11 @@
 
 namespace aws {
 
-enum class InvocationType { request_response, event };
+/// X-Amz-Invocation-Type. dry_run runs nothing: Lambda checks that the caller
+/// may invoke the function and that it exists, and answers 204 with no body
+/// (API_Invoke: "DryRun – Validate parameter values and verify that the user or
+/// role has permission to invoke the function").
+enum class InvocationType { request_response, event, dry_run };
 
 /// Whether a call may be repeated after the function might already have run.
 enum class Idempotency {
@@ -34,7 +38,8 @@ struct InvokeRequest {
   std::chrono::seconds timeout{910};
 };
 
-/// The function ran and returned a payload (200, or 202 for Event).
+/// The function ran and returned a payload (200, or 202 for Event; 204 and no
+/// payload for DryRun, where nothing ran).
 struct InvokeSuccess {
   long status = 200;
   std::string payload;
@@ -55,7 +60,7 @@ struct RetryPolicy {
   int max_attempts = 3;
   std::chrono::milliseconds base_delay{1000};  ///< full jitter: rand(0,1) * min(base * 2^n, max)
   std::chrono::milliseconds max_delay{20000};
-  std::chrono::seconds max_retry_after{30};    ///< cap on a 429's Retry-After
+  std::chrono::seconds max_retry_after{30};  ///< cap on a 429's Retry-After
 };
 
 struct LambdaSettings {

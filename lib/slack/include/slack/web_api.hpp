@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/http_client.hpp"
@@ -45,6 +46,23 @@ struct AuthIdentity {
   std::string user_id;  ///< the bot's user
   std::string bot_id;
   std::string enterprise_id;  ///< empty outside Enterprise Grid
+  // The members below have initializers so that {team_id, user_id, bot_id, enterprise_id}
+  // still initializes an AuthIdentity without a missing-initializer warning.
+  std::string team{};  ///< the workspace's name, may be empty
+  std::string user{};  ///< the bot user's name, may be empty
+  /// The token's scopes, from the reply's `x-oauth-scopes` header (Slack sends
+  /// it on every Web API answer: "chat:write,commands"), split and trimmed;
+  /// nullopt when the header was absent.
+  std::optional<std::vector<std::string>> scopes{};
+};
+
+/// A channel as conversations.info shows it to the bot.
+struct ConversationInfo {
+  std::string id;
+  std::string name;  ///< without '#', may be empty
+  bool is_private = false;
+  bool is_archived = false;
+  bool is_member = false;  ///< the bot is in it (it can post there)
 };
 
 /// What the app needs from Slack's Web API. An interface so that flows
@@ -121,8 +139,15 @@ class HttpWebApi final : public WebApi {
   core::Result<AuthIdentity> auth_test() override;
   core::Status respond(const std::string& response_url, const std::string& message_json) override;
 
+  /// conversations.info (scope channels:read, groups:read for a private
+  /// channel): what the bot sees of `channel`. Only `infra-bot doctor` asks,
+  /// so it is not part of WebApi. Errors as for every call (Error::detail
+  /// "conversations.info: <code>": channel_not_found, missing_scope, …).
+  core::Result<ConversationInfo> conversation_info(const std::string& channel);
+
  private:
-  core::Result<std::string> call(const std::string& method, const std::string& body_json);
+  core::Result<std::string> call(const std::string& method, const std::string& body_json,
+                                 std::optional<std::string>* oauth_scopes = nullptr);
 
   WebApiSettings settings_;
   core::http::Client& http_;

@@ -1,0 +1,676 @@
+// infra-bot doctor: the checks (README "Troubleshooting", automated), their wording and fixes,
+// and the probes over the real clients.
+#include "doctor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ostream>
+#include <utility>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "core/strings.hpp"
+#include "slack/connection_opener.hpp"
+
+namespace app::doctor {
+
+namespace {
+
+using core::ErrorCode;
+
+constexpr std::string_view kPass = "\u2714";  // ✔
+constexpr std::string_view kFail = "\u2718";  // ✘
+constexpr std::string_view kSkip = "\u2013";  // –
+
+Check pass(std::string subject, std::string finding) {
+  return Check{Verdict::pass, std::move(subject), std::move(finding), {}};
+}
+Check fail(std::string subject, std::string finding, std::string fix = {}) {
+  return Check{Verdict::fail, std::move(subject), std::move(finding), std::move(fix)};
+}
+Check skip(std::string subject, std::string finding) {
+  return Check{Verdict::skip, std::move(subject), std::move(finding), {}};
+}
+
+bool has_scope(const std::vector<std::string>& scopes, std::string_view scope) {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+// The value after "key=" in one of the lambda client's details
+// ("lambda invoke f: type=AccessDeniedException status=403 …"), or "".
+std::string detail_field(std::string_view detail, std::string_view key) {
+  const std::string needle = std::string(key) + "=";
+  const auto at = detail.find(needle);
+  if (at == std::string_view::npos) return {};
+  auto rest = detail.substr(at + needle.size());
+  return std::string(rest.substr(0, rest.find(' ')));
+}
+
+// The Slack token errors (docs.slack.dev method pages): the token is wrong, revoked or gone.
+bool is_token_error(std::string_view code) {
+  return code == "invalid_auth" || code == "not_authed" || code == "token_revoked" ||
+         code == "token_expired" || code == "account_inactive" || code == "missing_args";
+}
+
+// The Slack error code of a failed call; "" when there was no Slack answer to read one from
+// (a transport failure's detail is "<method>: <curl's reason>").
+std::string slack_code(const core::Error& error) {
+  std::string code = slack_error_code(error.detail);
+  if (error.code == ErrorCode::unavailable || error.code == ErrorCode::indeterminate) {
+    const bool slack_said = code == "ratelimited" || code == "internal_error" ||
+                            code == "fatal_error" || code == "service_unavailable" ||
+                            code == "request_timeout";
+    if (!slack_said) return {};
+  }
+  return code;
+}
+
+constexpr std::string_view kReachSlack =
+    "check SLACK_API_URL, outbound HTTPS (443) to slack.com, and SSL_CERT_FILE if set";
+
+// The configuration variables that decide where doctor connects: with one of them wrong, its
+// default would send the tokens somewhere the operator did not configure.
+bool decides_destination(std::string_view variable) {
+  return variable == "SLACK_API_URL" || variable.starts_with("AWS_ENDPOINT_URL") ||
+         variable == "SSL_CERT_FILE" || variable == "INFRA_ALLOW_INSECURE_ENDPOINTS" ||
+         variable == "INFRA_BACKEND";
+}
+
+bool is_token_variable(std::string_view variable) {
+  return variable == "SLACK_APP_TOKEN" || variable == "SLACK_BOT_TOKEN";
+}
+
+// "invalid configuration:\n  A: x\n  B: y" → {"A: x", "B: y"}.
+std::vector<std::string> problem_lines(std::string_view message) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= message.size()) {
+    const auto end = message.find('\n', start);
+    auto line =
+        core::trim(message.substr(start, end == std::string_view::npos ? end : end - start));
+    if (!line.empty() && line != "invalid configuration:") lines.emplace_back(line);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// Environment with some variables taken away and some pinned.
+class OverlayEnvironment final : public core::Environment {
+ public:
+  OverlayEnvironment(const core::Environment& base, std::vector<std::string> removed,
+                     core::MapEnvironment pinned)
+      : base_(base), removed_(std::move(removed)), pinned_(std::move(pinned)) {}
+  std::optional<std::string> get(std::string_view name) const override {
+    if (std::find(removed_.begin(), removed_.end(), name) != removed_.end()) return std::nullopt;
+    if (auto value = pinned_.get(name)) return value;
+    return base_.get(name);
+  }
+
+ private:
+  const core::Environment& base_;
+  std::vector<std::string> removed_;
+  core::MapEnvironment pinned_;
+};
+
+std::string_view backend_name(core::BackendKind kind) {
+  switch (kind) {
+    case core::BackendKind::lambda:
+      return "lambda";
+    case core::BackendKind::aws:
+      return "aws";
+    case core::BackendKind::simulated:
+      break;
+  }
+  return "simulated";
+}
+
+}  // namespace
+
+// ---- formatting -------------------------------------------------------------------------------
+
+std::string format_line(const Check& check) {
+  const std::string_view mark = check.verdict == Verdict::pass   ? kPass
+                                : check.verdict == Verdict::fail ? kFail
+                                                                 : kSkip;
+  std::string line = fmt::format("{} {}: {}", mark, check.subject, check.finding);
+  if (check.verdict == Verdict::fail && !check.fix.empty()) line += " \u2014 " + check.fix;
+  return line;
+}
+
+std::string format_report(const std::vector<Check>& checks) {
+  std::string out;
+  std::size_t ran = 0;
+  std::size_t failed = 0;
+  for (const auto& check : checks) {
+    out += format_line(check) + "\n";
+    if (check.verdict != Verdict::skip) ++ran;
+    if (check.verdict == Verdict::fail) ++failed;
+  }
+  if (failed == 0) {
+    out += fmt::format("doctor: all {} checks passed\n", ran);
+  } else {
+    out += fmt::format("doctor: {} of {} checks failed\n", failed, ran);
+  }
+  return out;
+}
+
+int exit_code(const std::vector<Check>& checks) {
+  return std::any_of(checks.begin(), checks.end(),
+                     [](const Check& check) { return check.verdict == Verdict::fail; })
+             ? 1
+             : 0;
+}
+
+const std::vector<std::string>& required_bot_scopes() {
+  static const std::vector<std::string> scopes = {"chat:write", "commands", "app_mentions:read",
+                                                  "users:read"};
+  return scopes;
+}
+
+std::string slack_error_code(std::string_view detail) {
+  const auto colon = detail.find(": ");
+  if (colon == std::string_view::npos) return {};
+  auto rest = detail.substr(colon + 2);
+  rest = rest.substr(0, rest.find(' '));
+  const bool code_like = !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+  });
+  return code_like ? std::string(rest) : std::string();
+}
+
+// ---- decisions --------------------------------------------------------------------------------
+
+std::vector<Check> judge_config(const core::Result<core::Config>& config) {
+  std::vector<Check> checks;
+  if (!config) {
+    for (const auto& line : problem_lines(config.error().user_message)) {
+      checks.push_back(fail("configuration", line));
+    }
+    if (checks.empty()) checks.push_back(fail("configuration", config.error().user_message));
+    return checks;
+  }
+  checks.push_back(
+      pass("configuration",
+           fmt::format("the environment parses (backend {}, environments {}, protected {})",
+                       backend_name(config->backend), core::join(config->environments, ","),
+                       config->protected_environments.empty()
+                           ? std::string("none")
+                           : core::join(config->protected_environments, ","))));
+  for (const auto& warning : config->warnings) {
+    checks.push_back(skip("configuration warning", warning));
+  }
+  return checks;
+}
+
+Check judge_bot_token(const core::Result<slack::AuthIdentity>& identity) {
+  const std::string subject = "Slack bot token";
+  if (identity) {
+    const auto named = [](const std::string& name, const std::string& id) {
+      return name.empty() ? id : fmt::format("{} ({})", name, id);
+    };
+    return pass(subject,
+                fmt::format("workspace {}, bot user {}", named(identity->team, identity->team_id),
+                            named(identity->user, identity->user_id)));
+  }
+  const core::Error& error = identity.error();
+  const std::string code = slack_code(error);
+  if (is_token_error(code)) {
+    return fail(subject, fmt::format("auth.test says {}", code),
+                "copy the Bot User OAuth Token (xoxb-\u2026) from OAuth & Permissions into "
+                "SLACK_BOT_TOKEN (reinstall the app if the token was revoked)");
+  }
+  if (code == "not_allowed_token_type") {
+    return fail(subject, "auth.test says not_allowed_token_type",
+                "SLACK_BOT_TOKEN must be the Bot User OAuth Token (xoxb-\u2026) from OAuth & "
+                "Permissions, not the app-level token");
+  }
+  if (!code.empty()) {
+    return fail(subject, fmt::format("auth.test says {}", code), error.user_message);
+  }
+  return fail(subject, fmt::format("auth.test failed: {}", error.detail), std::string(kReachSlack));
+}
+
+Check judge_bot_scopes(const core::Result<slack::AuthIdentity>& identity) {
+  const std::string subject = "Slack bot scopes";
+  if (!identity) return skip(subject, "not checked: auth.test failed (above)");
+  if (!identity->scopes) {
+    return skip(subject, "not checked: auth.test's answer had no x-oauth-scopes header");
+  }
+  std::vector<std::string> missing;
+  for (const auto& scope : required_bot_scopes()) {
+    if (!has_scope(*identity->scopes, scope)) missing.push_back(scope);
+  }
+  if (missing.empty()) return pass(subject, core::join(required_bot_scopes(), ", "));
+  return fail(subject,
+              fmt::format("{} missing (the token has {})", core::join(missing, ", "),
+                          identity->scopes->empty() ? std::string("none")
+                                                    : core::join(*identity->scopes, ", ")),
+              fmt::format("add {} under OAuth & Permissions \u2192 Bot Token Scopes and reinstall "
+                          "the app (deploy/slack/manifest.json lists them)",
+                          core::join(missing, ", ")));
+}
+
+Check judge_app_token(const core::Result<std::string>& url) {
+  const std::string subject = "Slack app token";
+  if (url) return pass(subject, "apps.connections.open gave a Socket Mode URL (not connected to)");
+  const core::Error& error = url.error();
+  const std::string code = slack_code(error);
+  if (code == "not_allowed_token_type") {
+    return fail(subject, "apps.connections.open says not_allowed_token_type",
+                "SLACK_APP_TOKEN must be an app-level token (xapp-\u2026): Basic Information "
+                "\u2192 App-Level Tokens \u2192 Generate with the scope connections:write");
+  }
+  if (is_token_error(code)) {
+    return fail(subject, fmt::format("apps.connections.open says {}", code),
+                "generate an app-level token with the scope connections:write (Basic "
+                "Information \u2192 App-Level Tokens) and put it in SLACK_APP_TOKEN");
+  }
+  if (code == "missing_scope") {
+    return fail(subject, "apps.connections.open says missing_scope",
+                "the app-level token needs the scope connections:write: generate one with it "
+                "(Basic Information \u2192 App-Level Tokens)");
+  }
+  // The error Slack gives an app with Socket Mode off is not in its method docs; this name is
+  // the one third-party clients handle (notes/slack-socket-mode.md §1.1, unverified).
+  if (code == "socket_mode_disabled" || code == "link_disabled") {
+    return fail(subject, fmt::format("apps.connections.open says {}", code),
+                "turn Socket Mode on (Settings \u2192 Socket Mode; the manifest's "
+                "settings.socket_mode_enabled)");
+  }
+  if (!code.empty()) {
+    return fail(subject, fmt::format("apps.connections.open says {}", code),
+                "is Socket Mode on (Settings \u2192 Socket Mode) and SLACK_APP_TOKEN the app's "
+                "xapp-\u2026 token with connections:write?");
+  }
+  return fail(subject, fmt::format("apps.connections.open failed: {}", error.detail),
+              std::string(kReachSlack));
+}
+
+Check judge_lambda(std::string_view variable, const aws::FunctionRef& function,
+                   const core::Result<aws::InvokeOutcome>& outcome) {
+  const std::string subject = fmt::format("Lambda {}", variable);
+  const std::string label = function.arn().value_or(function.invoke_name());
+  if (outcome) {
+    const long status = std::holds_alternative<aws::InvokeSuccess>(*outcome)
+                            ? std::get<aws::InvokeSuccess>(*outcome).status
+                            : 200;
+    return pass(subject, fmt::format("DryRun allowed (HTTP {}) on {}", status, label));
+  }
+  const core::Error& error = outcome.error();
+  const std::string type = detail_field(error.detail, "type");
+  if (error.code == ErrorCode::not_found) {
+    return fail(subject, fmt::format("{} for {}", type.empty() ? "not found" : type, label),
+                fmt::format("wrong ARN or region: {} must be the deployed function's ARN "
+                            "(account, region {}, name)",
+                            variable, function.region));
+  }
+  if (error.code == ErrorCode::denied &&
+      (type == "AccessDeniedException" ||
+       error.user_message.find("may not invoke") != std::string::npos)) {
+    return fail(subject, fmt::format("{} for {}", type.empty() ? "access denied" : type, label),
+                fmt::format("allow lambda:InvokeFunction on {} for the task role (or your "
+                            "credentials): `infra-bot iam-policy` prints the policy",
+                            label));
+  }
+  if (error.detail.find("no credentials") != std::string::npos) {
+    return fail(subject, fmt::format("no AWS credentials to call {}", label),
+                "see \"AWS credentials\" below");
+  }
+  if (error.code == ErrorCode::denied) {
+    return fail(subject, error.user_message,
+                "check the task role or the AWS_* variables (see \"AWS credentials\" below)");
+  }
+  if (error.code == ErrorCode::unavailable || error.code == ErrorCode::indeterminate) {
+    return fail(subject, error.user_message,
+                "check outbound HTTPS to Lambda (or AWS_ENDPOINT_URL_LAMBDA) and SSL_CERT_FILE");
+  }
+  return fail(subject, error.user_message);
+}
+
+Check judge_credentials(const core::Result<std::string>& credentials) {
+  const std::string subject = "AWS credentials";
+  if (credentials) return pass(subject, *credentials);
+  return fail(subject, credentials.error().user_message,
+              "give the task a role (ECS task role), or set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
+              "and AWS_SECRET_ACCESS_KEY");
+}
+
+Check judge_identity(const std::optional<core::Result<CallerIdentity>>& identity) {
+  const std::string subject = "AWS identity";
+  if (!identity) {
+    return skip(subject, "not checked: STS GetCallerIdentity is not built into doctor yet");
+  }
+  if (*identity) {
+    return pass(subject, fmt::format("account {}, {}", (*identity)->account, (*identity)->arn));
+  }
+  return fail(subject, fmt::format("GetCallerIdentity failed: {}", identity->error().user_message),
+              "check the task role or the AWS_* variables");
+}
+
+Check judge_channel(std::string_view subject, std::string_view variable, std::string_view channel,
+                    const core::Result<slack::ConversationInfo>& info, std::string_view bot_user) {
+  const std::string title = fmt::format("{} {}", subject, channel);
+  const std::string invite =
+      fmt::format("/invite @{}", bot_user.empty() ? std::string_view("infra-bot") : bot_user);
+  if (info) {
+    const std::string named =
+        info->name.empty() ? std::string(channel) : fmt::format("#{}", info->name);
+    if (info->is_archived) {
+      return fail(title, fmt::format("{} is archived", named),
+                  fmt::format("unarchive it, or set {} to another channel", variable));
+    }
+    if (!info->is_member) {
+      return fail(title,
+                  fmt::format("not_in_channel: the bot is not a member of {}, so it cannot post "
+                              "there",
+                              named),
+                  fmt::format("invite it: {} in {}", invite, named));
+    }
+    return pass(title, fmt::format("{}, the bot is a member", named));
+  }
+  const core::Error& error = info.error();
+  const std::string code = slack_code(error);
+  if (code == "channel_not_found") {
+    return fail(title, "conversations.info says channel_not_found",
+                fmt::format("{} must be a channel ID (channel details \u2192 Copy channel ID) in "
+                            "this workspace; a private channel stays hidden until you {} there",
+                            variable, invite));
+  }
+  if (code == "missing_scope") {
+    return fail(title, "conversations.info says missing_scope",
+                "add channels:read (and groups:read for a private channel) under OAuth & "
+                "Permissions \u2192 Bot Token Scopes and reinstall the app, so doctor can see "
+                "the channel");
+  }
+  if (code == "not_in_channel") {
+    return fail(title, "not_in_channel", fmt::format("invite the bot: {}", invite));
+  }
+  if (!code.empty()) {
+    return fail(title, fmt::format("conversations.info says {}", code), error.user_message);
+  }
+  return fail(title, fmt::format("conversations.info failed: {}", error.detail),
+              std::string(kReachSlack));
+}
+
+// ---- running ----------------------------------------------------------------------------------
+
+ConfigOutcome check_config(const core::Environment& env) {
+  ConfigOutcome out;
+  auto config = core::load_config(env, core::RunMode::service);
+  out.checks = judge_config(config);
+  if (config) {
+    out.config = std::move(config).value();
+    return out;
+  }
+  // Carry on without the offending variables, unless that would change where doctor connects.
+  // A bad token is left out (its checks say so) and the rest is read as `run` would, without
+  // the tokens being required: the backend of `run` (lambda unless INFRA_BACKEND says
+  // otherwise), in console mode.
+  std::vector<std::string> variables;
+  std::vector<std::string> blocking;
+  for (const auto& line : problem_lines(config.error().user_message)) {
+    const auto variable = line.substr(0, line.find(':'));
+    (decides_destination(variable) ? blocking : variables).push_back(variable);
+  }
+  if (!blocking.empty()) {
+    out.why_not = fmt::format("not checked: {} {} not usable (above)", core::join(blocking, ", "),
+                              blocking.size() == 1 ? "is" : "are");
+    return out;
+  }
+  const bool tokens_bad = std::any_of(variables.begin(), variables.end(), is_token_variable);
+  core::MapEnvironment pinned;
+  if (tokens_bad && !env.get("INFRA_BACKEND")) pinned.set("INFRA_BACKEND", "lambda");
+  OverlayEnvironment degraded(env, variables, std::move(pinned));
+  auto retried =
+      core::load_config(degraded, tokens_bad ? core::RunMode::console : core::RunMode::service);
+  if (!retried) {
+    out.why_not = "not checked: the configuration does not parse (above)";
+    return out;
+  }
+  out.config = std::move(retried).value();
+  return out;
+}
+
+std::vector<Check> skipped_checks(std::string_view why) {
+  std::vector<Check> checks;
+  for (const char* subject :
+       {"Slack bot token", "Slack bot scopes", "Slack app token", "AWS", "channels"}) {
+    checks.push_back(skip(subject, std::string(why)));
+  }
+  return checks;
+}
+
+std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
+  std::vector<Check> checks;
+
+  // 2. The bot token and its scopes.
+  constexpr std::string_view kNoBotToken = "not checked: SLACK_BOT_TOKEN is not usable (above)";
+  const bool bot_token = !config.slack_bot_token.empty();
+  const auto identity =
+      bot_token ? probes.auth_test()
+                : core::Result<slack::AuthIdentity>(core::make_error(
+                      ErrorCode::config, std::string(kNoBotToken), "SLACK_BOT_TOKEN unusable"));
+  if (bot_token) {
+    checks.push_back(judge_bot_token(identity));
+    checks.push_back(judge_bot_scopes(identity));
+  } else {
+    checks.push_back(skip("Slack bot token", std::string(kNoBotToken)));
+    checks.push_back(skip("Slack bot scopes", std::string(kNoBotToken)));
+  }
+
+  // 3. The app token.
+  if (config.slack_app_token.empty()) {
+    checks.push_back(skip("Slack app token", "not checked: SLACK_APP_TOKEN is not usable (above)"));
+  } else {
+    checks.push_back(judge_app_token(probes.open_connection()));
+  }
+
+  // 4. The Lambdas, and 5. the AWS credentials and identity.
+  if (config.backend == core::BackendKind::simulated) {
+    checks.push_back(skip("AWS", "not used (INFRA_BACKEND=simulated)"));
+  } else {
+    std::vector<std::pair<std::string, std::string>> lambdas;
+    if (config.backend == core::BackendKind::lambda || !config.orchestrator_lambda_arn.empty()) {
+      lambdas.emplace_back("ORCHESTRATOR_LAMBDA_ARN", config.orchestrator_lambda_arn);
+    }
+    if (config.backend == core::BackendKind::lambda) {
+      lambdas.emplace_back("IP_WHITELIST_LAMBDA_ARN", config.ip_whitelist_lambda_arn);
+    }
+    for (const auto& [variable, value] : lambdas) {
+      auto function = aws::parse_function_ref(value, config.aws_region);
+      if (!function) {
+        checks.push_back(fail(fmt::format("Lambda {}", variable), function.error().user_message,
+                              fmt::format("set {} to the function's ARN", variable)));
+        continue;
+      }
+      checks.push_back(judge_lambda(variable, *function, probes.lambda_dry_run(*function)));
+    }
+    const auto credentials = probes.aws_credentials();
+    checks.push_back(judge_credentials(credentials));
+    if (credentials) {
+      checks.push_back(judge_identity(probes.caller_identity()));
+    } else {
+      checks.push_back(skip("AWS identity", "not checked: no AWS credentials (above)"));
+    }
+  }
+
+  // 6. The channels the bot posts to unasked.
+  std::vector<std::pair<std::string, std::string>> channels;  // subject, variable
+  if (!config.audit_channel.empty()) {
+    channels.emplace_back(config.notify_channel == config.audit_channel ? "audit and notify channel"
+                                                                        : "audit channel",
+                          "INFRA_AUDIT_CHANNEL");
+  }
+  if (!config.notify_channel.empty() && config.notify_channel != config.audit_channel) {
+    channels.emplace_back("notify channel", "INFRA_NOTIFY_CHANNEL");
+  }
+  if (channels.empty()) {
+    checks.push_back(
+        skip("channels", "none configured (INFRA_AUDIT_CHANNEL, INFRA_NOTIFY_CHANNEL)"));
+  }
+  for (const auto& [subject, variable] : channels) {
+    const std::string& channel =
+        variable == "INFRA_AUDIT_CHANNEL" ? config.audit_channel : config.notify_channel;
+    if (!identity) {
+      checks.push_back(skip(fmt::format("{} {}", subject, channel),
+                            bot_token ? std::string("not checked: the bot token does not work "
+                                                    "(above)")
+                                      : std::string(kNoBotToken)));
+      continue;
+    }
+    // conversations.info needs channels:read or groups:read, which the manifest does not ask
+    // for (the bot never reads channels): without them doctor cannot look, and says so.
+    if (identity->scopes && !has_scope(*identity->scopes, "channels:read") &&
+        !has_scope(*identity->scopes, "groups:read")) {
+      checks.push_back(skip(
+          fmt::format("{} {}", subject, channel),
+          fmt::format("not checked: conversations.info needs the scope channels:read (groups:read "
+                      "for a private channel), which the app does not have; make sure the bot "
+                      "is in it (/invite @{})",
+                      identity->user.empty() ? std::string("infra-bot") : identity->user)));
+      continue;
+    }
+    checks.push_back(judge_channel(subject, variable, channel, probes.conversation_info(channel),
+                                   identity->user));
+  }
+  return checks;
+}
+
+// ---- the real probes --------------------------------------------------------------------------
+
+namespace {
+
+class LiveProbes final : public Probes {
+ public:
+  LiveProbes(const core::Config& config, const core::Environment& env, core::LoggerPtr logger,
+             core::Redactor redactor, CallerIdentityFunction caller_identity)
+      : config_(config),
+        env_(env),
+        logger_(std::move(logger)),
+        http_(core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file})),
+        web_(web_settings(config), *http_, logger_),
+        credentials_(
+            aws::make_default_credentials_chain(env, *http_, clock_, logger_, std::move(redactor))),
+        lambda_(lambda_settings(config), *http_, *credentials_, clock_, sleeper_, logger_),
+        caller_identity_(std::move(caller_identity)) {}
+
+  // Probes
+  core::Result<slack::AuthIdentity> auth_test() override { return web_.auth_test(); }
+
+  core::Result<std::string> open_connection() override {
+    core::http::Request request;
+    request.method = "POST";
+    request.url = config_.slack_api_url + "apps.connections.open";
+    request.headers = {{"Authorization", "Bearer " + config_.slack_app_token},
+                       {"Content-Type", "application/x-www-form-urlencoded"}};
+    request.connect_timeout = std::chrono::milliseconds(5000);
+    request.total_timeout = std::chrono::milliseconds(10000);
+    auto response = http_->send(request);
+    if (!response) {
+      return core::make_error(response.error().code, response.error().user_message,
+                              "could not reach Slack (" + response.error().detail + ")");
+    }
+    auto outcome = slack::read_connections_open_response(*response);
+    if (outcome.kind == slack::OpenOutcome::Kind::success) return outcome.url;
+    // reason: "apps.connections.open: <code>" for Slack's ok:false, else what came instead.
+    const bool slack_said = outcome.reason.starts_with("apps.connections.open: ");
+    return core::make_error(slack_said ? ErrorCode::config : ErrorCode::unavailable,
+                            "apps.connections.open failed", outcome.reason);
+  }
+
+  core::Result<slack::ConversationInfo> conversation_info(const std::string& channel) override {
+    return web_.conversation_info(channel);
+  }
+
+  core::Result<std::string> aws_credentials() override {
+    auto credentials = credentials_->get();
+    if (!credentials) return credentials.error();
+    if (!credentials->expiration) return std::string("found (long-term keys)");
+    return fmt::format("found (temporary, expire {})",
+                       core::format_rfc3339(*credentials->expiration));
+  }
+
+  core::Result<aws::InvokeOutcome> lambda_dry_run(const aws::FunctionRef& function) override {
+    aws::InvokeRequest request;
+    request.function = function;
+    request.type = aws::InvocationType::dry_run;
+    request.idempotency = aws::Idempotency::read_only;
+    request.timeout = std::chrono::seconds(15);
+    return lambda_.invoke(request);
+  }
+
+  std::optional<core::Result<CallerIdentity>> caller_identity() override {
+    if (!caller_identity_) return std::nullopt;
+    return caller_identity_(AwsContext{config_, env_, *http_, *credentials_, clock_, logger_});
+  }
+
+ private:
+  static slack::WebApiSettings web_settings(const core::Config& config) {
+    slack::WebApiSettings settings;
+    settings.bot_token = config.slack_bot_token;
+    settings.api_url = config.slack_api_url;
+    settings.max_attempts = 1;  // doctor reports what happened, it does not wait it out
+    settings.max_rate_limit_wait = std::chrono::seconds(5);
+    return settings;
+  }
+  static aws::LambdaSettings lambda_settings(const core::Config& config) {
+    aws::LambdaSettings settings;
+    settings.endpoint_url = config.aws_endpoint_url;
+    settings.retry.max_attempts = 1;
+    return settings;
+  }
+
+  const core::Config& config_;
+  const core::Environment& env_;
+  core::LoggerPtr logger_;
+  core::SystemClock clock_;  // SigV4 needs real time
+  aws::ThreadSleeper sleeper_;
+  std::unique_ptr<core::http::Client> http_;
+  slack::HttpWebApi web_;
+  std::unique_ptr<aws::CredentialsProvider> credentials_;
+  aws::LambdaClient lambda_;
+  CallerIdentityFunction caller_identity_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probes> make_live_probes(const core::Config& config, const core::Environment& env,
+                                         core::LoggerPtr logger, core::Redactor redactor,
+                                         CallerIdentityFunction caller_identity) {
+  return std::make_unique<LiveProbes>(config, env, std::move(logger), std::move(redactor),
+                                      std::move(caller_identity));
+}
+
+int run(const core::Environment& env, std::ostream& out, CallerIdentityFunction caller_identity) {
+  auto outcome = check_config(env);
+  std::vector<Check> checks = std::move(outcome.checks);
+  core::Redactor redactor;
+  if (outcome.config) {
+    redactor = core::Redactor(outcome.config->secrets());
+  }
+  // Whatever was configured, even what did not parse, stays out of the report.
+  for (const char* name : {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "AWS_SECRET_ACCESS_KEY",
+                           "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}) {
+    if (auto value = env.get(name)) redactor.add_secret(*value);
+  }
+  if (outcome.config) {
+    const bool verbose = env.get("LOG_LEVEL").has_value();
+    auto logger = verbose ? core::make_stderr_logger("infra-bot", outcome.config->log_format,
+                                                     outcome.config->log_level, redactor)
+                          : core::make_null_logger();
+    auto probes =
+        make_live_probes(*outcome.config, env, logger, redactor, std::move(caller_identity));
+    auto more = run_checks(*outcome.config, *probes);
+    checks.insert(checks.end(), more.begin(), more.end());
+  } else {
+    auto more = skipped_checks(outcome.why_not);
+    checks.insert(checks.end(), more.begin(), more.end());
+  }
+  out << redactor.redact(format_report(checks)) << std::flush;
+  return exit_code(checks);
+}
+
+}  // namespace app::doctor

@@ -1,0 +1,411 @@
+// infra-bot doctor: the report's exact lines, and each check's decision, through fake probes.
+
+#include "doctor.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/json.hpp"
+
+namespace {
+
+using app::doctor::Check;
+using app::doctor::Verdict;
+
+core::Error slack_failure(std::string_view method, std::string_view code,
+                          core::ErrorCode kind = core::ErrorCode::config) {
+  return core::make_error(kind, "Slack said no", fmt::format("{}: {}", method, code));
+}
+
+slack::AuthIdentity good_identity() {
+  slack::AuthIdentity identity;
+  identity.team_id = "T0ACME";
+  identity.team = "Acme";
+  identity.user_id = "U0BOT";
+  identity.user = "infra-bot";
+  identity.scopes = std::vector<std::string>{"chat:write", "commands",      "app_mentions:read",
+                                             "users:read", "channels:read", "groups:read"};
+  return identity;
+}
+
+aws::FunctionRef orchestrator() {
+  return aws::parse_function_ref("arn:aws:lambda:eu-west-1:123456789012:function:infra-orch", "")
+      .value();
+}
+
+// ---- formatting -------------------------------------------------------------------------------
+
+struct LineCase {
+  Check check;
+  std::string line;
+};
+
+TEST(DoctorFormat, OneLinePerCheck) {
+  const std::vector<LineCase> cases = {
+      {{Verdict::pass, "Slack bot token", "workspace Acme (T0ACME), bot user infra-bot (U0BOT)",
+        ""},
+       "✔ Slack bot token: workspace Acme (T0ACME), bot user infra-bot (U0BOT)"},
+      {{Verdict::fail, "Slack bot token", "auth.test says invalid_auth",
+        "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into SLACK_BOT_TOKEN"},
+       "✘ Slack bot token: auth.test says invalid_auth — copy the Bot User OAuth Token (xoxb-…) "
+       "from OAuth & Permissions into SLACK_BOT_TOKEN"},
+      {{Verdict::fail, "configuration", "INFRA_COOLDOWN_SECONDS: expected a number", ""},
+       "✘ configuration: INFRA_COOLDOWN_SECONDS: expected a number"},
+      {{Verdict::skip, "AWS", "not used (INFRA_BACKEND=simulated)", "ignored"},
+       "– AWS: not used (INFRA_BACKEND=simulated)"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(app::doctor::format_line(c.check), c.line);
+}
+
+TEST(DoctorFormat, ReportCountsWhatRanAndExitCodeSaysWhetherAnythingFailed) {
+  std::vector<Check> checks = {{Verdict::pass, "a", "fine", ""}, {Verdict::skip, "b", "n/a", ""}};
+  EXPECT_EQ(app::doctor::format_report(checks),
+            "✔ a: fine\n– b: n/a\ndoctor: all 1 checks passed\n");
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+  checks.push_back({Verdict::fail, "c", "broken", "mend it"});
+  EXPECT_EQ(app::doctor::format_report(checks),
+            "✔ a: fine\n– b: n/a\n✘ c: broken — mend it\ndoctor: 1 of 2 checks failed\n");
+  EXPECT_EQ(app::doctor::exit_code(checks), 1);
+}
+
+TEST(DoctorFormat, SlackErrorCodeComesFromTheDetail) {
+  EXPECT_EQ(app::doctor::slack_error_code("auth.test: invalid_auth"), "invalid_auth");
+  EXPECT_EQ(app::doctor::slack_error_code("chat.postMessage: not_in_channel (details)"),
+            "not_in_channel");
+  EXPECT_EQ(app::doctor::slack_error_code("apps.connections.open answered HTTP 500"), "");
+  EXPECT_EQ(app::doctor::slack_error_code("auth.test: HTTP 502"), "");
+}
+
+// The scopes doctor requires are the manifest's, so the two cannot drift apart.
+TEST(DoctorScopes, RequiredScopesAreTheManifestsBotScopes) {
+  std::ifstream file(std::string(SOURCE_DIR) + "/deploy/slack/manifest.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  auto manifest = core::json::parse(text.str());
+  ASSERT_TRUE(manifest);
+  const auto* oauth = core::json::get_object(*manifest, "oauth_config");
+  ASSERT_NE(oauth, nullptr);
+  const auto* scopes = core::json::get_object(*oauth, "scopes");
+  ASSERT_NE(scopes, nullptr);
+  const auto* bot = core::json::get_array(*scopes, "bot");
+  ASSERT_NE(bot, nullptr);
+  std::vector<std::string> listed;
+  for (const auto& scope : bot->GetArray()) listed.emplace_back(scope.GetString());
+  EXPECT_THAT(app::doctor::required_bot_scopes(), testing::UnorderedElementsAreArray(listed));
+  EXPECT_EQ(listed.size(), 4u);
+}
+
+// ---- decisions --------------------------------------------------------------------------------
+
+TEST(DoctorJudge, BotToken) {
+  EXPECT_EQ(app::doctor::format_line(app::doctor::judge_bot_token(good_identity())),
+            "✔ Slack bot token: workspace Acme (T0ACME), bot user infra-bot (U0BOT)");
+  EXPECT_EQ(app::doctor::format_line(
+                app::doctor::judge_bot_token(slack_failure("auth.test", "invalid_auth"))),
+            "✘ Slack bot token: auth.test says invalid_auth — copy the Bot User OAuth Token "
+            "(xoxb-…) from OAuth & Permissions into SLACK_BOT_TOKEN (reinstall the app if the "
+            "token was revoked)");
+  const auto unreachable = app::doctor::judge_bot_token(core::make_error(
+      core::ErrorCode::unavailable, "Slack is not available", "auth.test: connect refused"));
+  EXPECT_EQ(unreachable.verdict, Verdict::fail);
+  EXPECT_THAT(unreachable.finding, testing::HasSubstr("auth.test failed"));
+  EXPECT_THAT(unreachable.fix, testing::HasSubstr("SLACK_API_URL"));
+}
+
+TEST(DoctorJudge, BotScopesNameWhatIsMissing) {
+  auto identity = good_identity();
+  EXPECT_EQ(app::doctor::judge_bot_scopes(identity).verdict, Verdict::pass);
+  identity.scopes = std::vector<std::string>{"chat:write", "commands"};
+  EXPECT_EQ(app::doctor::format_line(app::doctor::judge_bot_scopes(identity)),
+            "✘ Slack bot scopes: app_mentions:read, users:read missing (the token has "
+            "chat:write, commands) — add app_mentions:read, users:read under OAuth & "
+            "Permissions → Bot Token Scopes and reinstall the app (deploy/slack/manifest.json "
+            "lists them)");
+  identity.scopes.reset();
+  EXPECT_EQ(app::doctor::judge_bot_scopes(identity).verdict, Verdict::skip);
+  EXPECT_EQ(app::doctor::judge_bot_scopes(slack_failure("auth.test", "invalid_auth")).verdict,
+            Verdict::skip);
+}
+
+TEST(DoctorJudge, AppToken) {
+  EXPECT_EQ(app::doctor::judge_app_token(std::string("wss://x/link")).verdict, Verdict::pass);
+  struct Case {
+    std::string code;
+    std::string fix_part;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"not_allowed_token_type", "must be an app-level token (xapp-…)"},
+           {"invalid_auth", "generate an app-level token with the scope connections:write"},
+           {"missing_scope", "needs the scope connections:write"},
+           {"socket_mode_disabled", "turn Socket Mode on"},
+           {"team_disabled", "is Socket Mode on"},
+       }) {
+    const auto check = app::doctor::judge_app_token(slack_failure("apps.connections.open", c.code));
+    EXPECT_EQ(check.verdict, Verdict::fail) << c.code;
+    EXPECT_EQ(check.finding, "apps.connections.open says " + c.code);
+    EXPECT_THAT(check.fix, testing::HasSubstr(c.fix_part)) << c.code;
+  }
+  const auto unreachable = app::doctor::judge_app_token(core::make_error(
+      core::ErrorCode::unavailable, "x", "apps.connections.open answered HTTP 503"));
+  EXPECT_THAT(unreachable.fix, testing::HasSubstr("outbound HTTPS"));
+}
+
+TEST(DoctorJudge, LambdaDryRun) {
+  const auto function = orchestrator();
+  const std::string arn = "arn:aws:lambda:eu-west-1:123456789012:function:infra-orch";
+  EXPECT_EQ(app::doctor::format_line(
+                app::doctor::judge_lambda("ORCHESTRATOR_LAMBDA_ARN", function,
+                                          aws::InvokeOutcome(aws::InvokeSuccess{204, "", ""}))),
+            "✔ Lambda ORCHESTRATOR_LAMBDA_ARN: DryRun allowed (HTTP 204) on " + arn);
+
+  const auto denied = app::doctor::judge_lambda(
+      "ORCHESTRATOR_LAMBDA_ARN", function,
+      core::make_error(core::ErrorCode::denied, "infra-bot's AWS role may not invoke `infra-orch`",
+                       "lambda invoke " + arn +
+                           ": type=AccessDeniedException status=403 message=\"no\" request_id=1"));
+  EXPECT_EQ(app::doctor::format_line(denied),
+            "✘ Lambda ORCHESTRATOR_LAMBDA_ARN: AccessDeniedException for " + arn +
+                " — allow lambda:InvokeFunction on " + arn +
+                " for the task role (or your credentials): `infra-bot iam-policy` prints the "
+                "policy");
+
+  const auto missing = app::doctor::judge_lambda(
+      "IP_WHITELIST_LAMBDA_ARN", function,
+      core::make_error(core::ErrorCode::not_found, "not found",
+                       "lambda invoke x: type=ResourceNotFoundException status=404"));
+  EXPECT_EQ(missing.finding, "ResourceNotFoundException for " + arn);
+  EXPECT_THAT(missing.fix, testing::HasSubstr("wrong ARN or region: IP_WHITELIST_LAMBDA_ARN"));
+
+  const auto no_credentials = app::doctor::judge_lambda(
+      "ORCHESTRATOR_LAMBDA_ARN", function,
+      core::make_error(core::ErrorCode::unavailable, "Could not get AWS credentials",
+                       "lambda invoke x: no credentials: none found"));
+  EXPECT_THAT(no_credentials.fix, testing::HasSubstr("AWS credentials"));
+}
+
+TEST(DoctorJudge, CredentialsAndIdentity) {
+  EXPECT_EQ(app::doctor::judge_credentials(std::string("found (long-term keys)")).verdict,
+            Verdict::pass);
+  EXPECT_EQ(app::doctor::judge_credentials(
+                core::make_error(core::ErrorCode::unavailable, "no credentials found"))
+                .verdict,
+            Verdict::fail);
+  EXPECT_EQ(app::doctor::format_line(app::doctor::judge_identity(std::nullopt)),
+            "– AWS identity: not checked: STS GetCallerIdentity is not built into doctor yet");
+  EXPECT_EQ(app::doctor::format_line(app::doctor::judge_identity(
+                core::Result<app::doctor::CallerIdentity>(app::doctor::CallerIdentity{
+                    "123456789012", "arn:aws:sts::123456789012:assumed-role/infra-bot/task"}))),
+            "✔ AWS identity: account 123456789012, "
+            "arn:aws:sts::123456789012:assumed-role/infra-bot/task");
+}
+
+TEST(DoctorJudge, Channel) {
+  slack::ConversationInfo info{"C0AUDIT", "infra-audit", false, false, true};
+  const auto judge = [](const core::Result<slack::ConversationInfo>& result) {
+    return app::doctor::format_line(app::doctor::judge_channel(
+        "audit channel", "INFRA_AUDIT_CHANNEL", "C0AUDIT", result, "infra-bot"));
+  };
+  EXPECT_EQ(judge(info), "✔ audit channel C0AUDIT: #infra-audit, the bot is a member");
+  info.is_member = false;
+  EXPECT_EQ(judge(info),
+            "✘ audit channel C0AUDIT: not_in_channel: the bot is not a member of #infra-audit, "
+            "so it cannot post there — invite it: /invite @infra-bot in #infra-audit");
+  info.is_archived = true;
+  EXPECT_THAT(judge(info), testing::HasSubstr("is archived"));
+  EXPECT_EQ(
+      judge(slack_failure("conversations.info", "channel_not_found", core::ErrorCode::not_found)),
+      "✘ audit channel C0AUDIT: conversations.info says channel_not_found — "
+      "INFRA_AUDIT_CHANNEL must be a channel ID (channel details → Copy channel ID) in this "
+      "workspace; a private channel stays hidden until you /invite @infra-bot there");
+  EXPECT_THAT(judge(slack_failure("conversations.info", "missing_scope")),
+              testing::HasSubstr("add channels:read (and groups:read for a private channel)"));
+}
+
+TEST(DoctorJudge, ConfigListsEachProblem) {
+  const auto checks = app::doctor::judge_config(core::load_config(
+      core::MapEnvironment{{"INFRA_COOLDOWN_SECONDS", "soon"}, {"INFRA_BACKEND", "nope"}},
+      core::RunMode::service));
+  std::vector<std::string> lines;
+  for (const auto& check : checks) lines.push_back(app::doctor::format_line(check));
+  EXPECT_THAT(lines, testing::Contains(testing::StartsWith("✘ configuration: SLACK_APP_TOKEN: ")));
+  EXPECT_THAT(lines, testing::Contains(testing::StartsWith("✘ configuration: INFRA_BACKEND: ")));
+  EXPECT_THAT(lines,
+              testing::Contains(testing::StartsWith("✘ configuration: INFRA_COOLDOWN_SECONDS: ")));
+}
+
+// ---- running with fake probes -----------------------------------------------------------------
+
+class FakeProbes final : public app::doctor::Probes {
+ public:
+  core::Result<slack::AuthIdentity> identity = good_identity();
+  core::Result<std::string> url = std::string("wss://127.0.0.1/link/?ticket=t");
+  core::Result<std::string> credentials = std::string("found (long-term keys)");
+  std::optional<core::Result<app::doctor::CallerIdentity>> caller;
+  std::vector<std::string> channels_asked;
+  std::vector<std::string> lambdas_asked;
+
+  core::Result<slack::AuthIdentity> auth_test() override { return identity; }
+  core::Result<std::string> open_connection() override { return url; }
+  core::Result<slack::ConversationInfo> conversation_info(const std::string& channel) override {
+    channels_asked.push_back(channel);
+    return slack::ConversationInfo{channel, "ops", false, false, true};
+  }
+  core::Result<std::string> aws_credentials() override { return credentials; }
+  core::Result<aws::InvokeOutcome> lambda_dry_run(const aws::FunctionRef& function) override {
+    lambdas_asked.push_back(function.name);
+    return aws::InvokeOutcome(aws::InvokeSuccess{204, "", ""});
+  }
+  std::optional<core::Result<app::doctor::CallerIdentity>> caller_identity() override {
+    return caller;
+  }
+};
+
+core::Config lambda_config() {
+  core::Config config;
+  config.slack_app_token = "xapp-1-A";
+  config.slack_bot_token = "xoxb-1-B";
+  config.backend = core::BackendKind::lambda;
+  config.orchestrator_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:orch";
+  config.ip_whitelist_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:wl";
+  config.audit_channel = "C0AUDIT";
+  config.notify_channel = "C0AUDIT";
+  return config;
+}
+
+std::vector<std::string> subjects(const std::vector<Check>& checks) {
+  std::vector<std::string> out;
+  for (const auto& check : checks) out.push_back(check.subject);
+  return out;
+}
+
+TEST(DoctorRun, AllGoodRunsEveryCheckInOrder) {
+  FakeProbes probes;
+  const auto checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_THAT(
+      subjects(checks),
+      testing::ElementsAre("Slack bot token", "Slack bot scopes", "Slack app token",
+                           "Lambda ORCHESTRATOR_LAMBDA_ARN", "Lambda IP_WHITELIST_LAMBDA_ARN",
+                           "AWS credentials", "AWS identity", "audit and notify channel C0AUDIT"));
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+  EXPECT_EQ(checks[6].verdict, Verdict::skip);  // no STS client wired in
+  EXPECT_THAT(probes.lambdas_asked, testing::ElementsAre("orch", "wl"));
+  EXPECT_THAT(probes.channels_asked, testing::ElementsAre("C0AUDIT"));
+}
+
+TEST(DoctorRun, TheStsSeamReportsTheIdentityOnceWired) {
+  FakeProbes probes;
+  probes.caller = core::Result<app::doctor::CallerIdentity>(app::doctor::CallerIdentity{
+      "123456789012", "arn:aws:sts::123456789012:assumed-role/infra-bot/task"});
+  auto checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_EQ(app::doctor::format_line(checks[6]),
+            "✔ AWS identity: account 123456789012, "
+            "arn:aws:sts::123456789012:assumed-role/infra-bot/task");
+  probes.caller = core::Result<app::doctor::CallerIdentity>(
+      core::make_error(core::ErrorCode::unavailable, "STS said InvalidClientTokenId"));
+  checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_EQ(checks[6].verdict, Verdict::fail);
+  EXPECT_EQ(app::doctor::exit_code(checks), 1);
+}
+
+TEST(DoctorRun, ABadBotTokenDoesNotHideTheOtherChecks) {
+  FakeProbes probes;
+  probes.identity = slack_failure("auth.test", "invalid_auth");
+  const auto checks = app::doctor::run_checks(lambda_config(), probes);
+  ASSERT_EQ(checks.size(), 8u);
+  EXPECT_EQ(checks[0].verdict, Verdict::fail);
+  EXPECT_EQ(checks[1].verdict, Verdict::skip);  // scopes: no answer to read them from
+  EXPECT_EQ(checks[2].verdict, Verdict::pass);  // the app token is checked all the same
+  EXPECT_EQ(checks[3].verdict, Verdict::pass);
+  EXPECT_EQ(checks[7].verdict, Verdict::skip);  // channels need the bot token
+  EXPECT_TRUE(probes.channels_asked.empty());
+}
+
+TEST(DoctorRun, ChannelsAreNotAskedAboutWithoutTheReadScopes) {
+  FakeProbes probes;
+  auto identity = good_identity();
+  identity.scopes = std::vector<std::string>(app::doctor::required_bot_scopes());
+  probes.identity = identity;
+  auto config = lambda_config();
+  config.notify_channel = "C0NOTIFY";
+  const auto checks = app::doctor::run_checks(config, probes);
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+  EXPECT_EQ(checks[checks.size() - 2].subject, "audit channel C0AUDIT");
+  EXPECT_EQ(checks.back().subject, "notify channel C0NOTIFY");
+  EXPECT_EQ(checks.back().verdict, Verdict::skip);
+  EXPECT_THAT(checks.back().finding, testing::HasSubstr("channels:read"));
+  EXPECT_TRUE(probes.channels_asked.empty());
+}
+
+TEST(DoctorRun, SimulatedBackendSkipsAwsAndMissingCredentialsSkipTheIdentity) {
+  FakeProbes probes;
+  auto config = lambda_config();
+  config.backend = core::BackendKind::simulated;
+  auto checks = app::doctor::run_checks(config, probes);
+  EXPECT_THAT(subjects(checks), testing::Contains("AWS"));
+  EXPECT_TRUE(probes.lambdas_asked.empty());
+
+  probes.credentials = core::make_error(core::ErrorCode::unavailable, "no credentials found");
+  checks = app::doctor::run_checks(lambda_config(), probes);
+  EXPECT_EQ(checks[5].verdict, Verdict::fail);
+  EXPECT_EQ(checks[6].verdict, Verdict::skip);
+  EXPECT_EQ(app::doctor::exit_code(checks), 1);
+}
+
+TEST(DoctorConfig, OtherProblemsLeaveTheLaterChecksRunningWithDefaults) {
+  const core::MapEnvironment env{{"SLACK_APP_TOKEN", "xapp-1-A"},
+                                 {"SLACK_BOT_TOKEN", "xoxb-1-B"},
+                                 {"INFRA_BACKEND", "simulated"},
+                                 {"INFRA_ALLOW_EVERYONE", "true"},
+                                 {"INFRA_COOLDOWN_SECONDS", "soon"}};
+  const auto outcome = app::doctor::check_config(env);
+  ASSERT_EQ(outcome.checks.size(), 1u);
+  EXPECT_EQ(outcome.checks[0].verdict, Verdict::fail);
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.config->cooldown, std::chrono::seconds(30));
+}
+
+TEST(DoctorConfig, AMissingTokenLeavesOnlyItsOwnChecksOut) {
+  const core::MapEnvironment env{
+      {"SLACK_APP_TOKEN", "xapp-1-A"},
+      {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orch"},
+      {"IP_WHITELIST_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:wl"},
+      {"INFRA_ALLOW_EVERYONE", "true"}};
+  const auto outcome = app::doctor::check_config(env);
+  ASSERT_EQ(outcome.checks.size(), 1u);
+  EXPECT_THAT(outcome.checks[0].finding, testing::StartsWith("SLACK_BOT_TOKEN: required"));
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.config->backend, core::BackendKind::lambda);
+  EXPECT_EQ(outcome.config->slack_app_token, "xapp-1-A");
+
+  FakeProbes probes;
+  const auto checks = app::doctor::run_checks(*outcome.config, probes);
+  EXPECT_EQ(checks[0].verdict, Verdict::skip);
+  EXPECT_EQ(checks[0].finding, "not checked: SLACK_BOT_TOKEN is not usable (above)");
+  EXPECT_EQ(checks[1].verdict, Verdict::skip);
+  EXPECT_EQ(checks[2].verdict, Verdict::pass);  // the app token
+  EXPECT_THAT(probes.lambdas_asked, testing::ElementsAre("orch", "wl"));
+}
+
+TEST(DoctorConfig, AWrongDestinationStopsTheLaterChecks) {
+  const core::MapEnvironment env{{"SLACK_APP_TOKEN", "xapp-1-A"},
+                                 {"SLACK_BOT_TOKEN", "xoxb-1-B"},
+                                 {"INFRA_BACKEND", "simulated"},
+                                 {"INFRA_ALLOW_EVERYONE", "true"},
+                                 {"SLACK_API_URL", "http://slack.example/api/"}};
+  const auto outcome = app::doctor::check_config(env);
+  EXPECT_FALSE(outcome.config);
+  EXPECT_EQ(outcome.why_not, "not checked: SLACK_API_URL is not usable (above)");
+  for (const auto& check : app::doctor::skipped_checks(outcome.why_not)) {
+    EXPECT_EQ(check.verdict, Verdict::skip);
+  }
+}
+
+}  // namespace
