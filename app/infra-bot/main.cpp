@@ -26,6 +26,7 @@
 #include "aws/iam_policy.hpp"
 #include "aws/lambda_client.hpp"
 #include "aws/lambda_runtime.hpp"
+#include "aws/sts_client.hpp"
 #include "console.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -667,6 +668,17 @@ int run_iam_policy(const core::Environment& env) {
   return 0;
 }
 
+// doctor's AWS identity check: sts:GetCallerIdentity with the default chain.
+core::Result<app::doctor::CallerIdentity> caller_identity_from_sts(
+    const app::doctor::AwsContext& aws) {
+  auto sts =
+      aws::StsClient::create(aws.env, aws.config.aws_region, aws.http, aws.credentials, aws.clock);
+  if (!sts) return sts.error();
+  auto who = (*sts)->get_caller_identity();
+  if (!who) return who.error();
+  return app::doctor::CallerIdentity{who->account, who->arn};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -755,9 +767,7 @@ int main(int argc, char** argv) {
     return run_iam_policy(env);
   }
   if (lambda->parsed()) return run_lambda(env);
-  // The STS GetCallerIdentity seam (app::doctor::CallerIdentityFunction) is empty until the
-  // STS client is wired in here.
-  if (doctor->parsed()) return app::doctor::run(env, std::cout, {});
+  if (doctor->parsed()) return app::doctor::run(env, std::cout, caller_identity_from_sts);
   if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;
   return run_service(env);

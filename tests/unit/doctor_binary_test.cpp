@@ -15,6 +15,7 @@
 #include "bot_process.hpp"
 #include "fake_lambda.hpp"
 #include "fake_slack.hpp"
+#include "python_fake.hpp"
 
 namespace {
 
@@ -34,7 +35,13 @@ class DoctorBinary : public testing::Test {
  protected:
   DoctorBinary() : DoctorBinary(R"([])") {}
   explicit DoctorBinary(std::string_view lambda_script)
-      : slack_(options()), lambda_(lambda_script) {}
+      : slack_(options()),
+        lambda_(lambda_script),
+        // STS (GetCallerIdentity) on plain http, trusting the Lambda fake's keys.
+        sts_(std::string(FAKES_DIR) + "/sts_sso_fake.py",
+             {"--credentials", lambda_.credentials().access_key_id + ":" +
+                                   lambda_.credentials().secret_access_key + ":" +
+                                   lambda_.credentials().session_token}) {}
 
   static test::FakeSlack::Options options() {
     test::FakeSlack::Options options;
@@ -46,6 +53,7 @@ class DoctorBinary : public testing::Test {
   void SetUp() override {
     ASSERT_TRUE(slack_.started());
     ASSERT_TRUE(lambda_.started());
+    ASSERT_GT(sts_.port(), 0) << "sts_sso_fake.py did not start";
   }
 
   test::BotProcess::Environment environment() const {
@@ -59,6 +67,8 @@ class DoctorBinary : public testing::Test {
         {"ORCHESTRATOR_LAMBDA_ARN", kOrchestrator},
         {"IP_WHITELIST_LAMBDA_ARN", kWhitelist},
         {"AWS_ENDPOINT_URL_LAMBDA", lambda_.endpoint()},
+        {"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:" + std::to_string(sts_.port())},
+        {"INFRA_ALLOW_INSECURE_ENDPOINTS", "true"},  // the STS fake speaks plain http
         {"AWS_ACCESS_KEY_ID", credentials.access_key_id},
         {"AWS_SECRET_ACCESS_KEY", credentials.secret_access_key},
         {"AWS_SESSION_TOKEN", credentials.session_token},
@@ -112,6 +122,7 @@ class DoctorBinary : public testing::Test {
 
   test::FakeSlack slack_;
   test::FakeLambda lambda_;
+  test::PythonFake sts_;
 };
 
 TEST_F(DoctorBinary, AllPassAgainstTheFakes) {
@@ -129,9 +140,10 @@ TEST_F(DoctorBinary, AllPassAgainstTheFakes) {
                   std::string("✔ Lambda IP_WHITELIST_LAMBDA_ARN: DryRun allowed (HTTP 204) on ") +
                       kWhitelist,
                   testing::StartsWith("✔ AWS credentials: found"),
-                  testing::StartsWith("– AWS identity: not checked"),
+                  "✔ AWS identity: account 111122223333, "
+                  "arn:aws:sts::111122223333:assumed-role/bot/session",
                   "✔ audit and notify channel C0AUDIT: #infra-audit, the bot is a member",
-                  "doctor: all 8 checks passed"))
+                  "doctor: all 9 checks passed"))
       << run.all;
   // Both DryRuns were signed as Lambda expects.
   ASSERT_TRUE(lambda_.wait_for_requests(2));
@@ -155,7 +167,7 @@ TEST_F(DoctorBinary, BadBotToken) {
   EXPECT_THAT(run.lines, has_line_starting("✔ Slack app token:"));
   EXPECT_THAT(run.lines, has_line_starting("✔ Lambda ORCHESTRATOR_LAMBDA_ARN:"));
   EXPECT_THAT(run.lines, has_line_starting("– audit and notify channel C0AUDIT: not checked"));
-  EXPECT_EQ(run.lines.back(), "doctor: 1 of 6 checks failed");
+  EXPECT_EQ(run.lines.back(), "doctor: 1 of 7 checks failed");
   expect_nothing_changed();
 }
 
@@ -217,7 +229,7 @@ TEST_F(DoctorBinary, UnreachableChannels) {
   EXPECT_THAT(run.lines,
               has_line_starting("✘ notify channel C0NOWHERE: conversations.info says "
                                 "channel_not_found — INFRA_NOTIFY_CHANNEL must be a channel ID"));
-  EXPECT_EQ(run.lines.back(), "doctor: 2 of 9 checks failed");
+  EXPECT_EQ(run.lines.back(), "doctor: 2 of 10 checks failed");
   expect_nothing_changed();
 }
 
