@@ -49,6 +49,7 @@
 #include "infra/simulated_backend.hpp"
 #include "infra/whitelist_sweeper.hpp"
 #include "lambda_function.hpp"
+#include "secrets.hpp"
 #include "slack/asio_transport.hpp"
 #include "slack/blockkit.hpp"
 #include "slack/connection_opener.hpp"
@@ -330,6 +331,9 @@ int run_service(const core::Environment& env) {
   auto logger =
       core::make_stderr_logger("infra-bot", config->log_format, config->log_level, redactor);
   for (const auto& warning : config->warnings) logger->warn("configuration: {}", warning);
+  // Tokens given as ssm:/… or secretsmanager:… are read now, before anything uses them; a
+  // failure is one line and exit 1, never a start with the token unset.
+  if (!app::resolve_secrets(*config, env, logger, redactor, std::cerr)) return kExitFailure;
   // Audit lines are buffered and written once per turn of the io loop (hooked up below), not
   // one write(2) each on the ack path; warnings, a full buffer and the exit write them too.
   auto audit_sink = core::BatchingSink::to_stderr();

@@ -142,7 +142,7 @@ TEST(ConfigSecretRefs, AppliedValuesAreChecked) {
   for (const char* value : {"", "  \n", "xapp-1-swapped-SECRETVALUE", "xoxb-"}) {
     auto applied = core::apply_secret(*config, setting, value);
     ASSERT_FALSE(applied) << value;
-    EXPECT_THAT(applied.error().user_message, HasSubstr("SLACK_BOT_TOKEN: ssm:/infra/bot "));
+    EXPECT_THAT(applied.error().user_message, HasSubstr("SLACK_BOT_TOKEN: ssm:/infra/bot: "));
     EXPECT_THAT(applied.error().user_message, Not(HasSubstr("SECRETVALUE")));
     EXPECT_THAT(applied.error().detail, Not(HasSubstr("SECRETVALUE")));
     EXPECT_TRUE(config->slack_bot_token.empty());

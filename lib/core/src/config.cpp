@@ -502,7 +502,7 @@ Result<void> apply_secret(Config& config, const SecretSetting& setting, std::str
   const auto bad = [&](std::string_view what) {
     return make_error(
         ErrorCode::config,
-        fmt::format("{}: {} {}", setting.variable, setting.ref.to_string(), what),
+        fmt::format("{}: {}: {}", setting.variable, setting.ref.to_string(), what),
         fmt::format("secret {} from {}: {}", setting.variable, setting.ref.to_string(), what));
   };
   // Trimmed as the environment's values are: a secret saved from a file often ends in '\n'.
