@@ -29,6 +29,7 @@
 #include "console.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/emf.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
 #include "core/ids.hpp"
@@ -289,11 +290,14 @@ void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketMod
 }
 
 core::StatusResponse status_page(std::string_view path, const slack::SocketModeClient& client,
-                                 const core::metrics::Registry& metrics) {
+                                 const core::metrics::Registry& metrics, core::MetricsMode mode) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
     if (client.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
     return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
+  }
+  if (path == "/metrics" && mode == core::MetricsMode::off) {
+    return {404, "text/plain; charset=utf-8", "not found: metrics are off (INFRA_METRICS=off)\n"};
   }
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
@@ -424,10 +428,19 @@ int run_service(const core::Environment& env) {
                                  logger);
   listener.attach(client);
   add_socket_metrics(metrics, client);
+  // INFRA_METRICS=emf: the metrics as CloudWatch EMF lines on stdout (the task's log stream),
+  // every interval on the io thread, and once more at exit.
+  std::optional<core::emf::Reporter> emf;
+  if (config->metrics_mode == core::MetricsMode::emf) {
+    emf.emplace(metrics, *transport, clock, config->metrics_interval, core::emf::stdout_sink());
+  }
 
   core::StatusServer status(
       core::StatusServerSettings{config->health_address, config->health_port},
-      [&](std::string_view path) { return status_page(path, client, metrics); }, logger);
+      [&](std::string_view path) {
+        return status_page(path, client, metrics, config->metrics_mode);
+      },
+      logger);
   if (auto started = status.start(); !started) {
     logger->critical("health server: {}", started.error().user_message);
     return kExitFailure;
@@ -446,6 +459,10 @@ int run_service(const core::Environment& env) {
       config->allow_guests ? " (guests allowed)" : "");
   client.start();
   sweeper.start(config->whitelist_sweep);
+  if (emf) {
+    emf->start();
+    logger->info("metrics: CloudWatch EMF on stdout every {} s", config->metrics_interval.count());
+  }
 
   int exit_code = 0;
   for (;;) {
@@ -479,6 +496,7 @@ int run_service(const core::Environment& env) {
   }
   audit_sink->on_first_pending({});
   transport->stop_and_join();
+  if (emf) emf->stop();  // the io thread is gone: the last flush runs here
   audit_sink->flush();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));

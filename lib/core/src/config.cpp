@@ -468,6 +468,23 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     config.drain_timeout = std::chrono::seconds(*n);
   }
 
+  if (auto metrics = read(env, "INFRA_METRICS")) {
+    const auto lower = to_lower(*metrics);
+    if (lower == "prometheus")
+      config.metrics_mode = MetricsMode::prometheus;
+    else if (lower == "emf")
+      config.metrics_mode = MetricsMode::emf;
+    else if (lower == "off")
+      config.metrics_mode = MetricsMode::off;
+    else
+      problems.add("INFRA_METRICS",
+                   fmt::format("expected prometheus, emf or off, got \"{}\"", *metrics));
+  }
+  // CloudWatch's standard resolution is a minute; below 10 s the lines cost more than they say.
+  if (auto n = read_int(env, "INFRA_METRICS_INTERVAL_SECONDS", 10, 3600, problems)) {
+    config.metrics_interval = std::chrono::seconds(*n);
+  }
+
   if (auto format = read(env, "LOG_FORMAT")) {
     const auto lower = to_lower(*format);
     if (lower == "json")

@@ -21,6 +21,12 @@ enum class BackendKind { lambda, simulated, aws };
 enum class LambdaRole { orchestrator, whitelist };
 enum class LogFormat { json, text };
 enum class LogLevel { trace, debug, info, warn, error, critical, off };
+/// INFRA_METRICS: how `run` exports its metrics.
+enum class MetricsMode {
+  prometheus,  ///< GET /metrics on the health server (Prometheus text)
+  emf,         ///< CloudWatch EMF lines on stdout every interval (and /metrics as well)
+  off,         ///< neither (/metrics answers 404)
+};
 
 /// What the process is about to do: it decides which variables are required.
 enum class RunMode {
@@ -118,6 +124,9 @@ struct Config {
   std::chrono::seconds drain_timeout{25};  ///< INFRA_DRAIN_SECONDS: SIGTERM → exit, under ECS's 30
   LogFormat log_format = LogFormat::json;
   LogLevel log_level = LogLevel::info;
+  MetricsMode metrics_mode = MetricsMode::prometheus;  ///< INFRA_METRICS
+  /// INFRA_METRICS_INTERVAL_SECONDS (10–3600): how often `emf` writes.
+  std::chrono::seconds metrics_interval{60};
 
   /// What start-up should warn about (a production-looking environment that
   /// is not protected, …): one line each, logged by the caller.
