@@ -30,6 +30,7 @@
 #include "console.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/emf.hpp"
 #include "core/environment.hpp"
 #include "core/http_client.hpp"
 #include "core/ids.hpp"
@@ -51,6 +52,7 @@
 #include "infra/simulated_backend.hpp"
 #include "infra/whitelist_sweeper.hpp"
 #include "lambda_function.hpp"
+#include "secrets.hpp"
 #include "slack/asio_transport.hpp"
 #include "slack/blockkit.hpp"
 #include "slack/connection_opener.hpp"
@@ -304,11 +306,14 @@ void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketMod
 }
 
 core::StatusResponse status_page(std::string_view path, const slack::SocketModeClient& client,
-                                 const core::metrics::Registry& metrics) {
+                                 const core::metrics::Registry& metrics, core::MetricsMode mode) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
     if (client.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
     return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
+  }
+  if (path == "/metrics" && mode == core::MetricsMode::off) {
+    return {404, "text/plain; charset=utf-8", "not found: metrics are off (INFRA_METRICS=off)\n"};
   }
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
@@ -346,6 +351,9 @@ int run_service(const core::Environment& env) {
   auto logger =
       core::make_stderr_logger("infra-bot", config->log_format, config->log_level, redactor);
   for (const auto& warning : config->warnings) logger->warn("configuration: {}", warning);
+  // Tokens given as ssm:/… or secretsmanager:… are read now, before anything uses them; a
+  // failure is one line and exit 1, never a start with the token unset.
+  if (!app::resolve_secrets(*config, env, logger, redactor, std::cerr)) return kExitFailure;
   // Audit lines are buffered and written once per turn of the io loop (hooked up below), not
   // one write(2) each on the ack path; warnings, a full buffer and the exit write them too.
   auto audit_sink = core::BatchingSink::to_stderr();
@@ -436,10 +444,19 @@ int run_service(const core::Environment& env) {
                                  logger);
   listener.attach(client);
   add_socket_metrics(metrics, client);
+  // INFRA_METRICS=emf: the metrics as CloudWatch EMF lines on stdout (the task's log stream),
+  // every interval on the io thread, and once more at exit.
+  std::optional<core::emf::Reporter> emf;
+  if (config->metrics_mode == core::MetricsMode::emf) {
+    emf.emplace(metrics, *transport, clock, config->metrics_interval, core::emf::stdout_sink());
+  }
 
   core::StatusServer status(
       core::StatusServerSettings{config->health_address, config->health_port},
-      [&](std::string_view path) { return status_page(path, client, metrics); }, logger);
+      [&](std::string_view path) {
+        return status_page(path, client, metrics, config->metrics_mode);
+      },
+      logger);
   if (auto started = status.start(); !started) {
     logger->critical("health server: {}", started.error().user_message);
     return kExitFailure;
@@ -461,6 +478,10 @@ int run_service(const core::Environment& env) {
   const bool has_whitelist =
       config->backend != core::BackendKind::lambda || (refs && refs->whitelist);
   if (has_whitelist) sweeper.start(config->whitelist_sweep);
+  if (emf) {
+    emf->start();
+    logger->info("metrics: CloudWatch EMF on stdout every {} s", config->metrics_interval.count());
+  }
 
   int exit_code = 0;
   for (;;) {
@@ -494,6 +515,7 @@ int run_service(const core::Environment& env) {
   }
   audit_sink->on_first_pending({});
   transport->stop_and_join();
+  if (emf) emf->stop();  // the io thread is gone: the last flush runs here
   audit_sink->flush();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));

@@ -618,7 +618,6 @@ const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
 // Read by the bot once issue 16's C++ side (the metrics publisher) is merged;
 // until then not in lib/ or app/ of every branch. Drop a name from here once
 // config.cpp reads it.
-const PENDING_APP_NAMES = new Set(['INFRA_METRICS', 'INFRA_METRICS_INTERVAL_SECONDS']);
 
 function appEnvironmentNames(project) {
   const names = new Set();
@@ -723,7 +722,7 @@ function checkTaskDefinition(cfg, project, fail) {
   }
   const known = appEnvironmentNames(project);
   for (const name of Object.keys(environment)) {
-    if (!known.has(name) && !PENDING_APP_NAMES.has(name)) fail('container-env', `${name} is not a variable infra-bot reads (no "${name}" in lib/ or app/)`);
+    if (!known.has(name)) fail('container-env', `${name} is not a variable infra-bot reads (no "${name}" in lib/ or app/)`);
   }
 
   // Health check: `infra-bot healthcheck` (exit 0 iff /readyz is OK).

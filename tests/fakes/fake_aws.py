@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A fake AWS (ECS, RDS, EC2, Resource Groups Tagging) on one TLS port, with real state.
+"""A fake AWS (ECS, RDS, EC2, Resource Groups Tagging, SSM, Secrets Manager) on one TLS port.
 
 Run with Debian's /usr/bin/python3 (python3-botocore 1.29), not another python3:
 
@@ -14,7 +14,7 @@ Output on stdout, one line each, flushed:
   {"service": ...}        then one JSON object per AWS request (control requests are not
                           printed), written once the request is read and checked, before the
                           (possibly delayed) answer:
-      service         ecs | tagging | rds | ec2 (null when the request could not be routed)
+      service         ecs | tagging | rds | ec2 | ssm | secretsmanager (null when the request could not be routed)
       operation       "DescribeServices", ...
       protocol        json | query | ec2
       path            the request target as received
@@ -32,7 +32,8 @@ Output on stdout, one line each, flushed:
       client_port     the client's source port (same value = connection reused)
 
 Routing. `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>` is ECS and
-`ResourceGroupsTaggingAPI_20170126.<Op>` the tagging API (AWS JSON 1.1). A form body
+`ResourceGroupsTaggingAPI_20170126.<Op>` the tagging API, `AmazonSSM.<Op>` SSM and
+`secretsmanager.<Op>` Secrets Manager (AWS JSON 1.1). A form body
 (`Content-Type: application/x-www-form-urlencoded`) with `Action=` is RDS or EC2, told apart by
 the Credential scope's service (`rds` / `ec2`), else by `Version` (2014-10-31 / 2016-11-15); a
 Version that does not belong to the service is refused. Any path is accepted (an endpoint URL may
@@ -64,6 +65,8 @@ Operations (everything else in the models is refused as not implemented):
   ec2      DescribeInstances, StartInstances, StopInstances, RebootInstances,
            DescribeSecurityGroups, DescribeSecurityGroupRules, AuthorizeSecurityGroupIngress,
            RevokeSecurityGroupIngress, UpdateSecurityGroupRuleDescriptionsIngress
+  ssm      GetParameter (state "ssm": {"parameters": [...]}, see its handler)
+  secretsmanager  GetSecretValue (state "secretsmanager": {"secrets": [...]}, see its handler)
 Their error behaviour follows /work/shared/notes/aws-services.md §2-5 and is described at each
 handler below. Transitions: with the state's "settleDescribes" at 0 (the default) a stop or start
 takes effect at once (EC2 stopped/running, RDS stopped/available, ECS runningCount =
@@ -209,6 +212,18 @@ SERVICES = {
                    ("InternalError", 500, "An internal error has occurred"),
                    ("UnauthorizedOperation", 403,
                     "You are not authorized to perform this operation.")),
+    "ssm": Service("ssm", "ssm", "json", "ssm", ("ThrottlingException", 400, "Rate exceeded"),
+                   ("InternalServerError", 500, "An internal error occurred."),
+                   ("AccessDeniedException", 400,
+                    "User is not authorized to perform: ssm:GetParameter"),
+                   target_prefix="AmazonSSM"),
+    "secretsmanager": Service("secretsmanager", "secretsmanager", "json", "secretsmanager",
+                              ("ThrottlingException", 400, "Rate exceeded"),
+                              ("InternalServiceError", 500, "An internal error occurred."),
+                              ("AccessDeniedException", 400,
+                               "User is not authorized to perform: "
+                               "secretsmanager:GetSecretValue"),
+                              target_prefix="secretsmanager"),
 }
 BY_TARGET = {s.target_prefix: s for s in SERVICES.values() if s.target_prefix}
 BY_VERSION = {s.version: s for s in SERVICES.values() if s.protocol != "json"}
@@ -594,12 +609,28 @@ def normalize(doc):
         rule.setdefault("toPort", rule["fromPort"])
         rule.setdefault("description", "")
         rule["tags"] = norm_tags(rule.get("tags"))
+    ssm = state.setdefault("ssm", {})
+    for parameter in ssm.setdefault("parameters", []):
+        name = parameter["name"]
+        parameter.setdefault("type", "SecureString")
+        parameter.setdefault("version", 1)
+        parameter.setdefault("arn", "arn:aws:ssm:%s:%s:parameter/%s"
+                             % (region, account, name.lstrip("/")))
+        parameter.setdefault("lastModified", DEFAULT_TIME)
+    secretsmanager = state.setdefault("secretsmanager", {})
+    for secret in secretsmanager.setdefault("secrets", []):
+        name = secret["name"]
+        secret.setdefault("arn", "arn:aws:secretsmanager:%s:%s:secret:%s-%s"
+                          % (region, account, name, short_hash(name, length=6)))
+        secret.setdefault("versionId", str(uuid.UUID(short_hash(name, "v", length=32))))
+        secret.setdefault("createdDate", DEFAULT_TIME)
     return state
 
 
 MERGE_LISTS = [("ecs", "clusters", "name"), ("rds", "instances", "id"), ("rds", "clusters", "id"),
                ("ec2", "instances", "id"), ("ec2", "securityGroups", "id"),
-               ("ec2", "securityGroupRules", "id")]
+               ("ec2", "securityGroupRules", "id"), ("ssm", "parameters", "name"),
+               ("secretsmanager", "secrets", "name")]
 
 
 def merge_list(old, new, key, nested=None):
@@ -1620,6 +1651,90 @@ def update_rule_descriptions_ingress(ctx):
     return {"Return": True}
 
 
+# ---- SSM Parameter Store (shared/notes/aws-services.md §8) ------------------------------------
+# A parameter in the state: {"name": "/infra/bot", "value": "…", "type": "SecureString",
+# "version": 1}. GetParameter finds it by name, ARN or "name:version"; an unknown one is
+# ParameterNotFound (400). A SecureString read without WithDecryption answers its "ciphertext"
+# (base64 of a fixed prefix and the value). {"kmsError": "InvalidKeyId" | "AccessDenied"} on a
+# parameter makes a decrypting read fail as SSM does when the key is disabled / not usable
+# (InvalidKeyId 400) or the caller lacks kms:Decrypt (AccessDeniedException 400, a KMS message).
+
+
+def ssm_find(ctx, ref):
+    name, version = ref, None
+    if not ref.startswith("arn:") and ref.count(":") == 1:
+        name, version = ref.split(":")
+    elif ref.startswith("arn:") and ref.count(":") == 6:
+        name, version = ref.rsplit(":", 1)
+    for parameter in ctx.state["ssm"]["parameters"]:
+        if name in (parameter["name"], parameter["arn"]):
+            if version is not None and str(parameter["version"]) != version:
+                raise AwsError("ParameterVersionNotFound",
+                               "Systems Manager could not find version %s of %s."
+                               % (version, parameter["name"]))
+            return parameter
+    raise AwsError("ParameterNotFound", "")
+
+
+@handler("ssm", "GetParameter")
+def ssm_get_parameter(ctx):
+    parameter = ssm_find(ctx, ctx.params["Name"])
+    value = parameter["value"]
+    if parameter["type"] == "SecureString":
+        if ctx.params.get("WithDecryption"):
+            kms = parameter.get("kmsError")
+            if kms == "InvalidKeyId":
+                raise AwsError("InvalidKeyId", "The query key ID is not valid.")
+            if kms:
+                raise AwsError("AccessDeniedException",
+                               "The ciphertext refers to a customer master key that does not "
+                               "exist, does not exist in this region, or you are not allowed "
+                               "to access. (Service: AWSKMS; Status Code: 400; Error Code: "
+                               "AccessDeniedException)")
+        else:
+            value = base64.b64encode(b"AQICAHfake" + value.encode()).decode()
+    return {"Parameter": {"Name": parameter["name"], "Type": parameter["type"], "Value": value,
+                          "Version": parameter["version"],
+                          "LastModifiedDate": parameter["lastModified"],
+                          "ARN": parameter["arn"], "DataType": "text"}}
+
+
+# ---- Secrets Manager (shared/notes/aws-services.md §9) ---------------------------------------
+# A secret in the state: {"name": "infra/slack", "string": "…"} or {"name": …, "binary":
+# "<base64>"}. GetSecretValue finds it by name or ARN (also the ARN without its random
+# 6-character suffix); an unknown one is ResourceNotFoundException (400). {"deleted": true} is
+# InvalidRequestException (scheduled for deletion); {"kmsError": "DecryptionFailure" |
+# "AccessDenied"} fails as Secrets Manager does when KMS cannot decrypt it.
+
+
+@handler("secretsmanager", "GetSecretValue")
+def sm_get_secret_value(ctx):
+    ref = ctx.params["SecretId"]
+    for secret in ctx.state["secretsmanager"]["secrets"]:
+        if ref in (secret["name"], secret["arn"], secret["arn"][:-7]):
+            break
+    else:
+        raise AwsError("ResourceNotFoundException",
+                       "Secrets Manager can't find the specified secret.")
+    if secret.get("deleted"):
+        raise AwsError("InvalidRequestException",
+                       "You can't perform this operation on the secret because it was marked "
+                       "for deletion.")
+    kms = secret.get("kmsError")
+    if kms == "DecryptionFailure":
+        raise AwsError("DecryptionFailure", "Secrets Manager can't decrypt the protected secret "
+                       "text using the provided KMS key.")
+    if kms:
+        raise AwsError("AccessDeniedException", "Access to KMS is not allowed")
+    out = {"ARN": secret["arn"], "Name": secret["name"], "VersionId": secret["versionId"],
+           "VersionStages": ["AWSCURRENT"], "CreatedDate": secret["createdDate"]}
+    if "binary" in secret:
+        out["SecretBinary"] = secret["binary"]
+    else:
+        out["SecretString"] = secret.get("string", "")
+    return out
+
+
 # =============================================================================================
 # Faults
 # =============================================================================================
@@ -1638,7 +1753,8 @@ def resource_ids(service, params):
         if "resourceArn" in params:
             arn = params["resourceArn"]
             ids += [arn, "/".join(arn.split("/")[1:]), arn.split("/")[-1]]
-    for key in ("DBInstanceIdentifier", "DBClusterIdentifier", "GroupId", "GroupName"):
+    for key in ("DBInstanceIdentifier", "DBClusterIdentifier", "GroupId", "GroupName", "Name",
+                "SecretId"):
         if key in params:
             ids.append(params[key])
     for key in ("InstanceIds", "SecurityGroupRuleIds", "GroupIds", "ResourceARNList"):

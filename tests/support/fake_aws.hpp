@@ -1,8 +1,9 @@
 #pragma once
 
-// test::FakeAws — runs tests/fakes/fake_aws.py: a fake AWS that serves ECS, RDS, EC2 and the
-// Resource Groups Tagging API on one TLS port on 127.0.0.1, keeps real state, checks every
-// request's SigV4 signature with botocore and validates it against botocore's service model.
+// test::FakeAws — runs tests/fakes/fake_aws.py: a fake AWS that serves ECS, RDS, EC2, SSM, Secrets
+// Manager and the Resource Groups Tagging API on one TLS port on 127.0.0.1, keeps real state,
+// checks every request's SigV4 signature with botocore and validates it against botocore's service
+// model.
 //
 //   test::FakeAws aws;                    // proto-fixtures/aws/state_default.json
 //   // or: test::FakeAws aws(R"({"ec2": {"instances": [{"id": "i-0123456789abcdef0"}]}})");
@@ -18,8 +19,9 @@
 //
 // The state schema, the fault kinds and the control API are documented at the top of
 // fake_aws.py and in proto-fixtures/aws/README.md. Each request line carries "service"
-// (ecs | tagging | rds | ec2), "operation", "params" (the input in botocore member names),
-// "wire" (Query/EC2 form fields as sent), "verified", "reason", "answer_status", "error".
+// (ecs | tagging | rds | ec2 | ssm | secretsmanager), "operation", "params" (the input in botocore
+// member names), "wire" (Query/EC2 form fields as sent), "verified", "reason", "answer_status",
+// "error".
 
 #include <unistd.h>
 

@@ -307,6 +307,11 @@ INSTANTIATE_TEST_SUITE_P(
         NumberCase{"INFRA_PROGRESS_SECONDS", "5", nullptr},
         NumberCase{"INFRA_PROGRESS_SECONDS", "0", "INFRA_PROGRESS_SECONDS"},
         NumberCase{"INFRA_DRAIN_SECONDS", "0", nullptr},
+        NumberCase{"INFRA_METRICS_INTERVAL_SECONDS", "10", nullptr},
+        NumberCase{"INFRA_METRICS_INTERVAL_SECONDS", "3600", nullptr},
+        NumberCase{"INFRA_METRICS_INTERVAL_SECONDS", "9", "INFRA_METRICS_INTERVAL_SECONDS"},
+        NumberCase{"INFRA_METRICS_INTERVAL_SECONDS", "3601", "INFRA_METRICS_INTERVAL_SECONDS"},
+        NumberCase{"INFRA_METRICS_INTERVAL_SECONDS", "1m", "INFRA_METRICS_INTERVAL_SECONDS"},
         NumberCase{"INFRA_DRAIN_SECONDS", "-1", "INFRA_DRAIN_SECONDS"},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "24", nullptr},
         NumberCase{"INFRA_MIN_CIDR_PREFIX_V4", "33", "INFRA_MIN_CIDR_PREFIX_V4"},
@@ -314,6 +319,26 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& param_info) {
       return std::string(param_info.param.variable) + "_" + std::to_string(param_info.index);
     });
+
+TEST(Config, MetricsModes) {
+  auto defaults = core::load_config(MapEnvironment{}, RunMode::console);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->metrics_mode, core::MetricsMode::prometheus);
+  EXPECT_EQ(defaults->metrics_interval, std::chrono::seconds(60));
+  for (const auto& [text, mode] :
+       {std::pair{"prometheus", core::MetricsMode::prometheus},
+        std::pair{"EMF", core::MetricsMode::emf}, std::pair{"off", core::MetricsMode::off}}) {
+    auto config = core::load_config(MapEnvironment({{"INFRA_METRICS", text}}), RunMode::console);
+    ASSERT_TRUE(config) << text;
+    EXPECT_EQ(config->metrics_mode, mode) << text;
+  }
+  auto interval = core::load_config(MapEnvironment({{"INFRA_METRICS_INTERVAL_SECONDS", "15"}}),
+                                    RunMode::console);
+  ASSERT_TRUE(interval);
+  EXPECT_EQ(interval->metrics_interval, std::chrono::seconds(15));
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_METRICS", "statsd"}})),
+              HasSubstr("INFRA_METRICS: expected prometheus, emf or off, got \"statsd\""));
+}
 
 TEST(Config, LoggingSettings) {
   auto config = core::load_config(

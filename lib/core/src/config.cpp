@@ -116,18 +116,31 @@ bool looks_like_production(std::string_view name) {
 }
 
 void read_token(const Environment& env, std::string_view name, std::string_view prefix,
-                bool required, std::string& out, Problems& problems) {
+                bool required, std::string Config::*target, Config& config, Problems& problems) {
   auto value = read(env, name);
   if (!value) {
     if (required) problems.add(name, fmt::format("required; set it to the {}… token", prefix));
     return;
   }
-  // Never echo the value: a mistyped token is still a secret.
-  if (!value->starts_with(prefix) || value->size() <= prefix.size()) {
-    problems.add(name, fmt::format("must be a token starting with \"{}\"", prefix));
+  // ssm:/… or secretsmanager:…: resolved by the app at start; the form is checked here.
+  auto ref = parse_secret_ref(*value);
+  if (!ref) {
+    problems.add(name, ref.error().user_message);
     return;
   }
-  out = std::move(*value);
+  if (*ref) {
+    config.secret_refs.push_back(
+        SecretSetting{std::string(name), std::move(**ref), std::string(prefix), target});
+    return;
+  }
+  // Never echo the value: a mistyped token is still a secret.
+  if (!value->starts_with(prefix) || value->size() <= prefix.size()) {
+    problems.add(name, fmt::format("must be a token starting with \"{}\" (or a reference: "
+                                   "ssm:<parameter>, secretsmanager:<secret>[#<key>])",
+                                   prefix));
+    return;
+  }
+  config.*target = std::move(*value);
 }
 
 }  // namespace
@@ -144,8 +157,8 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   Problems problems;
 
   const bool service = mode == RunMode::service;
-  read_token(env, "SLACK_APP_TOKEN", "xapp-", service, config.slack_app_token, problems);
-  read_token(env, "SLACK_BOT_TOKEN", "xoxb-", service, config.slack_bot_token, problems);
+  read_token(env, "SLACK_APP_TOKEN", "xapp-", service, &Config::slack_app_token, config, problems);
+  read_token(env, "SLACK_BOT_TOKEN", "xoxb-", service, &Config::slack_bot_token, config, problems);
 
   config.allow_insecure_endpoints =
       read_bool(env, "INFRA_ALLOW_INSECURE_ENDPOINTS", problems).value_or(false);
@@ -273,6 +286,17 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     config.aws_endpoints.tagging = endpoint_for("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API");
     if (config.aws_region.empty()) {
       problems.add("AWS_REGION", "required for the aws backend (the region of the resources)");
+    }
+  }
+  if (!config.secret_refs.empty()) {
+    config.aws_endpoints.ssm = endpoint_for("AWS_ENDPOINT_URL_SSM");
+    config.aws_endpoints.secrets_manager = endpoint_for("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    for (const auto& setting : config.secret_refs) {
+      if (config.aws_region.empty() && setting.ref.arn_region().empty()) {
+        problems.add(setting.variable,
+                     fmt::format("{} needs AWS_REGION (or the full ARN, which names its region)",
+                                 setting.ref.to_string()));
+      }
     }
   }
   if (auto key = read(env, "INFRA_TAG_KEY")) {
@@ -448,6 +472,23 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     config.drain_timeout = std::chrono::seconds(*n);
   }
 
+  if (auto metrics = read(env, "INFRA_METRICS")) {
+    const auto lower = to_lower(*metrics);
+    if (lower == "prometheus")
+      config.metrics_mode = MetricsMode::prometheus;
+    else if (lower == "emf")
+      config.metrics_mode = MetricsMode::emf;
+    else if (lower == "off")
+      config.metrics_mode = MetricsMode::off;
+    else
+      problems.add("INFRA_METRICS",
+                   fmt::format("expected prometheus, emf or off, got \"{}\"", *metrics));
+  }
+  // CloudWatch's standard resolution is a minute; below 10 s the lines cost more than they say.
+  if (auto n = read_int(env, "INFRA_METRICS_INTERVAL_SECONDS", 10, 3600, problems)) {
+    config.metrics_interval = std::chrono::seconds(*n);
+  }
+
   if (auto format = read(env, "LOG_FORMAT")) {
     const auto lower = to_lower(*format);
     if (lower == "json")
@@ -476,6 +517,25 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
 
   if (!problems.empty()) return problems.to_error();
   return config;
+}
+
+Result<void> apply_secret(Config& config, const SecretSetting& setting, std::string value) {
+  const auto bad = [&](std::string_view what) {
+    return make_error(
+        ErrorCode::config,
+        fmt::format("{}: {}: {}", setting.variable, setting.ref.to_string(), what),
+        fmt::format("secret {} from {}: {}", setting.variable, setting.ref.to_string(), what));
+  };
+  // Trimmed as the environment's values are: a secret saved from a file often ends in '\n'.
+  value = std::string(trim(value));
+  if (value.empty()) return bad("is empty");
+  // Never echo the value: only say what it should have looked like.
+  if (!setting.prefix.empty() &&
+      (!value.starts_with(setting.prefix) || value.size() <= setting.prefix.size())) {
+    return bad(fmt::format("does not hold a token starting with \"{}\"", setting.prefix));
+  }
+  config.*(setting.target) = std::move(value);
+  return {};
 }
 
 }  // namespace core

@@ -396,7 +396,7 @@ void Registry::add_collector(std::function<void(Registry&)> collector) {
   collectors_.push_back(std::move(collector));
 }
 
-std::string Registry::render() const {
+void Registry::run_collectors() const {
   std::vector<std::function<void(Registry&)>> collectors;
   {
     std::lock_guard lock(collectors_mutex_);
@@ -406,6 +406,48 @@ std::string Registry::render() const {
   // const object, so calling the non-const API from here is sound.
   auto& self = const_cast<Registry&>(*this);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
   for (const auto& collector : collectors) collector(self);
+}
+
+Snapshot Registry::snapshot() const {
+  run_collectors();
+  Snapshot out;
+  std::vector<const Series*> shown;
+  std::lock_guard lock(state_->mutex);
+  out.reserve(state_->families.size());
+  for (const Family& family : state_->families) {
+    FamilySnapshot& snap = out.emplace_back();
+    snap.name = family.name;
+    snap.help = family.help;
+    snap.kind = family.kind == Kind::counter ? MetricKind::counter
+                : family.kind == Kind::gauge ? MetricKind::gauge
+                                             : MetricKind::histogram;
+    snap.bounds = family.bounds;
+    shown.clear();
+    for (const Series& series : family.series) {
+      if (series.rank.load(std::memory_order_acquire) != 0) shown.push_back(&series);
+    }
+    std::sort(shown.begin(), shown.end(), [](const Series* a, const Series* b) {
+      return a->rank.load(std::memory_order_relaxed) < b->rank.load(std::memory_order_relaxed);
+    });
+    for (const Series* series : shown) {
+      SeriesSnapshot& one = snap.series.emplace_back();
+      one.labels = series->labels;
+      if (family.kind != Kind::histogram) {
+        one.value = series->value.load(std::memory_order_relaxed);
+        continue;
+      }
+      for (std::size_t i = 0; i < family.bound_text.size(); ++i) {
+        one.buckets.push_back(series->buckets[i].load(std::memory_order_relaxed));
+        one.count += one.buckets.back();
+      }
+      one.sum = series->sum.load(std::memory_order_relaxed);
+    }
+  }
+  return out;
+}
+
+std::string Registry::render() const {
+  run_collectors();
 
   std::string out;
   std::vector<const Series*> shown;

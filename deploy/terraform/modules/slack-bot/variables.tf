@@ -422,8 +422,8 @@ variable "metrics_interval_seconds" {
   default     = 60
 
   validation {
-    condition     = var.metrics_interval_seconds == null ? true : var.metrics_interval_seconds >= 1 && var.metrics_interval_seconds <= 3600 && floor(var.metrics_interval_seconds) == var.metrics_interval_seconds
-    error_message = "metrics_interval_seconds must be null or a whole number from 1 to 3600."
+    condition     = var.metrics_interval_seconds == null ? true : var.metrics_interval_seconds >= 10 && var.metrics_interval_seconds <= 3600 && floor(var.metrics_interval_seconds) == var.metrics_interval_seconds
+    error_message = "metrics_interval_seconds must be null or a whole number from 10 to 3600 (the bot refuses shorter intervals)."
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/environment.hpp"
 #include "core/result.hpp"
+#include "core/secret_ref.hpp"
 
 namespace core {
 
@@ -20,6 +21,12 @@ enum class BackendKind { lambda, simulated, aws };
 enum class LambdaRole { orchestrator, whitelist };
 enum class LogFormat { json, text };
 enum class LogLevel { trace, debug, info, warn, error, critical, off };
+/// INFRA_METRICS: how `run` exports its metrics.
+enum class MetricsMode {
+  prometheus,  ///< GET /metrics on the health server (Prometheus text)
+  emf,         ///< CloudWatch EMF lines on stdout every interval (and /metrics as well)
+  off,         ///< neither (/metrics answers 404)
+};
 
 /// What the process is about to do: it decides which variables are required.
 enum class RunMode {
@@ -35,6 +42,21 @@ struct AwsEndpoints {
   std::string rds;
   std::string ec2;
   std::string tagging;  ///< AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API
+  /// Read only when a variable references a secret store (ssm: / secretsmanager:).
+  std::string ssm;              ///< AWS_ENDPOINT_URL_SSM
+  std::string secrets_manager;  ///< AWS_ENDPOINT_URL_SECRETS_MANAGER
+};
+
+struct Config;
+
+/// A secret variable given as a reference to a store (SLACK_BOT_TOKEN=ssm:/…) rather than
+/// its value. The app resolves it once at start (aws::SecretResolver), checks the value with
+/// check_secret_value() and stores it in `config.*target`.
+struct SecretSetting {
+  std::string variable;           ///< "SLACK_BOT_TOKEN"
+  SecretRef ref;                  ///< where the value is
+  std::string prefix;             ///< what the value must start with ("xoxb-"); empty = any
+  std::string Config::*target{};  ///< where the resolved value goes
 };
 
 /// The whole configuration, built once from the environment (design §6) and
@@ -43,6 +65,9 @@ struct Config {
   // Slack
   std::string slack_app_token;  ///< xapp-…  (secret)
   std::string slack_bot_token;  ///< xoxb-…  (secret)
+  /// Token variables given as store references: their members above stay empty until the
+  /// app has resolved them (before anything uses a token).
+  std::vector<SecretSetting> secret_refs;
   std::string slack_api_url = "https://slack.com/api/";
   /// INFRA_ALLOW_INSECURE_ENDPOINTS: http:// accepted in SLACK_API_URL and the
   /// AWS endpoint variables (tests against local fakes); https:// only otherwise.
@@ -99,6 +124,9 @@ struct Config {
   std::chrono::seconds drain_timeout{25};  ///< INFRA_DRAIN_SECONDS: SIGTERM → exit, under ECS's 30
   LogFormat log_format = LogFormat::json;
   LogLevel log_level = LogLevel::info;
+  MetricsMode metrics_mode = MetricsMode::prometheus;  ///< INFRA_METRICS
+  /// INFRA_METRICS_INTERVAL_SECONDS (10–3600): how often `emf` writes.
+  std::chrono::seconds metrics_interval{60};
 
   /// What start-up should warn about (a production-looking environment that
   /// is not protected, …): one line each, logged by the caller.
@@ -112,5 +140,9 @@ struct Config {
 /// named in the one returned error (code config), one line each; secret values
 /// never appear in it.
 Result<Config> load_config(const Environment& env, RunMode mode);
+
+/// Checks a value read from a store for `setting` (not empty, the expected prefix) and stores
+/// it in `config`. The config Error names the variable and the reference, never the value.
+Result<void> apply_secret(Config& config, const SecretSetting& setting, std::string value);
 
 }  // namespace core

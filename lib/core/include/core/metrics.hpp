@@ -24,6 +24,29 @@ namespace detail {
 struct Series;
 }  // namespace detail
 
+enum class MetricKind { counter, gauge, histogram };
+
+/// One series' numbers at one moment (Registry::snapshot()).
+struct SeriesSnapshot {
+  Labels labels;                       ///< in the order of its first update
+  double value = 0.0;                  ///< counter or gauge
+  std::vector<std::uint64_t> buckets;  ///< histogram: per bucket (not cumulative), +Inf last
+  double sum = 0.0;                    ///< histogram
+  std::uint64_t count = 0;             ///< histogram: the sum of `buckets`
+};
+
+/// One family at one moment: its series updated at least once, in first-update order.
+struct FamilySnapshot {
+  std::string name;
+  std::string help;
+  MetricKind kind = MetricKind::counter;
+  std::vector<double> bounds;  ///< histogram: the finite upper bounds
+  std::vector<SeriesSnapshot> series;
+};
+
+/// Every family in declaration order (what render() shows, as numbers).
+using Snapshot = std::vector<FamilySnapshot>;
+
 /// One counter series, resolved once by Registry::counter(). Copyable, cheap; valid as
 /// long as its Registry. A default-constructed handle, or one whose name or labels the
 /// registry refused, drops its updates (the latter counts them in
@@ -112,7 +135,12 @@ class Registry {
   /// escaped (\\, \", \n), histograms as cumulative _bucket{le=…}, _sum, _count.
   std::string render() const;
 
+  /// The same numbers as render() (collectors run first), as values: for exporters other
+  /// than Prometheus text (CloudWatch EMF, core/emf.hpp).
+  Snapshot snapshot() const;
+
  private:
+  void run_collectors() const;
   struct State;
   std::unique_ptr<State> state_;
   mutable std::mutex collectors_mutex_;

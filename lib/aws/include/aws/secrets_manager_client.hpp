@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "aws/outcome.hpp"
+#include "aws/service_client.hpp"
+
+namespace aws {
+
+/// Secrets Manager on AWS JSON 1.1 (shared/notes/aws-services.md §9).
+inline constexpr ServiceSpec kSecretsManagerService{
+    "Secrets Manager", "secretsmanager", "secretsmanager", Protocol::json11, "secretsmanager", ""};
+
+/// A secret's current version as GetSecretValue returns it. `secret_string` is a secret: never
+/// log it. A binary secret has no SecretString (`binary` is true, its bytes are not kept).
+struct SecretValue {
+  std::string arn;
+  std::string name;
+  std::string version_id;
+  std::optional<std::string> secret_string;
+  bool binary = false;
+};
+
+/// Secrets Manager as infra-bot uses it (an interface so callers can run against a fake).
+class SecretsManagerApi {
+ public:
+  virtual ~SecretsManagerApi() = default;
+  /// GetSecretValue of the AWSCURRENT version; `secret_id` is a name or an ARN. Errors as
+  /// ServiceClient's, with AWS's code kept (ResourceNotFoundException, DecryptionFailure, …).
+  virtual Outcome<SecretValue> get_secret_value(const std::string& secret_id) = 0;
+};
+
+/// SecretsManagerApi over a ServiceClient built with kSecretsManagerService. Thread-safe.
+class SecretsManagerClient final : public SecretsManagerApi {
+ public:
+  explicit SecretsManagerClient(ServiceClientPtr service);
+
+  Outcome<SecretValue> get_secret_value(const std::string& secret_id) override;
+
+ private:
+  ServiceClientPtr service_;
+};
+
+}  // namespace aws

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "aws/outcome.hpp"
+#include "aws/service_client.hpp"
+
+namespace aws {
+
+/// SSM (Parameter Store) on AWS JSON 1.1 (shared/notes/aws-services.md §8).
+inline constexpr ServiceSpec kSsmService{"SSM", "ssm", "ssm", Protocol::json11, "AmazonSSM", ""};
+
+/// One parameter as GetParameter returns it. `value` is a secret for a SecureString: never log it.
+struct SsmParameter {
+  std::string name;
+  std::string type;  ///< String, StringList, SecureString
+  std::string value;
+  std::int64_t version = 0;
+  std::string arn;
+};
+
+/// SSM as infra-bot uses it (an interface so callers can run against a fake).
+class SsmApi {
+ public:
+  virtual ~SsmApi() = default;
+  /// GetParameter; `name` is a name, a `name:version`/`name:label` or an ARN. With
+  /// `with_decryption`, a SecureString comes back in clear. Errors as ServiceClient's, with
+  /// AWS's code kept (ParameterNotFound, InvalidKeyId, AccessDeniedException, …).
+  virtual Outcome<SsmParameter> get_parameter(const std::string& name, bool with_decryption) = 0;
+};
+
+/// SsmApi over a ServiceClient built with kSsmService. Thread-safe.
+class SsmClient final : public SsmApi {
+ public:
+  explicit SsmClient(ServiceClientPtr service);
+
+  Outcome<SsmParameter> get_parameter(const std::string& name, bool with_decryption) override;
+
+ private:
+  ServiceClientPtr service_;
+};
+
+}  // namespace aws
