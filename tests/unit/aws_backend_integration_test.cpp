@@ -996,7 +996,10 @@ TEST_F(AwsBackendTest, WhenEverythingIsDeniedTheActionIsAnError) {
 TEST_F(AwsBackendTest, MakeAwsBackendFromConfig) {
   core::Config config;
   config.aws_region = fake_.region();
-  config.aws_endpoints = {fake_.endpoint(), fake_.endpoint(), fake_.endpoint(), fake_.endpoint()};
+  config.aws_endpoints.ecs = fake_.endpoint();
+  config.aws_endpoints.rds = fake_.endpoint();
+  config.aws_endpoints.ec2 = fake_.endpoint();
+  config.aws_endpoints.tagging = fake_.endpoint();
   core::SystemClock clock;
   auto made = infra::make_aws_backend(config, clients_.http(), clients_.credentials(), clock,
                                       clients_.sleeper(), core::make_null_logger());

@@ -54,7 +54,9 @@ void expect_golden(const std::string& name, const std::vector<std::string>& line
 
 // emf_check.py's verdict on `lines` (written to a temp file).
 std::string emf_check(const std::vector<std::string>& lines, int* status) {
-  const fs::path file = fs::path(testing::TempDir()) / "emf_check_input.jsonl";
+  // One file per process: ctest runs the cases of this binary in parallel.
+  const fs::path file =
+      fs::path(testing::TempDir()) / ("emf_check_input." + std::to_string(::getpid()) + ".jsonl");
   std::ofstream(file, std::ios::binary) << joined(lines);
   const std::string command =
       std::string("/usr/bin/python3 ") + FAKES_DIR + "/emf_check.py " + file.string() + " 2>&1";
@@ -64,6 +66,8 @@ std::string emf_check(const std::vector<std::string>& lines, int* status) {
   while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
   const int raw = pipe != nullptr ? ::pclose(pipe) : -1;
   *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::error_code ec;
+  fs::remove(file, ec);
   return output;
 }
 

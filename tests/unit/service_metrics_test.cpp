@@ -57,7 +57,8 @@ TEST_F(ServiceMetricsTest, EmfDocumentsOnStdoutWithTheLastFlushAtExit) {
   EXPECT_TRUE(acks) << "the Socket Mode client's collector ran";
 
   if (::access("/usr/bin/python3", X_OK) != 0) return;
-  const std::string file = testing::TempDir() + "/service_emf.jsonl";
+  const std::string file =
+      testing::TempDir() + "/service_emf." + std::to_string(::getpid()) + ".jsonl";
   {
     std::ofstream out(file, std::ios::binary);
     for (const auto& line : lines) out << line << "\n";
