@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "aws/secret_resolver.hpp"
 #include "core/clock.hpp"
 #include "core/strings.hpp"
 #include "slack/connection_opener.hpp"
@@ -350,6 +351,38 @@ Check judge_identity(const std::optional<core::Result<CallerIdentity>>& identity
               "check the task role or the AWS_* variables");
 }
 
+Check judge_secret(const core::SecretSetting& setting, const core::Result<std::string>& read,
+                   const core::Result<void>& applied) {
+  const std::string subject = fmt::format("{} from its store", setting.variable);
+  const std::string where = setting.ref.to_string();
+  if (!read) {
+    const auto& error = read.error();
+    const bool ssm = where.starts_with("ssm:");
+    std::string fix;
+    if (error.code == ErrorCode::not_found) {
+      fix = fmt::format("create it, or correct {} (and AWS_REGION when it is not an ARN)",
+                        setting.variable);
+    } else if (error.code == ErrorCode::denied) {
+      fix = fmt::format("allow {} on it (and kms:Decrypt on its KMS key) for the bot's role",
+                        ssm ? "ssm:GetParameter" : "secretsmanager:GetSecretValue");
+    } else {
+      fix = fmt::format("check the AWS credentials (below) and outbound HTTPS to {}",
+                        ssm ? "SSM (AWS_ENDPOINT_URL_SSM)"
+                            : "Secrets Manager (AWS_ENDPOINT_URL_SECRETS_MANAGER)");
+    }
+    return fail(subject, error.user_message, fix);
+  }
+  if (!applied) {
+    // "SLACK_BOT_TOKEN: ssm:/x: does not hold…": the subject names the variable already.
+    std::string said = applied.error().user_message;
+    if (said.starts_with(setting.variable + ": ")) said.erase(0, setting.variable.size() + 2);
+    return fail(subject, said,
+                fmt::format("put the {} token itself in it",
+                            setting.prefix.empty() ? std::string("Slack") : setting.prefix + "…"));
+  }
+  return pass(subject, fmt::format("read from {}", where));
+}
+
 Check judge_channel(std::string_view subject, std::string_view variable, std::string_view channel,
                     const core::Result<slack::ConversationInfo>& info, std::string_view bot_user) {
   const std::string title = fmt::format("{} {}", subject, channel);
@@ -432,6 +465,32 @@ ConfigOutcome check_config(const core::Environment& env) {
   }
   out.config = std::move(retried).value();
   return out;
+}
+
+std::vector<Check> resolve_references(core::Config& config, const core::Environment& env,
+                                      core::LoggerPtr logger, core::Redactor& redactor) {
+  std::vector<Check> checks;
+  if (config.secret_refs.empty()) return checks;
+  core::SystemClock clock;  // SigV4 needs real time
+  auto http = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
+  auto credentials = aws::make_default_credentials_chain(env, *http, clock, logger, redactor);
+  aws::ThreadSleeper sleeper;
+  aws::SecretResolver resolver(
+      aws::SecretResolverSettings{config.aws_region, config.aws_endpoints.ssm,
+                                  config.aws_endpoints.secrets_manager},
+      *http, *credentials, clock, sleeper, logger);
+  for (const auto& setting : config.secret_refs) {
+    auto value = resolver.resolve(setting.ref);
+    core::Result<void> applied;
+    if (value) {
+      redactor.add_secret(*value);  // before anything could print it
+      redactor.add_secret(core::trim(*value));
+      applied = core::apply_secret(config, setting, *value);
+      if (!applied) config.*setting.target = {};
+    }
+    checks.push_back(judge_secret(setting, value, applied));
+  }
+  return checks;
 }
 
 std::vector<Check> skipped_checks(std::string_view why) {
@@ -654,13 +713,19 @@ int run(const core::Environment& env, std::ostream& out, CallerIdentityFunction 
   // Whatever was configured, even what did not parse, stays out of the report.
   for (const char* name : {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "AWS_SECRET_ACCESS_KEY",
                            "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}) {
-    if (auto value = env.get(name)) redactor.add_secret(*value);
+    auto value = env.get(name);
+    if (!value) continue;
+    // A store reference (ssm:/…) names where the secret is; it is not one.
+    if (auto ref = core::parse_secret_ref(*value); ref && *ref) continue;
+    redactor.add_secret(*value);
   }
   if (outcome.config) {
     const bool verbose = env.get("LOG_LEVEL").has_value();
     auto logger = verbose ? core::make_stderr_logger("infra-bot", outcome.config->log_format,
                                                      outcome.config->log_level, redactor)
                           : core::make_null_logger();
+    auto read = resolve_references(*outcome.config, env, logger, redactor);
+    checks.insert(checks.end(), read.begin(), read.end());
     auto probes =
         make_live_probes(*outcome.config, env, logger, redactor, std::move(caller_identity));
     auto more = run_checks(*outcome.config, *probes);

@@ -100,6 +100,10 @@ Check judge_lambda(std::string_view variable, const aws::FunctionRef& function,
 /// Check 5: the credentials and who they are.
 Check judge_credentials(const core::Result<std::string>& credentials);
 Check judge_identity(const std::optional<core::Result<CallerIdentity>>& identity);
+/// A token given as a store reference (SLACK_BOT_TOKEN=ssm:/…): `read` is what the store gave
+/// (or why not), `applied` whether the value passed the variable's checks (its prefix).
+Check judge_secret(const core::SecretSetting& setting, const core::Result<std::string>& read,
+                   const core::Result<void>& applied);
 /// Check 6: one channel (`subject` "audit channel", `variable` INFRA_AUDIT_CHANNEL…); `bot_user`
 /// names the bot in the /invite fix.
 Check judge_channel(std::string_view subject, std::string_view variable, std::string_view channel,
@@ -121,6 +125,13 @@ struct ConfigOutcome {
   std::string why_not;                 ///< when config is nullopt: why (for their lines)
 };
 ConfigOutcome check_config(const core::Environment& env);
+
+/// Reads each store reference of `config` (SLACK_BOT_TOKEN=ssm:/…) as `run` does, registers
+/// every value with `redactor` before anything else sees it, and fills in the token: one line
+/// per reference. A reference that cannot be read leaves its token empty (its checks then say
+/// "not usable").
+std::vector<Check> resolve_references(core::Config& config, const core::Environment& env,
+                                      core::LoggerPtr logger, core::Redactor& redactor);
 
 /// Checks 2–6 against `config` through `probes`, in order.
 std::vector<Check> run_checks(const core::Config& config, Probes& probes);

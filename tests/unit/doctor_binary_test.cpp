@@ -12,7 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bot_process.hpp"
+#include "fake_aws.hpp"
 #include "fake_lambda.hpp"
 #include "fake_slack.hpp"
 #include "python_fake.hpp"
@@ -150,6 +153,36 @@ TEST_F(DoctorBinary, AllPassAgainstTheFakes) {
   for (const auto& request : lambda_.requests()) {
     EXPECT_TRUE(test::FakeLambda::verified(request)) << test::FakeLambda::str(request, "reason");
   }
+  expect_nothing_changed();
+}
+
+// Tokens kept in SSM (issue 16): doctor reads them as `run` does, one line each; a reference
+// that cannot be read is a ✘ with its fix, and its token's checks are left out.
+TEST_F(DoctorBinary, TokensFromTheirStore) {
+  const auto& keys = lambda_.credentials();
+  test::FakeAws aws(
+      fmt::format(
+          R"({{"ssm": {{"parameters": [{{"name": "/infra-bot/app-token", "value": "{}"}}]}}}})",
+          kAppToken),
+      test::FakeAws::Credentials{keys.access_key_id, keys.secret_access_key, keys.session_token});
+  ASSERT_TRUE(aws.started());
+  auto env = environment();
+  env["SLACK_APP_TOKEN"] = "ssm:/infra-bot/app-token";
+  env["SLACK_BOT_TOKEN"] = "ssm:/infra-bot/missing";
+  env["AWS_ENDPOINT_URL_SSM"] = aws.endpoint();
+  const auto run = doctor(env);
+  EXPECT_EQ(run.exit_code, 1) << run.all;
+  EXPECT_THAT(run.lines,
+              has_line("✔ SLACK_APP_TOKEN from its store: read from ssm:/infra-bot/app-token"))
+      << run.all;
+  EXPECT_THAT(run.lines, has_line("✘ SLACK_BOT_TOKEN from its store: ssm:/infra-bot/missing: not "
+                                  "found (SSM ParameterNotFound) — create it, or correct "
+                                  "SLACK_BOT_TOKEN (and AWS_REGION when it is not an ARN)"))
+      << run.all;
+  EXPECT_THAT(run.lines, has_line_starting("✔ Slack app token:"));
+  EXPECT_THAT(run.lines, has_line_starting("– Slack bot token: not checked"));
+  EXPECT_EQ(aws.count(test::FakeAws::call("ssm", "GetParameter")), 2u);
+  for (const auto& request : aws.requests()) EXPECT_TRUE(test::FakeAws::verified(request));
   expect_nothing_changed();
 }
 

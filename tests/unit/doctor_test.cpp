@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/json.hpp"
+#include "core/secret_ref.hpp"
 
 namespace {
 
@@ -227,6 +228,39 @@ TEST(DoctorJudge, Channel) {
       "workspace; a private channel stays hidden until you /invite @infra-bot there");
   EXPECT_THAT(judge(slack_failure("conversations.info", "missing_scope")),
               testing::HasSubstr("add channels:read (and groups:read for a private channel)"));
+}
+
+TEST(DoctorJudge, TokenFromItsStore) {
+  core::SecretSetting setting;
+  setting.variable = "SLACK_BOT_TOKEN";
+  setting.ref = **core::parse_secret_ref("ssm:/infra-bot/bot-token");
+  setting.prefix = "xoxb-";
+  const auto judge = [&](const core::Result<std::string>& read, const core::Result<void>& applied) {
+    return app::doctor::format_line(app::doctor::judge_secret(setting, read, applied));
+  };
+  EXPECT_EQ(judge(std::string("xoxb-1"), {}),
+            "✔ SLACK_BOT_TOKEN from its store: read from ssm:/infra-bot/bot-token");
+  EXPECT_EQ(judge(core::make_error(core::ErrorCode::not_found,
+                                   "ssm:/infra-bot/bot-token: not found (SSM ParameterNotFound)"),
+                  {}),
+            "✘ SLACK_BOT_TOKEN from its store: ssm:/infra-bot/bot-token: not found (SSM "
+            "ParameterNotFound) — create it, or correct SLACK_BOT_TOKEN (and AWS_REGION when it "
+            "is not an ARN)");
+  EXPECT_EQ(judge(core::make_error(core::ErrorCode::denied,
+                                   "ssm:/infra-bot/bot-token: access denied (SSM "
+                                   "AccessDeniedException)"),
+                  {}),
+            "✘ SLACK_BOT_TOKEN from its store: ssm:/infra-bot/bot-token: access denied (SSM "
+            "AccessDeniedException) — allow ssm:GetParameter on it (and kms:Decrypt on its KMS "
+            "key) for the bot's role");
+  EXPECT_THAT(judge(core::make_error(core::ErrorCode::unavailable, "could not be read"), {}),
+              testing::EndsWith("outbound HTTPS to SSM (AWS_ENDPOINT_URL_SSM)"));
+  EXPECT_EQ(judge(std::string("xapp-1"),
+                  core::make_error(core::ErrorCode::config,
+                                   "SLACK_BOT_TOKEN: ssm:/infra-bot/bot-token: does not hold a "
+                                   "token starting with \"xoxb-\"")),
+            "✘ SLACK_BOT_TOKEN from its store: ssm:/infra-bot/bot-token: does not hold a token "
+            "starting with \"xoxb-\" — put the xoxb-… token itself in it");
 }
 
 TEST(DoctorJudge, ConfigListsEachProblem) {
