@@ -536,7 +536,13 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
       lambdas.emplace_back("ORCHESTRATOR_LAMBDA_ARN", config.orchestrator_lambda_arn);
     }
     if (config.backend == core::BackendKind::lambda) {
-      lambdas.emplace_back("IP_WHITELIST_LAMBDA_ARN", config.ip_whitelist_lambda_arn);
+      if (config.ip_whitelist_lambda_arn.empty()) {
+        // Optional: a deployment without it refuses whitelist commands.
+        checks.push_back(skip("Lambda IP_WHITELIST_LAMBDA_ARN",
+                              "none configured: whitelist commands are refused"));
+      } else {
+        lambdas.emplace_back("IP_WHITELIST_LAMBDA_ARN", config.ip_whitelist_lambda_arn);
+      }
     }
     for (const auto& [variable, value] : lambdas) {
       auto function = aws::parse_function_ref(value, config.aws_region);

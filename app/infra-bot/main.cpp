@@ -445,10 +445,13 @@ int run_service(const core::Environment& env) {
   listener.attach(client);
   add_socket_metrics(metrics, client);
   // INFRA_METRICS=emf: the metrics as CloudWatch EMF lines on stdout (the task's log stream),
-  // every interval on the io thread, and once more at exit.
+  // every interval, and once more at exit. On a thread of their own: a stdout that blocks (a
+  // full log driver) must not hold up the io thread's acks.
+  std::optional<core::ThreadScheduler> emf_thread;
   std::optional<core::emf::Reporter> emf;
   if (config->metrics_mode == core::MetricsMode::emf) {
-    emf.emplace(metrics, *transport, clock, config->metrics_interval, core::emf::stdout_sink());
+    emf_thread.emplace(clock);
+    emf.emplace(metrics, *emf_thread, clock, config->metrics_interval, core::emf::stdout_sink());
   }
 
   core::StatusServer status(
@@ -515,7 +518,10 @@ int run_service(const core::Environment& env) {
   }
   audit_sink->on_first_pending({});
   transport->stop_and_join();
-  if (emf) emf->stop();  // the io thread is gone: the last flush runs here
+  if (emf) {
+    emf_thread->stop();  // no periodic flush can be running after this
+    emf->stop();         // the last flush runs here
+  }
   audit_sink->flush();
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));

@@ -104,6 +104,13 @@ if step "$bot" "modules/slack-bot: terraform test" terraform test -no-color; the
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
 
+example="$work/examples/basic"
+mkdir -p "$example/tests"
+cp "$project/tests/deploy/terraform/basic_example.tftest.hcl" "$example/tests/"
+if step "$example" "examples/basic: terraform test" terraform test -no-color; then
+  grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
+fi
+
 seed="$work/tests/seed-call"
 mkdir -p "$seed/tests"
 cp "$project/tests/deploy/terraform/seed_call.tftest.hcl" \

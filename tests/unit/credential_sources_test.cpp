@@ -7,8 +7,11 @@
 // Network rule: every endpoint is the fake (AWS_ENDPOINT_URL_STS / _SSO, the
 // container FULL_URI on loopback); IMDS is disabled.
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -794,6 +797,47 @@ TEST_F(CredentialSources, ACredentialProcessThatHangsIsKilledAtTheTimeout) {
   ASSERT_FALSE(credentials);
   EXPECT_THAT(credentials.error().user_message, HasSubstr("did not finish within 300 ms"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+// A helper that prints, closes its output and lingers: the wait for it is
+// bounded by the same deadline (a blocking waitpid would hang every caller).
+TEST_F(CredentialSources, ACredentialProcessThatClosesItsOutputAndLingersIsKilled) {
+  const auto previous = aws::detail::set_credential_process_timeout(300ms);
+  const auto path = script("bin/helper",
+                           "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDLINGER\", "
+                           "\"SecretAccessKey\": \"s\"}'; exec >&- 2>&-; sleep 30");
+  const auto started = std::chrono::steady_clock::now();
+  auto credentials = aws::detail::run_credential_process(path, "tool");
+  aws::detail::set_credential_process_timeout(previous);
+  ASSERT_FALSE(credentials);
+  EXPECT_THAT(credentials.error().user_message, HasSubstr("did not finish within 300 ms"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+// The helper starts with no descriptor of ours beyond 0-2 and no blocked
+// signal (the service blocks SIGTERM/SIGINT in every thread).
+TEST_F(CredentialSources, ACredentialProcessGetsNoInheritedDescriptorsOrSignalMask) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // not close-on-exec, like Asio's sockets
+  ASSERT_GE(leaked, 3);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  sigset_t before;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &blocked, &before), 0);
+  const auto path = script(
+      "bin/helper",
+      fmt::format("if [ -e /proc/self/fd/{} ]; then echo 'fd leaked' >&2; exit 3; fi\n"
+                  "if grep -q '^SigBlk:.*[1-9a-f]' /proc/self/status; then echo 'signals blocked' "
+                  ">&2; exit 4; fi\n"
+                  "echo '{{\"Version\": 1, \"AccessKeyId\": \"AKIDCLEAN\", "
+                  "\"SecretAccessKey\": \"s\"}}'",
+                  leaked));
+  auto credentials = aws::detail::run_credential_process(path, "tool");
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ::close(leaked);
+  ASSERT_TRUE(credentials) << credentials.error().user_message << " / "
+                           << credentials.error().detail;
+  EXPECT_EQ(credentials->access_key_id, "AKIDCLEAN");
 }
 
 TEST_F(CredentialSources, AMissingCredentialProcessProgramIsAConfigError) {

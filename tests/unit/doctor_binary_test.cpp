@@ -204,6 +204,19 @@ TEST_F(DoctorBinary, BadBotToken) {
   expect_nothing_changed();
 }
 
+// IP_WHITELIST_LAMBDA_ARN is optional (issue 16): without it doctor says so and passes.
+TEST_F(DoctorBinary, NoWhitelistLambdaIsNotAFailure) {
+  auto env = environment();
+  env.erase("IP_WHITELIST_LAMBDA_ARN");
+  const auto run = doctor(env);
+  EXPECT_EQ(run.exit_code, 0) << run.all;
+  EXPECT_THAT(run.lines, has_line("– Lambda IP_WHITELIST_LAMBDA_ARN: none configured: whitelist "
+                                  "commands are refused"))
+      << run.all;
+  EXPECT_THAT(run.lines, has_line_starting("✔ Lambda ORCHESTRATOR_LAMBDA_ARN:"));
+  EXPECT_EQ(run.lines.back(), "doctor: all 8 checks passed");
+}
+
 TEST_F(DoctorBinary, MissingBotTokenLeavesTheOtherChecksRunning) {
   auto env = environment();
   env.erase("SLACK_BOT_TOKEN");

@@ -160,6 +160,10 @@ TEST(ConfigSecretRefs, AReferenceNeedsARegionUnlessItIsAnArn) {
       service_env("ssm:arn:aws:ssm:eu-west-1:123456789012:parameter/infra/bot", "xapp-1-A0-1", ""),
       core::RunMode::service);
   EXPECT_TRUE(arn) << arn.error().user_message;
+  // The console (as iam-policy and the Lambdas) never reads the tokens: no region needed.
+  auto console =
+      core::load_config(service_env("ssm:/infra/bot", "xapp-1-A0-1", ""), core::RunMode::console);
+  EXPECT_TRUE(console) << console.error().user_message;
 }
 
 TEST(ConfigSecretRefs, MalformedReferencesAndEndpointsAreConfigErrors) {

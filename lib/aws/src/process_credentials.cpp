@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -34,9 +37,22 @@ struct Finished {
   std::string err;
 };
 
-// fork/exec with stdout and stderr on pipes, read until both close or the
-// deadline passes; then the whole process group is killed (a wrapper script's
-// children included).
+// Kills the helper's whole process group (a wrapper script's children
+// included) and reaps it.
+void kill_and_reap(pid_t pid, int& status) {
+  ::kill(-pid, SIGKILL);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// posix_spawnp, not fork/exec, from this multi-threaded process: the child
+// gets /dev/null as stdin, the two pipes as stdout and stderr and no other
+// descriptor of ours (Asio's and curl's sockets are not close-on-exec), an
+// empty signal mask (run() blocks SIGTERM/SIGINT in every thread) with
+// SIGPIPE/SIGTERM/SIGINT at their defaults, and its own process group. The
+// pipes are read until both close or the deadline passes, and the process is
+// then waited for until that same deadline: a helper that closes its output
+// and lingers is killed too.
 core::Result<Finished> run(const std::vector<std::string>& argv, std::string_view profile) {
   int out_pipe[2];
   int err_pipe[2];
@@ -52,38 +68,55 @@ core::Result<Finished> run(const std::vector<std::string>& argv, std::string_vie
   std::vector<std::string> copies = argv;
   for (auto& arg : copies) args.push_back(arg.data());
   args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    const int null_in = ::open("/dev/null", O_RDONLY);
-    if (null_in >= 0) ::dup2(null_in, STDIN_FILENO);
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    ::dup2(err_pipe[1], STDERR_FILENO);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (const int signal : {SIGPIPE, SIGTERM, SIGINT, SIGHUP}) sigaddset(&defaults, signal);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawnp(&pid, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (pid < 0) {
+  if (spawned != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    return process_error(fmt::format("credential_process of profile \"{}\": fork failed", profile));
+    Finished failed;
+    failed.status = 127 << 8;  // as a shell reports "not found or not executable"
+    failed.err = std::strerror(spawned);
+    return failed;
   }
-  ::setpgid(pid, pid);  // also here: no race with the child's own call
   Finished finished;
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(g_timeout_ms.load());
+  const auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  };
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&finished.out, &finished.err};
   int open_pipes = 2;
   while (open_pipes > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (left().count() <= 0) {
       finished.timed_out = true;
       break;
     }
-    const int ready = ::poll(fds, 2, static_cast<int>(left.count()));
+    const int ready = ::poll(fds, 2, static_cast<int>(left().count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) continue;  // the deadline check above ends it
     for (int i = 0; i < 2; ++i) {
@@ -103,9 +136,23 @@ core::Result<Finished> run(const std::vector<std::string>& argv, std::string_vie
   for (auto& fd : fds) {
     if (fd.fd >= 0) ::close(fd.fd);
   }
-  if (finished.timed_out) ::kill(-pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (finished.timed_out) {
+    kill_and_reap(pid, status);
+  } else {
+    // Both pipes closed: the helper normally exits now; one that lingers is
+    // given what is left of the deadline, then killed.
+    for (;;) {
+      const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+      if (reaped == pid) break;
+      if (reaped < 0 && errno != EINTR) break;
+      if (left().count() <= 0) {
+        finished.timed_out = true;
+        kill_and_reap(pid, status);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   finished.status = status;
   return finished;

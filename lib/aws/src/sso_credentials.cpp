@@ -1,7 +1,10 @@
 #include "sso_credentials.hpp"
 
 #include <openssl/evp.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -45,21 +48,28 @@ std::string member(const rapidjson::Value& object, std::string_view key) {
   return value ? std::string(*value) : std::string();
 }
 
-// Writes the cache file the way a refresh leaves it: a new file renamed over
-// the old one, readable by the owner only (it holds a refresh token).
+// Writes the cache file the way a refresh leaves it: a new file, created
+// readable by the owner only (it holds a refresh token and a client secret)
+// under a unique name, written and synced, then renamed over the old one; on
+// any failure the new file is removed and the old one stays.
 bool write_cache(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".infra-bot.tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return false;
-    out << text;
-    if (!out.flush()) return false;
+  std::string temporary = path + ".infra-bot.XXXXXX";
+  const int fd = ::mkstemp(temporary.data());  // mode 0600
+  if (fd < 0) return false;
+  bool ok = true;
+  for (std::size_t written = 0; ok && written < text.size();) {
+    const auto n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      ok = false;
+    else
+      written += static_cast<std::size_t>(n);
   }
-  std::error_code ec;
-  std::filesystem::permissions(
-      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  std::filesystem::rename(temporary, path, ec);
-  return !ec;
+  ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  ok = ok && ::rename(temporary.c_str(), path.c_str()) == 0;
+  if (!ok) ::unlink(temporary.c_str());
+  return ok;
 }
 
 struct Refreshed {

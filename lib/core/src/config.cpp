@@ -291,8 +291,11 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   if (!config.secret_refs.empty()) {
     config.aws_endpoints.ssm = endpoint_for("AWS_ENDPOINT_URL_SSM");
     config.aws_endpoints.secrets_manager = endpoint_for("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+    // Only `run` (and doctor, which reads as `run` does) resolves them: the
+    // console, iam-policy and the Lambdas never read the tokens.
     for (const auto& setting : config.secret_refs) {
-      if (config.aws_region.empty() && setting.ref.arn_region().empty()) {
+      if (mode == RunMode::service && config.aws_region.empty() &&
+          setting.ref.arn_region().empty()) {
         problems.add(setting.variable,
                      fmt::format("{} needs AWS_REGION (or the full ARN, which names its region)",
                                  setting.ref.to_string()));

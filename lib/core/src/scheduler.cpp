@@ -87,6 +87,12 @@ void ManualScheduler::drop_cancelled(std::vector<std::shared_ptr<Entry>>& droppe
   }
 }
 
+// Whether this thread is inside a task a ManualScheduler runs (one flag for
+// every ManualScheduler of the thread: tests run one at a time per thread).
+namespace {
+thread_local bool running_manual_task = false;
+}  // namespace
+
 // One posted task, or else one due timer; false when neither is waiting.
 bool ManualScheduler::run_one_ready() {
   std::function<void()> task;
@@ -109,9 +115,19 @@ bool ManualScheduler::run_one_ready() {
       return false;
     }
   }
+  // Marked for in_scheduler_thread(), so that code under test takes the same
+  // direct paths it takes on the io thread (restored: tasks may nest).
+  const bool outer = running_manual_task;
+  running_manual_task = true;
+  struct Restore {
+    bool value;
+    ~Restore() { running_manual_task = value; }
+  } restore{outer};
   task();
   return true;
 }
+
+bool ManualScheduler::in_scheduler_thread() const { return running_manual_task; }
 
 std::size_t ManualScheduler::run_ready() {
   std::size_t ran = 0;

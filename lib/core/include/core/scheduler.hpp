@@ -74,6 +74,8 @@ class ManualScheduler final : public Scheduler {
   void post(std::function<void()> task) override;
   Timer after(std::chrono::milliseconds delay, std::function<void()> task) override;
   MonoTime now() const override { return clock_.monotonic(); }
+  /// True inside a task that run_ready()/advance() is running (on that thread).
+  bool in_scheduler_thread() const override;
 
   /// Runs posted and due tasks (and what they post) until none is left;
   /// returns how many ran.
