@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "aws/secret_resolver.hpp"
 #include "core/clock.hpp"
 #include "core/strings.hpp"
+#include "secrets.hpp"
 #include "slack/connection_opener.hpp"
 
 namespace app::doctor {
@@ -471,20 +471,11 @@ std::vector<Check> resolve_references(core::Config& config, const core::Environm
                                       core::LoggerPtr logger, core::Redactor& redactor) {
   std::vector<Check> checks;
   if (config.secret_refs.empty()) return checks;
-  core::SystemClock clock;  // SigV4 needs real time
-  auto http = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
-  auto credentials = aws::make_default_credentials_chain(env, *http, clock, logger, redactor);
-  aws::ThreadSleeper sleeper;
-  aws::SecretResolver resolver(
-      aws::SecretResolverSettings{config.aws_region, config.aws_endpoints.ssm,
-                                  config.aws_endpoints.secrets_manager},
-      *http, *credentials, clock, sleeper, logger);
+  SecretReader reader(config, env, std::move(logger), redactor);
   for (const auto& setting : config.secret_refs) {
-    auto value = resolver.resolve(setting.ref);
+    auto value = reader.read(setting.ref);  // registered with the redactor if read
     core::Result<void> applied;
     if (value) {
-      redactor.add_secret(*value);  // before anything could print it
-      redactor.add_secret(core::trim(*value));
       applied = core::apply_secret(config, setting, *value);
       if (!applied) config.*setting.target = {};
     }

@@ -100,6 +100,7 @@ fi
 bot="$work/modules/slack-bot"
 mkdir -p "$bot/tests"
 cp "$project/tests/deploy/terraform/slack_bot.tftest.hcl" "$bot/tests/"
+cp -R "$project/tests/deploy/terraform/mocks" "$bot/tests/"
 if step "$bot" "modules/slack-bot: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
@@ -107,6 +108,7 @@ fi
 example="$work/examples/basic"
 mkdir -p "$example/tests"
 cp "$project/tests/deploy/terraform/basic_example.tftest.hcl" "$example/tests/"
+cp -R "$project/tests/deploy/terraform/mocks" "$example/tests/"
 if step "$example" "examples/basic: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
@@ -115,6 +117,7 @@ seed="$work/tests/seed-call"
 mkdir -p "$seed/tests"
 cp "$project/tests/deploy/terraform/seed_call.tftest.hcl" \
    "$project/tests/deploy/terraform/seed_call_first_plan.tftest.hcl" "$seed/tests/"
+cp -R "$project/tests/deploy/terraform/mocks" "$seed/tests/"
 if step "$seed" "tests/seed-call: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi

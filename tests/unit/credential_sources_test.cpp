@@ -277,41 +277,49 @@ TEST_F(CredentialSources, StaticKeysInTheCredentialsFileWinOverCredentialProcess
   EXPECT_FALSE(fs::exists(path + ".ran"));
 }
 
-TEST_F(CredentialSources, AnUnknownCredentialSourceIsAConfigError) {
-  config(
-      "[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\n"
-      "credential_source = Laptop\n");
-  env_.set("AWS_PROFILE", "deploy");
-  auto credentials = chain()->get();
-  ASSERT_FALSE(credentials);
-  EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message, HasSubstr("credential_source \"Laptop\""));
-}
-
-TEST_F(CredentialSources, MfaSerialIsRefusedWithAConfigErrorNamingTheProfile) {
-  config(
-      fmt::format("{}[profile admin]\nrole_arn = arn:aws:iam::111122223333:role/admin\n"
-                  "source_profile = base\nmfa_serial = arn:aws:iam::111122223333:mfa/me\n",
-                  kSourceProfile));
-  env_.set("AWS_PROFILE", "admin");
-  auto credentials = chain()->get();
-  ASSERT_FALSE(credentials);
-  EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message, HasSubstr("profile \"admin\" sets mfa_serial"));
-  EXPECT_TRUE(fake_.lines().empty()) << "nothing is sent";
-}
-
-TEST_F(CredentialSources, ASourceProfileCycleIsAConfigError) {
-  config(
-      "[profile a]\nrole_arn = arn:aws:iam::111122223333:role/a\nsource_profile = b\n"
-      "[profile b]\nrole_arn = arn:aws:iam::111122223333:role/b\nsource_profile = c\n"
-      "[profile c]\nrole_arn = arn:aws:iam::111122223333:role/c\nsource_profile = a\n");
-  env_.set("AWS_PROFILE", "a");
-  auto credentials = chain()->get();
-  ASSERT_FALSE(credentials);
-  EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message, HasSubstr("source_profile cycle: a → b → c → a"));
-  EXPECT_TRUE(fake_.lines().empty());
+// Mistakes in the shared files are config errors that name what is wrong,
+// found before anything is sent.
+TEST_F(CredentialSources, ProfileMistakesAreConfigErrorsNamingWhatIsWrong) {
+  struct Case {
+    const char* what;
+    std::string config;
+    const char* profile;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"an unknown credential_source",
+       "[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\n"
+       "credential_source = Laptop\n",
+       "deploy", "credential_source \"Laptop\""},
+      {"mfa_serial: no MFA prompt in a service",
+       fmt::format("{}[profile admin]\nrole_arn = arn:aws:iam::111122223333:role/admin\n"
+                   "source_profile = base\nmfa_serial = arn:aws:iam::111122223333:mfa/me\n",
+                   kSourceProfile),
+       "admin", "profile \"admin\" sets mfa_serial"},
+      {"a source_profile cycle",
+       "[profile a]\nrole_arn = arn:aws:iam::111122223333:role/a\nsource_profile = b\n"
+       "[profile b]\nrole_arn = arn:aws:iam::111122223333:role/b\nsource_profile = c\n"
+       "[profile c]\nrole_arn = arn:aws:iam::111122223333:role/c\nsource_profile = a\n",
+       "a", "source_profile cycle: a → b → c → a"},
+      {"a missing source_profile",
+       "[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\n"
+       "source_profile = nowhere\n",
+       "deploy", "profile \"nowhere\" (source_profile of \"deploy\") is not in"},
+      {"an SSO profile without its sso-session section",
+       "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\n"
+       "sso_role_name = ReadOnly\n",
+       "dev", "no [sso-session corp] section"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    config(c.config);
+    env_.set("AWS_PROFILE", c.profile);
+    auto credentials = chain()->get();
+    ASSERT_FALSE(credentials);
+    EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
+    EXPECT_THAT(credentials.error().user_message, HasSubstr(c.says));
+    EXPECT_TRUE(fake_.lines().empty()) << "nothing is sent";
+  }
 }
 
 TEST_F(CredentialSources, AProfileMayBeItsOwnSourceWhenItHasStaticKeys) {
@@ -323,18 +331,6 @@ TEST_F(CredentialSources, AProfileMayBeItsOwnSourceWhenItHasStaticKeys) {
   auto credentials = chain()->get();
   ASSERT_TRUE(credentials) << describe(credentials.error());
   EXPECT_EQ(events(1)[0].string("signed_by"), kSourceKey);
-}
-
-TEST_F(CredentialSources, AMissingSourceProfileIsNamed) {
-  config(
-      "[profile deploy]\nrole_arn = arn:aws:iam::111122223333:role/deploy\n"
-      "source_profile = nowhere\n");
-  env_.set("AWS_PROFILE", "deploy");
-  auto credentials = chain()->get();
-  ASSERT_FALSE(credentials);
-  EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message,
-              HasSubstr("profile \"nowhere\" (source_profile of \"deploy\") is not in"));
 }
 
 TEST_F(CredentialSources, AnStsRefusalCarriesTheCodeAndReachesUsersAsOneSentence) {
@@ -633,17 +629,6 @@ TEST_F(CredentialSources, AFailedRefreshOfAnExpiredTokenSaysToLogIn) {
   EXPECT_THAT(credentials.error().user_message, HasSubstr("HTTP 400 invalid_grant"));
   EXPECT_THAT(credentials.error().user_message, HasSubstr("aws sso login --sso-session corp"));
   EXPECT_EQ(events(1).size(), 1u) << "the portal is not asked";
-}
-
-TEST_F(CredentialSources, AnSsoProfileWithoutItsSessionSectionIsAConfigError) {
-  config(
-      "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\n"
-      "sso_role_name = ReadOnly\n");
-  env_.set("AWS_PROFILE", "dev");
-  auto credentials = chain()->get();
-  ASSERT_FALSE(credentials);
-  EXPECT_EQ(credentials.error().code, core::ErrorCode::config);
-  EXPECT_THAT(credentials.error().user_message, HasSubstr("no [sso-session corp] section"));
 }
 
 TEST_F(CredentialSources, AnSsoSourceProfileFeedsAnAssumeRole) {
