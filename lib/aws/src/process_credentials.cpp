@@ -102,11 +102,10 @@ core::Result<Finished> run(const std::vector<std::string>& argv, std::string_vie
     return failed;
   }
   Finished finished;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(g_timeout_ms.load());
+  static const core::SystemClock clock;  // the project's one time source
+  const auto deadline = clock.monotonic() + std::chrono::milliseconds(g_timeout_ms.load());
   const auto left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                 std::chrono::steady_clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.monotonic());
   };
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&finished.out, &finished.err};

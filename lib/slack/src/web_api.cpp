@@ -1,8 +1,10 @@
 // HttpWebApi: one Slack Web API call end to end — JSON body, bot token, the
 // per-method rate-limit memory, Retry-After and 5xx retries, the error shapes.
-// A little over 600 lines on purpose: the retry decisions and the per-method
-// wait are one state machine, and splitting them apart would spread it.
+// The retry decisions and the per-method wait are one state machine, kept in
+// one file; the replies of the reads are parsed in web_api_replies.cpp.
 #include "slack/web_api.hpp"
+
+#include "web_api_replies.hpp"
 
 #include <algorithm>
 #include <map>
@@ -453,21 +455,6 @@ std::string reply_string(const std::string& body, std::initializer_list<std::str
   return value ? std::string(*value) : std::string();
 }
 
-// "chat:write, commands" → {"chat:write", "commands"}; empty items dropped.
-std::vector<std::string> split_scopes(std::string_view header) {
-  std::vector<std::string> scopes;
-  while (!header.empty()) {
-    const auto comma = header.find(',');
-    auto item = header.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (!item.empty()) scopes.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    header.remove_prefix(comma + 1);
-  }
-  return scopes;
-}
-
 }  // namespace
 
 HttpWebApi::HttpWebApi(WebApiSettings settings, core::http::Client& http, core::LoggerPtr logger,
@@ -583,103 +570,39 @@ core::Status HttpWebApi::update_view(const std::string& view_id, const std::stri
   return {};
 }
 
+core::Result<std::string> HttpWebApi::form_call(const std::string& method,
+                                                const std::string& form_body) {
+  Target target;
+  target.label = method;
+  target.url = settings_.api_url + method;
+  target.content_type = kFormContentType;
+  target.authorization = "Bearer " + settings_.bot_token;
+  target.repeat = Repeat::safe;
+  return exchange(target, form_body,
+                  {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
+}
+
 core::Result<UserInfo> HttpWebApi::user_info(const std::string& user_id) {
   // users.info takes form arguments only (its method page lists
   // application/x-www-form-urlencoded as the one content type), so this call
   // is the exception to JSON bodies.
-  Target target;
-  target.label = "users.info";
-  target.url = settings_.api_url + "users.info";
-  target.content_type = kFormContentType;
-  target.authorization = "Bearer " + settings_.bot_token;
-  target.repeat = Repeat::safe;
-  auto reply = exchange(target, "user=" + form_escape(user_id),
-                        {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
-  if (!reply) {
-    return reply.error();
-  }
-  // One parse of the reply; absent fields stay empty or false.
-  UserInfo info;
-  auto document = core::json::parse(*reply);
-  const auto* user = document ? core::json::get_object(*document, "user") : nullptr;
-  if (user == nullptr) {
-    return info;
-  }
-  const auto text = [](const rapidjson::Value* object, std::string_view key) {
-    if (object == nullptr) return std::string();
-    return std::string(core::json::get_string(*object, key).value_or(""));
-  };
-  const auto flag = [&](std::string_view key) {
-    return core::json::get_bool(*user, key).value_or(false);
-  };
-  info.id = text(user, "id");
-  info.name = text(user, "name");
-  info.real_name = text(core::json::get_object(*user, "profile"), "real_name");
-  if (info.real_name.empty()) {
-    info.real_name = text(user, "real_name");
-  }
-  info.team_id = text(user, "team_id");
-  info.is_bot = flag("is_bot") || flag("is_app_user");
-  info.deleted = flag("deleted");
-  info.is_restricted = flag("is_restricted");
-  info.is_ultra_restricted = flag("is_ultra_restricted");
-  info.is_stranger = flag("is_stranger");
-  return info;
+  auto reply = form_call("users.info", "user=" + form_escape(user_id));
+  if (!reply) return reply.error();
+  return detail::parse_user_info(*reply);
 }
 
 core::Result<AuthIdentity> HttpWebApi::auth_test() {
   std::optional<std::string> scopes;
   auto reply = call("auth.test", "{}", &scopes);
-  if (!reply) {
-    return reply.error();
-  }
-  AuthIdentity identity;
-  if (scopes) identity.scopes = split_scopes(*scopes);
-  if (auto document = core::json::parse(*reply)) {
-    const auto text = [&](std::string_view key) {
-      return std::string(core::json::get_string(*document, key).value_or(""));
-    };
-    identity.team_id = text("team_id");
-    identity.user_id = text("user_id");
-    identity.bot_id = text("bot_id");
-    identity.enterprise_id = text("enterprise_id");
-    identity.team = text("team");
-    identity.user = text("user");
-  }
-  if (identity.team_id.empty()) {
-    return core::make_error(core::ErrorCode::unavailable,
-                            "Slack did not say which workspace the bot token belongs to.",
-                            "auth.test: reply without team_id");
-  }
-  return identity;
+  if (!reply) return reply.error();
+  return detail::parse_auth_test(*reply, scopes);
 }
 
 core::Result<ConversationInfo> HttpWebApi::conversation_info(const std::string& channel) {
   // conversations.info takes form arguments (like users.info).
-  Target target;
-  target.label = "conversations.info";
-  target.url = settings_.api_url + "conversations.info";
-  target.content_type = kFormContentType;
-  target.authorization = "Bearer " + settings_.bot_token;
-  target.repeat = Repeat::safe;
-  auto reply = exchange(target, "channel=" + form_escape(channel),
-                        {settings_, http_, *logger_, sleep_, clock_, random_, *rate_limits_});
-  if (!reply) {
-    return reply.error();
-  }
-  ConversationInfo info;
-  info.id = channel;
-  auto document = core::json::parse(*reply);
-  const auto* found = document ? core::json::get_object(*document, "channel") : nullptr;
-  if (found == nullptr) {
-    return info;
-  }
-  if (auto id = core::json::get_string(*found, "id")) info.id = std::string(*id);
-  info.name = std::string(core::json::get_string(*found, "name").value_or(""));
-  info.is_private = core::json::get_bool(*found, "is_private").value_or(false);
-  info.is_archived = core::json::get_bool(*found, "is_archived").value_or(false);
-  info.is_member = core::json::get_bool(*found, "is_member").value_or(false);
-  return info;
+  auto reply = form_call("conversations.info", "channel=" + form_escape(channel));
+  if (!reply) return reply.error();
+  return detail::parse_conversation_info(*reply, channel);
 }
 
 core::Status HttpWebApi::respond(const std::string& response_url, const std::string& message_json) {

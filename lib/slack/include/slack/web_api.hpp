@@ -148,6 +148,8 @@ class HttpWebApi final : public WebApi {
  private:
   core::Result<std::string> call(const std::string& method, const std::string& body_json,
                                  std::optional<std::string>* oauth_scopes = nullptr);
+  /// A read that takes form arguments (users.info, conversations.info), retried as safe.
+  core::Result<std::string> form_call(const std::string& method, const std::string& form_body);
 
   WebApiSettings settings_;
   core::http::Client& http_;
