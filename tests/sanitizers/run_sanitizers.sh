@@ -7,7 +7,8 @@
 # asan  AddressSanitizer + UndefinedBehaviorSanitizer (any UB is fatal): every
 #       unit and integration test except the node/deploy/container ones, plus
 #       the fuzz corpora replayed once (ctest -L fuzz; g++ has no libFuzzer).
-# tsan  ThreadSanitizer: the Socket Mode client, App, Lifecycle, StrandPool, Scheduler and service tests only
+# tsan  ThreadSanitizer: the Socket Mode client, App, Lifecycle, StrandPool, Scheduler, service,
+#       EMF and credential-source tests only
 #       (the code with threads), building only what they need.
 #
 # Debug build with g++ (CXX overrides), Ninja, one build dir per sanitizer.
@@ -46,8 +47,9 @@ case "$kind" in
     targets=(socket_mode_client_test socket_mode_inprocess_test app_test lifecycle_test
              strand_pool_test scheduler_test service_test service_faults_test
              service_lifecycle_test service_aws_test whitelist_sweeper_test redactor_test
+             service_metrics_test service_secrets_test emf_test credential_sources_test
              infra-bot)
-    ctest_filter=(-R 'SocketMode|AppTest|GateTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper|Redactor')
+    ctest_filter=(-R 'SocketMode|AppTest|GateTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper|Redactor|Emf|CredentialSources')
     ;;
 esac
 
