@@ -747,9 +747,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                "{}: request {} ({}) is not signed: {:?}", name, i + 1, op, authorization);
     FUZZ_CHECK(header_of(request, "X-Amz-Security-Token") == kSessionToken,
                "{}: request {} ({}) has no session token", name, i + 1, op);
-    FUZZ_CHECK(!contains(request.url, kSecretKey) && !contains(request.body, kSecretKey) &&
-                   (input_has_secret || !contains(request.body, kSessionToken)),
-               "{}: request {} ({}) holds a credential", name, i + 1, op);
+    // A name AWS answered may hold the credential's text (the fuzzer writes it in an ARN), and
+    // the next request names it again: only an input without them proves a leak.
+    FUZZ_CHECK(
+        input_has_secret ||
+            (!contains(request.url, kSecretKey) && !contains(request.body, kSecretKey) &&
+             !contains(request.url, kSessionToken) && !contains(request.body, kSessionToken)),
+        "{}: request {} ({}) holds a credential", name, i + 1, op);
     for (const auto& [key, value] : request.headers) {
       FUZZ_CHECK(!contains(value, kSecretKey), "{}: header {} holds the secret key", name, key);
     }
