@@ -342,7 +342,7 @@ Check judge_credentials(const core::Result<std::string>& credentials) {
 Check judge_identity(const std::optional<core::Result<CallerIdentity>>& identity) {
   const std::string subject = "AWS identity";
   if (!identity) {
-    return skip(subject, "not checked: STS GetCallerIdentity is not built into doctor yet");
+    return skip(subject, "not checked: no STS client was given to doctor");
   }
   if (*identity) {
     return pass(subject, fmt::format("account {}, {}", (*identity)->account, (*identity)->arn));

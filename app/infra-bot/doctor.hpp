@@ -139,17 +139,8 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes);
 /// The lines checks 2–6 print when they cannot run: one – line each, saying `why`.
 std::vector<Check> skipped_checks(std::string_view why);
 
-/// What a real STS client needs (the seam for GetCallerIdentity). Wiring aws::StsClient
-/// (aws/sts_client.hpp) in main.cpp is one lambda:
-///
-///   [](const AwsContext& aws) -> core::Result<CallerIdentity> {
-///     auto sts = aws::StsClient::create(aws.env, aws.config.aws_region, aws.http,
-///                                       aws.credentials, aws.clock);
-///     if (!sts) return sts.error();
-///     auto who = (*sts)->get_caller_identity();
-///     if (!who) return who.error();
-///     return CallerIdentity{who->account, who->arn};
-///   }
+/// What the GetCallerIdentity seam is given: main() passes caller_identity_from_sts (an
+/// aws::StsClient on these); tests pass their own.
 struct AwsContext {
   const core::Config& config;
   const core::Environment& env;

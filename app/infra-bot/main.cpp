@@ -157,15 +157,18 @@ std::unique_ptr<LambdaStack> make_lambda_stack(const core::Config& config,
   backend_settings.orchestrator_timeout = config.lambda_timeout;
   backend_settings.whitelist_timeout =
       std::min(backend_settings.whitelist_timeout, config.lambda_timeout);
+  // What this stack calls, not what the environment holds: the hybrid passes
+  // the orchestrator alone whatever IP_WHITELIST_LAMBDA_ARN says.
+  const std::string whitelist = refs.whitelist
+                                    ? refs.whitelist->invoke_name()
+                                    : std::string("none (whitelist commands are refused)");
+  logger->info("lambda backend: orchestrator={} whitelist={} endpoint={}",
+               refs.orchestrator.invoke_name(), whitelist,
+               config.aws_endpoint_url.empty() ? "regional" : config.aws_endpoint_url);
   backend_settings.orchestrator = std::move(refs.orchestrator);
   backend_settings.whitelist = std::move(refs.whitelist);
   stack->backend = std::make_unique<infra::LambdaBackend>(std::move(backend_settings),
                                                           *stack->lambda, clock, logger);
-  logger->info(
-      "lambda backend: orchestrator={} whitelist={} endpoint={}", config.orchestrator_lambda_arn,
-      config.ip_whitelist_lambda_arn.empty() ? std::string("none (whitelist commands are refused)")
-                                             : config.ip_whitelist_lambda_arn,
-      config.aws_endpoint_url.empty() ? "regional" : config.aws_endpoint_url);
   return stack;
 }
 

@@ -200,7 +200,7 @@ TEST(DoctorJudge, CredentialsAndIdentity) {
                 .verdict,
             Verdict::fail);
   EXPECT_EQ(app::doctor::format_line(app::doctor::judge_identity(std::nullopt)),
-            "– AWS identity: not checked: STS GetCallerIdentity is not built into doctor yet");
+            "– AWS identity: not checked: no STS client was given to doctor");
   EXPECT_EQ(app::doctor::format_line(app::doctor::judge_identity(
                 core::Result<app::doctor::CallerIdentity>(app::doctor::CallerIdentity{
                     "123456789012", "arn:aws:sts::123456789012:assumed-role/infra-bot/task"}))),
