@@ -36,9 +36,11 @@ struct RunningJob {
   core::TimePoint started;
   core::MonoTime started_steady;
   std::optional<std::string> lock;
+  bool recorded = false;  ///< its record is in the shared state (ReplicaJobs)
 
   std::mutex mutex;  ///< orders progress and the answer (each only queued under it)
   bool done = false;
+  bool executing = false;  ///< its worker took it (a drain hands it over, not interrupts it)
   int progress_posts = 0;
   core::Timer progress_timer;
 };

@@ -12,6 +12,7 @@
 #include "core/overloaded.hpp"
 #include "core/strand_pool.hpp"
 #include "job_tracker.hpp"
+#include "replica_jobs.hpp"
 
 namespace infra {
 namespace {
@@ -37,6 +38,16 @@ Reply too_busy_reply(const Command& command) {
                false, DenyReason::none};
 }
 
+// A change while the shared state cannot be reached: refused (fail closed).
+Reply state_unreachable_reply(const Command& command) {
+  return Reply{views::render_failure(
+                   command, core::make_error(core::ErrorCode::unavailable,
+                                             "infra-bot cannot reach its shared state right now, "
+                                             "so it makes no changes. Reads still work; try again "
+                                             "in a minute.")),
+               false, DenyReason::state_unavailable};
+}
+
 std::string confirmation_text(const views::TeardownConfirmation& confirmation,
                               std::string_view what) {
   return fmt::format("teardown {} --level={}{}", confirmation.environment,
@@ -55,7 +66,7 @@ class Lifecycle::Impl {
  public:
   Impl(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,
        const core::Clock& clock, core::metrics::Registry& metrics, core::LoggerPtr logger,
-       core::LoggerPtr audit, Announcer* announcer, NameDirectory* names)
+       core::LoggerPtr audit, Announcer* announcer, NameDirectory* names, Replication replication)
       : settings_(std::move(settings)),
         runner_(runner),
         scheduler_(scheduler),
@@ -65,15 +76,25 @@ class Lifecycle::Impl {
         audit_(std::move(audit)),
         announcer_(announcer),
         names_(names),
+        opener_(replication.opener),
         jobs_(std::max<std::size_t>(1, settings_.workers), settings_.max_queued,
               [this](const std::string& what) { logger_->error("job failed: {}", what); }) {
     metrics_.declare_counter("infra_jobs_total", "Jobs finished, by action and outcome");
     metrics_.declare_gauge("infra_jobs_running", "Jobs running or queued");
     jobs_running_ = metrics_.gauge("infra_jobs_running");
+    if (replication.state != nullptr && replication.state->shared()) {
+      replicas_ = std::make_unique<ReplicaJobs>(
+          *replication.state,
+          ReplicaSettings{replication.replica, replication.lease, replication.heartbeat,
+                          replication.sweep},
+          scheduler_, clock_, logger_, [this](const JobRecord& record) { report_orphan(record); });
+    }
   }
 
   ~Impl() {
     drain(milliseconds{0});
+    // Its sweep reports through what follows: stopped and joined first.
+    replicas_.reset();
     // A progress timer already firing on the scheduler's thread finds the
     // lifecycle gone and does nothing.
     std::lock_guard lock(alive_->mutex);
@@ -93,6 +114,12 @@ class Lifecycle::Impl {
     audit.describe(command);
     if (auto busy = busy_reply(command, request.who))
       return answered(audit, busy->first, busy->second);
+    // A teardown asks for its confirmation first: the lock is taken on confirm().
+    SharedLock shared(replicas_.get());
+    if (!std::holds_alternative<Teardown>(command)) {
+      if (auto busy = take_shared_lock(command, request.who, shared))
+        return answered(audit, busy->first, busy->second);
+    }
     auto decided = runner_.admit(std::move(command), request.who, request.reply_to);
     return std::visit(core::Overloaded{
                           [&](Reply& reply) -> Outcome { return answered(audit, reply); },
@@ -102,10 +129,12 @@ class Lifecycle::Impl {
                           [&](Job& job) -> Outcome {
                             if (jobs_.full())
                               return answered(audit, too_busy_reply(job.command), "busy");
+                            if (!record_shared(job, *conversation, shared))
+                              return answered(audit, state_unreachable_reply(job.command));
                             auto started = views::render_working(job.command);
                             auto id = job.request_id;
                             start(std::move(job), std::move(conversation), std::move(audit),
-                                  started);
+                                  started, shared.recorded());
                             return Accepted{std::move(started), std::move(id)};
                           },
                       },
@@ -128,6 +157,9 @@ class Lifecycle::Impl {
     }
     if (auto busy = busy_reply(command, request.who))
       return answered(audit, busy->first, busy->second);
+    SharedLock shared(replicas_.get());
+    if (auto busy = take_shared_lock(command, request.who, shared))
+      return answered(audit, busy->first, busy->second);
     auto decided = runner_.confirm_teardown(confirmation, typed, request.who);
     return std::visit(
         core::Overloaded{
@@ -141,11 +173,20 @@ class Lifecycle::Impl {
               if (jobs_.full()) {
                 return answered(audit, too_busy_reply(job.command), "busy");
               }
+              // A double submit that reached another replica first.
+              if (replicas_ && !dialog_id.empty() && !replicas_->first_submit(dialog_id)) {
+                logger_->info("teardown dialog {} submitted on another replica; ignored",
+                              dialog_id);
+                return Ignored{};
+              }
+              if (!record_shared(job, *conversation, shared))
+                return answered(audit, state_unreachable_reply(job.command));
               consume(dialog_id);
               auto started = views::render_teardown_started(
                   Teardown{confirmation.environment, confirmation.level}, handle_of(job.requester));
               auto id = job.request_id;
-              start(std::move(job), std::move(conversation), std::move(audit), started);
+              start(std::move(job), std::move(conversation), std::move(audit), started,
+                    shared.recorded());
               return Accepted{std::move(started), std::move(id)};
             },
         },
@@ -220,18 +261,155 @@ class Lifecycle::Impl {
       core::RequestScope scope(running->job.request_id);
       std::lock_guard lock(running->mutex);
       if (running->done) continue;
+      if (running->recorded && running->executing) {
+        // Left for a surviving replica: its record lapses once the
+        // heartbeats stop, and the survivor reports it. Should it finish
+        // before this process exits, it answers itself (finish()).
+        ++report.handed_over;
+        continue;
+      }
       running->done = true;
       if (running->progress_timer) running->progress_timer->cancel();
       running->conversation->finished(views::render_interrupted(running->job.command));
       finish_audit(*running, "interrupted", "shut down before the job finished");
+      if (running->recorded) replicas_->end(running->job.request_id);
       ++report.interrupted;
+    }
+    if (replicas_ && report.handed_over > 0) {
+      logger_->info("{} job(s) left recorded for another replica to report", report.handed_over);
+      replicas_->stop();
     }
     return report;
   }
 
   std::size_t jobs_in_flight() const { return tracker_.size(); }
 
+  void heartbeat_now() {
+    if (replicas_) replicas_->heartbeat_now();
+  }
+  void sweep_now() {
+    if (replicas_) replicas_->sweep_now();
+  }
+
  private:
+  // ---- what replicas share ----
+
+  // The lock a job takes on every replica, given back unless its job starts.
+  class SharedLock {
+   public:
+    explicit SharedLock(ReplicaJobs* replicas) : replicas_(replicas) {}
+    ~SharedLock() {
+      if (replicas_ != nullptr && lock_ && !kept_) replicas_->give_back(*lock_, token_);
+    }
+    SharedLock(const SharedLock&) = delete;
+    SharedLock& operator=(const SharedLock&) = delete;
+    void taken(std::string lock, std::string token) {
+      lock_ = std::move(lock);
+      token_ = std::move(token);
+    }
+    // The job started with it: its record now holds it (ReplicaJobs::end frees it).
+    void keep() { kept_ = true; }
+    bool recorded() const { return kept_; }
+    const std::optional<std::string>& lock() const { return lock_; }
+    const std::string& token() const { return token_; }
+
+   private:
+    ReplicaJobs* replicas_;
+    std::optional<std::string> lock_;
+    std::string token_;
+    bool kept_ = false;
+  };
+
+  // Requires admission_mutex_. Takes what `command` holds on every replica:
+  // nullopt when taken (or nothing to take), else the refusal — the policy's
+  // own first, as busy_reply() — with its audit decision.
+  std::optional<std::pair<Reply, std::string>> take_shared_lock(const Command& command,
+                                                                const Requester& who,
+                                                                SharedLock& shared) {
+    if (!replicas_) return std::nullopt;
+    const auto lock = lock_of(command);
+    if (!lock) return std::nullopt;
+    auto token = runner_.new_request_id();
+    const LockHolder holder{token, replicas_->replica(), describe(command), handle_of(who),
+                            clock_.now()};
+    auto taken = replicas_->take(*lock, holder);
+    if (std::holds_alternative<ReplicaJobs::Granted>(taken)) {
+      shared.taken(*lock, std::move(token));
+      return std::nullopt;
+    }
+    if (auto* unreachable = std::get_if<ReplicaJobs::Unreachable>(&taken)) {
+      logger_->warn("lock {} not taken, the shared state cannot be reached: {}", *lock,
+                    unreachable->error.detail.empty() ? unreachable->error.user_message
+                                                      : unreachable->error.detail);
+      return std::pair{state_unreachable_reply(command), std::string()};
+    }
+    if (auto refusal = runner_.refusal(command, who)) return std::pair{*refusal, std::string()};
+    const auto& busy = std::get<ReplicaJobs::Busy>(taken).holder;
+    const auto ago = std::max(duration_cast<seconds>(clock_.now() - busy.started), seconds(0));
+    return std::pair{
+        Reply{views::render_busy(busy.command, busy.started_by, ago), false, DenyReason::none},
+        std::string("busy")};
+  }
+
+  // Requires admission_mutex_. Records a mutating job for the survivors
+  // (reads are not recorded: they finish in seconds and change nothing).
+  // False when that failed: the change is refused.
+  bool record_shared(const Job& job, const Conversation& conversation, SharedLock& shared) {
+    if (!replicas_ || !is_mutating(action_of(job.command))) return true;
+    JobRecord record;
+    record.job_id = job.request_id;
+    record.command = describe(job.command);
+    record.environment = environment_of(job.command).value_or("");
+    record.requester_id = job.requester.user_id;
+    record.started_by = handle_of(job.requester);
+    record.reply_to = conversation.address();
+    record.started = clock_.now();
+    if (auto status = replicas_->start(std::move(record), shared.lock(), shared.token()); !status) {
+      logger_->warn(
+          "job {} not recorded, the shared state cannot be reached: {}", job.request_id,
+          status.error().detail.empty() ? status.error().user_message : status.error().detail);
+      return false;
+    }
+    shared.keep();
+    return true;
+  }
+
+  // On the sweep's lane: a dead replica's job, told to its requester with
+  // the environment's state now.
+  void report_orphan(const JobRecord& record) {
+    core::RequestScope scope(record.job_id);
+    std::optional<core::reply::Message> state_now;
+    Requester who;
+    who.user_id = record.requester_id;
+    who.user_name = record.started_by;
+    if (!record.environment.empty()) {
+      const Job status{Status{record.environment}, who, runner_.new_request_id()};
+      auto reply = runner_.run(status);
+      if (reply.ok) state_now = std::move(reply.message);
+    }
+    const auto ago = std::max(duration_cast<seconds>(clock_.now() - record.started), seconds(0));
+    const auto message = views::render_orphaned(record.command, record.started_by, ago, state_now);
+    auto conversation = opener_ != nullptr ? opener_->reopen(record.reply_to) : nullptr;
+    if (conversation) {
+      conversation->finished(message);
+    } else {
+      logger_->warn("job {} ({}) of a stopped replica cannot be reported: no conversation",
+                    record.job_id, record.command);
+    }
+    Inbound inbound;
+    inbound.source = "replica";
+    inbound.who = who;
+    inbound.text = record.command;
+    AuditRecord audit = AuditRecord::of(inbound, runner_.backend_name());
+    audit.request_id = record.job_id;
+    audit.decision = "allowed";
+    audit.outcome = "orphaned";
+    audit.error = "the replica running it stopped (" + record.replica + ")";
+    audit.duration_ms = duration_cast<milliseconds>(clock_.now() - record.started).count();
+    audit_->info(audit.to_json());
+    metrics_.increment("infra_jobs_total", {{"action", audit.action}, {"outcome", "orphaned"}});
+  }
+
   // ---- answers at once ----
 
   Outcome answered(AuditRecord& audit, const Reply& reply, std::string_view decision = {}) {
@@ -266,8 +444,9 @@ class Lifecycle::Impl {
   // Requires admission_mutex_: registers the job (its lock, progress) and
   // queues it.
   void start(Job job, std::shared_ptr<Conversation> conversation, AuditRecord audit,
-             const core::reply::Message& started_message) {
+             const core::reply::Message& started_message, bool recorded) {
     auto running = std::make_shared<RunningJob>();
+    running->recorded = recorded;
     running->started_by = handle_of(job.requester);
     running->lock = lock_of(job.command);
     running->job = std::move(job);
@@ -304,6 +483,7 @@ class Lifecycle::Impl {
         release(running);
         return;
       }
+      running->executing = true;
       job = running->job;
     }
     name_requester(*running, job.requester);
@@ -345,9 +525,18 @@ class Lifecycle::Impl {
     // never finds this job still holding its environment. It stays in flight
     // until its answer is queued, so a drain waits for that too.
     tracker_.unlock(running);
+    // With a shared state, whoever removes the job's record answers: this
+    // replica, or a survivor that found its lease lapsed.
+    const bool ours = !running->recorded || replicas_->end(running->job.request_id);
     bool answered = false;
     {
       std::lock_guard lock(running->mutex);
+      if (!ours && !running->done) {
+        running->done = true;
+        if (running->progress_timer) running->progress_timer->cancel();
+        finish_audit(*running, "reported_elsewhere",
+                     "another replica reported it (its lease lapsed)");
+      }
       if (!running->done) {  // else a drain answered "interrupted" already
         running->done = true;
         answered = true;
@@ -433,6 +622,7 @@ class Lifecycle::Impl {
   core::LoggerPtr audit_;
   Announcer* announcer_;
   NameDirectory* names_;
+  ConversationOpener* opener_;
   std::shared_ptr<Alive> alive_ = std::make_shared<Alive>();
   core::metrics::Gauge jobs_running_;
 
@@ -442,6 +632,7 @@ class Lifecycle::Impl {
   std::mutex admission_mutex_;
   std::map<std::string, core::MonoTime> consumed_dialogs_;  // admission_mutex_
   JobTracker tracker_;
+  std::unique_ptr<ReplicaJobs> replicas_;  ///< with a shared state only
 
   // Last: destroyed (joined) first, while everything its tasks use lives.
   std::uint64_t next_job_ = 0;  // admission_mutex_
@@ -451,9 +642,10 @@ class Lifecycle::Impl {
 Lifecycle::Lifecycle(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,
                      const core::Clock& clock, core::metrics::Registry& metrics,
                      core::LoggerPtr logger, core::LoggerPtr audit, Announcer* announcer,
-                     NameDirectory* names)
+                     NameDirectory* names, Replication replication)
     : impl_(std::make_unique<Impl>(std::move(settings), runner, scheduler, clock, metrics,
-                                   std::move(logger), std::move(audit), announcer, names)) {}
+                                   std::move(logger), std::move(audit), announcer, names,
+                                   std::move(replication))) {}
 
 Lifecycle::~Lifecycle() = default;
 
@@ -484,5 +676,7 @@ void Lifecycle::begin_drain() { impl_->begin_drain(); }
 bool Lifecycle::draining() const { return impl_->draining(); }
 DrainReport Lifecycle::drain(std::chrono::milliseconds timeout) { return impl_->drain(timeout); }
 std::size_t Lifecycle::jobs_in_flight() const { return impl_->jobs_in_flight(); }
+void Lifecycle::heartbeat_now() { impl_->heartbeat_now(); }
+void Lifecycle::sweep_now() { impl_->sweep_now(); }
 
 }  // namespace infra

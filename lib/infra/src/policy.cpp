@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "infra/memory_state.hpp"
 #include "infra/whitelist_ranges.hpp"
 
 namespace infra {
@@ -30,14 +31,6 @@ Decision deny(DenyReason reason, std::string message,
               std::chrono::seconds retry_after = std::chrono::seconds(0)) {
   return Decision{reason, std::move(message), retry_after};
 }
-
-// Whole seconds, rounded up: a user told "wait 0 s" would retry and be refused again.
-std::chrono::seconds ceil_seconds(std::chrono::system_clock::duration d) {
-  return std::chrono::ceil<std::chrono::seconds>(d);
-}
-
-// The read limit's window: a sliding minute.
-constexpr std::chrono::seconds kReadWindow{60};
 
 bool is_read(Action action) { return action == Action::status || action == Action::whitelist_list; }
 
@@ -101,53 +94,90 @@ std::string_view to_string(DenyReason reason) {
       return "read_rate_limited";
     case DenyReason::unverified:
       return "unverified";
+    case DenyReason::state_unavailable:
+      return "state_unavailable";
   }
   return "unknown";
 }
 
 Policy::Policy(PolicySettings settings, const core::Clock& clock)
-    : settings_(std::move(settings)), clock_(clock) {}
+    : settings_(std::move(settings)),
+      clock_(clock),
+      own_state_(std::make_unique<MemoryState>(clock)),
+      state_(*own_state_) {}
+
+Policy::Policy(PolicySettings settings, const core::Clock& clock, SharedState& state)
+    : settings_(std::move(settings)), clock_(clock), state_(state) {}
+
+Policy::~Policy() = default;
 
 Decision Policy::check(const Command& command, const Requester& who) const {
   if (auto decision = check_static(command, who); !decision.allowed()) return decision;
-  const CooldownKey key = cooldown_key(command, who);
-  const core::TimePoint now = clock_.now();
-  std::lock_guard lock(mutex_);
-  return check_dynamic_locked(key, now);
+  return check_dynamic(command, who, false);
 }
 
 Decision Policy::admit(const Command& command, const Requester& who) {
   if (auto decision = check_static(command, who); !decision.allowed()) return decision;
-  const CooldownKey key = cooldown_key(command, who);
-  const core::TimePoint now = clock_.now();
-  std::lock_guard lock(mutex_);
-  auto decision = check_dynamic_locked(key, now);
-  if (decision.allowed()) record_locked(key, now);
-  return decision;
+  return check_dynamic(command, who, true);
 }
 
 void Policy::record(const Command& command, const Requester& who) {
-  const CooldownKey key = cooldown_key(command, who);
-  const core::TimePoint now = clock_.now();
-  std::lock_guard lock(mutex_);
-  record_locked(key, now);
+  (void)check_dynamic(command, who, true);
 }
 
 std::size_t Policy::read_users_for_test() const {
-  std::lock_guard lock(mutex_);
-  return reads_.size();
+  const auto* own = dynamic_cast<const MemoryState*>(own_state_.get());
+  return own == nullptr ? 0 : own->read_users();
 }
 
-Policy::CooldownKey Policy::cooldown_key(const Command& command, const Requester& who) {
-  CooldownKey key{who.user_id, action_of(command), environment_of(command).value_or("")};
+std::string Policy::cooldown_key(const Command& command, const Requester& who) {
+  std::string key = who.user_id;
+  key += ' ';
+  key += to_string(action_of(command));
+  key += ' ';
+  key += environment_of(command).value_or("");
   // Whitelist changes are per address: adding a second one is new work, not a repeat.
   // The parser has normalised the CIDR, so 1.2.3.4 and 1.2.3.4/32 are one target.
   if (const auto* add = std::get_if<WhitelistAdd>(&command)) {
-    key.target += ' ' + add->cidr.text;
+    key += ' ' + add->cidr.text;
   } else if (const auto* remove = std::get_if<WhitelistRemove>(&command)) {
-    key.target += ' ' + remove->cidr.text;
+    key += ' ' + remove->cidr.text;
   }
   return key;
+}
+
+Decision Policy::check_dynamic(const Command& command, const Requester& who, bool record) const {
+  const Action action = action_of(command);
+  if (is_read(action)) {
+    if (settings_.reads_per_minute <= 0) return {};
+    auto limited = record ? state_.count_read(who.user_id, settings_.reads_per_minute)
+                          : state_.read_limited(who.user_id, settings_.reads_per_minute);
+    // Reads go on while the shared state cannot be reached: they change nothing.
+    if (!limited || !*limited) return {};
+    const auto left = **limited;
+    return deny(DenyReason::read_rate_limited,
+                fmt::format("You ran `status` or `whitelist list` {} times in the last minute; "
+                            "the limit is {} a minute. Try again in {} s.",
+                            settings_.reads_per_minute, settings_.reads_per_minute, left.count()),
+                left);
+  }
+  if (!is_mutating(action)) return {};
+  if (settings_.cooldown <= std::chrono::seconds(0)) return {};
+  const auto key = cooldown_key(command, who);
+  auto left = record ? state_.start_cooldown(key, settings_.cooldown) : state_.cooldown_left(key);
+  if (!left) {
+    // Fail closed: a change is never made without the state that guards it.
+    return deny(DenyReason::state_unavailable,
+                "infra-bot cannot reach its shared state right now, so it makes no changes. "
+                "Reads still work; try again in a minute.");
+  }
+  if (!*left) return {};
+  const auto wait = **left;
+  const auto ago = std::max(settings_.cooldown - wait, std::chrono::seconds(0));
+  return deny(DenyReason::cooldown,
+              fmt::format("You ran `{}` {} s ago. Wait {} s before running it again.",
+                          to_string(action), ago.count(), wait.count()),
+              wait);
 }
 
 Decision Policy::check_static(const Command& command, const Requester& who) const {
@@ -237,78 +267,6 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
   }
 
   return {};
-}
-
-Decision Policy::check_dynamic_locked(const CooldownKey& key, core::TimePoint now) const {
-  if (is_read(key.action)) return check_read_rate_locked(key.user_id, now);
-  return check_cooldown_locked(key, now);
-}
-
-Decision Policy::check_read_rate_locked(const std::string& user_id, core::TimePoint now) const {
-  if (settings_.reads_per_minute <= 0) return {};
-  const auto it = reads_.find(user_id);
-  if (it == reads_.end()) return {};
-  // A clock stepping backwards counts a "future" read as just made.
-  std::size_t in_window = 0;
-  auto oldest = core::TimePoint::max();
-  for (const core::TimePoint at : it->second) {
-    if (now - at < kReadWindow) {
-      ++in_window;
-      oldest = std::min(oldest, at);
-    }
-  }
-  if (in_window < static_cast<std::size_t>(settings_.reads_per_minute)) return {};
-  const auto left = std::max(ceil_seconds(oldest + kReadWindow - now), std::chrono::seconds(1));
-  return deny(DenyReason::read_rate_limited,
-              fmt::format("You ran `status` or `whitelist list` {} times in the last minute; the "
-                          "limit is {} a minute. Try again in {} s.",
-                          in_window, settings_.reads_per_minute, left.count()),
-              left);
-}
-
-Decision Policy::check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const {
-  if (is_mutating(key.action) && settings_.cooldown > std::chrono::seconds(0)) {
-    const auto it = last_run_.find(key);
-    if (it != last_run_.end()) {
-      // A clock stepping backwards must not shorten or lengthen the wait beyond the cooldown.
-      const auto elapsed = std::max(now - it->second, core::TimePoint::duration::zero());
-      if (elapsed < settings_.cooldown) {
-        const auto ago = std::chrono::floor<std::chrono::seconds>(elapsed);
-        const auto left = ceil_seconds(settings_.cooldown - elapsed);
-        return deny(DenyReason::cooldown,
-                    fmt::format("You ran `{}` {} s ago. Wait {} s before running it again.",
-                                to_string(key.action), ago.count(), left.count()),
-                    left);
-      }
-    }
-  }
-
-  return {};
-}
-
-void Policy::record_locked(const CooldownKey& key, core::TimePoint now) {
-  // Drop every finished cooldown so the map holds only keys still waiting.
-  std::erase_if(last_run_,
-                [&](const auto& entry) { return now - entry.second >= settings_.cooldown; });
-  // Likewise every read that left the window, and every user left with none:
-  // the map holds only users who read in the last minute, each at most
-  // reads_per_minute times.
-  for (auto& [user, times] : reads_) {
-    std::erase_if(times, [&](core::TimePoint at) { return now - at >= kReadWindow; });
-  }
-  std::erase_if(reads_, [](const auto& entry) { return entry.second.empty(); });
-
-  if (is_read(key.action)) {
-    if (settings_.reads_per_minute <= 0) return;
-    auto& times = reads_[key.user_id];
-    times.push_back(now);
-    while (times.size() > static_cast<std::size_t>(settings_.reads_per_minute)) times.pop_front();
-    return;
-  }
-  if (!is_mutating(key.action) || settings_.cooldown <= std::chrono::seconds(0)) {
-    return;
-  }
-  last_run_[key] = now;
 }
 
 }  // namespace infra

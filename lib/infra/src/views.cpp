@@ -135,6 +135,20 @@ Message render_interrupted(const Command& command) {
                             describe(command), env ? " " + *env : std::string()));
 }
 
+Message render_orphaned(std::string_view command, std::string_view started_by,
+                        std::chrono::seconds ago, const std::optional<Message>& state_now) {
+  Message message = notice(fmt::format(
+      ":warning: The bot restarted while `{}` ran (started by {} {} ago); it may not have "
+      "finished.{}",
+      command, started_by, format_elapsed(ago),
+      state_now ? " Here is the state now:" : " Check `/infra status`."));
+  if (state_now) {
+    message.blocks.insert(message.blocks.end(), state_now->blocks.begin(), state_now->blocks.end());
+  }
+  message.visibility = Visibility::in_channel;
+  return message;
+}
+
 Message for_channel(Message message, std::string_view requested_by) {
   message.blocks.emplace_back(Context{fmt::format("Requested by {}", requested_by)});
   message.visibility = Visibility::in_channel;

@@ -4,6 +4,7 @@
 // (design §9): what the front end hands in, and where the core's later
 // answers go. Nothing here knows a chat.
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -38,6 +39,18 @@ class Conversation {
   /// The result, a failure, or "interrupted" at shutdown. Its visibility says
   /// whether everyone where it was asked sees it, or only the requester.
   virtual void finished(const core::reply::Message& message) = 0;
+  /// Where these answers go, as text another replica can reopen
+  /// (ConversationOpener) to report the job when this one dies; empty: it
+  /// cannot be reopened.
+  virtual std::string address() const { return {}; }
+};
+
+/// Turns a Conversation::address() back into a Conversation (on any
+/// replica of the same front end); null when the address is unusable.
+class ConversationOpener {
+ public:
+  virtual ~ConversationOpener() = default;
+  virtual std::shared_ptr<Conversation> reopen(const std::string& address) = 0;
 };
 
 /// Where mutating outcomes are announced besides the conversation (Slack:

@@ -22,6 +22,7 @@
 #include "core/scheduler.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/conversation.hpp"
+#include "infra/shared_state.hpp"
 #include "infra/views.hpp"
 
 namespace infra {
@@ -37,6 +38,20 @@ struct LifecycleSettings {
   std::size_t max_queued = 1000;  ///< beyond this a command is refused as busy
 
   static LifecycleSettings from(const core::Config& config);
+};
+
+/// More than one replica (issue 18): the state they share, and how this one
+/// keeps its jobs alive in it. Without a shared state (null, or a
+/// MemoryState) the lifecycle is one process's, as before.
+struct Replication {
+  SharedState* state = nullptr;
+  std::string replica;  ///< this process, as the job records name it
+  std::chrono::seconds lease{60};
+  std::chrono::seconds heartbeat{15};
+  std::chrono::seconds sweep{15};
+  /// Reopens a dead replica's conversation to report its job; may be null
+  /// (the job is then only logged and audited).
+  ConversationOpener* opener = nullptr;
 };
 
 /// Shown to the requester only, at once (help, a parse error, a refusal,
@@ -71,18 +86,22 @@ using Outcome = std::variant<Answer, Accepted, Confirm, Mismatch, Ignored>;
 struct DrainReport {
   std::size_t finished = 0;     ///< jobs that completed while draining
   std::size_t interrupted = 0;  ///< jobs told "interrupted — check /infra status"
+  std::size_t handed_over = 0;  ///< jobs left recorded for a surviving replica to report
 };
 
 /// Guarantees: one job at a time per environment and what it touches (its
 /// services, or its allow-list); every accepted request gets exactly one
 /// finished() answer, sent after its lock is released; every request and its
-/// outcome is one audit line (logger "audit").
+/// outcome is one audit line (logger "audit"). With a shared state the lock
+/// and the cooldown hold across replicas, and a job whose replica dies is
+/// reported by another.
 class Lifecycle {
  public:
   /// `scheduler` runs progress timers; `announcer` and `names` may be null.
   Lifecycle(LifecycleSettings settings, CommandRunner& runner, core::Scheduler& scheduler,
             const core::Clock& clock, core::metrics::Registry& metrics, core::LoggerPtr logger,
-            core::LoggerPtr audit, Announcer* announcer = nullptr, NameDirectory* names = nullptr);
+            core::LoggerPtr audit, Announcer* announcer = nullptr, NameDirectory* names = nullptr,
+            Replication replication = {});
   ~Lifecycle();  ///< drain(0)
   Lifecycle(const Lifecycle&) = delete;
   Lifecycle& operator=(const Lifecycle&) = delete;
@@ -122,11 +141,17 @@ class Lifecycle {
   bool draining() const;
   /// begin_drain(), then waits up to `timeout` for running and queued jobs;
   /// each one still unfinished gets finished("interrupted") (a queued one then
-  /// never runs). Idempotent.
+  /// never runs) — or, with a shared state, stays recorded for a surviving
+  /// replica to report once its lease lapses. Idempotent.
   DrainReport drain(std::chrono::milliseconds timeout);
 
   /// Jobs running or queued.
   std::size_t jobs_in_flight() const;
+
+  /// With a shared state: one heartbeat and one sweep for dead replicas'
+  /// jobs, now (tests; timers run them every 15 s).
+  void heartbeat_now();
+  void sweep_now();
 
  private:
   class Impl;

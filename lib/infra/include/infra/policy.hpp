@@ -2,15 +2,14 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "infra/command.hpp"
+#include "infra/shared_state.hpp"
 
 namespace infra {
 
@@ -37,6 +36,7 @@ enum class DenyReason {
   cooldown,
   read_rate_limited,
   unverified,
+  state_unavailable,  ///< a change while the shared state cannot be reached (fail closed)
 };
 std::string_view to_string(DenyReason reason);
 
@@ -66,51 +66,48 @@ struct Decision {
 /// allowed users everywhere. The cooldown is per (user, action, target): see
 /// CooldownKey. The read limit is a sliding window per user: at most
 /// reads_per_minute reads admitted in any 60 s, admins included; the answer
-/// says when the oldest of them leaves the window. Thread-safe.
+/// says when the oldest of them leaves the window. Cooldowns and reads are
+/// kept in a SharedState: its own MemoryState, or the replicas' one. When
+/// that state cannot be reached, a change is refused (state_unavailable) and
+/// a read goes on. Thread-safe.
 class Policy {
  public:
+  /// Cooldowns and reads in memory (one process).
   Policy(PolicySettings settings, const core::Clock& clock);
+  /// Cooldowns and reads in `state` (which must outlive the policy).
+  Policy(PolicySettings settings, const core::Clock& clock, SharedState& state);
+  ~Policy();
 
-  /// Whether `who` may run `command` now. No side effects.
+  /// Whether `who` may run `command` now. No side effects (it reads the state).
   Decision check(const Command& command, const Requester& who) const;
 
-  /// check() and, when allowed, record() as one step under one lock, so two
-  /// concurrent requests from the same user cannot both pass the cooldown.
+  /// check() and, when allowed, the cooldown started (or the read counted)
+  /// as one conditional step of the state, so two concurrent requests from
+  /// the same user — on any replica — cannot both pass the cooldown.
   Decision admit(const Command& command, const Requester& who);
 
-  /// Starts `who`'s cooldown for the command's action and target; for a read,
-  /// counts it against `who`'s read limit. A no-op for help.
+  /// Starts `who`'s cooldown for the command's action and target unless one
+  /// runs; for a read, counts it against `who`'s read limit. A no-op for help.
   void record(const Command& command, const Requester& who);
 
-  /// How many users the read limit is tracking (those who read in the last minute).
+  /// How many users the read limit is tracking (those who read in the last
+  /// minute); 0 when the state is not the policy's own.
   std::size_t read_users_for_test() const;
 
  private:
   /// What a cooldown guards: one user repeating one action on one target (the
   /// environment; for whitelist add/remove also the normalised CIDR). It stops
   /// a repeated click, not a second, different piece of work.
-  struct CooldownKey {
-    std::string user_id;
-    Action action = Action::help;
-    std::string target;
-    friend auto operator<=>(const CooldownKey&, const CooldownKey&) = default;
-  };
-  static CooldownKey cooldown_key(const Command& command, const Requester& who);
+  static std::string cooldown_key(const Command& command, const Requester& who);
 
   Decision check_static(const Command& command, const Requester& who) const;
-  // All require mutex_ held.
-  Decision check_dynamic_locked(const CooldownKey& key, core::TimePoint now) const;
-  Decision check_cooldown_locked(const CooldownKey& key, core::TimePoint now) const;
-  Decision check_read_rate_locked(const std::string& user_id, core::TimePoint now) const;
-  void record_locked(const CooldownKey& key, core::TimePoint now);
+  // The cooldown or read limit of an allowed command; `record`: start it / count it.
+  Decision check_dynamic(const Command& command, const Requester& who, bool record) const;
 
   PolicySettings settings_;
   const core::Clock& clock_;
-  mutable std::mutex mutex_;
-  std::map<CooldownKey, core::TimePoint> last_run_;
-  /// Per user, the times of the reads admitted in the last 60 s, oldest first:
-  /// at most reads_per_minute each; a user with none is dropped.
-  std::map<std::string, std::deque<core::TimePoint>> reads_;
+  std::unique_ptr<SharedState> own_state_;  ///< when none was given
+  SharedState& state_;
 };
 
 }  // namespace infra

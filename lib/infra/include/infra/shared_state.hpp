@@ -43,13 +43,13 @@ struct LockHolder {
 /// A job as recorded while it runs, so that another replica can tell its
 /// requester the outcome when the replica running it dies.
 struct JobRecord {
-  std::string job_id;          ///< the request id
-  std::string replica;         ///< who runs it (renews its lease)
-  std::string command;         ///< the typed command, canonical ("stop dev")
-  std::string environment;     ///< "dev"
-  std::string requester_id;    ///< "U123"
-  std::string started_by;      ///< "@alice"
-  std::string reply_to;        ///< the front end's address of the conversation (opaque)
+  std::string job_id;        ///< the request id
+  std::string replica;       ///< who runs it (renews its lease)
+  std::string command;       ///< the typed command, canonical ("stop dev")
+  std::string environment;   ///< "dev"
+  std::string requester_id;  ///< "U123"
+  std::string started_by;    ///< "@alice"
+  std::string reply_to;      ///< the front end's address of the conversation (opaque)
   core::TimePoint started{};
   core::TimePoint expires_at{};  ///< the lease: renewed while the job runs
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,13 @@ Message render_shutting_down();
 
 /// A job that could not finish before shutdown.
 Message render_interrupted(const Command& command);
+
+/// A job whose replica died (or shut down) before it answered, reported by
+/// another replica: "The bot restarted while `stop dev` ran (started by
+/// @alice 3 min ago); it may not have finished." then `state_now` (the
+/// environment's status, when it could be read), in the channel.
+Message render_orphaned(std::string_view command, std::string_view started_by,
+                        std::chrono::seconds ago, const std::optional<Message>& state_now);
 
 /// `message` with "Requested by <name>" underneath, posted in the channel
 /// (a mutating result names who ran it).

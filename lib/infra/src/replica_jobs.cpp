@@ -1,0 +1,156 @@
+#include "replica_jobs.hpp"
+
+#include <vector>
+
+namespace infra {
+namespace {
+constexpr std::uint64_t kHeartbeatStrand = 1;
+constexpr std::uint64_t kSweepStrand = 2;
+}  // namespace
+
+ReplicaJobs::ReplicaJobs(SharedState& state, ReplicaSettings settings, core::Scheduler& scheduler,
+                         const core::Clock& clock, core::LoggerPtr logger,
+                         std::function<void(const JobRecord&)> on_orphan)
+    : state_(state),
+      settings_(std::move(settings)),
+      scheduler_(scheduler),
+      clock_(clock),
+      logger_(std::move(logger)),
+      on_orphan_(std::move(on_orphan)),
+      lane_(2, 16, [this](const std::string& what) {
+        logger_->error("shared state task failed: {}", what);
+      }) {
+  std::lock_guard lock(mutex_);
+  schedule_heartbeat();
+  schedule_sweep();
+}
+
+ReplicaJobs::~ReplicaJobs() { stop(); }
+
+void ReplicaJobs::stop() {
+  std::lock_guard alive(alive_->mutex);
+  alive_->alive = false;
+  std::lock_guard lock(mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  if (heartbeat_timer_) heartbeat_timer_->cancel();
+  if (sweep_timer_) sweep_timer_->cancel();
+  lane_.close();
+}
+
+// Requires mutex_. Each timer only queues on the lane: the scheduler's
+// thread (the sockets') never waits for the store.
+void ReplicaJobs::schedule_heartbeat() {
+  if (stopped_) return;
+  heartbeat_timer_ = scheduler_.after(settings_.heartbeat, [this, alive = alive_] {
+    std::lock_guard guard(alive->mutex);
+    if (!alive->alive) return;
+    lane_.post(kHeartbeatStrand, [this] { heartbeat_now(); });
+    std::lock_guard lock(mutex_);
+    schedule_heartbeat();
+  });
+}
+
+void ReplicaJobs::schedule_sweep() {
+  if (stopped_) return;
+  sweep_timer_ = scheduler_.after(settings_.sweep, [this, alive = alive_] {
+    std::lock_guard guard(alive->mutex);
+    if (!alive->alive) return;
+    lane_.post(kSweepStrand, [this] { sweep_now(); });
+    std::lock_guard lock(mutex_);
+    schedule_sweep();
+  });
+}
+
+ReplicaJobs::Admission ReplicaJobs::take(const std::string& lock, const LockHolder& holder) {
+  auto taken = state_.acquire_lock(lock, holder, settings_.lease);
+  if (!taken) return Unreachable{taken.error()};
+  if (*taken) return Busy{**taken};
+  return Granted{};
+}
+
+void ReplicaJobs::give_back(const std::string& lock, const std::string& job_id) {
+  if (auto status = state_.release_lock(lock, job_id); !status) {
+    logger_->warn(
+        "could not release lock {} of job {}: {}", lock, job_id,
+        status.error().detail.empty() ? status.error().user_message : status.error().detail);
+  }
+}
+
+core::Status ReplicaJobs::start(JobRecord record, std::optional<std::string> lock,
+                                std::string token) {
+  record.replica = settings_.replica;
+  record.expires_at = clock_.now() + settings_.lease;
+  const auto id = record.job_id;
+  if (auto status = state_.put_job(record); !status) return status;
+  std::lock_guard guard(mutex_);
+  held_[id] = Held{std::move(lock), std::move(token)};
+  return {};
+}
+
+bool ReplicaJobs::end(const std::string& job_id) {
+  Held held;
+  {
+    std::lock_guard guard(mutex_);
+    auto it = held_.find(job_id);
+    if (it != held_.end()) {
+      held = std::move(it->second);
+      held_.erase(it);
+    }
+  }
+  if (held.lock) give_back(*held.lock, held.token);
+  auto ended = state_.end_job(job_id, settings_.replica);
+  if (ended) return true;
+  if (ended.error().code == core::ErrorCode::conflict) {
+    logger_->warn("job {} was reported by another replica (its lease lapsed); not answering again",
+                  job_id);
+    return false;
+  }
+  logger_->warn("could not end the record of job {}: {}", job_id, ended.error().detail);
+  return true;
+}
+
+bool ReplicaJobs::first_submit(const std::string& dialog_id) {
+  auto first = state_.claim_once("dialog " + dialog_id, std::chrono::minutes(30));
+  return !first || *first;
+}
+
+void ReplicaJobs::heartbeat_now() {
+  std::vector<std::pair<std::string, Held>> jobs;
+  {
+    std::lock_guard guard(mutex_);
+    for (const auto& [id, held] : held_) jobs.emplace_back(id, held);
+  }
+  for (const auto& [id, held] : jobs) {
+    const auto until = clock_.now() + settings_.lease;
+    if (held.lock) {
+      if (auto renewed = state_.renew_lock(*held.lock, held.token, settings_.lease); !renewed) {
+        logger_->warn(
+            "job {}: lease of lock {} not renewed: {}", id, *held.lock,
+            renewed.error().detail.empty() ? renewed.error().user_message : renewed.error().detail);
+      }
+    }
+    if (auto renewed = state_.renew_job(id, settings_.replica, until); !renewed) {
+      logger_->warn(
+          "job {}: lease of its record not renewed: {}", id,
+          renewed.error().detail.empty() ? renewed.error().user_message : renewed.error().detail);
+    }
+  }
+}
+
+void ReplicaJobs::sweep_now() {
+  auto orphans = state_.take_orphans();
+  if (!orphans) {
+    logger_->warn(
+        "sweep for jobs of stopped replicas failed: {}",
+        orphans.error().detail.empty() ? orphans.error().user_message : orphans.error().detail);
+    return;
+  }
+  for (const auto& record : *orphans) {
+    logger_->warn("job {} ({}) of replica {} lapsed; reporting it to its requester", record.job_id,
+                  record.command, record.replica);
+    on_orphan_(record);
+  }
+}
+
+}  // namespace infra
