@@ -26,6 +26,11 @@
 //      secrets or SSM parameters (each read with its own action);
 //      modules/slack-bot/README.md's inputs and outputs tables match
 //      variables.tf and outputs.tf row for row (name, type, default);
+//      (issue 18) the state table is made from state_table.json (no key
+//      name repeated), on demand, with TTL, point-in-time recovery and
+//      encryption; the task role gets its item actions (no Scan) on exactly
+//      its ARN, CreateTable & co. only when the bot is to create it; more
+//      than one task only with the table;
 //   3. the container definition (a jsonencode()d object in HCL) is compiled
 //      with tsc --strict against @aws-sdk/client-ecs's ContainerDefinition,
 //      so a misspelt key (which ECS would silently ignore) fails.
@@ -288,8 +293,9 @@ const EXPECTED_RESOURCES = [
   'aws_cloudwatch_log_group.this', 'aws_ecs_cluster.this', 'aws_ecr_repository.this', 'aws_ecs_task_definition.this',
   'aws_ecs_service.this', 'aws_security_group.this', 'aws_iam_role.execution',
   'aws_iam_role_policy.execution', 'aws_iam_role.task', 'aws_iam_role_policy.task',
+  'aws_dynamodb_table.state',
 ];
-const ALLOWED_DATA_TYPES = ['aws_region', 'aws_caller_identity', 'aws_partition', 'aws_iam_policy_document'];
+const ALLOWED_DATA_TYPES = ['aws_region', 'aws_caller_identity', 'aws_partition', 'aws_iam_policy_document', 'aws_subnet'];
 
 // Inputs of issues 7 and 16; null = required (no default), NULL_DEFAULT =
 // optional with default null (the bot's or the module's own default applies).
@@ -307,11 +313,16 @@ const EXPECTED_VARIABLES = {
   audit_channel: '', allowed_users: [], allowed_channels: [], admin_users: [],
   protected_environments: ['prod'], environments: ['dev', 'staging', 'prod'],
   log_retention_days: 30, log_level: 'info', health_port: 8080, tags: {},
+  // Issue 18: the shared state table, off by default.
+  state_table: false, state_table_name: NULL_DEFAULT, create_state_table: true,
+  state_table_created_by_service: false, state_table_kms_key_arn: NULL_DEFAULT,
+  state_table_deletion_protection: true,
 };
 const VALIDATED_VARIABLES = [
   'slack_bot_token_secret_arn', 'slack_app_token_secret_arn', 'orchestrator_lambda_arn',
   'ip_whitelist_lambda_arn', 'vpc_id', 'private_subnets', 'cpu', 'memory', 'log_retention_days',
   'image', 'image_tag', 'metrics', 'metrics_interval_seconds', 'drain_seconds', 'socket_connections',
+  'desired_count', 'state_table_name', 'state_table_kms_key_arn',
 ];
 const EXPECTED_OUTPUTS = ['service_name', 'service_arn', 'task_definition_arn', 'security_group_id',
                           'execution_role_arn', 'task_role_arn', 'log_group_name', 'repository_url', 'image'];
@@ -369,12 +380,49 @@ function checkResources(cfg, fail) {
     if (first(repo.image_scanning_configuration)?.scan_on_push !== true) fail('ecr', 'aws_ecr_repository.this must scan on push');
     if (repo.force_delete !== undefined && repo.force_delete !== '${var.ecr_force_delete}') fail('ecr', 'aws_ecr_repository.this: force_delete only through var.ecr_force_delete');
   }
+  checkStateTable(cfg, fail);
   const logs = cfg.resource['aws_cloudwatch_log_group.this'];
   if (logs) {
     const r = logs.retention_in_days;
     const ok = (typeof r === 'number' && r > 0) ||
       (r === '${var.log_retention_days}' && cfg.variable.log_retention_days?.default > 0);
     if (!ok) fail('logs', `aws_cloudwatch_log_group.this needs a retention (retention_in_days = var.log_retention_days), got ${JSON.stringify(r)}`);
+  }
+}
+
+// Issue 18: the state table. Its schema is read from state_table.json (the
+// file the bot's DynamoDbState shares), never repeated in HCL.
+const STATE_SCHEMA = '${jsondecode(file("${path.module}/state_table.json"))}';
+function checkStateTable(cfg, fail) {
+  if (cfg.locals.state_schema !== STATE_SCHEMA) {
+    fail('state-table', `local.state_schema must be ${JSON.stringify(STATE_SCHEMA)}, got ${JSON.stringify(cfg.locals.state_schema)}`);
+  }
+  const t = cfg.resource['aws_dynamodb_table.state'];
+  if (!t) return;
+  const expect = (ok, message) => { if (!ok) fail('state-table', `aws_dynamodb_table.state: ${message}`); };
+  expect(t.count === '${var.state_table && var.create_state_table ? 1 : 0}', `must be created only with state_table and create_state_table (count = var.state_table && var.create_state_table ? 1 : 0), got ${JSON.stringify(t.count)}`);
+  expect(t.name === '${local.state_table_name}', 'must be named local.state_table_name');
+  expect(t.billing_mode === '${local.state_schema.billing_mode}', `billing_mode must be local.state_schema.billing_mode, got ${JSON.stringify(t.billing_mode)}`);
+  expect(t.hash_key === '${local.state_schema.hash_key.name}', `hash_key must be local.state_schema.hash_key.name, got ${JSON.stringify(t.hash_key)}`);
+  expect(t.range_key === '${local.state_schema.range_key.name}', `range_key must be local.state_schema.range_key.name, got ${JSON.stringify(t.range_key)}`);
+  const attrs = (t.attribute ?? []).map((a) => `${a.name}=${a.type}`).sort();
+  expect(same(attrs, ['${local.state_schema.hash_key.name}=${local.state_schema.hash_key.type}', '${local.state_schema.range_key.name}=${local.state_schema.range_key.type}'].sort()),
+         `attribute blocks must be the schema's two keys, got ${JSON.stringify(attrs)}`);
+  const ttl = first(t.ttl) ?? {};
+  expect(ttl.enabled === true && ttl.attribute_name === '${local.state_schema.ttl_attribute}', `ttl must be enabled on local.state_schema.ttl_attribute, got ${JSON.stringify(t.ttl)}`);
+  expect(first(t.point_in_time_recovery)?.enabled === true, 'point_in_time_recovery must be enabled');
+  const sse = first(t.server_side_encryption) ?? {};
+  expect(sse.enabled === true && (sse.kms_key_arn === undefined || sse.kms_key_arn === '${var.state_table_kms_key_arn}'), `server_side_encryption must be enabled (key: var.state_table_kms_key_arn), got ${JSON.stringify(t.server_side_encryption)}`);
+  expect(t.deletion_protection_enabled === '${var.state_table_deletion_protection}', 'deletion_protection_enabled must be var.state_table_deletion_protection');
+  expect(t.tags === '${var.tags}', 'tags must be var.tags');
+  expect(!('read_capacity' in t) && !('write_capacity' in t) && !t.global_secondary_index && !t.local_secondary_index,
+         'no provisioned capacity and no index: the bot reads by key and Query on the table only');
+  // The schema's names are never written into the module's HCL.
+  for (const [file, { text }] of Object.entries(cfg.files)) {
+    if (!file.startsWith(`${MODULE_DIR}/`)) continue;
+    for (const literal of ['"pk"', '"sk"', '"expires_at"']) {
+      if (text.includes(literal)) fail('state-table', `${file} repeats ${literal}: the table's schema comes from state_table.json only`);
+    }
   }
 }
 
@@ -413,6 +461,13 @@ function checkService(cfg, fail) {
   expect('enable_execute_command', false, 'no shell into the task');
   if ('load_balancer' in svc || svc.dynamic?.load_balancer) fail('service', 'aws_ecs_service.this must have no load_balancer: nothing connects in');
   if ('iam_role' in svc) fail('service', 'aws_ecs_service.this must not set iam_role (load-balancer role)');
+  // Issue 18: more than one task only with the state table.
+  const preconditions = [].concat(svc.lifecycle ?? []).flatMap((l) => l.precondition ?? []).map((p) => String(p.condition));
+  if (!preconditions.includes('${var.desired_count <= 1 || var.state_table}')) {
+    fail('service', 'aws_ecs_service.this needs the precondition var.desired_count <= 1 || var.state_table (more than one task only with the shared state)');
+  }
+  const dc = (cfg.variable.desired_count?.validation ?? []).map((v) => String(v.condition)).join(' ');
+  if (!dc.includes('var.desired_count <= 3')) fail('service', 'var.desired_count must be validated to at most 3');
   const nets = svc.network_configuration;
   if (!Array.isArray(nets) || nets.length !== 1) {
     fail('service', 'aws_ecs_service.this needs one network_configuration block');
@@ -452,6 +507,8 @@ const OTHER_LOCALS = {
   ecr_repository_arn: '${local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn}',
   // The repository of a private ECR image, read off its reference.
   image_ecr_arn: '${local.image_ecr == null ? null : "arn:${data.aws_partition.current.partition}:ecr:${local.image_ecr[1]}:${local.image_ecr[0]}:repository/${local.image_ecr[2]}"}',
+  // Issue 18: the module's table, or the named one in this account and region.
+  state_table_arn: '${var.create_state_table ? one(aws_dynamodb_table.state[*].arn) : "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/${local.state_table_name}"}',
 };
 const LOCAL_REF = /^\$\{local\.(\w+)\}$/;
 
@@ -548,12 +605,33 @@ function checkIam(cfg, fail) {
     }
   }
 
-  // Task role: lambda:InvokeFunction on exactly the two functions.
+  // Task role: lambda:InvokeFunction on exactly the two functions and
+  // (issue 18) the state table's item actions on exactly its ARN.
   if (policyOf.task) {
-    const sts = statementsOf(policyOf.task);
+    const all = statementsOf(policyOf.task);
+    const isState = (s) => (s.actions ?? []).some((a) => String(a).startsWith('dynamodb:'));
+    const sts = all.filter((s) => !isState(s));
     const actions = sts.flatMap((s) => s.actions ?? []);
     const resources = sts.flatMap((s) => [].concat(s.resources ?? []));
     if (sts.some((s) => s.dynamic || s.condition)) fail('iam-task', 'task role statements must be static and unconditional');
+    const stateGrants = [
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:DescribeTable'],
+        when: '${var.state_table ? [1] : []}' },
+      { actions: ['dynamodb:CreateTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:DescribeTimeToLive'],
+        when: '${var.state_table && var.state_table_created_by_service ? [1] : []}' },
+    ];
+    const stateSts = all.filter(isState);
+    for (const st of stateSts) {
+      const grant = stateGrants.find((g) => sameSet(st.actions ?? [], g.actions) && (st.actions ?? []).length === g.actions.length);
+      if (!grant) {
+        fail('iam-task', `task role: DynamoDB actions ${JSON.stringify(st.actions)} are neither the state table's item actions nor CreateTable/UpdateTimeToLive/DescribeTimeToLive`);
+        continue;
+      }
+      if (!st.dynamic || st.for_each !== grant.when) fail('iam-task', `task role: ${grant.actions[0]} & co. must be granted only when ${grant.when} (a dynamic statement), got ${JSON.stringify(st.for_each)}`);
+      if (!same(st.resources, ['${local.state_table_arn}'])) fail('iam-task', `task role: ${grant.actions[0]} & co. must be on exactly [local.state_table_arn], got ${JSON.stringify(st.resources)}`);
+      if (st.condition) fail('iam-task', 'task role: the state table statements take no condition');
+    }
+    if (stateSts.length !== stateGrants.length) fail('iam-task', `task role: expected ${stateGrants.length} state table statements (item actions; CreateTable when the bot creates it), found ${stateSts.length}`);
     if (!sameSet(actions, ['lambda:InvokeFunction'])) fail('iam-task', `task role may only lambda:InvokeFunction, has ${JSON.stringify(actions)}`);
     if (!same(resources, ['${local.lambda_arns}'])) {
       fail('iam-task', `task role must invoke exactly local.lambda_arns (the orchestrator, and the whitelist function when given), has ${JSON.stringify(resources)}`);
@@ -615,12 +693,13 @@ function checkIam(cfg, fail) {
 
 const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
 
-// Read by the bot once issue 16's C++ side (the metrics publisher) is merged;
-// until then not in lib/ or app/ of every branch. Drop a name from here once
-// config.cpp reads it.
+// Read by the bot once issue 18's C++ side (DynamoDbState, its configuration)
+// is merged; until then not in lib/ or app/ of every branch. Drop a name from
+// here once config.cpp reads it.
+const PENDING_APP_NAMES = ['INFRA_STATE_TABLE', 'INFRA_STATE_CREATE_TABLE'];
 
 function appEnvironmentNames(project) {
-  const names = new Set();
+  const names = new Set(PENDING_APP_NAMES);
   const scan = (dir) => {
     if (!fs.existsSync(dir)) return;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -715,6 +794,9 @@ function checkTaskDefinition(cfg, project, fail) {
     LOG_LEVEL: (v) => v === '${var.log_level}',
     INFRA_METRICS: (v) => v === '${var.metrics}',
     INFRA_METRICS_INTERVAL_SECONDS: (v) => v === '${var.metrics_interval_seconds == null ? null : tostring(var.metrics_interval_seconds)}',
+    // Issue 18: only with the state table.
+    INFRA_STATE_TABLE: (v) => v === '${var.state_table ? local.state_table_name : null}',
+    INFRA_STATE_CREATE_TABLE: (v) => v === '${var.state_table && var.state_table_created_by_service ? "true" : null}',
   };
   for (const [name, ok] of Object.entries(expectEnv)) {
     if (!(name in environment)) fail('container-env', `the container's environment lacks ${name}`);
@@ -1363,6 +1445,23 @@ function mutations() {
       apply: (i) => { delete json(i, `${EXAMPLE_DIR}/main.tf`).module.slack_bot[0].orchestrator_lambda_arn; } },
     { id: 'readme', expect: 'readme', what: 'an input missing from README.md',
       apply: (i) => { i.readme = i.readme.replaceAll('| `log_level` |', '| log level |'); } },
+    // Issue 18: the state table and its rights.
+    { id: 'dynamodb-scan', expect: 'iam-task', what: 'dynamodb:Scan added to the state table\'s item actions',
+      apply: (i) => { doc(i, 'task').dynamic.statement[0].content[0].actions.push('dynamodb:Scan'); } },
+    { id: 'dynamodb-any-table', expect: 'iam-task', what: 'the item actions on every table of the account (table/*)',
+      apply: (i) => { doc(i, 'task').dynamic.statement[0].content[0].resources = ['arn:aws:dynamodb:eu-west-1:123456789012:table/*']; } },
+    { id: 'create-table-always', expect: 'iam-task', what: 'CreateTable granted whenever the table is on, not only when the bot creates it',
+      apply: (i) => { doc(i, 'task').dynamic.statement[1].for_each = '${var.state_table ? [1] : []}'; } },
+    { id: 'state-schema-repeated', expect: 'state-table', what: 'the hash key name written into the HCL instead of read from state_table.json',
+      apply: (i) => { res(i, 'aws_dynamodb_table', 'state').hash_key = 'pk'; } },
+    { id: 'no-pitr', expect: 'state-table', what: 'point-in-time recovery off',
+      apply: (i) => { res(i, 'aws_dynamodb_table', 'state').point_in_time_recovery[0].enabled = false; } },
+    { id: 'no-ttl', expect: 'state-table', what: 'TTL off',
+      apply: (i) => { res(i, 'aws_dynamodb_table', 'state').ttl[0].enabled = false; } },
+    { id: 'replicas-without-table', expect: 'service', what: 'the service without its desired_count/state_table precondition',
+      apply: (i) => { res(i, 'aws_ecs_service', 'this').lifecycle[0].precondition.shift(); } },
+    { id: 'state-table-env-always', expect: 'container-env', what: 'INFRA_STATE_TABLE set even without state_table',
+      apply: (i) => { json(i, main).locals.find((l) => l.environment).environment.INFRA_STATE_TABLE = '${local.state_table_name}'; } },
     { id: 'managed-policy', expect: 'resources', what: 'an extra policy attachment (parsed from HCL text)',
       apply: (i) => {
         const f = i.files[main];

@@ -23,7 +23,11 @@
 #     INFRA_METRICS=emf, SSM parameter tokens, the input validations), and of
 #     the seed call with seed_call.tftest.hcl (it plans, and creates the
 #     repository) and seed_call_first_plan.tftest.hcl (it plans with the
-#     ARNs unknown, as in a first real plan).
+#     ARNs unknown, as in a first real plan); of examples/basic with
+#     basic_example.tftest.hcl and (issue 18) of examples/two-tasks with
+#     two_tasks_example.tftest.hcl (two tasks sharing the state table: the
+#     slack-bot runs check the table, its IAM, the environment and the
+#     desired_count limits).
 #
 # Needs the terraform binary and the hashicorp/aws 5.x provider in a plugin
 # directory (TF_PLUGIN_DIR, default /opt/tf-plugins: the machine image has
@@ -81,7 +85,7 @@ step "$project/deploy/terraform" "deploy/terraform: terraform fmt -check -recurs
   terraform fmt -check -recursive -diff -no-color . || true
 step "$project/tests/deploy/terraform" "tests/deploy/terraform/*.tftest.hcl: terraform fmt -check" \
   terraform fmt -check -diff -no-color orchestrator.tftest.hcl slack_bot.tftest.hcl seed_call.tftest.hcl \
-  seed_call_first_plan.tftest.hcl || true
+  seed_call_first_plan.tftest.hcl basic_example.tftest.hcl two_tasks_example.tftest.hcl || true
 
 for dir in "$work"/modules/* "$work"/examples/* "$work"/tests/seed-call; do
   rel=${dir#"$work"/}
@@ -110,6 +114,14 @@ mkdir -p "$example/tests"
 cp "$project/tests/deploy/terraform/basic_example.tftest.hcl" "$example/tests/"
 cp -R "$project/tests/deploy/terraform/mocks" "$example/tests/"
 if step "$example" "examples/basic: terraform test" terraform test -no-color; then
+  grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
+fi
+
+example="$work/examples/two-tasks"
+mkdir -p "$example/tests"
+cp "$project/tests/deploy/terraform/two_tasks_example.tftest.hcl" "$example/tests/"
+cp -R "$project/tests/deploy/terraform/mocks" "$example/tests/"
+if step "$example" "examples/two-tasks: terraform test" terraform test -no-color; then
   grep -E '^ *run |Success|Failure' "$log" | sed 's/^/    /' || true
 fi
 

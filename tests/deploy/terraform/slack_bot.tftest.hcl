@@ -64,6 +64,32 @@ override_resource {
   }
 }
 
+override_resource {
+  target          = aws_dynamodb_table.state
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/infra-bot-prod-state"
+  }
+}
+
+# Two zones for the two subnets of the multi-task runs (the mocked provider
+# would make up a zone per subnet).
+override_data {
+  target          = data.aws_subnet.private[0]
+  override_during = plan
+  values = {
+    availability_zone = "eu-west-1a"
+  }
+}
+
+override_data {
+  target          = data.aws_subnet.private[1]
+  override_during = plan
+  values = {
+    availability_zone = "eu-west-1b"
+  }
+}
+
 override_data {
   target          = data.aws_caller_identity.current
   override_during = plan
@@ -431,5 +457,305 @@ run "real_provider_renders_the_task_policy" {
       for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : [s.Effect, s.Action, s.Resource]
     ]) == jsonencode([["Allow", "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"]])
     error_message = "the task role may invoke exactly the orchestrator: ${data.aws_iam_policy_document.task.json}"
+  }
+}
+
+# --- Shared state and more than one task (issue 18) ---------------------------
+
+run "without_state_table_nothing_of_it_is_planned" {
+  command = plan
+
+  assert {
+    condition     = length(aws_dynamodb_table.state) == 0 && length(data.aws_subnet.private) == 0
+    error_message = "without state_table, the module plans no table (and reads no subnet)"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.task.statement : s if anytrue([for a in s.actions : startswith(a, "dynamodb:")])]) == 0
+    error_message = "without state_table, the task role gets no DynamoDB permission"
+  }
+  assert {
+    condition     = length([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e if startswith(e.name, "INFRA_STATE_")]) == 0
+    error_message = "without state_table, neither INFRA_STATE_TABLE nor INFRA_STATE_CREATE_TABLE is set"
+  }
+  assert {
+    condition     = output.state_table_name == null && output.state_table_arn == null
+    error_message = "without state_table, the state table outputs are null"
+  }
+}
+
+run "state_table_is_made_from_the_schema" {
+  command = plan
+
+  variables {
+    state_table = true
+    tags        = { Team = "platform" }
+  }
+
+  assert {
+    condition     = length(aws_dynamodb_table.state) == 1 && aws_dynamodb_table.state[0].name == "infra-bot-prod-state"
+    error_message = "with state_table, the module plans one table named <name>-<environment>-state"
+  }
+  # The names of state_table.json, the file the bot's DynamoDbState shares.
+  assert {
+    condition     = aws_dynamodb_table.state[0].hash_key == "pk" && aws_dynamodb_table.state[0].range_key == "sk"
+    error_message = "the table's keys must be pk (hash) and sk (range), as state_table.json says"
+  }
+  assert {
+    condition     = { for a in aws_dynamodb_table.state[0].attribute : a.name => a.type } == { pk = "S", sk = "S" }
+    error_message = "the table must declare exactly its two key attributes, both strings (S)"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].ttl[0].enabled && aws_dynamodb_table.state[0].ttl[0].attribute_name == "expires_at"
+    error_message = "TTL must be on, on expires_at"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].billing_mode == "PAY_PER_REQUEST"
+    error_message = "the table must be on demand (PAY_PER_REQUEST)"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].point_in_time_recovery[0].enabled
+    error_message = "point-in-time recovery must be on"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].server_side_encryption[0].enabled
+    error_message = "server-side encryption must be on"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].deletion_protection_enabled
+    error_message = "deletion protection must be on by default"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].tags["Team"] == "platform"
+    error_message = "the table must carry the module's tags"
+  }
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.task.statement : [sort(s.actions), sort(s.resources)]
+      if anytrue([for a in s.actions : startswith(a, "dynamodb:")])
+      ]) == jsonencode([[
+        ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        ["arn:aws:dynamodb:eu-west-1:123456789012:table/infra-bot-prod-state"],
+    ]])
+    error_message = "the task role must get exactly GetItem, PutItem, UpdateItem, DeleteItem, Query and DescribeTable, on exactly the table's ARN"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for s in data.aws_iam_policy_document.task.statement : [!contains(s.resources, "*"), !contains(s.actions, "dynamodb:Scan"), !contains(s.actions, "dynamodb:CreateTable")]
+    ]))
+    error_message = "the task role may not Scan, not CreateTable (the module creates the table), and has no \"*\" resource"
+  }
+  assert {
+    condition = {
+      for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value if startswith(e.name, "INFRA_STATE_")
+    } == { INFRA_STATE_TABLE = "infra-bot-prod-state" }
+    error_message = "with state_table, INFRA_STATE_TABLE is the table's name, and INFRA_STATE_CREATE_TABLE is not set"
+  }
+  assert {
+    condition     = output.state_table_name == "infra-bot-prod-state" && output.state_table_arn == "arn:aws:dynamodb:eu-west-1:123456789012:table/infra-bot-prod-state"
+    error_message = "the outputs must name the table and its ARN"
+  }
+}
+
+run "state_table_options_reach_the_table" {
+  command = plan
+
+  variables {
+    state_table                     = true
+    state_table_name                = "infra-bot-shared"
+    state_table_kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-4567-89ef-0123-456789abcdef"
+    state_table_deletion_protection = false
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.state[0].name == "infra-bot-shared" && !aws_dynamodb_table.state[0].deletion_protection_enabled
+    error_message = "state_table_name and state_table_deletion_protection must reach the table"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/0123abcd-4567-89ef-0123-456789abcdef"
+    error_message = "state_table_kms_key_arn must be the table's encryption key"
+  }
+}
+
+run "existing_table_created_by_the_service" {
+  command = plan
+
+  variables {
+    state_table                    = true
+    create_state_table             = false
+    state_table_name               = "team-infra-bot-state"
+    state_table_created_by_service = true
+  }
+
+  assert {
+    condition     = length(aws_dynamodb_table.state) == 0
+    error_message = "with create_state_table = false, the module creates no table"
+  }
+  assert {
+    condition = jsonencode([
+      for s in data.aws_iam_policy_document.task.statement : [sort(s.actions), sort(s.resources)]
+      if anytrue([for a in s.actions : startswith(a, "dynamodb:")])
+      ]) == jsonencode([
+      [
+        ["dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        ["arn:aws:dynamodb:eu-west-1:123456789012:table/team-infra-bot-state"],
+      ],
+      [
+        ["dynamodb:CreateTable", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive"],
+        ["arn:aws:dynamodb:eu-west-1:123456789012:table/team-infra-bot-state"],
+      ],
+    ])
+    error_message = "the bot creating its table gets CreateTable, UpdateTimeToLive and DescribeTimeToLive too, on exactly the named table in this account and region"
+  }
+  assert {
+    condition = {
+      for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value if startswith(e.name, "INFRA_STATE_")
+    } == { INFRA_STATE_TABLE = "team-infra-bot-state", INFRA_STATE_CREATE_TABLE = "true" }
+    error_message = "the bot is told the table's name and to create it"
+  }
+}
+
+run "the_service_creating_a_table_terraform_creates_is_refused" {
+  command = plan
+
+  variables {
+    state_table                    = true
+    state_table_created_by_service = true
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+run "two_tasks_with_the_table" {
+  command = plan
+
+  variables {
+    state_table     = true
+    desired_count   = 2
+    private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  assert {
+    condition     = aws_ecs_service.this.desired_count == 2
+    error_message = "with state_table, desired_count 2 must be accepted"
+  }
+  assert {
+    condition     = aws_ecs_service.this.deployment_minimum_healthy_percent == 100 && aws_ecs_service.this.deployment_maximum_percent == 200
+    error_message = "deployments keep 100 % healthy and 200 % at most"
+  }
+  assert {
+    condition     = toset(aws_ecs_service.this.network_configuration[0].subnets) == toset(["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"])
+    error_message = "the tasks run in (and ECS spreads them over) the given subnets"
+  }
+}
+
+run "two_tasks_without_the_table_are_refused" {
+  command = plan
+
+  variables {
+    desired_count   = 2
+    private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  expect_failures = [aws_ecs_service.this]
+}
+
+run "two_tasks_in_one_subnet_are_refused" {
+  command = plan
+
+  variables {
+    state_table   = true
+    desired_count = 2
+  }
+
+  expect_failures = [aws_ecs_service.this]
+}
+
+run "two_tasks_in_one_zone_are_refused" {
+  command = plan
+
+  variables {
+    state_table     = true
+    desired_count   = 2
+    private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  override_data {
+    target = data.aws_subnet.private[1]
+    values = {
+      availability_zone = "eu-west-1a"
+    }
+  }
+
+  expect_failures = [aws_ecs_service.this]
+}
+
+# 3 tasks, doubled in a deployment, with the bot's 2 connections each: 12
+# Socket Mode connections, Slack allows 10.
+run "three_tasks_with_two_connections_each_are_refused" {
+  command = plan
+
+  variables {
+    state_table     = true
+    desired_count   = 3
+    private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  expect_failures = [aws_ecs_service.this]
+}
+
+run "three_tasks_with_one_connection_each" {
+  command = plan
+
+  variables {
+    state_table        = true
+    desired_count      = 3
+    socket_connections = 1
+    private_subnets    = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  assert {
+    condition     = aws_ecs_service.this.desired_count == 3
+    error_message = "desired_count 3 with one connection per task must be accepted"
+  }
+}
+
+run "four_tasks_are_refused" {
+  command = plan
+
+  variables {
+    state_table     = true
+    desired_count   = 4
+    private_subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+
+  expect_failures = [var.desired_count]
+}
+
+# The real provider writes the task role's policy with the state table (an
+# existing one: its ARN is known at plan): the Lambda and the table, no "*".
+run "real_provider_renders_the_task_policy_with_the_state_table" {
+  command = plan
+
+  providers = {
+    aws = aws.real
+  }
+
+  variables {
+    state_table        = true
+    create_state_table = false
+  }
+
+  assert {
+    condition     = !strcontains(data.aws_iam_policy_document.task.json, "*")
+    error_message = "the task role's policy has a \"*\": ${data.aws_iam_policy_document.task.json}"
+  }
+  assert {
+    condition = jsonencode([
+      for s in jsondecode(data.aws_iam_policy_document.task.json).Statement : [s.Effect, s.Action, s.Resource]
+      ]) == jsonencode([
+      ["Allow", "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchestrator"],
+      ["Allow", ["dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DescribeTable", "dynamodb:DeleteItem"], "arn:aws:dynamodb:eu-west-1:123456789012:table/infra-bot-prod-state"],
+    ])
+    error_message = "the task role may invoke the orchestrator and use exactly the state table: ${data.aws_iam_policy_document.task.json}"
   }
 }

@@ -5,8 +5,11 @@
 # Resources: log group, cluster (unless cluster_arn is given), ECR repository
 # (unless image is given), task definition, service, security group,
 # execution role (pulls the image, reads the two Slack tokens, writes logs)
-# and task role (invokes the Lambdas), each role with one inline policy.
-# tests/deploy/terraform_check.mjs asserts this structure.
+# and task role (invokes the Lambdas; with state_table, reads and writes the
+# state table), each role with one inline policy, and (issue 18) the
+# DynamoDB table replicas share their state through (state_table, unless
+# create_state_table is false). tests/deploy/terraform_check.mjs asserts
+# this structure.
 
 data "aws_region" "current" {}
 
@@ -46,6 +49,20 @@ locals {
 
   # The Lambdas the bot invokes: the whitelist one only when given.
   lambda_arns = var.ip_whitelist_lambda_arn == null ? [var.orchestrator_lambda_arn] : [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]
+
+  # Shared state (issue 18). The table's schema is defined once, in
+  # state_table.json, which the bot's DynamoDbState was written against: key
+  # names and types, the TTL attribute, the billing mode.
+  state_schema = jsondecode(file("${path.module}/state_table.json"))
+  # The table: the module's (create_state_table), or an existing one by name.
+  # Its ARN is the created table's, or built from the name in this account
+  # and region; the task role's DynamoDB rights are on exactly it.
+  state_table_name = var.state_table_name != null ? var.state_table_name : "${local.name}-state"
+  state_table_arn  = var.create_state_table ? one(aws_dynamodb_table.state[*].arn) : "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/${local.state_table_name}"
+  # Slack accepts 10 Socket Mode connections per app; a deployment runs up
+  # to twice desired_count tasks (deployment_maximum_percent 200), each with
+  # socket_connections of them (the bot's default: 2).
+  socket_connections_in_deploy = var.desired_count * 2 * (var.socket_connections == null ? 2 : var.socket_connections)
 
   # Valid Fargate memory sizes (MiB) per CPU size, checked by a precondition
   # on the task definition.
@@ -93,6 +110,8 @@ locals {
     INFRA_DRAIN_SECONDS            = var.drain_seconds == null ? null : tostring(var.drain_seconds)
     INFRA_METRICS                  = var.metrics
     INFRA_METRICS_INTERVAL_SECONDS = var.metrics_interval_seconds == null ? null : tostring(var.metrics_interval_seconds)
+    INFRA_STATE_TABLE              = var.state_table ? local.state_table_name : null
+    INFRA_STATE_CREATE_TABLE       = var.state_table && var.state_table_created_by_service ? "true" : null
     INFRA_HEALTH_ADDRESS           = "127.0.0.1"
     INFRA_HEALTH_PORT              = tostring(var.health_port)
     LOG_FORMAT                     = "json"
@@ -178,6 +197,69 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# --- Shared state (issue 18) ------------------------------------------------------
+
+# Only with state_table (and create_state_table, the default): the one table
+# the replicas share delivery claims, locks, cooldowns, rate limits, job
+# records and the signing key through. Keys, TTL attribute and billing mode
+# come from state_table.json. The bot decides expiry itself (it compares
+# expires_at with its clock); the TTL sweep only removes what is long dead.
+resource "aws_dynamodb_table" "state" {
+  count = var.state_table && var.create_state_table ? 1 : 0
+
+  name         = local.state_table_name
+  billing_mode = local.state_schema.billing_mode # on demand: a few requests a minute
+  hash_key     = local.state_schema.hash_key.name
+  range_key    = local.state_schema.range_key.name
+
+  attribute {
+    name = local.state_schema.hash_key.name
+    type = local.state_schema.hash_key.type
+  }
+
+  attribute {
+    name = local.state_schema.range_key.name
+    type = local.state_schema.range_key.type
+  }
+
+  ttl {
+    enabled        = true
+    attribute_name = local.state_schema.ttl_attribute
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  # Encrypted with the AWS managed key aws/dynamodb, or with
+  # state_table_kms_key_arn (DynamoDB uses it through a grant: the task role
+  # needs no KMS permission).
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.state_table_kms_key_arn
+  }
+
+  deletion_protection_enabled = var.state_table_deletion_protection
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.state_schema.billing_mode == "PAY_PER_REQUEST"
+      error_message = "state_table.json must say billing_mode PAY_PER_REQUEST: the module sets no provisioned capacity."
+    }
+  }
+}
+
+# Only for more than one task: the zones of private_subnets, so that the
+# service's precondition can require two of them (ECS spreads a service's
+# Fargate tasks over the zones of its subnets).
+data "aws_subnet" "private" {
+  count = var.desired_count > 1 ? length(var.private_subnets) : 0
+
+  id = var.private_subnets[count.index]
+}
+
 # --- Cluster, task, service ------------------------------------------------------
 
 resource "aws_ecs_cluster" "this" {
@@ -213,6 +295,10 @@ resource "aws_ecs_task_definition" "this" {
       condition     = alltrue([for e in var.protected_environments : contains(var.environments, e)])
       error_message = "every protected_environments entry must also be listed in environments."
     }
+    precondition {
+      condition     = !var.state_table_created_by_service || (var.state_table && !var.create_state_table)
+      error_message = "state_table_created_by_service needs state_table = true and create_state_table = false (the bot creates the table only when Terraform does not)."
+    }
   }
 }
 
@@ -224,7 +310,12 @@ resource "aws_ecs_service" "this" {
   launch_type      = "FARGATE"
   platform_version = "LATEST"
 
-  # Start the new task before stopping the old one: no gap in Slack.
+  # Start the new tasks before stopping the old ones: no gap in Slack. For
+  # the length of a deployment the old and the new tasks run side by side
+  # (up to twice desired_count) and Slack hands each event to either. With
+  # the state table they share claims, locks and cooldowns; without it they
+  # do not see each other's for that minute or two, a risk accepted for one
+  # task only (README: "Two tasks").
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   deployment_circuit_breaker {
@@ -243,6 +334,25 @@ resource "aws_ecs_service" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.desired_count <= 1 || var.state_table
+      error_message = "desired_count above 1 needs state_table = true: without the shared table each task keeps its own locks, cooldowns and duplicate detection, so two tasks would run the same command twice."
+    }
+    precondition {
+      condition     = var.desired_count <= 1 || length(distinct(var.private_subnets)) >= 2
+      error_message = "desired_count above 1 needs at least two private_subnets, in different availability zones: ECS spreads the tasks over the zones of the given subnets."
+    }
+    precondition {
+      condition     = var.desired_count <= 1 || length(distinct(data.aws_subnet.private[*].availability_zone)) >= 2
+      error_message = "desired_count above 1 needs private_subnets in at least two availability zones (all the given subnets are in one): ECS spreads the tasks over the zones of the given subnets."
+    }
+    precondition {
+      condition     = local.socket_connections_in_deploy <= 10
+      error_message = "Slack accepts 10 Socket Mode connections per app, and a deployment runs up to 2 x desired_count tasks with socket_connections (default 2) each: lower socket_connections (desired_count 3 needs 1)."
+    }
+  }
 }
 
 # --- Network -----------------------------------------------------------------------
@@ -388,8 +498,9 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 # Task role: the bot's own AWS identity. It may invoke the orchestrator
-# Lambda and, when given, the whitelist one, and nothing else; the Lambdas
-# hold the permissions to stop/start environments.
+# Lambda and, when given, the whitelist one, and, with state_table, use the
+# state table; nothing else: the Lambdas hold the permissions to stop/start
+# environments.
 resource "aws_iam_role" "task" {
   name               = "${local.name}-task"
   description        = "ECS task role of infra-bot ${local.name}: invoke its Lambdas (orchestrator, IP whitelist)"
@@ -403,6 +514,31 @@ data "aws_iam_policy_document" "task" {
     effect    = "Allow"
     actions   = ["lambda:InvokeFunction"]
     resources = local.lambda_arns
+  }
+
+  # Only with state_table: the item operations of the shared state on
+  # exactly its table (no Scan: the bot reads by key and Query only).
+  dynamic "statement" {
+    for_each = var.state_table ? [1] : []
+    content {
+      sid       = "ReadWriteSharedState"
+      effect    = "Allow"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable"]
+      resources = [local.state_table_arn]
+    }
+  }
+
+  # Only when the bot is to create the table itself
+  # (INFRA_STATE_CREATE_TABLE): create it and turn its TTL on, on exactly
+  # that table.
+  dynamic "statement" {
+    for_each = var.state_table && var.state_table_created_by_service ? [1] : []
+    content {
+      sid       = "CreateSharedStateTable"
+      effect    = "Allow"
+      actions   = ["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:DescribeTimeToLive"]
+      resources = [local.state_table_arn]
+    }
   }
 }
 

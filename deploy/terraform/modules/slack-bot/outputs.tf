@@ -52,3 +52,13 @@ output "image" {
   description = "The image reference the task runs (image, or <repository_url>:<image_tag>)."
   value       = local.image
 }
+
+output "state_table_name" {
+  description = "Name of the DynamoDB table the tasks share their state through (INFRA_STATE_TABLE); null without state_table."
+  value       = var.state_table ? local.state_table_name : null
+}
+
+output "state_table_arn" {
+  description = "ARN of the state table, the only resource of the task role's DynamoDB rights; null without state_table."
+  value       = var.state_table ? local.state_table_arn : null
+}

@@ -183,13 +183,13 @@ variable "memory" {
 }
 
 variable "desired_count" {
-  description = "Number of tasks: 1 to run, 0 to park the bot. Not more than 1: cooldowns, the one-job-per-environment lock and duplicate-envelope detection live in the process. Deployments still start the new task before stopping the old one."
+  description = "Number of tasks: 1 to run, 0 to park the bot, 2 or 3 with state_table (replicas sharing their locks, cooldowns and duplicate detection through the DynamoDB table; at least two private_subnets in different zones, over which ECS spreads them). Without state_table at most 1: those live in the process. Deployments start the new tasks before stopping the old ones."
   type        = number
   default     = 1
 
   validation {
-    condition     = contains([0, 1], var.desired_count)
-    error_message = "desired_count must be 0 or 1 (the bot keeps its locks and cooldowns in memory, so two tasks would not see each other's jobs)."
+    condition     = var.desired_count >= 0 && var.desired_count <= 3 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be 0, 1, 2 or 3 (more than 1 only with state_table = true, which a precondition of the service checks)."
   }
 }
 
@@ -202,6 +202,54 @@ variable "container_user" {
     condition     = can(regex("^[0-9]+(:[0-9]+)?$", var.container_user)) && !can(regex("^0+(:|$)", var.container_user))
     error_message = "container_user must be a numeric non-root UID or UID:GID (not 0)."
   }
+}
+
+# --- Shared state (issue 18) -----------------------------------------------------
+
+variable "state_table" {
+  description = "Keep the bot's state (delivery claims, locks, cooldowns, rate limits, job records, signing key) in one DynamoDB table shared by every task, instead of in the process: needed for desired_count above 1. Sets INFRA_STATE_TABLE and gives the task role the table's item actions on exactly it. false (the default): one task, state in memory, as before."
+  type        = bool
+  default     = false
+}
+
+variable "state_table_name" {
+  description = "Name of the state table (INFRA_STATE_TABLE). null (the default): <name>-<environment>-state. With create_state_table = false, the name of the existing table to use (in this account and region)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_table_name == null || can(regex("^[A-Za-z0-9_.-]{3,255}$", var.state_table_name))
+    error_message = "state_table_name must be null or a DynamoDB table name: 3 to 255 of A-Z, a-z, 0-9, '_', '-' and '.'."
+  }
+}
+
+variable "create_state_table" {
+  description = "With state_table: create the table (on demand, TTL on its expiry attribute, point-in-time recovery, encrypted; schema from state_table.json). false: use an existing table named state_table_name, created elsewhere with the same schema, or by the bot itself (state_table_created_by_service)."
+  type        = bool
+  default     = true
+}
+
+variable "state_table_created_by_service" {
+  description = "With state_table and create_state_table = false: let the bot create the table when it is missing (INFRA_STATE_CREATE_TABLE=true), which adds dynamodb:CreateTable, UpdateTimeToLive and DescribeTimeToLive on exactly that table to the task role. false (the default): the table must exist."
+  type        = bool
+  default     = false
+}
+
+variable "state_table_kms_key_arn" {
+  description = "Customer-managed KMS key the module's state table is encrypted with. null (the default): the AWS managed key aws/dynamodb. DynamoDB uses the key through a grant, so the task role needs no KMS permission; the key policy must let DynamoDB use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "state_table_deletion_protection" {
+  description = "Deletion protection of the module's state table: true (the default) makes terraform destroy (and anyone else) fail to delete it until it is turned off."
+  type        = bool
+  default     = true
 }
 
 # --- Bot configuration (design §6) ---------------------------------------------
