@@ -13,6 +13,7 @@
 #include "core/overloaded.hpp"
 #include "core/strand_pool.hpp"
 #include "core/strings.hpp"
+#include "delivery_claims.hpp"
 #include "infra/views.hpp"
 #include "response_url_rule.hpp"
 #include "slack/blockkit.hpp"
@@ -151,7 +152,7 @@ AppSettings AppSettings::from(const core::Config& config) {
   return settings;
 }
 
-class App::Impl {
+class App::Impl final : public infra::ConversationOpener {
  public:
   Impl(AppSettings settings, infra::CommandRunner& runner, slack::WebApi& web,
        core::Scheduler& scheduler, const core::Clock& clock, core::metrics::Registry& metrics,
@@ -179,9 +180,18 @@ class App::Impl {
       announcer_ = std::make_unique<ChannelAnnouncer>(settings_.audit_channel, delivery_,
                                                       *announcements_, logger_);
     }
-    lifecycle_ =
-        std::make_unique<infra::Lifecycle>(settings_.lifecycle, runner, scheduler, clock, metrics,
-                                           logger_, std::move(audit), announcer_.get(), &users_);
+    infra::Replication replication;
+    replication.state = settings_.state;
+    replication.replica = settings_.replica;
+    replication.opener = this;
+    lifecycle_ = std::make_unique<infra::Lifecycle>(settings_.lifecycle, runner, scheduler, clock,
+                                                    metrics, logger_, std::move(audit),
+                                                    announcer_.get(), &users_, replication);
+    if (settings_.state != nullptr && settings_.state->shared()) {
+      DeliveryClaimSettings claims;
+      claims.replica = settings_.replica;
+      claims_ = std::make_unique<DeliveryClaims>(*settings_.state, claims, clock, logger_);
+    }
     metrics_.declare_counter("infra_envelopes_total", "Socket Mode envelopes handled, by type");
     metrics_.declare_histogram(
         "infra_ack_latency_seconds", "Envelope received by the app to ack sent",
@@ -200,6 +210,7 @@ class App::Impl {
   ~Impl() {
     // In the order their work depends on each other: no lane runs a task
     // whose objects are gone.
+    claims_.reset();  // what it queued is handled (answered "restarting" when draining)
     *alive_ = false;  // answers of the gate still on the scheduler find nothing to do
     member_lookups_.reset();
     lifecycle_->drain(milliseconds{0});
@@ -261,10 +272,39 @@ class App::Impl {
 
   std::size_t jobs_in_flight() const { return lifecycle_->jobs_in_flight(); }
 
+  // A dead replica's conversation (Conversation::address()), to report its job.
+  std::shared_ptr<infra::Conversation> reopen(const std::string& address) override {
+    auto target = target_from_address(address);
+    if (!target) return nullptr;
+    if (target->kind == ReplyTarget::Kind::response_url &&
+        !acceptable_response_url(target->response_url, settings_.slack_api_url)) {
+      logger_->warn("a stored reply address is not Slack's; the job is reported nowhere");
+      return nullptr;
+    }
+    return conversation(std::move(*target), false);
+  }
+
  private:
-  // `ack` is empty when the envelope was acked already (an event).
+  // With replicas, the envelope is claimed first (DeliveryClaims); `ack` is
+  // empty when the envelope was acked already (an event).
   void handle(const slack::Envelope& envelope, const AckFunction& ack, const Verdict& verdict,
               core::MonoTime received) {
+    if (claims_ && !lifecycle_->draining() && verdict.standing != Verdict::Standing::outsider) {
+      const bool queued = claims_->claim(
+          envelope, ack,
+          [this, alive = alive_, envelope, verdict, received](const AckFunction& claimed) {
+            if (!*alive) return;
+            handle_claimed(envelope, claimed, verdict, received);
+          });
+      if (queued) return;
+      logger_->warn("envelope {}: the claims lane is full; handled without a claim",
+                    envelope.envelope_id);
+    }
+    handle_claimed(envelope, ack, verdict, received);
+  }
+
+  void handle_claimed(const slack::Envelope& envelope, const AckFunction& ack,
+                      const Verdict& verdict, core::MonoTime received) {
     bool acked = !ack;
     auto send_ack = [&](std::optional<std::string> payload, AckWritten on_written = {}) {
       if (acked) {
@@ -617,6 +657,7 @@ class App::Impl {
   slack::WebApi& web_;
   std::unique_ptr<ChannelAnnouncer> announcer_;
   std::unique_ptr<infra::Lifecycle> lifecycle_;
+  std::unique_ptr<DeliveryClaims> claims_;  ///< with replicas only; destroyed first
   std::atomic<std::uint64_t> next_strand_{1};
   std::vector<std::pair<std::string, core::metrics::Counter>> envelopes_by_type_;
   std::unique_ptr<core::StrandPool> member_lookups_;

@@ -1,11 +1,63 @@
 #include "slack_conversation.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/json.hpp"
 #include "slack/blockkit.hpp"
 
 namespace slack_front {
 
 using core::reply::Message;
 using core::reply::Visibility;
+
+namespace {
+constexpr std::string_view kKinds[] = {"response_url", "thread", "channel"};
+}  // namespace
+
+std::string to_address(const ReplyTarget& target) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto field = [&w](const char* key, std::string_view value) {
+    w.Key(key);
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  w.StartObject();
+  field("kind", kKinds[static_cast<int>(target.kind)]);
+  field("response_url", target.response_url);
+  field("channel", target.channel);
+  field("user", target.user);
+  field("thread_ts", target.thread_ts);
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::optional<ReplyTarget> target_from_address(std::string_view address) {
+  auto parsed = core::json::parse(address);
+  if (!parsed || !parsed->IsObject()) return std::nullopt;
+  const auto kind = core::json::get_string(*parsed, "kind");
+  if (!kind) return std::nullopt;
+  ReplyTarget target;
+  bool known = false;
+  for (int i = 0; i < 3; ++i) {
+    if (*kind == kKinds[i]) {
+      target.kind = static_cast<ReplyTarget::Kind>(i);
+      known = true;
+    }
+  }
+  if (!known) return std::nullopt;
+  auto text = [&](const char* key) {
+    return std::string(core::json::get_string(*parsed, key).value_or(""));
+  };
+  target.response_url = text("response_url");
+  target.channel = text("channel");
+  target.user = text("user");
+  target.thread_ts = text("thread_ts");
+  if (target.kind == ReplyTarget::Kind::response_url && target.response_url.empty())
+    return std::nullopt;
+  if (target.kind != ReplyTarget::Kind::response_url && target.channel.empty()) return std::nullopt;
+  return target;
+}
 
 void Delivery::post(const ReplyTarget& target, const Message& message) {
   const auto json = slack::blockkit::to_json(message);

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/log.hpp"
@@ -32,6 +34,12 @@ struct ReplyTarget {
   std::string user;       ///< the requester (ephemeral answers)
   std::string thread_ts;  ///< Kind::thread
 };
+
+/// A target as text (Conversation::address(): kept in the shared state so
+/// that another replica can answer there), and back; nullopt when `address`
+/// is not one.
+std::string to_address(const ReplyTarget& target);
+std::optional<ReplyTarget> target_from_address(std::string_view address);
 
 /// Sends messages to targets (blocking Web API calls: lane threads only).
 class Delivery {
@@ -75,6 +83,7 @@ class SlackConversation final : public infra::Conversation,
   void answer_privately(const core::reply::Message& message);
   /// The ack went out (or will not): release what waits. Idempotent.
   void ack_written();
+  std::string address() const override { return to_address(target_); }
 
  private:
   void enqueue(std::function<void(SlackConversation&)> send);

@@ -16,6 +16,7 @@
 #include "core/scheduler.hpp"
 #include "infra/command_runner.hpp"
 #include "infra/lifecycle.hpp"
+#include "infra/shared_state.hpp"
 #include "slack/envelope.hpp"
 #include "slack/web_api.hpp"
 #include "slack_front/workspace.hpp"
@@ -44,6 +45,11 @@ struct AppSettings {
   std::string signing_key;
   /// How long a signed button or modal stays valid.
   std::chrono::seconds metadata_ttl{15 * 60};
+  /// What replicas share (INFRA_STATE_TABLE); null or not shared: this
+  /// process alone. Must outlive the App.
+  infra::SharedState* state = nullptr;
+  /// This process, as the shared state names it (claims, job records).
+  std::string replica;
   /// Every text sent to Slack (acks, replies, progress, modals, audit-channel
   /// lines) passes it; a handle sharing the process's secrets.
   core::Redactor redactor;

@@ -1,0 +1,75 @@
+#include "delivery_claims.hpp"
+
+#include <thread>
+
+namespace slack_front {
+
+DeliveryClaims::DeliveryClaims(infra::SharedState& state, DeliveryClaimSettings settings,
+                               const core::Clock& clock, core::LoggerPtr logger)
+    : state_(state),
+      settings_(std::move(settings)),
+      clock_(clock),
+      logger_(std::move(logger)),
+      lane_(std::max<std::size_t>(1, settings_.threads), 10000, [this](const std::string& what) {
+        logger_->error("delivery claim failed: {}", what);
+      }) {}
+
+DeliveryClaims::~DeliveryClaims() = default;
+
+bool DeliveryClaims::claim(const slack::Envelope& envelope, AckFunction ack, Handler handler) {
+  return lane_.post(next_strand_++,
+                    [this, envelope, ack = std::move(ack), handler = std::move(handler)] {
+                      claim_now(envelope, ack, handler);
+                    });
+}
+
+void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunction& ack,
+                               const Handler& handler) {
+  auto key = envelope.natural_key();
+  if (key.empty()) key = envelope.envelope_id;
+  key = envelope.type + ' ' + key;
+  auto claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
+  if (!claimed) {
+    logger_->warn("envelope {}: the shared state cannot be reached ({}); handled here",
+                  envelope.envelope_id, claimed.error().detail);
+  }
+  if (!claimed || claimed->won) {
+    if (!ack) return handler(ack);
+    // The ack first, then its payload for the losers: the winner's ack never waits for the store.
+    AckFunction storing = [this, key, ack](const std::string& envelope_id,
+                                           std::optional<std::string> payload,
+                                           AckWritten on_written) {
+      auto status = ack(envelope_id, payload, std::move(on_written));
+      if (auto stored = state_.store_ack(key, payload.value_or("")); !stored) {
+        logger_->warn("envelope {}: its ack not stored for other replicas: {}", envelope_id,
+                      stored.error().detail);
+      }
+      return status;
+    };
+    return handler(storing);
+  }
+  if (!ack) {
+    logger_->debug("event {} taken by another replica", envelope.envelope_id);
+    return;
+  }
+  auto payload = claimed->ack;
+  // Counted, not read from the clock: a test's manual clock stands still.
+  const auto polls = settings_.ack_wait / std::max(settings_.poll, std::chrono::milliseconds(1));
+  for (auto i = 0 * polls; !payload && i < polls; ++i) {
+    std::this_thread::sleep_for(settings_.poll);
+    if (auto stored = state_.stored_ack(key); stored && *stored) payload = *stored;
+  }
+  if (!payload) {
+    logger_->info("envelope {} taken by another replica, which stored no ack yet; left unacked",
+                  envelope.envelope_id);
+    return;
+  }
+  logger_->debug("envelope {} taken by another replica; acked with its payload",
+                 envelope.envelope_id);
+  if (payload->empty()) payload.reset();
+  if (auto status = ack(envelope.envelope_id, std::move(payload), {}); !status) {
+    logger_->warn("ack of envelope {} failed: {}", envelope.envelope_id, status.error().detail);
+  }
+}
+
+}  // namespace slack_front
