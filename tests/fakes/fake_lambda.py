@@ -60,8 +60,10 @@ Every answer carries x-amzn-RequestId (a fresh UUID); 2xx answers also X-Amz-Exe
 With --timeline (for tests that track invocations in flight, e.g. tests/replicas/) each request
 line also has "seq" (1, 2, … in the order lines are printed), "t" (seconds since start, monotonic)
 and "delay_ms" (the answer's delay), and once the answer has been written (or the write failed:
-the client went away) one more line:
-  {"event": "answered", "seq": n, "t": seconds, "sent": true|false}
+before the answer is written (after its delay) one more line:
+  {"event": "answering", "seq": n, "t": seconds}
+so that an invocation is in flight from its request line to its "answering" line: the client
+cannot have the answer before that line is printed.
 Request lines never have an "event" member.
 
 Diagnostics go to stderr. SIGTERM ends it.
@@ -268,16 +270,12 @@ class Handler(BaseHTTPRequestHandler):
         seq = emit(record, timeline)
         if delay_ms:
             time.sleep(delay_ms / 1000.0)
-        sent = True
+        if timeline:
+            emit({"event": "answering", "seq": seq, "t": round(time.monotonic() - START, 4)})
         try:
             self.send(status, out_headers, out_body)
-            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
-            sent = False
-        if timeline:
-            emit({"event": "answered", "seq": seq,
-                  "t": round(time.monotonic() - START, 4), "sent": sent})
 
     def do_GET(self):
         self.read_body()
@@ -299,8 +297,8 @@ def main():
                         metavar="AKID:SECRET[:TOKEN]", required=True)
     parser.add_argument("--script", help="JSON file with the answers")
     parser.add_argument("--timeline", action="store_true",
-                        help="seq, t and delay_ms on each request line, and an \"answered\" "
-                             "line after each answer (see the top of this file)")
+                        help="seq, t and delay_ms on each request line, and an \"answering\" "
+                             "line before each answer (see the top of this file)")
     args = parser.parse_args()
 
     try:

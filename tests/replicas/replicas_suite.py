@@ -40,7 +40,8 @@ Checks (exit 1 when one fails, 2 when the run could not start):
   - every command answered exactly once: by its ack (a refusal, busy, a parse error: any payload
     but "Working on …"), or — ack "Working on …" — by exactly one final response_url post (a
     "Still working on" progress post is not one), or by a survivor's report ("The bot restarted
-    while `<command>` ran") when the replica running it was killed; the envelopes of one command
+    while `<command>` ran") when the replica running it was killed (reads too: a `status` killed
+    mid-call is counted apart as killed_reads_unanswered, and fails the run); the envelopes of one command
     never carry two different ack payloads; a report only for a job whose replica was killed;
   - zero duplicate changes: at most one mutating Lambda invocation per command (an invocation is
     tied to its command by requested_by.channel_id, unique per command; the Lambda's request_id
@@ -189,6 +190,7 @@ class Command:
         self.reports = []            # (driver time, text) survivor reports
         self.progress = 0
         self.invocations = []        # fake Lambda seq of mutating invocations
+        self.read_invocations = []   # and of reads
         self.redeliveries = 0
         self.push_attempts = 0
 
@@ -206,6 +208,7 @@ class Tracker:
         # fake Lambda
         self.invocations = {}        # seq -> dict
         self.in_flight = {}          # seq -> dict (mutating, not yet answering)
+        self.any_in_flight = {}      # seq -> {"slot", "t_start"}: reads and changes
         self.in_flight_by_lock = collections.defaultdict(set)
         self.violations = []         # (lock, seq new, [seqs in flight])
         self.max_concurrency = collections.Counter()
@@ -296,6 +299,7 @@ class Tracker:
         t = now()
         with self.lock:
             if record.get("event") == "answering":
+                self.any_in_flight.pop(record.get("seq"), None)
                 done = self.in_flight.pop(record.get("seq"), None)
                 if done is not None:
                     done["t_end"] = t
@@ -309,11 +313,16 @@ class Tracker:
             key = record.get("access_key") or ""
             slot = int(key[len("AKIDREPLICA"):]) if key.startswith("AKIDREPLICA") else None
             self.lambda_by_replica[slot] += 1
-            if (function, action) not in MUTATING_ACTIONS:
-                return
-            env = payload.get("environment")
             who = payload.get("requested_by") if isinstance(payload.get("requested_by"),
                                                             dict) else {}
+            if (function, action) not in MUTATING_ACTIONS:
+                # A read: in flight until answered too (a kill -9 can land on it).
+                c = self.by_channel.get(who.get("channel_id"))
+                if c is not None:
+                    c.read_invocations.append(record.get("seq"))
+                    self.any_in_flight[record.get("seq")] = {"slot": slot, "t_start": t}
+                return
+            env = payload.get("environment")
             inv = {"seq": record.get("seq"), "function": function, "action": action, "env": env,
                    "lock": lock_of(function, env), "slot": slot, "t_start": t,
                    "delay_ms": record.get("delay_ms") or 0, "t_end": None,
@@ -331,6 +340,7 @@ class Tracker:
             busy.add(inv["seq"])
             self.max_concurrency[inv["lock"]] = max(self.max_concurrency[inv["lock"]], len(busy))
             self.in_flight[inv["seq"]] = inv
+            self.any_in_flight[inv["seq"]] = inv
 
     def on_bot(self, label, line):
         try:
@@ -365,6 +375,7 @@ class Replicas:
                    INFRA_HEALTH_PORT=str(port))
         child = Child("replica%d" % slot, [self.args.binary, "run"], env, self.tracker.on_bot,
                       os.path.join(self.workdir, "bot-%d-%d.log" % (slot, self.generation[slot])))
+        child.t_started = now()
         self.slots[slot] = child
         self.health_ports[slot] = port
         return child
@@ -715,15 +726,21 @@ def main(argv=None):
                 pending_fault = (t + 15.0, schedule.pop(0)[1])
             if pending_fault is not None:
                 deadline, what = pending_fault
+
+                def current(inv):
+                    """Made by the replica now in its slot (not one killed before)."""
+                    child = replicas.slots.get(inv["slot"])
+                    return (child is not None and not getattr(child, "retiring", False) and
+                            inv["t_start"] >= child.t_started)
+
                 with tracker.lock:
-                    candidates = [inv for inv in tracker.in_flight.values()
-                                  if inv["slot"] in replicas.slots and
-                                  not getattr(replicas.slots[inv["slot"]], "retiring", False) and
+                    candidates = [inv for inv in tracker.in_flight.values() if current(inv) and
                                   inv["t_start"] + inv["delay_ms"] / 1000.0 - t >= 1.5]
                 if candidates:
                     slot = candidates[0]["slot"]
                     with tracker.lock:
-                        on_it = [s for s, inv in tracker.in_flight.items() if inv["slot"] == slot]
+                        on_it = [s for s, inv in tracker.any_in_flight.items()
+                                 if inv["slot"] == slot and current(inv)]
                     if what == "kill":
                         replicas.kill(slot)
                         kills.append((t, slot, on_it))
@@ -882,7 +899,7 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
             if len(mutating_calls) > 1:
                 flag("duplicate_mutating_calls", c)
             out["mutating_invocations"] += len(mutating_calls)
-            killed_job = any(s in killed_seqs for s in c.invocations)
+            killed_job = any(s in killed_seqs for s in c.invocations + c.read_invocations)
             if killed_job:
                 out["jobs_on_killed_replicas"] += 1
             if working:
@@ -890,6 +907,8 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
                 answers = len(c.finals) + len(c.reports)
                 if answers == 0:
                     flag("unanswered", c, "killed job" if killed_job else "")
+                    if killed_job and not c.invocations:
+                        out["killed_reads_unanswered"] += 1
                 elif answers > 1:
                     flag("answered_twice", c)
                 if c.reports:
@@ -1016,8 +1035,9 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
     print("faults              kill -9 %s; SIGTERM %s (exits %s); DynamoDB bursts %s; skipped %d"
           % (summary["kills"], summary["sigterms"], replicas.sigterm_exits, dict(bursts),
              tracker.counts["faults_skipped"]))
-    print("jobs on killed      %d (answered before the kill %d)"
-          % (out["jobs_on_killed_replicas"], out["killed_job_answered_before_the_kill"]))
+    print("jobs on killed      %d (answered before the kill %d; reads among the unanswered %d)"
+          % (out["jobs_on_killed_replicas"], out["killed_job_answered_before_the_kill"],
+             out["killed_reads_unanswered"]))
     print("ack latency         p50 %.2f ms p99 %.2f ms (n %d); %.1f commands/s pushed; "
           "bot CPU %.0f us/command"
           % (summary["ack_latency_ms"]["p50"], summary["ack_latency_ms"]["p99"],
