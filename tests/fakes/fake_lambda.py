@@ -57,6 +57,15 @@ answers 204 with no body when the caller may invoke the function. An answer:
   delay_ms     wait this long before answering (a client with a shorter timeout gives up)
 Every answer carries x-amzn-RequestId (a fresh UUID); 2xx answers also X-Amz-Executed-Version.
 
+With --timeline (for tests that track invocations in flight, e.g. tests/replicas/) each request
+line also has "seq" (1, 2, … in the order lines are printed), "t" (seconds since start, monotonic)
+and "delay_ms" (the answer's delay), and once the answer has been written (or the write failed:
+before the answer is written (after its delay) one more line:
+  {"event": "answering", "seq": n, "t": seconds}
+so that an invocation is in flight from its request line to its "answering" line: the client
+cannot have the answer before that line is printed.
+Request lines never have an "event" member.
+
 Diagnostics go to stderr. SIGTERM ends it.
 """
 
@@ -76,13 +85,22 @@ from fake_http_server import TlsHTTPServer, read_body
 from sigv4_check import SignatureError
 
 _print_lock = threading.Lock()
+START = time.monotonic()
+_seq = [0]
 
 
-def emit(obj):
-    line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def emit(obj, timeline=False):
+    """Prints one line; with timeline, numbers it ("seq") and stamps it ("t") under the lock, so
+    that seq follows the order of the lines."""
     with _print_lock:
+        if timeline:
+            _seq[0] += 1
+            obj["seq"] = _seq[0]
+            obj["t"] = round(time.monotonic() - START, 4)
+        line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+        return obj.get("seq")
 
 
 PATH_RE = re.compile(r"^/2015-03-31/functions/([^/?]+)/invocations$")
@@ -246,9 +264,14 @@ class Handler(BaseHTTPRequestHandler):
                 status, out_headers, out_body = render_answer(answer, invocation_type)
                 delay_ms = int(answer.get("delay_ms", 0))
         record["answer_status"] = status
-        emit(record)
+        timeline = self.server.timeline
+        if timeline:
+            record["delay_ms"] = delay_ms
+        seq = emit(record, timeline)
         if delay_ms:
             time.sleep(delay_ms / 1000.0)
+        if timeline:
+            emit({"event": "answering", "seq": seq, "t": round(time.monotonic() - START, 4)})
         try:
             self.send(status, out_headers, out_body)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
@@ -273,6 +296,9 @@ def main():
     parser.add_argument("--credentials", action="append", default=[],
                         metavar="AKID:SECRET[:TOKEN]", required=True)
     parser.add_argument("--script", help="JSON file with the answers")
+    parser.add_argument("--timeline", action="store_true",
+                        help="seq, t and delay_ms on each request line, and an \"answering\" "
+                             "line before each answer (see the top of this file)")
     args = parser.parse_args()
 
     try:
@@ -287,6 +313,7 @@ def main():
     server = Server(("127.0.0.1", 0), Handler)
     server.credentials = credentials
     server.script = Script(answers)
+    server.timeline = args.timeline
     server.tls_context = None
     if args.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

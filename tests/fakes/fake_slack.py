@@ -54,7 +54,11 @@ Control API (HTTPS, no auth; POST a JSON object, get a JSON object).  "conn" is 
                        With a single frame, "redeliver_after_ms":3000,"max_retries":3 acts as
                        Slack does with an envelope that is not acked: every redeliver_after_ms
                        until it is acked, the same envelope again with retry_attempt + 1 and
-                       retry_reason "timeout", to the lowest live connection.
+                       retry_reason "timeout", to the lowest live connection.  With
+                       "redeliver_to":"other" each redelivery goes instead to a live connection
+                       other than the one the envelope last went to (round-robin over the
+                       others; the same one only when it is the only one live), as Slack does
+                       with several apps' connections (replicas).
   /control/push_raw    {"conn":..,"text":"..."}      any text, even empty or not JSON
   /control/disconnect  {"conn":..,"reason":"refresh_requested","close":false}
                        sends {"type":"disconnect","reason":..,"debug_info":{"host":"applink-fake"}};
@@ -222,6 +226,7 @@ class State_:
         }
         self.tickets = {}  # ticket -> "issued" | "used"
         self.spread_next = -1
+        self.other_next = -1
         # Not reset: message ts and view ids keep increasing for the life of the process.
         self.ts_counter = itertools.count(1)
         self.view_counter = itertools.count(1)
@@ -608,12 +613,28 @@ async def op_push(conn_spec, text, frame):
     return sent
 
 
-async def redeliver(frame, after_ms, max_retries):
+def other_conn(last):
+    """A live connection other than `last` (round-robin over the others), else the lowest live
+    one (None when nothing is live)."""
+    live = STATE.live_ids()
+    if not live:
+        return None
+    others = [i for i in live if i != last]
+    if not others:
+        return live[0]
+    with STATE.lock:
+        STATE.other_next += 1
+        return others[STATE.other_next % len(others)]
+
+
+async def redeliver(frame, after_ms, max_retries, first_conn=None, to="lowest"):
     """Slack re-sends an envelope that was not acked in time: same envelope_id, retry_attempt
-    + 1, retry_reason "timeout", to the lowest live connection, until acked or max_retries."""
+    + 1, retry_reason "timeout", to the lowest live connection (to="other": to another live
+    connection than the last one it went to), until acked or max_retries."""
     try:
         envelope_id = frame.get("envelope_id")
         attempt = int(frame.get("retry_attempt") or 0)
+        last = first_conn
         for _ in range(max_retries):
             await asyncio.sleep(after_ms / 1000.0)
             with STATE.lock:
@@ -621,7 +642,10 @@ async def redeliver(frame, after_ms, max_retries):
                     return
             attempt += 1
             again = dict(frame, retry_attempt=attempt, retry_reason="timeout")
-            await op_push(None, json.dumps(again), again)
+            target = other_conn(last) if to == "other" else None
+            sent = await op_push(target, json.dumps(again), again)
+            if sent:
+                last = sent[0]
     except Exception:
         log_exception("redeliver")
 
@@ -1039,6 +1063,9 @@ def control(op, request):
             after = request.get("redeliver_after_ms")
             redelivered = bool(after) and isinstance(frame, dict) and isinstance(
                 frame.get("envelope_id"), str)
+            to = request.get("redeliver_to", "lowest")
+            if to not in ("lowest", "other"):
+                return {"ok": False, "error": "bad_redeliver_to"}
             if redelivered:
                 # Before the push: an ack can arrive before op_push returns.
                 with STATE.lock:
@@ -1046,7 +1073,8 @@ def control(op, request):
             sent = run_on_loop(op_push(conn, text, frame if isinstance(frame, dict) else None))
             if sent and redelivered:
                 asyncio.run_coroutine_threadsafe(
-                    redeliver(frame, float(after), int(request.get("max_retries", 3))),
+                    redeliver(frame, float(after), int(request.get("max_retries", 3)),
+                              sent[0], to),
                     STATE.loop)
             return {"ok": bool(sent), "conn": sent[0] if sent else None, "conns": sent,
                     **({} if sent else {"error": "no_live_connection"})}
@@ -1331,6 +1359,22 @@ def self_test(cert, key, ca):
             check(False, "redelivered after the ack: %s" % extra)
         except asyncio.TimeoutError:
             pass
+
+        # redelivery to another connection than the last one
+        await control("push", {"conn": 1, "frame": {"envelope_id": "o1", "type": "events_api",
+                                                    "payload": {}, "retry_attempt": 0,
+                                                    "retry_reason": ""},
+                               "redeliver_after_ms": 300, "max_retries": 2,
+                               "redeliver_to": "other"})
+        first = json.loads(await asyncio.wait_for(a.recv(), 3))
+        again = json.loads(await asyncio.wait_for(b.recv(), 3))
+        third = json.loads(await asyncio.wait_for(a.recv(), 3))
+        check(first["envelope_id"] == again["envelope_id"] == third["envelope_id"] == "o1"
+              and again["retry_attempt"] == 1 and third["retry_attempt"] == 2,
+              "redeliver_to other alternates connections")
+        answer = await control("push", {"frame": {"envelope_id": "o2"}, "redeliver_after_ms": 300,
+                                        "redeliver_to": "nowhere"})
+        check(answer.get("error") == "bad_redeliver_to", "bad redeliver_to refused")
 
         # disconnect (+close), drop
         await control("disconnect", {"conn": 2, "reason": "refresh_requested", "close": True})
