@@ -351,11 +351,10 @@ class Lifecycle::Impl {
         std::string("busy")};
   }
 
-  // Requires admission_mutex_. Records a mutating job for the survivors
-  // (reads are not recorded: they finish in seconds and change nothing).
-  // False when that failed: the change is refused.
+  // Requires admission_mutex_. Records the job for the survivors. False
+  // when that failed for a change: it is refused (a read goes on unrecorded).
   bool record_shared(const Job& job, const Conversation& conversation, SharedLock& shared) {
-    if (!replicas_ || !is_mutating(action_of(job.command))) return true;
+    if (!replicas_) return true;
     JobRecord record;
     record.job_id = job.request_id;
     record.command = describe(job.command);
@@ -368,7 +367,7 @@ class Lifecycle::Impl {
       logger_->warn(
           "job {} not recorded, the shared state cannot be reached: {}", job.request_id,
           status.error().detail.empty() ? status.error().user_message : status.error().detail);
-      return false;
+      return !is_mutating(action_of(job.command));
     }
     shared.keep();
     return true;
