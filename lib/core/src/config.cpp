@@ -419,6 +419,30 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
                  "set INFRA_ALLOWED_USERS or INFRA_ALLOWED_CHANNELS to say who may use /infra, "
                  "or INFRA_ALLOW_EVERYONE=true to let every member of the workspace use it");
   }
+  config.state_table = read(env, "INFRA_STATE_TABLE").value_or("");
+  if (!config.state_table.empty()) {
+    config.aws_endpoints.dynamodb = endpoint_for("AWS_ENDPOINT_URL_DYNAMODB");
+    // DynamoDB's table names: 3 to 255 of [A-Za-z0-9_.-].
+    const bool valid =
+        config.state_table.size() >= 3 && config.state_table.size() <= 255 &&
+        std::all_of(config.state_table.begin(), config.state_table.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        });
+    if (!valid) {
+      problems.add("INFRA_STATE_TABLE",
+                   "INFRA_STATE_TABLE must be a DynamoDB table name: 3 to 255 letters, digits, "
+                   "'_', '-' or '.'");
+    } else if (config.aws_region.empty()) {
+      problems.add("INFRA_STATE_TABLE",
+                   "INFRA_STATE_TABLE needs AWS_REGION (or AWS_DEFAULT_REGION): the table's "
+                   "region");
+    }
+  }
+  config.state_create_table = read_bool(env, "INFRA_STATE_CREATE_TABLE", problems).value_or(false);
+  if (config.state_create_table && config.state_table.empty()) {
+    problems.add("INFRA_STATE_CREATE_TABLE",
+                 "INFRA_STATE_CREATE_TABLE=true needs INFRA_STATE_TABLE (the table to create)");
+  }
   if (auto n = read_int(env, "INFRA_READ_RATE_LIMIT", 0, 10000, problems)) {
     config.reads_per_minute = static_cast<int>(*n);
   }

@@ -45,6 +45,7 @@ struct AwsEndpoints {
   /// Read only when a variable references a secret store (ssm: / secretsmanager:).
   std::string ssm;              ///< AWS_ENDPOINT_URL_SSM
   std::string secrets_manager;  ///< AWS_ENDPOINT_URL_SECRETS_MANAGER
+  std::string dynamodb;         ///< AWS_ENDPOINT_URL_DYNAMODB; read with INFRA_STATE_TABLE
 };
 
 struct Config;
@@ -100,6 +101,11 @@ struct Config {
   bool allow_guests = false;
   int reads_per_minute =
       10;  ///< INFRA_READ_RATE_LIMIT: status/whitelist list per user; 0 = no limit
+  /// INFRA_STATE_TABLE: the DynamoDB table replicas share their state in
+  /// (claims, locks, cooldowns, jobs); empty = this process alone, in memory.
+  std::string state_table;
+  /// INFRA_STATE_CREATE_TABLE: create the table at start when it is missing.
+  bool state_create_table = false;
   std::vector<std::string> admin_users;  ///< empty = anyone may run tier-2 commands
   std::chrono::seconds cooldown{30};
   int min_prefix_v4 = 16;    ///< broadest IPv4 CIDR accepted at all
