@@ -154,25 +154,30 @@ struct TimeToLive {
   std::string attribute;
 };
 
+/// Parses an item ({"pk":{"S":"x"},…}); nullopt for something else.
+std::optional<Item> parse_item(const rapidjson::Value& value);
+
+}  // namespace ddb
+
 /// DynamoDB as infra-bot uses it (an interface so callers can run against a
 /// fake). Errors as ServiceClient's, with AWS's code kept
 /// (ResourceNotFoundException, ResourceInUseException, ValidationException, …);
-/// ConditionalCheckFailedException is WriteResult::condition_failed instead.
+/// ConditionalCheckFailedException is ddb::WriteResult::condition_failed instead.
 class DynamoDbApi {
  public:
   virtual ~DynamoDbApi() = default;
   /// GetItem: the item, nullopt when there is none.
-  virtual Outcome<std::optional<Item>> get_item(const GetItemRequest& request) = 0;
-  virtual Outcome<WriteResult> put_item(const PutItemRequest& request) = 0;
-  virtual Outcome<WriteResult> update_item(const UpdateItemRequest& request) = 0;
-  virtual Outcome<WriteResult> delete_item(const DeleteItemRequest& request) = 0;
+  virtual Outcome<std::optional<ddb::Item>> get_item(const ddb::GetItemRequest& request) = 0;
+  virtual Outcome<ddb::WriteResult> put_item(const ddb::PutItemRequest& request) = 0;
+  virtual Outcome<ddb::WriteResult> update_item(const ddb::UpdateItemRequest& request) = 0;
+  virtual Outcome<ddb::WriteResult> delete_item(const ddb::DeleteItemRequest& request) = 0;
   /// Query, every page (following LastEvaluatedKey).
-  virtual Outcome<std::vector<Item>> query(const QueryRequest& request) = 0;
-  virtual Outcome<TableDescription> create_table(const CreateTableRequest& request) = 0;
-  virtual Outcome<TableDescription> describe_table(const std::string& table) = 0;
+  virtual Outcome<std::vector<ddb::Item>> query(const ddb::QueryRequest& request) = 0;
+  virtual Outcome<ddb::TableDescription> create_table(const ddb::CreateTableRequest& request) = 0;
+  virtual Outcome<ddb::TableDescription> describe_table(const std::string& table) = 0;
   virtual Outcome<Done> update_time_to_live(const std::string& table, const std::string& attribute,
                                             bool enabled) = 0;
-  virtual Outcome<TimeToLive> describe_time_to_live(const std::string& table) = 0;
+  virtual Outcome<ddb::TimeToLive> describe_time_to_live(const std::string& table) = 0;
 };
 
 /// DynamoDbApi over a ServiceClient built with kDynamoDbService. Writes are
@@ -183,28 +188,24 @@ class DynamoDbClient final : public DynamoDbApi {
  public:
   explicit DynamoDbClient(ServiceClientPtr service);
 
-  Outcome<std::optional<Item>> get_item(const GetItemRequest& request) override;
-  Outcome<WriteResult> put_item(const PutItemRequest& request) override;
-  Outcome<WriteResult> update_item(const UpdateItemRequest& request) override;
-  Outcome<WriteResult> delete_item(const DeleteItemRequest& request) override;
-  Outcome<std::vector<Item>> query(const QueryRequest& request) override;
-  Outcome<TableDescription> create_table(const CreateTableRequest& request) override;
-  Outcome<TableDescription> describe_table(const std::string& table) override;
+  Outcome<std::optional<ddb::Item>> get_item(const ddb::GetItemRequest& request) override;
+  Outcome<ddb::WriteResult> put_item(const ddb::PutItemRequest& request) override;
+  Outcome<ddb::WriteResult> update_item(const ddb::UpdateItemRequest& request) override;
+  Outcome<ddb::WriteResult> delete_item(const ddb::DeleteItemRequest& request) override;
+  Outcome<std::vector<ddb::Item>> query(const ddb::QueryRequest& request) override;
+  Outcome<ddb::TableDescription> create_table(const ddb::CreateTableRequest& request) override;
+  Outcome<ddb::TableDescription> describe_table(const std::string& table) override;
   Outcome<Done> update_time_to_live(const std::string& table, const std::string& attribute,
                                     bool enabled) override;
-  Outcome<TimeToLive> describe_time_to_live(const std::string& table) override;
+  Outcome<ddb::TimeToLive> describe_time_to_live(const std::string& table) override;
 
   const ServiceClient& service() const { return *service_; }
 
  private:
-  Outcome<WriteResult> write(std::string_view operation, const std::string& body,
-                             const std::string& table);
+  Outcome<ddb::WriteResult> write(std::string_view operation, const std::string& body,
+                                  const std::string& table);
 
   ServiceClientPtr service_;
 };
 
-/// Parses an item ({"pk":{"S":"x"},…}); nullopt for something else.
-std::optional<Item> parse_item(const rapidjson::Value& value);
-
-}  // namespace ddb
 }  // namespace aws
