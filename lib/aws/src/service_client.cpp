@@ -208,12 +208,14 @@ CallError ServiceClient::unreadable(std::string_view operation, std::string_view
 Outcome<rapidjson::Document> ServiceClient::call_json(std::string_view operation,
                                                       const std::string& body,
                                                       Retryability retryability,
-                                                      std::string_view subject) {
+                                                      std::string_view subject,
+                                                      std::string* error_body) {
   const core::http::Headers headers = {
-      {"Content-Type", "application/x-amz-json-1.1"},
+      {"Content-Type", spec_.protocol == Protocol::json10 ? "application/x-amz-json-1.0"
+                                                          : "application/x-amz-json-1.1"},
       {"X-Amz-Target", fmt::format("{}.{}", spec_.target_prefix, operation)},
   };
-  auto answer = send(operation, headers, body, retryability, subject);
+  auto answer = send(operation, headers, body, retryability, subject, error_body);
   if (!answer) return std::move(answer).failure();
   // An operation without output may answer with an empty body.
   const std::string_view text = core::trim(*answer).empty() ? "{}" : std::string_view(*answer);
@@ -250,7 +252,7 @@ Outcome<std::string> ServiceClient::call_query(std::string_view operation,
 Outcome<std::string> ServiceClient::send(std::string_view operation,
                                          const core::http::Headers& extra_headers,
                                          const std::string& body, Retryability retryability,
-                                         std::string_view subject) {
+                                         std::string_view subject, std::string* error_body) {
   const std::string path = base_path_.empty() ? "/" : base_path_ + "/";
   const std::string url = origin_ + path;
   const sigv4::Options options{settings_.region, std::string(spec_.signing_name), true, false,
@@ -258,7 +260,7 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
   const std::string what =
       fmt::format("{} {}{}", spec_.display_name, operation, for_subject(subject));
   const int max_attempts = detail::max_attempts(settings_.retry);
-  const bool json = spec_.protocol == Protocol::json11;
+  const bool json = spec_.protocol == Protocol::json11 || spec_.protocol == Protocol::json10;
 
   auto describe = [&](const ErrorAnswer& error) {
     return fmt::format("aws {} {}: code={} status={} message=\"{}\" request_id={}",
@@ -404,7 +406,9 @@ Outcome<std::string> ServiceClient::send(std::string_view operation,
       return Tried{std::move(response->body), {}};
     }
     Tried tried;
+    if (error_body != nullptr) error_body->clear();
     if (response) {
+      if (error_body != nullptr) *error_body = response->body;
       const ErrorAnswer error = json ? parse_json_error(*response) : parse_xml_error(*response);
       tried.failure = classify(error);
       if (tried.failure.classified.verdict == Verdict::throttled) {

@@ -23,6 +23,7 @@ namespace aws {
 /// (shared/notes/aws-services.md §1).
 enum class Protocol {
   json11,  ///< POST /, X-Amz-Target, application/x-amz-json-1.1, JSON answers
+  json10,  ///< the same with application/x-amz-json-1.0 (DynamoDB)
   query,   ///< POST / form body Action=…&Version=…, XML answers in <OpResult>
   ec2,     ///< the Query variant of EC2: flat lists, no result wrapper, <Response><Errors>
 };
@@ -33,7 +34,7 @@ struct ServiceSpec {
   std::string_view signing_name;     ///< SigV4 service name: "ecs", "tagging"
   std::string_view endpoint_prefix;  ///< "ecs" → https://ecs.<region>.amazonaws.com
   Protocol protocol = Protocol::json11;
-  std::string_view target_prefix;  ///< JSON 1.1: X-Amz-Target prefix
+  std::string_view target_prefix;  ///< JSON 1.0/1.1: X-Amz-Target prefix
   std::string_view api_version;    ///< Query / EC2: Version=
 };
 
@@ -102,11 +103,14 @@ class ServiceClient {
   /// The URL requests go to (override or regional), without a trailing '/'.
   const std::string& endpoint_url() const { return url_; }
 
-  /// A JSON 1.1 call: `body` is the JSON object text ("{}" for no input). The
+  /// A JSON 1.0/1.1 call: `body` is the JSON object text ("{}" for no input). The
   /// answer's JSON document (an unreadable answer is an `unavailable` CallError).
   /// `subject` names what the call is about in messages ("service api").
+  /// `error_body`, when given, receives the body of the last error answer
+  /// (DynamoDB's ConditionalCheckFailedException carries the item in it).
   Outcome<rapidjson::Document> call_json(std::string_view operation, const std::string& body,
-                                         Retryability retryability, std::string_view subject = {});
+                                         Retryability retryability, std::string_view subject = {},
+                                         std::string* error_body = nullptr);
 
   /// A Query / EC2 call (Action and Version are added first). The answer's
   /// XML text, for the typed client to read; a 2xx answer is not checked.
@@ -126,7 +130,7 @@ class ServiceClient {
 
   Outcome<std::string> send(std::string_view operation, const core::http::Headers& extra_headers,
                             const std::string& body, Retryability retryability,
-                            std::string_view subject);
+                            std::string_view subject, std::string* error_body = nullptr);
 
   ServiceSpec spec_;
   ServiceSettings settings_;
