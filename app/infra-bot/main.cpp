@@ -36,6 +36,7 @@
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/metadata_signer.hpp"
 #include "core/metrics.hpp"
 #include "core/random.hpp"
 #include "core/redactor.hpp"
@@ -60,6 +61,7 @@
 #include "slack/socket_mode_client.hpp"
 #include "slack/web_api.hpp"
 #include "slack_front/app.hpp"
+#include "state_stack.hpp"
 
 namespace {
 
@@ -309,9 +311,17 @@ void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketMod
 }
 
 core::StatusResponse status_page(std::string_view path, const slack::SocketModeClient& client,
+                                 const infra::SharedState& state,
                                  const core::metrics::Registry& metrics, core::MetricsMode mode) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
+    // Unready after 30 s of failing calls to the shared state; ready again at the first success.
+    constexpr std::chrono::seconds kStateGrace{30};
+    if (const auto failing = state.failing_for(); failing > kStateGrace) {
+      return {503, "text/plain; charset=utf-8",
+              fmt::format("not ready: the shared state ({}) has failed for {} s\n", state.name(),
+                          std::chrono::duration_cast<std::chrono::seconds>(failing).count())};
+    }
     if (client.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
     return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
   }
@@ -383,7 +393,17 @@ int run_service(const core::Environment& env) {
     logger->warn("INFRA_BACKEND=simulated: commands change an in-memory model, not AWS");
   }
   infra::MeteredBackend metered(*backend, metrics);
-  infra::Policy policy(infra::PolicySettings::from(*config), clock);
+  // What replicas share: cooldowns and read limits, locks, jobs, claims.
+  auto state_stack = app::make_state_stack(*config, env, clock, logger, redactor);
+  if (!state_stack) {
+    logger->critical("shared state: {}", state_stack.error().detail.empty()
+                                             ? state_stack.error().user_message
+                                             : state_stack.error().detail);
+    return kExitFailure;
+  }
+  infra::SharedState& state = *(*state_stack)->state;
+  const std::string replica = app::replica_id();
+  infra::Policy policy(infra::PolicySettings::from(*config), clock, state);
   infra::CommandRunner runner(infra::RunnerSettings::from(*config), policy, metered, clock, ids,
                               logger);
 
@@ -404,6 +424,18 @@ int run_service(const core::Environment& env) {
   app_settings.workspace.team_id = identity->team_id;
   app_settings.workspace.bot_user_id = identity->user_id;
   app_settings.redactor = redactor;
+  app_settings.state = &state;
+  app_settings.replica = replica;
+  if (state.shared() && app_settings.signing_key.empty()) {
+    // A modal opened through one replica is submitted to any: one key for all.
+    auto key = state.shared_value("metadata signing key", core::MetadataSigner::random_key());
+    if (!key) {
+      logger->critical("shared state: the signing key could not be read: {}",
+                       key.error().detail.empty() ? key.error().user_message : key.error().detail);
+      return kExitFailure;
+    }
+    app_settings.signing_key = std::move(key).value();
+  }
   // What main itself posts (expiry notices) passes the redactor too.
   slack::RedactingWebApi safe_web(web, redactor);
   // The one io thread (design §1): the sockets, and every timer of the service (Socket Mode
@@ -423,6 +455,14 @@ int run_service(const core::Environment& env) {
       metered, config->environments, clock,
       [&](const infra::WhitelistEntry& entry, std::string_view environment) {
         if (config->notify_channel.empty()) return;
+        // Every replica sweeps; the first to claim an expiry announces it.
+        if (auto first = state.claim_once(
+                fmt::format("expiry {} {} {}", environment, entry.cidr,
+                            entry.expires_at ? entry.expires_at->time_since_epoch().count() : 0),
+                std::chrono::hours(1));
+            first && !*first) {
+          return;
+        }
         const auto notice = infra::views::render_whitelist_expired(entry, environment);
         if (auto posted =
                 safe_web.post_message(config->notify_channel, slack::blockkit::to_json(notice));
@@ -460,7 +500,7 @@ int run_service(const core::Environment& env) {
   core::StatusServer status(
       core::StatusServerSettings{config->health_address, config->health_port},
       [&](std::string_view path) {
-        return status_page(path, client, metrics, config->metrics_mode);
+        return status_page(path, client, state, metrics, config->metrics_mode);
       },
       logger);
   if (auto started = status.start(); !started) {
@@ -469,7 +509,7 @@ int run_service(const core::Environment& env) {
   }
   logger->info(
       "infra-bot {} starting: backend={} environments={} protected={} connections={} "
-      "workspace={} access={}{}",
+      "workspace={} access={}{} state={} replica={}",
       INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
       config->protected_environments.empty()
           ? std::string("none")
@@ -478,7 +518,7 @@ int run_service(const core::Environment& env) {
       config->allow_everyone && config->allowed_users.empty() && config->allowed_channels.empty()
           ? "everyone"
           : "allow-lists",
-      config->allow_guests ? " (guests allowed)" : "");
+      config->allow_guests ? " (guests allowed)" : "", state.name(), replica);
   client.start();
   // Without an IP whitelist Lambda there is no allow-list to sweep.
   const bool has_whitelist =
@@ -529,11 +569,12 @@ int run_service(const core::Environment& env) {
   // Whatever is left of the drain window; a sweep still in an AWS call then is abandoned.
   const bool swept = sweeper.stop(std::chrono::seconds(1));
   status.stop();
-  logger->info("stopped: {} job(s) finished while draining, {} interrupted", report.finished,
-               report.interrupted);
+  logger->info(
+      "stopped: {} job(s) finished while draining, {} interrupted, {} left for another replica",
+      report.finished, report.interrupted, report.handed_over);
   logger->flush();
   audit->flush();
-  if (report.interrupted > 0 || !swept) {
+  if (report.interrupted > 0 || report.handed_over > 0 || !swept) {
     // Interrupted jobs still block in their Lambda calls; their requesters
     // have been told. Leave without waiting for them.
     std::fflush(nullptr);
@@ -770,6 +811,14 @@ int main(int argc, char** argv) {
       "Check the configuration of `run` (tokens, scopes, Socket Mode, Lambdas, AWS, channels) "
       "without changing anything; one line per check, exit 0 when all pass");
 
+  auto* state_command = cli.add_subcommand(
+      "state", "The shared state of replicas (INFRA_STATE_TABLE, a DynamoDB table)");
+  state_command->require_subcommand(1, 1);
+  auto* create_table = state_command->add_subcommand(
+      "create-table",
+      "Create INFRA_STATE_TABLE as the schema says (on demand, TTL on expires_at) unless it "
+      "exists; idempotent");
+
   auto* lambda = cli.add_subcommand(
       "lambda",
       "Serve design §4's orchestrator or whitelist contract (INFRA_LAMBDA_ROLE) as an AWS Lambda "
@@ -798,6 +847,7 @@ int main(int argc, char** argv) {
     return run_iam_policy(env);
   }
   if (lambda->parsed()) return run_lambda(env);
+  if (create_table->parsed()) return app::run_state_create_table(env, std::cout, std::cerr);
   if (doctor->parsed()) return app::doctor::run(env, std::cout, caller_identity_from_sts);
   if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;

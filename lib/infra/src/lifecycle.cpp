@@ -106,7 +106,7 @@ class Lifecycle::Impl {
     // Admission (parse, busy check, policy, registration) is one step, and
     // begin_drain() flips draining_ under the same lock: a command is either
     // admitted before a drain looks at what runs, or answered "restarting".
-    std::lock_guard admission(admission_mutex_);
+    std::unique_lock admission(admission_mutex_);
     if (draining_) return restarting(audit);
     auto parsed = runner_.parse(request.text);
     if (auto* reply = std::get_if<Reply>(&parsed)) return answered(audit, *reply);
@@ -114,6 +114,10 @@ class Lifecycle::Impl {
     audit.describe(command);
     if (auto busy = busy_reply(command, request.who))
       return answered(audit, busy->first, busy->second);
+    // With replicas the shared state decides, one conditional write at a
+    // time, atomic across processes: its round trips are made without the
+    // admission lock, or every admission would queue behind them.
+    if (replicas_) admission.unlock();
     // A teardown asks for its confirmation first: the lock is taken on confirm().
     SharedLock shared(replicas_.get());
     if (!std::holds_alternative<Teardown>(command)) {
@@ -131,6 +135,7 @@ class Lifecycle::Impl {
                               return answered(audit, too_busy_reply(job.command), "busy");
                             if (!record_shared(job, *conversation, shared))
                               return answered(audit, state_unreachable_reply(job.command));
+                            if (!relock(admission, job, shared)) return restarting(audit);
                             auto started = views::render_working(job.command);
                             auto id = job.request_id;
                             start(std::move(job), std::move(conversation), std::move(audit),
@@ -148,7 +153,7 @@ class Lifecycle::Impl {
     audit.command = confirmation_text(confirmation, " (confirmed)");
     const Command command = Teardown{confirmation.environment, confirmation.level};
     audit.describe(command);
-    std::lock_guard admission(admission_mutex_);
+    std::unique_lock admission(admission_mutex_);
     if (draining_) return restarting(audit);
     if (!dialog_id.empty() && consumed(dialog_id)) {
       // A double submit: the first one runs; this one just closes.
@@ -157,6 +162,7 @@ class Lifecycle::Impl {
     }
     if (auto busy = busy_reply(command, request.who))
       return answered(audit, busy->first, busy->second);
+    if (replicas_) admission.unlock();  // as in submit()
     SharedLock shared(replicas_.get());
     if (auto busy = take_shared_lock(command, request.who, shared))
       return answered(audit, busy->first, busy->second);
@@ -181,6 +187,7 @@ class Lifecycle::Impl {
               }
               if (!record_shared(job, *conversation, shared))
                 return answered(audit, state_unreachable_reply(job.command));
+              if (!relock(admission, job, shared)) return restarting(audit);
               consume(dialog_id);
               auto started = views::render_teardown_started(
                   Teardown{confirmation.environment, confirmation.level}, handle_of(job.requester));
@@ -320,7 +327,17 @@ class Lifecycle::Impl {
     bool kept_ = false;
   };
 
-  // Requires admission_mutex_. Takes what `command` holds on every replica:
+  // With replicas: takes the admission lock again to start `job`; false
+  // (its lock and record given back) when a drain began meanwhile.
+  bool relock(std::unique_lock<std::mutex>& admission, const Job& job, SharedLock& shared) {
+    if (!replicas_) return true;
+    admission.lock();
+    if (!draining_) return true;
+    if (shared.recorded()) replicas_->end(job.request_id);
+    return false;
+  }
+
+  // Takes what `command` holds on every replica:
   // nullopt when taken (or nothing to take), else the refusal — the policy's
   // own first, as busy_reply() — with its audit decision.
   std::optional<std::pair<Reply, std::string>> take_shared_lock(const Command& command,
@@ -351,7 +368,7 @@ class Lifecycle::Impl {
         std::string("busy")};
   }
 
-  // Requires admission_mutex_. Records the job for the survivors. False
+  // Records the job for the survivors. False
   // when that failed for a change: it is refused (a read goes on unrecorded).
   bool record_shared(const Job& job, const Conversation& conversation, SharedLock& shared) {
     if (!replicas_) return true;
