@@ -696,7 +696,7 @@ const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
 // Read by the bot once issue 18's C++ side (DynamoDbState, its configuration)
 // is merged; until then not in lib/ or app/ of every branch. Drop a name from
 // here once config.cpp reads it.
-const PENDING_APP_NAMES = ['INFRA_STATE_TABLE', 'INFRA_STATE_CREATE_TABLE'];
+const PENDING_APP_NAMES = [];
 
 function appEnvironmentNames(project) {
   const names = new Set(PENDING_APP_NAMES);

@@ -40,7 +40,7 @@ case "$kind" in
   asan)
     flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
     targets=(all)
-    ctest_filter=(-LE 'node|deploy|container')
+    ctest_filter=(-LE 'node|deploy|container|replicas')
     ;;
   tsan)
     flags="-fsanitize=thread"
