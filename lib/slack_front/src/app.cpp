@@ -289,7 +289,12 @@ class App::Impl final : public infra::ConversationOpener {
   // empty when the envelope was acked already (an event).
   void handle(const slack::Envelope& envelope, const AckFunction& ack, const Verdict& verdict,
               core::MonoTime received) {
-    if (claims_ && !lifecycle_->draining() && verdict.standing != Verdict::Standing::outsider) {
+    // While draining, a slash command is still claimed (its "restarting"
+    // answer is then the one every replica gives it); anything else is left
+    // unclaimed and unacked for another replica.
+    const bool slash = std::holds_alternative<slack::SlashCommand>(envelope.payload);
+    if (claims_ && (slash || !lifecycle_->draining()) &&
+        verdict.standing != Verdict::Standing::outsider) {
       const bool queued = claims_->claim(
           envelope, ack,
           [this, alive = alive_, envelope, verdict, received](const AckFunction& claimed) {

@@ -30,6 +30,12 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
   key = envelope.type + ' ' + key;
   auto claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
   if (!claimed) {
+    // The store's own retries are spent; one more round after a pause, since
+    // handling an envelope unclaimed may answer it twice.
+    std::this_thread::sleep_for(settings_.retry_after);
+    claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
+  }
+  if (!claimed) {
     logger_->warn("envelope {}: the shared state cannot be reached ({}); handled here",
                   envelope.envelope_id, claimed.error().detail);
   }
