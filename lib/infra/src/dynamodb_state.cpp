@@ -13,6 +13,8 @@ using aws::ddb::WriteResult;
 using std::chrono::seconds;
 
 constexpr std::int64_t kDaySeconds = 24 * 60 * 60;
+// A reported job is kept this long (for the replica that ran it to see the mark).
+constexpr std::int64_t kReportedKeepSeconds = 60 * 60;
 
 // Every attribute name is aliased: DynamoDB's reserved words are many and
 // case-insensitive (aws-services.md §10).
@@ -36,6 +38,7 @@ const Names& all_names() {
       {"#req", "requester_id"},
       {"#to", "reply_to"},
       {"#val", "value"},
+      {"#rb", "reported_by"},
   };
   return names;
 }
@@ -465,7 +468,8 @@ core::Status DynamoDbState::renew_job(const std::string& job_id, const std::stri
   request.table = table_;
   request.key = key_of(std::string(kJobPk), job_id);
   request.update = "SET #lu = :lu, #exp = :exp";
-  request.condition.expression = "attribute_exists(#pk) AND #rep = :me";
+  request.condition.expression =
+      "attribute_exists(#pk) AND #rep = :me AND attribute_not_exists(#rb)";
   request.condition.names = names_for({request.update, request.condition.expression});
   request.condition.values = {{":lu", AttributeValue::n(lease_until)},
                               {":exp", AttributeValue::n(lease_until + kDaySeconds)},
@@ -485,22 +489,29 @@ core::Status DynamoDbState::end_job(const std::string& job_id, const std::string
   aws::ddb::DeleteItemRequest request;
   request.table = table_;
   request.key = key_of(std::string(kJobPk), job_id);
-  request.condition.expression = "attribute_exists(#pk) AND #rep = :me";
+  request.condition.expression =
+      "attribute_exists(#pk) AND #rep = :me AND attribute_not_exists(#rb)";
   request.condition.names = names_for({request.condition.expression});
   request.condition.values = {{":me", AttributeValue::s(replica)}};
-  request.old_item_on_failure = false;
+  request.old_item_on_failure = true;
   auto done = track(db_.delete_item(request), "end_job");
   if (!done) return std::move(done).error();
-  if (done->condition_failed) {
-    return core::make_error(
-        core::ErrorCode::conflict, "This job was reported by another replica (its lease lapsed).",
-        fmt::format("dynamodb state end_job: job={} replica={}: record gone", job_id, replica));
-  }
-  return {};
+  if (!done->condition_failed) return {};
+  // Gone already is no one's report: never written, or removed by a retry of
+  // this very call whose first answer was lost. A survivor marks what it
+  // reports (reported_by) and leaves it for the TTL.
+  auto old = old_item(*done, std::string(kJobPk), job_id, "end_job");
+  if (!old) return std::move(old).error();
+  if (!*old) return {};
+  return core::make_error(
+      core::ErrorCode::conflict, "This job was reported by another replica (its lease lapsed).",
+      fmt::format("dynamodb state end_job: job={} replica={}: reported by {}", job_id, replica,
+                  string_at(**old, "reported_by").value_or("another replica")));
 }
 
 core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
   const std::int64_t now = now_seconds();
+  const std::string token = new_token();
   aws::ddb::QueryRequest query;
   query.table = table_;
   query.key_condition = "#pk = :job";
@@ -518,20 +529,27 @@ core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
       continue;
     }
     if (epoch_seconds(job->expires_at) >= now) continue;
-    // Whoever deletes it reports it: the condition makes that one caller.
-    aws::ddb::DeleteItemRequest request;
+    if (item.count("reported_by") > 0) continue;  // reported already
+    // Whoever marks it reports it: the condition makes that one caller (a
+    // retry of this call, same token, still counts as the one). The mark
+    // keeps the replica that ran it from answering too; the TTL removes it.
+    aws::ddb::UpdateItemRequest request;
     request.table = table_;
     request.key = key_of(std::string(kJobPk), job->job_id);
-    request.condition.expression = "attribute_exists(#pk) AND #lu < :now";
-    request.condition.names = names_for({request.condition.expression});
-    request.condition.values = {{":now", AttributeValue::n(now)}};
-    request.return_values = aws::ddb::ReturnValues::all_old;
+    request.update = "SET #rb = :me, #exp = :gc";
+    request.condition.expression =
+        "attribute_exists(#pk) AND #lu < :now AND (attribute_not_exists(#rb) OR #rb = :me)";
+    request.condition.names = names_for({request.update, request.condition.expression});
+    request.condition.values = {{":now", AttributeValue::n(now)},
+                                {":me", AttributeValue::s(token)},
+                                {":gc", AttributeValue::n(now + kReportedKeepSeconds)}};
+    request.return_values = aws::ddb::ReturnValues::all_new;
     request.old_item_on_failure = false;
-    auto done = track(db_.delete_item(request), "take_orphans");
+    auto done = track(db_.update_item(request), "take_orphans");
     if (!done) return std::move(done).error();
     if (done->condition_failed) continue;  // renewed, ended or taken by another
     if (done->item) {
-      if (auto deleted = job_from(*done->item)) job = std::move(deleted);
+      if (auto marked = job_from(*done->item)) job = std::move(marked);
     }
     taken.push_back(std::move(*job));
   }

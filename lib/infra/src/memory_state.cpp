@@ -34,6 +34,10 @@ void MemoryState::prune(core::TimePoint now) {
   }
   std::erase_if(reads_, [](const auto& entry) { return entry.second.empty(); });
   std::erase_if(once_, [&](const auto& entry) { return entry.second <= now; });
+  // A reported job is kept an hour, for the replica that ran it to see the mark.
+  std::erase_if(jobs_, [&](const auto& entry) {
+    return entry.second.reported && now - entry.second.record.expires_at > std::chrono::hours(1);
+  });
 }
 
 core::Result<DeliveryClaim> MemoryState::claim_delivery(const std::string& key,
@@ -160,7 +164,7 @@ core::Result<std::optional<seconds>> MemoryState::read_limited(const std::string
 
 core::Status MemoryState::put_job(const JobRecord& record) {
   std::lock_guard lock(mutex_);
-  jobs_[record.job_id] = record;
+  jobs_[record.job_id] = Job{record, false};
   return {};
 }
 
@@ -168,15 +172,20 @@ core::Status MemoryState::renew_job(const std::string& job_id, const std::string
                                     core::TimePoint expires_at) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.replica != replica) return lost("job " + job_id);
-  it->second.expires_at = expires_at;
+  if (it == jobs_.end() || it->second.reported || it->second.record.replica != replica) {
+    return lost("job " + job_id);
+  }
+  it->second.record.expires_at = expires_at;
   return {};
 }
 
 core::Status MemoryState::end_job(const std::string& job_id, const std::string& replica) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.replica != replica) return lost("job " + job_id);
+  if (it == jobs_.end()) return {};  // never recorded: nobody else answered it
+  if (it->second.reported || it->second.record.replica != replica) {
+    return lost("job " + job_id);
+  }
   jobs_.erase(it);
   return {};
 }
@@ -185,12 +194,10 @@ core::Result<std::vector<JobRecord>> MemoryState::take_orphans() {
   const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   std::vector<JobRecord> orphans;
-  for (auto it = jobs_.begin(); it != jobs_.end();) {
-    if (it->second.expires_at < now) {
-      orphans.push_back(std::move(it->second));
-      it = jobs_.erase(it);
-    } else {
-      ++it;
+  for (auto& [id, job] : jobs_) {
+    if (!job.reported && job.record.expires_at < now) {
+      job.reported = true;
+      orphans.push_back(job.record);
     }
   }
   return orphans;

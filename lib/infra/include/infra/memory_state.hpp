@@ -87,7 +87,11 @@ class MemoryState final : public SharedState {
   std::map<std::string, Cooldown, std::less<>> cooldowns_;
   /// Per user, the reads admitted in the last 60 s, oldest first.
   std::map<std::string, std::deque<core::TimePoint>, std::less<>> reads_;
-  std::map<std::string, JobRecord, std::less<>> jobs_;
+  struct Job {
+    JobRecord record;
+    bool reported = false;  ///< taken by take_orphans(): end_job() answers conflict
+  };
+  std::map<std::string, Job, std::less<>> jobs_;
   std::map<std::string, core::TimePoint, std::less<>> once_;
   std::map<std::string, std::string, std::less<>> values_;
 };

@@ -125,14 +125,16 @@ class SharedState {
   /// Records a job that starts (its lease: record.expires_at).
   virtual core::Status put_job(const JobRecord& record) = 0;
   /// Extends the lease of a job this replica runs; `conflict` when the record
-  /// is gone (a survivor reported it).
+  /// is gone or a survivor reported it.
   virtual core::Status renew_job(const std::string& job_id, const std::string& replica,
                                  core::TimePoint expires_at) = 0;
-  /// The job ended on `replica`: the record is removed. `conflict` when it was
-  /// gone already — a survivor reported it, so the caller must not answer.
+  /// The job ended on `replica`: the record is removed. `conflict` when a
+  /// survivor reported it — the caller must not answer. A record that is not
+  /// there (never written, or removed by a retry of this call) is success.
   virtual core::Status end_job(const std::string& job_id, const std::string& replica) = 0;
-  /// Running jobs whose lease lapsed before now: each is removed and returned
-  /// to exactly one caller (whoever removes it reports it).
+  /// Running jobs whose lease lapsed before now: each is marked reported and
+  /// returned to exactly one caller (whoever marks it reports it); the mark
+  /// stays for end_job() of the replica that ran it to see.
   virtual core::Result<std::vector<JobRecord>> take_orphans() = 0;
 
   // ---- one-time claims and shared values ----
