@@ -380,14 +380,16 @@ class Lifecycle::Impl {
     record.started_by = handle_of(job.requester);
     record.reply_to = conversation.address();
     record.started = clock_.now();
-    if (auto status = replicas_->start(std::move(record), shared.lock(), shared.token()); !status) {
-      logger_->warn(
-          "job {} not recorded, the shared state cannot be reached: {}", job.request_id,
-          status.error().detail.empty() ? status.error().user_message : status.error().detail);
-      return !is_mutating(action_of(job.command));
-    }
+    auto status = replicas_->start(std::move(record), shared.lock(), shared.token());
+    // The lock is the job's from here: ReplicaJobs::end() frees it.
     shared.keep();
-    return true;
+    if (status) return true;
+    logger_->warn(
+        "job {} not recorded, the shared state cannot be reached: {}", job.request_id,
+        status.error().detail.empty() ? status.error().user_message : status.error().detail);
+    if (!is_mutating(action_of(job.command))) return true;  // a read goes on
+    replicas_->end(job.request_id);
+    return false;
   }
 
   // On the sweep's lane: a dead replica's job, told to its requester with

@@ -81,11 +81,16 @@ core::Status ReplicaJobs::start(JobRecord record, std::optional<std::string> loc
                                 std::string token) {
   record.replica = settings_.replica;
   record.expires_at = clock_.now() + settings_.lease;
-  const auto id = record.job_id;
-  if (auto status = state_.put_job(record); !status) return status;
-  std::lock_guard guard(mutex_);
-  held_[id] = Held{std::move(lock), std::move(token)};
-  return {};
+  {
+    std::lock_guard guard(mutex_);
+    held_[record.job_id] = Held{std::move(lock), std::move(token), false};
+  }
+  return state_.put_job(record);
+}
+
+core::Status ReplicaJobs::finish(const std::string& job_id, const Held& held) {
+  if (held.lock) give_back(*held.lock, held.token);
+  return state_.end_job(job_id, settings_.replica);
 }
 
 bool ReplicaJobs::end(const std::string& job_id) {
@@ -93,20 +98,22 @@ bool ReplicaJobs::end(const std::string& job_id) {
   {
     std::lock_guard guard(mutex_);
     auto it = held_.find(job_id);
-    if (it != held_.end()) {
-      held = std::move(it->second);
-      held_.erase(it);
-    }
+    if (it == held_.end()) return true;
+    held = it->second;
   }
-  if (held.lock) give_back(*held.lock, held.token);
-  auto ended = state_.end_job(job_id, settings_.replica);
-  if (ended) return true;
-  if (ended.error().code == core::ErrorCode::conflict) {
+  auto ended = finish(job_id, held);
+  std::lock_guard guard(mutex_);
+  if (ended || ended.error().code == core::ErrorCode::conflict) {
+    held_.erase(job_id);
+    if (ended) return true;
     logger_->warn("job {} was reported by another replica (its lease lapsed); not answering again",
                   job_id);
     return false;
   }
-  logger_->warn("could not end the record of job {}: {}", job_id, ended.error().detail);
+  // Its lease was renewed at most one heartbeat ago: the next ones try again
+  // well before it lapses (a survivor would report it after answered).
+  logger_->warn("could not end the record of job {} yet: {}", job_id, ended.error().detail);
+  if (auto it = held_.find(job_id); it != held_.end()) it->second.ending = true;
   return true;
 }
 
@@ -122,6 +129,14 @@ void ReplicaJobs::heartbeat_now() {
     for (const auto& [id, held] : held_) jobs.emplace_back(id, held);
   }
   for (const auto& [id, held] : jobs) {
+    if (held.ending) {
+      auto ended = finish(id, held);
+      if (ended || ended.error().code == core::ErrorCode::conflict) {
+        std::lock_guard guard(mutex_);
+        held_.erase(id);
+      }
+      continue;
+    }
     const auto until = clock_.now() + settings_.lease;
     if (held.lock) {
       if (auto renewed = state_.renew_lock(*held.lock, held.token, settings_.lease); !renewed) {

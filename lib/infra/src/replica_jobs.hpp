@@ -58,12 +58,15 @@ class ReplicaJobs {
   /// Gives back a lock taken for a job that did not start.
   void give_back(const std::string& lock, const std::string& job_id);
   /// Records a starting job (with its lease) and keeps it — and `lock`,
-  /// taken with `token` as its holder's job_id — alive until end().
+  /// taken with `token` as its holder's job_id — alive until end(). The job
+  /// is tracked even when recording fails (the write may have happened and
+  /// its answer been lost): end() it either way.
   core::Status start(JobRecord record, std::optional<std::string> lock, std::string token);
   /// The job's work is over: its lock is released and its record removed.
   /// False when a survivor reported it already (its lease lapsed): the
   /// caller must not answer again. True when the state cannot be reached
-  /// (answering twice is better than never).
+  /// (answering twice is better than never); the heartbeat then tries again
+  /// to end it, before its lease lapses.
   bool end(const std::string& job_id);
   /// Whether this is the first submit of the dialog `dialog_id` on any
   /// replica (kept 30 minutes). True when the state cannot be reached: the
@@ -80,7 +83,10 @@ class ReplicaJobs {
   struct Held {
     std::optional<std::string> lock;
     std::string token;
+    bool ending = false;  ///< over; its record could not be removed yet
   };
+  // Releases the lock and removes the record: the outcome of end_job().
+  core::Status finish(const std::string& job_id, const Held& held);
   void schedule_heartbeat();
   void schedule_sweep();
 
