@@ -83,7 +83,7 @@ class Lifecycle::Impl {
     metrics_.declare_gauge("infra_jobs_running", "Jobs running or queued");
     jobs_running_ = metrics_.gauge("infra_jobs_running");
     if (replication.state != nullptr && replication.state->shared()) {
-      replicas_ = std::make_unique<ReplicaJobs>(
+      replicas_ = std::make_shared<ReplicaJobs>(
           *replication.state,
           ReplicaSettings{replication.replica, replication.lease, replication.heartbeat,
                           replication.sweep},
@@ -93,7 +93,9 @@ class Lifecycle::Impl {
 
   ~Impl() {
     drain(milliseconds{0});
-    // Its sweep reports through what follows: stopped and joined first.
+    // Its sweep reports through what follows: stopped (a report in progress
+    // finished) first.
+    if (replicas_) replicas_->stop();
     replicas_.reset();
     // A progress timer already firing on the scheduler's thread finds the
     // lifecycle gone and does nothing.
@@ -279,7 +281,10 @@ class Lifecycle::Impl {
       if (running->progress_timer) running->progress_timer->cancel();
       running->conversation->finished(views::render_interrupted(running->job.command));
       finish_audit(*running, "interrupted", "shut down before the job finished");
-      if (running->recorded) replicas_->end(running->job.request_id);
+      if (running->recorded) {
+        replicas_->finishing(running->job.request_id);
+        end_record_after_answer(*running);
+      }
       ++report.interrupted;
     }
     if (replicas_ && report.handed_over > 0) {
@@ -390,6 +395,14 @@ class Lifecycle::Impl {
     if (!is_mutating(action_of(job.command))) return true;  // a read goes on
     replicas_->end(job.request_id);
     return false;
+  }
+
+  // Requires running.mutex (its finished() was just queued).
+  void end_record_after_answer(RunningJob& running) {
+    std::weak_ptr<ReplicaJobs> weak = replicas_;
+    running.conversation->then([weak, id = running.job.request_id] {
+      if (auto replicas = weak.lock()) replicas->end(id);
+    });
   }
 
   // On the sweep's lane: a dead replica's job, told to its requester with
@@ -543,9 +556,9 @@ class Lifecycle::Impl {
     // never finds this job still holding its environment. It stays in flight
     // until its answer is queued, so a drain waits for that too.
     tracker_.unlock(running);
-    // With a shared state, whoever removes the job's record answers: this
-    // replica, or a survivor that found its lease lapsed.
-    const bool ours = !running->recorded || replicas_->end(running->job.request_id);
+    // With a shared state, this replica answers unless a survivor found the
+    // job's lease lapsed and reported it.
+    const bool ours = !running->recorded || replicas_->finishing(running->job.request_id);
     bool answered = false;
     {
       std::lock_guard lock(running->mutex);
@@ -561,6 +574,9 @@ class Lifecycle::Impl {
         if (running->progress_timer) running->progress_timer->cancel();
         running->conversation->finished(message);
         finish_audit(*running, reply.ok ? "ok" : "failed", reply.ok ? "" : reply.message.text);
+        // The record goes once the answer is out (a replica dying before
+        // that is reported by another).
+        if (running->recorded) end_record_after_answer(*running);
       }
     }
     if (answered && announcer_ != nullptr && is_mutating(action)) {
@@ -650,7 +666,9 @@ class Lifecycle::Impl {
   std::mutex admission_mutex_;
   std::map<std::string, core::MonoTime> consumed_dialogs_;  // admission_mutex_
   JobTracker tracker_;
-  std::unique_ptr<ReplicaJobs> replicas_;  ///< with a shared state only
+  /// With a shared state only; shared with the conversations' then() tasks,
+  /// which may run after the lifecycle is gone.
+  std::shared_ptr<ReplicaJobs> replicas_;
 
   // Last: destroyed (joined) first, while everything its tasks use lives.
   std::uint64_t next_job_ = 0;  // admission_mutex_

@@ -28,14 +28,19 @@ ReplicaJobs::ReplicaJobs(SharedState& state, ReplicaSettings settings, core::Sch
 ReplicaJobs::~ReplicaJobs() { stop(); }
 
 void ReplicaJobs::stop() {
-  std::lock_guard alive(alive_->mutex);
-  alive_->alive = false;
-  std::lock_guard lock(mutex_);
-  if (stopped_) return;
-  stopped_ = true;
-  if (heartbeat_timer_) heartbeat_timer_->cancel();
-  if (sweep_timer_) sweep_timer_->cancel();
+  {
+    std::lock_guard alive(alive_->mutex);
+    alive_->alive = false;
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (heartbeat_timer_) heartbeat_timer_->cancel();
+    if (sweep_timer_) sweep_timer_->cancel();
+  }
+  // A sweep reporting a job (a status read, a post) finishes before what it
+  // uses goes away.
   lane_.close();
+  lane_.wait_idle(std::chrono::seconds(30));
 }
 
 // Requires mutex_. Each timer only queues on the lane: the scheduler's
@@ -93,28 +98,48 @@ core::Status ReplicaJobs::finish(const std::string& job_id, const Held& held) {
   return state_.end_job(job_id, settings_.replica);
 }
 
-bool ReplicaJobs::end(const std::string& job_id) {
+bool ReplicaJobs::finishing(const std::string& job_id) {
   Held held;
   {
     std::lock_guard guard(mutex_);
     auto it = held_.find(job_id);
     if (it == held_.end()) return true;
     held = it->second;
+    it->second.lock.reset();  // given back now: others may go on while it answers
+  }
+  if (held.lock) give_back(*held.lock, held.token);
+  auto renewed = state_.renew_job(job_id, settings_.replica, clock_.now() + settings_.lease);
+  if (renewed || renewed.error().code != core::ErrorCode::conflict) return true;
+  // Reported by a survivor, or never written: end_job() tells them apart.
+  auto ended = state_.end_job(job_id, settings_.replica);
+  if (!ended && ended.error().code == core::ErrorCode::conflict) {
+    std::lock_guard guard(mutex_);
+    held_.erase(job_id);
+    logger_->warn("job {} was reported by another replica (its lease lapsed); not answering again",
+                  job_id);
+    return false;
+  }
+  return true;
+}
+
+void ReplicaJobs::end(const std::string& job_id) {
+  Held held;
+  {
+    std::lock_guard guard(mutex_);
+    auto it = held_.find(job_id);
+    if (it == held_.end()) return;
+    held = it->second;
   }
   auto ended = finish(job_id, held);
   std::lock_guard guard(mutex_);
   if (ended || ended.error().code == core::ErrorCode::conflict) {
     held_.erase(job_id);
-    if (ended) return true;
-    logger_->warn("job {} was reported by another replica (its lease lapsed); not answering again",
-                  job_id);
-    return false;
+    return;
   }
-  // Its lease was renewed at most one heartbeat ago: the next ones try again
-  // well before it lapses (a survivor would report it after answered).
+  // Its lease was renewed by finishing(): the next heartbeats try again well
+  // before it lapses.
   logger_->warn("could not end the record of job {} yet: {}", job_id, ended.error().detail);
   if (auto it = held_.find(job_id); it != held_.end()) it->second.ending = true;
-  return true;
 }
 
 bool ReplicaJobs::first_submit(const std::string& dialog_id) {

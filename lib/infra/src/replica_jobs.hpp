@@ -62,12 +62,17 @@ class ReplicaJobs {
   /// is tracked even when recording fails (the write may have happened and
   /// its answer been lost): end() it either way.
   core::Status start(JobRecord record, std::optional<std::string> lock, std::string token);
-  /// The job's work is over: its lock is released and its record removed.
+  /// The job's work is over: its lock is released, and whether it is still
+  /// this replica's to answer is checked (its lease renewed once more).
   /// False when a survivor reported it already (its lease lapsed): the
-  /// caller must not answer again. True when the state cannot be reached
-  /// (answering twice is better than never); the heartbeat then tries again
-  /// to end it, before its lease lapses.
-  bool end(const std::string& job_id);
+  /// caller must not answer, and the job is forgotten. True when the state
+  /// cannot be reached (answering twice is better than never).
+  bool finishing(const std::string& job_id);
+  /// The job is answered (its answer sent): its record is removed. When the
+  /// state cannot be reached the heartbeats try again, before its lease
+  /// lapses. A replica that dies between finishing() and end() leaves the
+  /// record to lapse: a survivor then reports a job that was answered.
+  void end(const std::string& job_id);
   /// Whether this is the first submit of the dialog `dialog_id` on any
   /// replica (kept 30 minutes). True when the state cannot be reached: the
   /// job's record then fails and refuses the change anyway.

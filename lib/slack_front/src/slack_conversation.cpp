@@ -163,6 +163,10 @@ void SlackConversation::finished(const Message& message) {
   });
 }
 
+void SlackConversation::then(std::function<void()> task) {
+  enqueue([task = std::move(task)](SlackConversation&) { task(); });
+}
+
 void SlackConversation::answer_privately(const Message& message) {
   enqueue(
       [message](SlackConversation& self) { self.delivery_.post_privately(self.target_, message); });

@@ -84,6 +84,8 @@ class SlackConversation final : public infra::Conversation,
   /// The ack went out (or will not): release what waits. Idempotent.
   void ack_written();
   std::string address() const override { return to_address(target_); }
+  /// After the sends queued so far (on this conversation's strand).
+  void then(std::function<void()> task) override;
 
  private:
   void enqueue(std::function<void(SlackConversation&)> send);

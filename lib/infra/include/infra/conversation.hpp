@@ -4,6 +4,7 @@
 // (design §9): what the front end hands in, and where the core's later
 // answers go. Nothing here knows a chat.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,11 @@ class Conversation {
   /// The result, a failure, or "interrupted" at shutdown. Its visibility says
   /// whether everyone where it was asked sees it, or only the requester.
   virtual void finished(const core::reply::Message& message) = 0;
+  /// Runs `task` once everything given so far has been sent (a front end
+  /// that queues runs it after its queue; by default at once). With replicas
+  /// the job's record is removed then, so that a replica dying before its
+  /// answer went out is still reported by another.
+  virtual void then(std::function<void()> task) { task(); }
   /// Where these answers go, as text another replica can reopen
   /// (ConversationOpener) to report the job when this one dies; empty: it
   /// cannot be reopened.
