@@ -17,6 +17,7 @@
 #include "core/scheduler.hpp"
 #include "dynamodb_fakes.hpp"
 #include "infra/dynamodb_state.hpp"
+#include "infra/memory_state.hpp"
 #include "infra/shared_state.hpp"
 
 namespace {
@@ -29,6 +30,8 @@ using std::chrono::seconds;
 /// DynamoDbState on one dynalite per test process, one table per test.
 struct DynamoDbFactory {
   static constexpr const char* kName = "dynamodb";
+  /// The read limit counts per minute of the clock (one item per user and minute).
+  static constexpr bool kFixedReadWindow = true;
   static std::string skip_reason() {
     if (!test::state_node_modules_present()) {
       return "no dynalite in " + test::state_node_modules() +
@@ -51,6 +54,17 @@ struct DynamoDbFactory {
       return nullptr;
     }
     return std::make_unique<infra::DynamoDbState>(db.client(), table, clock, db.logger());
+  }
+};
+
+/// MemoryState: one process's state, no store to start.
+struct MemoryFactory {
+  static constexpr const char* kName = "memory";
+  /// The read limit is a sliding window: any 60 s, not the minute of the clock.
+  static constexpr bool kFixedReadWindow = false;
+  static std::string skip_reason() { return {}; }
+  static std::unique_ptr<infra::SharedState> make(const core::Clock& clock) {
+    return std::make_unique<infra::MemoryState>(clock);
   }
 };
 
@@ -353,9 +367,9 @@ REGISTER_TYPED_TEST_SUITE_P(SharedStateConformance, NamesItself, FirstClaimWinsT
                             TwoConcurrentSweepsReportAnOrphanOnce, ClaimOnceWithinItsTtl,
                             SharedValueFirstStoredWins);
 
-// Add MemoryState here (a MemoryFactory as above): `using Implementations =
-// ::testing::Types<DynamoDbFactory, MemoryFactory>;`.
-using Implementations = ::testing::Types<DynamoDbFactory>;
+// Every implementation keeps the whole contract above (the read-limit case
+// there holds for both windows: it waits a full minute).
+using Implementations = ::testing::Types<DynamoDbFactory, MemoryFactory>;
 
 struct FactoryName {
   template <class T>
@@ -365,5 +379,70 @@ struct FactoryName {
 };
 
 INSTANTIATE_TYPED_TEST_SUITE_P(State, SharedStateConformance, Implementations, FactoryName);
+
+// ---------------------------------------------------------------- read windows
+//
+// Where the contract legitimately differs (shared_state.hpp, count_read):
+// DynamoDbState counts reads per minute of the clock (a fixed window, one item
+// per user and minute), MemoryState over any 60 s (a sliding window). The
+// cases that tell them apart are kept out of the other's instantiation: each
+// suite below runs on the implementations whose window it describes.
+
+template <class Factory>
+class ReadWindow : public SharedStateConformance<Factory> {};
+
+template <class Factory>
+class FixedReadWindow : public ReadWindow<Factory> {};
+template <class Factory>
+class SlidingReadWindow : public ReadWindow<Factory> {};
+
+TYPED_TEST_SUITE_P(FixedReadWindow);
+TYPED_TEST_SUITE_P(SlidingReadWindow);
+
+// Reads at the end of one minute do not count in the next: the limit is free
+// again on the minute, and the wait it names ends there.
+TYPED_TEST_P(FixedReadWindow, TheCountStartsAgainOnTheMinute) {
+  static_assert(TypeParam::kFixedReadWindow);
+  auto& state = *this->state_;
+  this->clock_.advance(50s);  // ManualClock starts on a whole minute: 10 s left in it
+  for (int read = 0; read < 2; ++read) ASSERT_FALSE(state.count_read("U1", 2)->has_value());
+  auto limited = state.count_read("U1", 2);
+  ASSERT_TRUE(limited) << limited.error().detail;
+  ASSERT_TRUE(limited->has_value());
+  EXPECT_GT(**limited, 0s);
+  EXPECT_LE(**limited, 10s) << "the wait ends with the minute";
+  this->clock_.advance(10s);  // the next minute
+  EXPECT_FALSE(state.read_limited("U1", 2)->has_value());
+  EXPECT_FALSE(state.count_read("U1", 2)->has_value());
+}
+
+// Reads at the end of one minute still count 10 s into the next; the wait
+// named is until the oldest leaves the window (60 s after it).
+TYPED_TEST_P(SlidingReadWindow, ReadsCountForSixtySecondsWhateverTheMinute) {
+  static_assert(!TypeParam::kFixedReadWindow);
+  auto& state = *this->state_;
+  this->clock_.advance(50s);
+  ASSERT_FALSE(state.count_read("U1", 2)->has_value());
+  this->clock_.advance(5s);
+  ASSERT_FALSE(state.count_read("U1", 2)->has_value());
+  this->clock_.advance(5s);  // the next minute of the clock: both reads still within 60 s
+  auto limited = state.count_read("U1", 2);
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(*limited, std::optional<seconds>(50s)) << "the first read leaves the window at 110 s";
+  EXPECT_EQ(*state.read_limited("U1", 2), std::optional<seconds>(50s));
+  this->clock_.advance(50s);  // the first read left the window; the second has not
+  EXPECT_FALSE(state.count_read("U1", 2)->has_value());
+  auto again = state.count_read("U1", 2);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, std::optional<seconds>(5s)) << "the second read leaves it at 115 s";
+}
+
+REGISTER_TYPED_TEST_SUITE_P(FixedReadWindow, TheCountStartsAgainOnTheMinute);
+REGISTER_TYPED_TEST_SUITE_P(SlidingReadWindow, ReadsCountForSixtySecondsWhateverTheMinute);
+
+INSTANTIATE_TYPED_TEST_SUITE_P(State, FixedReadWindow, ::testing::Types<DynamoDbFactory>,
+                               FactoryName);
+INSTANTIATE_TYPED_TEST_SUITE_P(State, SlidingReadWindow, ::testing::Types<MemoryFactory>,
+                               FactoryName);
 
 }  // namespace

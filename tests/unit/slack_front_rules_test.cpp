@@ -1,11 +1,14 @@
 // The Slack front end's own rules (issue 15), white-box: where a response_url
-// may point, and who the workspace gate lets through on users.info's answer.
+// may point, who the workspace gate lets through on users.info's answer, and
+// a reply target as the address another replica reopens (issue 18).
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "response_url_rule.hpp"
 #include "slack/web_api.hpp"
+#include "slack_conversation.hpp"
 #include "workspace_gate.hpp"
 
 namespace {
@@ -91,6 +94,69 @@ TEST(WorkspaceGate, JudgesUsersInfo) {
     settings.allow_guests = true;
     verdict = WorkspaceGate::judge(c.info, settings);
     EXPECT_EQ(verdict.reason, c.with_guests) << c.what << " (guests allowed)";
+  }
+}
+
+// ---- reply targets as addresses (Conversation::address, ConversationOpener) ----
+
+using slack_front::ReplyTarget;
+using slack_front::target_from_address;
+using slack_front::to_address;
+
+void expect_same(const ReplyTarget& got, const ReplyTarget& want, const std::string& what) {
+  EXPECT_EQ(got.kind, want.kind) << what;
+  EXPECT_EQ(got.response_url, want.response_url) << what;
+  EXPECT_EQ(got.channel, want.channel) << what;
+  EXPECT_EQ(got.user, want.user) << what;
+  EXPECT_EQ(got.thread_ts, want.thread_ts) << what;
+}
+
+TEST(ReplyTargetAddress, EveryKindRoundTrips) {
+  const struct {
+    std::string what;
+    ReplyTarget target;
+  } cases[] = {
+      {"response_url",
+       {ReplyTarget::Kind::response_url, "https://hooks.slack.com/commands/T0123/1/abc", "C0DEV",
+        "U0ALICE01", ""}},
+      {"thread", {ReplyTarget::Kind::thread, "", "C0DEV", "U0ALICE01", "1700000000.000100"}},
+      {"channel", {ReplyTarget::Kind::channel, "", "C0DEV", "U0ALICE01", ""}},
+      // What JSON must escape survives: quotes, backslashes, non-ASCII.
+      {"escapes",
+       {ReplyTarget::Kind::response_url, "https://hooks.slack.com/actions/T\\1/\"x\"/é", "", "",
+        ""}},
+  };
+  for (const auto& c : cases) {
+    const auto address = to_address(c.target);
+    const auto back = target_from_address(address);
+    ASSERT_TRUE(back.has_value()) << c.what << ": " << address;
+    expect_same(*back, c.target, c.what);
+    EXPECT_EQ(to_address(*back), address) << c.what;
+  }
+  // The kinds are told apart in the address.
+  EXPECT_NE(to_address({ReplyTarget::Kind::thread, "", "C1", "U1", "1.2"}),
+            to_address({ReplyTarget::Kind::channel, "", "C1", "U1", "1.2"}));
+}
+
+TEST(ReplyTargetAddress, WhatIsNotAnAddressIsRefused) {
+  const char* cases[] = {
+      "",
+      "not json",
+      "C1/1700000000.000100",  // another front end's address
+      "[]",
+      R"("response_url")",
+      R"({"response_url":"https://hooks.slack.com/commands/T0123/1/abc"})",  // no kind
+      R"({"kind":7,"channel":"C1"})",
+      R"({"kind":"email","channel":"C1"})",
+      R"({"kind":"RESPONSE_URL","response_url":"https://hooks.slack.com/commands/1"})",
+      R"({"kind":"response_url","channel":"C1"})",  // its URL missing
+      R"({"kind":"response_url","response_url":"","channel":"C1"})",
+      R"({"kind":"thread","thread_ts":"1.2"})",  // no channel
+      R"({"kind":"channel","channel":""})",
+      R"({"kind":"channel","channel":"C1")",  // truncated
+  };
+  for (const char* address : cases) {
+    EXPECT_EQ(target_from_address(address), std::nullopt) << address;
   }
 }
 
