@@ -101,6 +101,10 @@ class SharedMemoryState final : public infra::SharedState {
     return inner_.take_orphans();
   }
 
+  core::Result<bool> claimed(const std::string& key) override {
+    if (auto e = down()) return *e;
+    return inner_.claimed(key);
+  }
   core::Result<bool> claim_once(const std::string& key, std::chrono::seconds ttl) override {
     if (auto e = down()) return *e;
     return inner_.claim_once(key, ttl);

@@ -458,7 +458,7 @@ TEST_F(LifecycleReplicasTest, ATeardownConfirmedTwiceOnTwoReplicasRunsOnce) {
 // passed, and the state has no read of a one-time claim that would let it ask
 // earlier without consuming the dialog. On one replica the same double submit
 // is Ignored (the local consumed-dialog check comes first). Enable once fixed.
-TEST_F(LifecycleReplicasTest, DISABLED_ATeardownConfirmedAgainWhileTheFirstRunsIsIgnored) {
+TEST_F(LifecycleReplicasTest, ATeardownConfirmedAgainWhileTheFirstRunsIsIgnored) {
   auto [asked, unused] = submit(*a_, "teardown dev --level=full");
   const auto* confirm = std::get_if<infra::Confirm>(&asked);
   ASSERT_NE(confirm, nullptr) << answer_text(asked);

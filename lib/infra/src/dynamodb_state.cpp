@@ -578,6 +578,14 @@ core::Result<bool> DynamoDbState::claim_once(const std::string& key, seconds ttl
   return *old && string_at(**old, "token") == token;
 }
 
+core::Result<bool> DynamoDbState::claimed(const std::string& key) {
+  auto item = read_item(once_pk(key), std::string(kNoSort), "claimed");
+  if (!item) return std::move(item).error();
+  if (!*item) return false;
+  const auto expires = int_at(**item, "expires_at");
+  return !expires || *expires >= now_seconds();
+}
+
 core::Result<std::string> DynamoDbState::shared_value(const std::string& name,
                                                       const std::string& proposed) {
   const std::string pk = value_pk(name);

@@ -165,6 +165,11 @@ class Lifecycle::Impl {
     if (auto busy = busy_reply(command, request.who))
       return answered(audit, busy->first, busy->second);
     if (replicas_) admission.unlock();  // as in submit()
+    if (replicas_ && !dialog_id.empty() && replicas_->submitted_before(dialog_id)) {
+      // A double submit that another replica took (maybe still running it).
+      logger_->info("teardown dialog {} submitted on another replica; ignored", dialog_id);
+      return Ignored{};
+    }
     SharedLock shared(replicas_.get());
     if (auto busy = take_shared_lock(command, request.who, shared))
       return answered(audit, busy->first, busy->second);

@@ -213,6 +213,13 @@ core::Result<bool> MemoryState::claim_once(const std::string& key, seconds ttl) 
   return true;
 }
 
+core::Result<bool> MemoryState::claimed(const std::string& key) {
+  const auto now = clock_.now();
+  std::lock_guard lock(mutex_);
+  auto it = once_.find(key);
+  return it != once_.end() && it->second > now;
+}
+
 core::Result<std::string> MemoryState::shared_value(const std::string& name,
                                                     const std::string& proposed) {
   std::lock_guard lock(mutex_);

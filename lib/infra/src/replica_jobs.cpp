@@ -147,6 +147,11 @@ bool ReplicaJobs::first_submit(const std::string& dialog_id) {
   return !first || *first;
 }
 
+bool ReplicaJobs::submitted_before(const std::string& dialog_id) {
+  auto taken = state_.claimed("dialog " + dialog_id);
+  return taken && *taken;
+}
+
 void ReplicaJobs::heartbeat_now() {
   std::vector<std::pair<std::string, Held>> jobs;
   {

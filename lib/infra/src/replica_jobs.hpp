@@ -77,6 +77,9 @@ class ReplicaJobs {
   /// replica (kept 30 minutes). True when the state cannot be reached: the
   /// job's record then fails and refuses the change anyway.
   bool first_submit(const std::string& dialog_id);
+  /// Whether another replica took the dialog `dialog_id` already (no claim;
+  /// false when the state cannot be reached).
+  bool submitted_before(const std::string& dialog_id);
   /// Stops the heartbeat and the sweep; the jobs still running keep their
   /// records, which lapse and are reported by a survivor. Idempotent.
   void stop();

@@ -50,6 +50,7 @@ class MemoryState final : public SharedState {
   core::Result<std::vector<JobRecord>> take_orphans() override;
 
   core::Result<bool> claim_once(const std::string& key, std::chrono::seconds ttl) override;
+  core::Result<bool> claimed(const std::string& key) override;
   core::Result<std::string> shared_value(const std::string& name,
                                          const std::string& proposed) override;
 

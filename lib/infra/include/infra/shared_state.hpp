@@ -142,6 +142,8 @@ class SharedState {
   /// True for the first claim of `key` within `ttl` (a confirmation dialog
   /// submitted twice, on any replica), false after.
   virtual core::Result<bool> claim_once(const std::string& key, std::chrono::seconds ttl) = 0;
+  /// Whether `key` was claimed (and has not expired), without claiming it.
+  virtual core::Result<bool> claimed(const std::string& key) = 0;
   /// The value stored under `name`, storing `proposed` first when there is
   /// none (every replica ends up with the first one stored: the signing key).
   virtual core::Result<std::string> shared_value(const std::string& name,
