@@ -107,6 +107,20 @@ install_deploy_test_modules() {
   (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# dynalite (a DynamoDB implementation) at the version pinned in the lock file, into the
+# build tree: the shared state's conformance, fault and create-table tests run against it.
+install_state_test_modules() {
+  local dir=$build/state-tests
+  local lock=tests/state/package-lock.json
+  if [ -d "$dir/node_modules/dynalite" ] && cmp -s "$lock" "$dir/package-lock.json"; then
+    return 0
+  fi
+  say "installing dynalite for the shared state tests (npm ci)"
+  mkdir -p "$dir"
+  cp tests/state/package.json "$lock" "$dir/"
+  (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -126,6 +140,7 @@ case "$cmd" in
     build_targets all
     install_node_modules
     install_deploy_test_modules
+    install_state_test_modules
     # The container image test (root, podman, minutes) runs only when asked
     # for (`./dev.sh test -L container`; .ci/run does after the fast suite).
     [ $# -eq 0 ] && set -- -LE container
