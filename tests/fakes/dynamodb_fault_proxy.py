@@ -267,7 +267,7 @@ def main():
 
     def watch_stdin():
         try:
-            while sys.stdin.buffer.read(4096):
+            while os.read(0, 4096):  # unbuffered: no lock held at interpreter exit
                 pass
         except (OSError, ValueError):
             pass
