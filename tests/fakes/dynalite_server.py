@@ -138,17 +138,20 @@ def main():
     except RuntimeError as error:
         sys.stderr.write("dynalite_server: %s\n" % error)
         return 1
+    # A signal handler runs on the main thread between bytecodes: it only sets a flag (taking
+    # a lock there, as Event.set does, can deadlock with the Event.wait it interrupted).
     done = threading.Event()
+    stopping = []
 
     def stop(*_):
-        done.set()
+        stopping.append(True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
     def watch_stdin():
         try:
-            while sys.stdin.buffer.read(4096):
+            while os.read(0, 4096):  # unbuffered: no lock held at interpreter exit
                 pass
         except (OSError, ValueError):
             pass
@@ -157,7 +160,8 @@ def main():
     threading.Thread(target=watch_stdin, daemon=True).start()
     sys.stdout.write(json.dumps({"endpoint": endpoint}) + "\n")
     sys.stdout.flush()
-    while not done.wait(0.2):
+    while not stopping and not done.is_set():
+        time.sleep(0.1)
         if proc.poll() is not None:
             sys.stderr.write("dynalite_server: dynalite exited (%s)\n" % proc.returncode)
             return 1

@@ -259,13 +259,15 @@ def main():
     server.state = State(args.upstream, credentials)
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # The signal handler only sets a flag: Event.set there can deadlock with an Event.wait.
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
 
     def watch_stdin():
         try:
-            while sys.stdin.buffer.read(4096):
+            while os.read(0, 4096):  # unbuffered: no lock held at interpreter exit
                 pass
         except (OSError, ValueError):
             pass
@@ -275,7 +277,8 @@ def main():
     sys.stdout.write(json.dumps({"endpoint": "http://127.0.0.1:%d" % port,
                                  "control": "http://127.0.0.1:%d/__control" % port}) + "\n")
     sys.stdout.flush()
-    done.wait()
+    while not stopping and not done.is_set():
+        time.sleep(0.1)
     server.shutdown()
     return 0
 
