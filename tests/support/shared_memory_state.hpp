@@ -96,6 +96,11 @@ class SharedMemoryState final : public infra::SharedState {
     if (auto e = down()) return *e;
     return inner_.end_job(job_id, replica);
   }
+  core::Result<std::optional<infra::JobRecord>> job_of_delivery(
+      const std::string& delivery) override {
+    if (auto e = down()) return *e;
+    return inner_.job_of_delivery(delivery);
+  }
   core::Result<std::vector<infra::JobRecord>> take_orphans() override {
     if (auto e = down()) return *e;
     return inner_.take_orphans();

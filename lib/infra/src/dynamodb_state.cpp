@@ -108,6 +108,7 @@ std::optional<JobRecord> job_from(const Item& item) {
   job.requester_id = string_at(item, "requester_id").value_or("");
   job.started_by = string_at(item, "started_by").value_or("");
   job.reply_to = string_at(item, "reply_to").value_or("");
+  job.delivery = string_at(item, "delivery").value_or("");
   job.started = from_epoch(int_at(item, "started").value_or(0));
   job.expires_at = from_epoch(*lease);
   return job;
@@ -242,9 +243,20 @@ core::Result<DeliveryClaim> DynamoDbState::claim_delivery(const std::string& key
       "attribute_not_exists(#pk) OR #exp < :now OR (attribute_not_exists(#ack) AND #hu < :now)";
   request.condition.names = names_for({request.condition.expression});
   request.condition.values = {{":now", AttributeValue::n(now)}};
+  request.return_values = aws::ddb::ReturnValues::all_old;
   auto put = track(db_.put_item(request), "claim_delivery");
   if (!put) return std::move(put).error();
-  if (!put->condition_failed) return DeliveryClaim{true, std::nullopt};
+  if (!put->condition_failed) {
+    // What it replaced: a claim not expired, without an ack, by another (a
+    // retry of this very write finds its own token instead).
+    DeliveryClaim won{true, std::nullopt, false};
+    if (put->item && put->item->count("pk") > 0) {
+      const auto& old = *put->item;
+      won.taken_over = old.count("ack") == 0 && int_at(old, "expires_at").value_or(0) >= now &&
+                       string_at(old, "token") != token;
+    }
+    return won;
+  }
   auto old = old_item(*put, pk, std::string(kNoSort), "claim_delivery");
   if (!old) return std::move(old).error();
   DeliveryClaim claim;
@@ -452,6 +464,8 @@ core::Status DynamoDbState::put_job(const JobRecord& record) {
   request.item.emplace("requester_id", AttributeValue::s(record.requester_id));
   request.item.emplace("started_by", AttributeValue::s(record.started_by));
   request.item.emplace("reply_to", AttributeValue::s(record.reply_to));
+  if (!record.delivery.empty())
+    request.item.emplace("delivery", AttributeValue::s(record.delivery));
   request.item.emplace("started", AttributeValue::n(epoch_seconds(record.started)));
   request.item.emplace("lease_until", AttributeValue::n(lease_until));
   request.item.emplace("expires_at", AttributeValue::n(lease_until + kDaySeconds));
@@ -554,6 +568,25 @@ core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
     taken.push_back(std::move(*job));
   }
   return taken;
+}
+
+core::Result<std::optional<JobRecord>> DynamoDbState::job_of_delivery(const std::string& delivery) {
+  std::optional<JobRecord> found;
+  if (delivery.empty()) return found;
+  aws::ddb::QueryRequest query;
+  query.table = table_;
+  query.key_condition = "#pk = :job";
+  query.names = names_for({query.key_condition});
+  query.values = {{":job", AttributeValue::s(std::string(kJobPk))}};
+  query.consistent_read = true;
+  auto items = track(db_.query(query), "job_of_delivery");
+  if (!items) return std::move(items).error();
+  for (const auto& item : *items) {
+    if (string_at(item, "delivery") != delivery) continue;
+    found = job_from(item);
+    if (found) break;
+  }
+  return found;
 }
 
 // ---------------------------------------------------------------- once and values

@@ -135,7 +135,7 @@ class Lifecycle::Impl {
                           [&](Job& job) -> Outcome {
                             if (jobs_.full())
                               return answered(audit, too_busy_reply(job.command), "busy");
-                            if (!record_shared(job, *conversation, shared))
+                            if (!record_shared(job, request, *conversation, shared))
                               return answered(audit, state_unreachable_reply(job.command));
                             if (!relock(admission, job, shared)) return restarting(audit);
                             auto started = views::render_working(job.command);
@@ -192,7 +192,7 @@ class Lifecycle::Impl {
                               dialog_id);
                 return Ignored{};
               }
-              if (!record_shared(job, *conversation, shared))
+              if (!record_shared(job, request, *conversation, shared))
                 return answered(audit, state_unreachable_reply(job.command));
               if (!relock(admission, job, shared)) return restarting(audit);
               consume(dialog_id);
@@ -380,7 +380,8 @@ class Lifecycle::Impl {
 
   // Records the job for the survivors. False
   // when that failed for a change: it is refused (a read goes on unrecorded).
-  bool record_shared(const Job& job, const Conversation& conversation, SharedLock& shared) {
+  bool record_shared(const Job& job, const Inbound& request, const Conversation& conversation,
+                     SharedLock& shared) {
     if (!replicas_) return true;
     JobRecord record;
     record.job_id = job.request_id;
@@ -389,6 +390,7 @@ class Lifecycle::Impl {
     record.requester_id = job.requester.user_id;
     record.started_by = handle_of(job.requester);
     record.reply_to = conversation.address();
+    record.delivery = request.delivery;
     record.started = clock_.now();
     auto status = replicas_->start(std::move(record), shared.lock(), shared.token());
     // The lock is the job's from here: ReplicaJobs::end() frees it.

@@ -50,9 +50,11 @@ core::Result<DeliveryClaim> MemoryState::claim_delivery(const std::string& key,
   const bool free = it == claims_.end() || it->second.expires_at <= now ||
                     it->second.replica == replica ||
                     (!it->second.ack && it->second.handling_until <= now);
-  if (!free) return DeliveryClaim{false, it->second.ack};
+  if (!free) return DeliveryClaim{false, it->second.ack, false};
+  const bool taken_over = it != claims_.end() && it->second.expires_at > now && !it->second.ack &&
+                          it->second.replica != replica;
   claims_[key] = Claim{replica, now + ttl, now + handling, std::nullopt};
-  return DeliveryClaim{true, std::nullopt};
+  return DeliveryClaim{true, std::nullopt, taken_over};
 }
 
 core::Status MemoryState::store_ack(const std::string& key, const std::string& payload) {
@@ -201,6 +203,14 @@ core::Result<std::vector<JobRecord>> MemoryState::take_orphans() {
     }
   }
   return orphans;
+}
+
+core::Result<std::optional<JobRecord>> MemoryState::job_of_delivery(const std::string& delivery) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, job] : jobs_) {
+    if (!delivery.empty() && job.record.delivery == delivery) return std::optional{job.record};
+  }
+  return std::optional<JobRecord>{};
 }
 
 core::Result<bool> MemoryState::claim_once(const std::string& key, seconds ttl) {

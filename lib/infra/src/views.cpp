@@ -83,11 +83,13 @@ Message render_denied(const Command& /*command*/, const Decision& decision) {
   return notice(":no_entry: " + reason);
 }
 
-Message render_working(const Command& command) {
+Message render_working(const Command& command) { return render_working(describe(command)); }
+
+Message render_working(std::string_view described) {
   // It stays where it was shown (Slack does not let us replace a slash command's ack): worded
   // so that it is still true once the result is posted.
   return notice(
-      fmt::format("{} Working on `{}`… the result will be posted here.", kBusy, describe(command)));
+      fmt::format("{} Working on `{}`… the result will be posted here.", kBusy, described));
 }
 
 Message render_failure(const Command& command, const core::Error& error) {

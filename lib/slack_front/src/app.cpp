@@ -190,7 +190,12 @@ class App::Impl final : public infra::ConversationOpener {
     if (settings_.state != nullptr && settings_.state->shared()) {
       DeliveryClaimSettings claims;
       claims.replica = settings_.replica;
-      claims_ = std::make_unique<DeliveryClaims>(*settings_.state, claims, clock, logger_);
+      claims_ = std::make_unique<DeliveryClaims>(
+          *settings_.state, claims, clock, logger_,
+          [this](const infra::JobRecord& job) -> std::optional<std::string> {
+            return settings_.redactor.redact(
+                slack::blockkit::to_json(views::render_working(job.command)));
+          });
     }
     metrics_.declare_counter("infra_envelopes_total", "Socket Mode envelopes handled, by type");
     metrics_.declare_histogram(
@@ -351,7 +356,7 @@ class App::Impl final : public infra::ConversationOpener {
                    },
                    [&](const slack::Event& event) {
                      send_ack(std::nullopt);
-                     on_event(event, verified);
+                     on_event(event, verified, delivery_of(envelope));
                    },
                    [&](const std::monostate&) { send_ack(std::nullopt); },
                },
@@ -364,6 +369,11 @@ class App::Impl final : public infra::ConversationOpener {
     logger_->info("envelope {} ({}) ignored: {}", envelope.envelope_id, envelope.type, reason);
     metrics_.increment("infra_envelopes_ignored_total", {{"reason", std::string(reason)}});
     lifecycle_->ignored(inbound_of(envelope), reason);
+  }
+
+  // The key its delivery was claimed under (with replicas; else empty).
+  std::string delivery_of(const slack::Envelope& envelope) const {
+    return claims_ ? DeliveryClaims::key_of(envelope) : std::string();
   }
 
   // Button values of a message, signed (the teardown prompt's button).
@@ -424,6 +434,7 @@ class App::Impl final : public infra::ConversationOpener {
         infra::Requester{slash.user_id, slash.user_name, slash.team_id, slash.channel_id},
         slash.text, slash.response_url};
     request.who.verified = verified;
+    request.delivery = delivery_of(envelope);
     auto target = response_url_or_channel(slash.response_url, slash.channel_id, slash.user_id);
     auto held = conversation(target, true);
     held->started_in_ack();
@@ -509,6 +520,7 @@ class App::Impl final : public infra::ConversationOpener {
                                             interaction.team_id, confirmation->channel_id},
                            "", confirmation->response_url};
     request.who.verified = verified;
+    request.delivery = delivery_of(envelope);
     auto held = conversation(response_url_or_channel(confirmation->response_url,
                                                      confirmation->channel_id, interaction.user_id),
                              true);
@@ -615,7 +627,7 @@ class App::Impl final : public infra::ConversationOpener {
 
   // ---- mentions ----
 
-  void on_event(const slack::Event& event, bool verified) {
+  void on_event(const slack::Event& event, bool verified, const std::string& delivery) {
     if (event.type != "app_mention" || event.user.empty()) return;
     ReplyTarget target;
     target.kind = ReplyTarget::Kind::thread;
@@ -626,6 +638,7 @@ class App::Impl final : public infra::ConversationOpener {
                            infra::Requester{event.user, "", event.team_id, event.channel},
                            mention_text(event.text), ""};
     request.who.verified = verified;
+    request.delivery = delivery;
     auto thread = conversation(target, false);  // acked already
     auto outcome = lifecycle_->submit(request, thread);
     std::visit(core::Overloaded{

@@ -5,11 +5,12 @@
 namespace slack_front {
 
 DeliveryClaims::DeliveryClaims(infra::SharedState& state, DeliveryClaimSettings settings,
-                               const core::Clock& clock, core::LoggerPtr logger)
+                               const core::Clock& clock, core::LoggerPtr logger, JobAck job_ack)
     : state_(state),
       settings_(std::move(settings)),
       clock_(clock),
       logger_(std::move(logger)),
+      job_ack_(std::move(job_ack)),
       lane_(std::max<std::size_t>(1, settings_.threads), 10000, [this](const std::string& what) {
         logger_->error("delivery claim failed: {}", what);
       }) {}
@@ -23,11 +24,15 @@ bool DeliveryClaims::claim(const slack::Envelope& envelope, AckFunction ack, Han
                     });
 }
 
-void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunction& ack,
-                               const Handler& handler) {
+std::string DeliveryClaims::key_of(const slack::Envelope& envelope) {
   auto key = envelope.natural_key();
   if (key.empty()) key = envelope.envelope_id;
-  key = envelope.type + ' ' + key;
+  return envelope.type + ' ' + key;
+}
+
+void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunction& ack,
+                               const Handler& handler) {
+  const auto key = key_of(envelope);
   auto claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
   if (!claimed) {
     // The store's own retries are spent; one more round after a pause, since
@@ -40,6 +45,21 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
                   envelope.envelope_id, claimed.error().detail);
   }
   if (!claimed || claimed->won) {
+    if (claimed && claimed->taken_over && job_ack_) {
+      // The replica that claimed it first died without acking. If it had
+      // started the job, that job is reported by a survivor once its lease
+      // lapses: acked as it would have been, never run a second time.
+      auto job = state_.job_of_delivery(key);
+      if (job && *job) {
+        logger_->warn("envelope {}: its job {} was started by replica {}, which did not ack it",
+                      envelope.envelope_id, (*job)->job_id, (*job)->replica);
+        if (!ack) return;
+        auto payload = job_ack_(**job);
+        (void)ack(envelope.envelope_id, payload, {});
+        (void)state_.store_ack(key, payload.value_or(""));
+        return;
+      }
+    }
     if (!ack) return handler(ack);
     // The ack first, then its payload for the losers: the winner's ack never waits for the store.
     AckFunction storing = [this, key, ack](const std::string& envelope_id,

@@ -40,9 +40,16 @@ class DeliveryClaims {
   /// Runs the envelope's handling once claimed: `ack` stores what it sends
   /// (empty for an envelope acked already, an event).
   using Handler = std::function<void(const AckFunction& ack)>;
+  /// The ack of a delivery whose job another replica started before it died
+  /// without acking (the "working" message of that job).
+  using JobAck = std::function<std::optional<std::string>(const infra::JobRecord& job)>;
+
+  /// The key an envelope is claimed under: its type and natural key (trigger
+  /// id, event id), else its envelope id.
+  static std::string key_of(const slack::Envelope& envelope);
 
   DeliveryClaims(infra::SharedState& state, DeliveryClaimSettings settings,
-                 const core::Clock& clock, core::LoggerPtr logger);
+                 const core::Clock& clock, core::LoggerPtr logger, JobAck job_ack = {});
   ~DeliveryClaims();  ///< joins the lane (what is queued still runs)
 
   /// Claims `envelope` on the lane, then runs `handler` when this replica
@@ -59,6 +66,7 @@ class DeliveryClaims {
   DeliveryClaimSettings settings_;
   const core::Clock& clock_;
   core::LoggerPtr logger_;
+  JobAck job_ack_;
   std::atomic<std::uint64_t> next_strand_{1};
   core::StrandPool lane_;
 };

@@ -22,6 +22,10 @@ struct Inbound {
   /// Where a confirmation's answers go, carried through the dialog opaquely
   /// (Slack: the response_url); may be empty.
   std::string reply_to;
+  /// With replicas: the key this request's delivery was claimed under, kept
+  /// in its job record so that a replica taking the delivery over from a
+  /// dead one finds the job (empty: none).
+  std::string delivery{};
 };
 
 /// The later answers to one accepted request. The core calls these from its

@@ -48,6 +48,7 @@ class MemoryState final : public SharedState {
                          core::TimePoint expires_at) override;
   core::Status end_job(const std::string& job_id, const std::string& replica) override;
   core::Result<std::vector<JobRecord>> take_orphans() override;
+  core::Result<std::optional<JobRecord>> job_of_delivery(const std::string& delivery) override;
 
   core::Result<bool> claim_once(const std::string& key, std::chrono::seconds ttl) override;
   core::Result<bool> claimed(const std::string& key) override;

@@ -29,6 +29,10 @@ struct DeliveryClaim {
   /// When lost: the ack the winner stored, if it has stored one yet ("" = an
   /// ack without payload).
   std::optional<std::string> ack;
+  /// When won: from an earlier claimant that stored no ack within its
+  /// handling time — it may have died after starting the delivery's job
+  /// (job_of_delivery() tells).
+  bool taken_over = false;
 };
 
 /// Who holds a lock: shown in a "busy" answer on any replica.
@@ -50,6 +54,7 @@ struct JobRecord {
   std::string requester_id;  ///< "U123"
   std::string started_by;    ///< "@alice"
   std::string reply_to;      ///< the front end's address of the conversation (opaque)
+  std::string delivery;      ///< the delivery claim it came from (may be empty)
   core::TimePoint started{};
   core::TimePoint expires_at{};  ///< the lease: renewed while the job runs
 };
@@ -132,6 +137,8 @@ class SharedState {
   /// survivor reported it — the caller must not answer. A record that is not
   /// there (never written, or removed by a retry of this call) is success.
   virtual core::Status end_job(const std::string& job_id, const std::string& replica) = 0;
+  /// The job recorded for `delivery` (JobRecord::delivery), if any.
+  virtual core::Result<std::optional<JobRecord>> job_of_delivery(const std::string& delivery) = 0;
   /// Running jobs whose lease lapsed before now: each is marked reported and
   /// returned to exactly one caller (whoever marks it reports it); the mark
   /// stays for end_job() of the replica that ran it to see.

@@ -38,6 +38,8 @@ Message render_denied(const Command& command, const Decision& decision);
 
 /// The immediate "working on it" reply while a job runs.
 Message render_working(const Command& command);
+/// The same for a command already described ("stop dev": a job record's).
+Message render_working(std::string_view described);
 
 /// Infrastructure Status: DEV — ECS services and RDS instances with icons.
 Message render_status(const EnvironmentStatus& status);
