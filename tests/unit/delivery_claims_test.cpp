@@ -163,6 +163,61 @@ TEST_F(DeliveryClaimsTest, ALoserWithNoStoredAckLeavesTheEnvelopeUnacked) {
   EXPECT_EQ(b_handled, 1);
 }
 
+TEST_F(DeliveryClaimsTest, ADeliveryWhoseDeadClaimantStartedItsJobIsAckedNotRunAgain) {
+  // C acks a delivery it takes over with the "working" text of the job it finds.
+  slack_front::DeliveryClaims c{state_, settings("replica-c"), clock_, logger_,
+                                [](const infra::JobRecord& job) -> std::optional<std::string> {
+                                  return "working on " + job.command;
+                                }};
+  AckLog a_acks;
+  a_.claim_now(
+      slash_command("env-1", "trigger-1"), a_acks.function(), [&](const slack_front::AckFunction&) {
+        // A starts the job (its record names the delivery), then dies before acking.
+        infra::JobRecord record;
+        record.job_id = "job-1";
+        record.replica = "replica-a";
+        record.command = "stop dev";
+        record.delivery = slack_front::DeliveryClaims::key_of(slash_command("env-1", "trigger-1"));
+        record.started = clock_.now();
+        record.expires_at = clock_.now() + 60s;
+        ASSERT_TRUE(state_.put_job(record));
+      });
+  ASSERT_TRUE(a_acks.sent.empty());
+  clock_.advance(11s);  // past A's handling time: the delivery can be taken over
+
+  AckLog c_acks;
+  int c_handled = 0;
+  c.claim_now(slash_command("env-1", "trigger-1"), c_acks.function(),
+              [&](const slack_front::AckFunction&) { ++c_handled; });
+  EXPECT_EQ(c_handled, 0) << "its job runs already: never a second time";
+  ASSERT_EQ(c_acks.sent.size(), 1u);
+  EXPECT_EQ(c_acks.sent[0].payload, std::optional<std::string>("working on stop dev"));
+
+  // A later delivery of it finds that ack stored, like any loser.
+  AckLog b_acks;
+  int b_handled = 0;
+  b_.claim_now(slash_command("env-2", "trigger-1"), b_acks.function(),
+               [&](const slack_front::AckFunction&) { ++b_handled; });
+  EXPECT_EQ(b_handled, 0);
+  ASSERT_EQ(b_acks.sent.size(), 1u);
+  EXPECT_EQ(b_acks.sent[0].payload, std::optional<std::string>("working on stop dev"));
+}
+
+TEST_F(DeliveryClaimsTest, ADeliveryWhoseDeadClaimantStartedNothingIsHandled) {
+  slack_front::DeliveryClaims c{
+      state_, settings("replica-c"), clock_, logger_,
+      [](const infra::JobRecord&) -> std::optional<std::string> { return "never used"; }};
+  AckLog a_acks;
+  a_.claim_now(slash_command("env-1", "trigger-1"), a_acks.function(),
+               [](const slack_front::AckFunction&) {});  // died before starting anything
+  clock_.advance(11s);
+  AckLog c_acks;
+  int c_handled = 0;
+  c.claim_now(slash_command("env-1", "trigger-1"), c_acks.function(),
+              [&](const slack_front::AckFunction&) { ++c_handled; });
+  EXPECT_EQ(c_handled, 1);
+}
+
 TEST_F(DeliveryClaimsTest, AnEventIsHandledByOneReplicaOnly) {
   int a_handled = 0;
   bool a_had_ack = true;

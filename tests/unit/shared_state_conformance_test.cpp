@@ -146,11 +146,15 @@ TYPED_TEST_P(SharedStateConformance, EmptyAckIsAnAck) {
 
 TYPED_TEST_P(SharedStateConformance, ClaimWithoutAckIsReclaimableAfterHandlingLapses) {
   auto& state = *this->state_;
-  ASSERT_TRUE(state.claim_delivery("ev2", "r1", 600s, 30s)->won);
+  auto first = state.claim_delivery("ev2", "r1", 600s, 30s);
+  ASSERT_TRUE(first && first->won);
+  EXPECT_FALSE(first->taken_over);
   this->clock_.advance(20s);
   EXPECT_FALSE(state.claim_delivery("ev2", "r2", 600s, 30s)->won);
   this->clock_.advance(11s);
-  EXPECT_TRUE(state.claim_delivery("ev2", "r2", 600s, 30s)->won);
+  auto over = state.claim_delivery("ev2", "r2", 600s, 30s);
+  ASSERT_TRUE(over && over->won);
+  EXPECT_TRUE(over->taken_over);  // r1 stored no ack: it may have started the job
   EXPECT_FALSE(state.claim_delivery("ev2", "r3", 600s, 30s)->won);
   auto none = state.stored_ack("ev-never");
   ASSERT_TRUE(none);
@@ -338,6 +342,35 @@ TYPED_TEST_P(SharedStateConformance, TwoConcurrentSweepsReportAnOrphanOnce) {
   EXPECT_EQ(ids.count("job-live"), 0u);
 }
 
+TYPED_TEST_P(SharedStateConformance, AJobIsFoundByTheDeliveryItCameFrom) {
+  auto& state = *this->state_;
+  auto record = this->job("job-d", "r1", 60s);
+  record.delivery = "slash_commands T-1";
+  ASSERT_TRUE(state.put_job(record));
+  ASSERT_TRUE(state.put_job(this->job("job-other", "r1", 60s)));
+  auto found = state.job_of_delivery("slash_commands T-1");
+  ASSERT_TRUE(found) << found.error().detail;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->job_id, "job-d");
+  EXPECT_EQ((*found)->command, "stop dev");
+  EXPECT_EQ((*found)->delivery, "slash_commands T-1");
+  auto none = state.job_of_delivery("slash_commands T-2");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(state.end_job("job-d", "r1"));
+  EXPECT_FALSE(state.job_of_delivery("slash_commands T-1")->has_value());
+}
+
+TYPED_TEST_P(SharedStateConformance, ClaimedSaysWhetherAOneTimeClaimIsTaken) {
+  auto& state = *this->state_;
+  EXPECT_FALSE(*state.claimed("dialog V1"));
+  EXPECT_FALSE(*state.claimed("dialog V1"));  // asking takes nothing
+  ASSERT_TRUE(*state.claim_once("dialog V1", 60s));
+  EXPECT_TRUE(*state.claimed("dialog V1"));
+  this->clock_.advance(61s);
+  EXPECT_FALSE(*state.claimed("dialog V1"));
+}
+
 TYPED_TEST_P(SharedStateConformance, ClaimOnceWithinItsTtl) {
   auto& state = *this->state_;
   EXPECT_TRUE(*state.claim_once("confirm-1", 300s));
@@ -364,7 +397,9 @@ REGISTER_TYPED_TEST_SUITE_P(SharedStateConformance, NamesItself, FirstClaimWinsT
                             LapsedLeaseIsTakenOverAndTheOldHolderCannotRenew,
                             CooldownStartLeftExpired, ReadsCountToTheLimitThenWaitForTheNextMinute,
                             JobsPutRenewEnd, OrphanedJobIsReportedOnceAndItsOwnerMustNotAnswer,
-                            TwoConcurrentSweepsReportAnOrphanOnce, ClaimOnceWithinItsTtl,
+                            TwoConcurrentSweepsReportAnOrphanOnce,
+                            AJobIsFoundByTheDeliveryItCameFrom,
+                            ClaimedSaysWhetherAOneTimeClaimIsTaken, ClaimOnceWithinItsTtl,
                             SharedValueFirstStoredWins);
 
 // Every implementation keeps the whole contract above (the read-limit case
