@@ -479,6 +479,10 @@ int run_service(const core::Environment& env) {
   socket_settings.api_url = config->slack_api_url;
   socket_settings.ca_file = config->ssl_cert_file;
   socket_settings.connections = config->socket_connections;
+  // With replicas the shared claims drop duplicates, on every replica: a
+  // redelivery of an envelope this one left unacked (its claimant died) must
+  // reach them again, not be dropped here as seen.
+  if (state.shared()) socket_settings.dedupe_window = std::chrono::minutes(0);
   auto opener = slack::make_http_connection_opener(
       slack::HttpOpenerSettings{config->slack_app_token, config->slack_api_url}, *slack_http,
       *transport);

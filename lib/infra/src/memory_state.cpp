@@ -47,8 +47,9 @@ core::Result<DeliveryClaim> MemoryState::claim_delivery(const std::string& key,
   std::lock_guard lock(mutex_);
   prune(now);
   auto it = claims_.find(key);
+  // A second delivery to the same replica is a loser too: it acks with the
+  // stored ack (a redelivery of what it acked already).
   const bool free = it == claims_.end() || it->second.expires_at <= now ||
-                    it->second.replica == replica ||
                     (!it->second.ack && it->second.handling_until <= now);
   if (!free) return DeliveryClaim{false, it->second.ack, false};
   const bool taken_over = it != claims_.end() && it->second.expires_at > now && !it->second.ack &&

@@ -6,6 +6,7 @@ namespace infra {
 namespace {
 constexpr std::uint64_t kHeartbeatStrand = 1;
 constexpr std::uint64_t kSweepStrand = 2;
+constexpr std::uint64_t kEndStrand = 3;
 }  // namespace
 
 ReplicaJobs::ReplicaJobs(SharedState& state, ReplicaSettings settings, core::Scheduler& scheduler,
@@ -136,10 +137,41 @@ void ReplicaJobs::end(const std::string& job_id) {
     held_.erase(job_id);
     return;
   }
-  // Its lease was renewed by finishing(): the next heartbeats try again well
-  // before it lapses.
+  // Its lease was renewed by finishing(): tried again soon, and by the
+  // heartbeats, well before it lapses (a replica dying meanwhile leaves it to
+  // be reported although it was answered).
   logger_->warn("could not end the record of job {} yet: {}", job_id, ended.error().detail);
-  if (auto it = held_.find(job_id); it != held_.end()) it->second.ending = true;
+  if (auto it = held_.find(job_id); it != held_.end()) {
+    if (!it->second.ending) end_later(job_id, 0);
+    it->second.ending = true;
+  }
+}
+
+// Requires mutex_.
+void ReplicaJobs::end_later(const std::string& job_id, int attempt) {
+  if (stopped_ || attempt >= 3) return;
+  const auto delay = std::chrono::milliseconds(250) * (1 << (2 * attempt));
+  // Not kept: the scheduler owns the timer, and `alive` stops it after stop().
+  (void)scheduler_.after(delay, [this, alive = alive_, job_id, attempt] {
+    std::lock_guard guard(alive->mutex);
+    if (!alive->alive) return;
+    lane_.post(kEndStrand, [this, job_id, attempt] {
+      Held held;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = held_.find(job_id);
+        if (it == held_.end()) return;
+        held = it->second;
+      }
+      auto ended = finish(job_id, held);
+      std::lock_guard lock(mutex_);
+      if (ended || ended.error().code == core::ErrorCode::conflict) {
+        held_.erase(job_id);
+      } else {
+        end_later(job_id, attempt + 1);
+      }
+    });
+  });
 }
 
 bool ReplicaJobs::first_submit(const std::string& dialog_id) {

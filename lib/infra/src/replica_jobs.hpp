@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -97,6 +98,8 @@ class ReplicaJobs {
   core::Status finish(const std::string& job_id, const Held& held);
   void schedule_heartbeat();
   void schedule_sweep();
+  // end() failed: tried again after 250 ms, 1 s and 4 s (then by the heartbeats).
+  void end_later(const std::string& job_id, int attempt);
 
   SharedState& state_;
   ReplicaSettings settings_;
