@@ -80,6 +80,7 @@ ORCHESTRATOR_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:infra-orchest
 WHITELIST_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:infra-ip-whitelist"
 TEAM = "T0123ABCD"
 WORKING_MARK = "Working on `"
+STATE_DOWN_MARK = "cannot reach its shared state"
 PROGRESS_MARK = "Still working on"
 REPORT_MARK = "The bot restarted while"
 RESTART_MARK = "infra-bot is restarting"
@@ -892,6 +893,13 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
                     # state then handles the retry envelope: what memory state cannot know.
                     out["restart_notice_then_handled"] += 1
                     texts = set(x for x in texts if RESTART_MARK not in x)
+                elif any(STATE_DOWN_MARK in x for x in texts) and len(c.envelopes) > 1:
+                    # The first envelope came while the table failed: the change was refused
+                    # (fail closed) and that refusal could not be stored for other replicas.
+                    # This suite pushes the retry envelope even after an ack, which Slack
+                    # does not: the retry then met the table again and was handled.
+                    out["state_refusal_then_retry_handled"] += 1
+                    texts = set(x for x in texts if STATE_DOWN_MARK not in x)
                 else:
                     flag("conflicting_acks", c)
             working = any(WORKING_MARK in text[:80] for text in texts)
@@ -913,8 +921,11 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
                     flag("answered_twice", c)
                 if c.reports:
                     out["survivor_reports"] += 1
-                    legit = killed_job or (not c.invocations and c.t_working_ack is not None and
-                                           any(t >= c.t_working_ack for t in kill_times))
+                    # A job whose replica was killed before it reached the Lambda (accepted,
+                    # then killed; its delivery taken over by another replica, which acks
+                    # it as working): a kill after the command's first push.
+                    legit = killed_job or (not c.invocations and c.t_sent is not None and
+                                           any(t >= c.t_sent for t in kill_times))
                     if not legit:
                         flag("report_for_a_live_job", c)
                 if killed_job and not c.reports and c.finals:

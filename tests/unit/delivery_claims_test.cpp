@@ -244,7 +244,7 @@ TEST_F(DeliveryClaimsTest, WithTheStateDownEveryReplicaHandlesIt) {
     EXPECT_TRUE(ack("env", std::string(R"({"text":"refused"})"), {}));
   };
   a_.claim_now(slash_command("env-1", "trigger-1"), a_acks.function(), handler);
-  EXPECT_EQ(state_.calls(), 3) << "the claim, tried once more, then the ack's store";
+  EXPECT_EQ(state_.calls(), 5) << "the claim in 4 rounds, then the ack's store";
   b_.claim_now(slash_command("env-2", "trigger-1"), b_acks.function(), handler);
   EXPECT_EQ(handled, 2) << "handled (the lifecycle refuses changes), never dropped";
   ASSERT_EQ(a_acks.sent.size(), 1u);

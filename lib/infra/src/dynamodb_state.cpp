@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "dynamodb_breaker.hpp"
+
 namespace infra {
 namespace {
 
@@ -132,12 +134,17 @@ seconds positive(std::int64_t value) { return seconds(value < 1 ? 1 : value); }
 
 DynamoDbState::DynamoDbState(aws::DynamoDbApi& db, std::string table, const core::Clock& clock,
                              core::LoggerPtr logger)
-    : db_(db), table_(std::move(table)), clock_(clock), logger_(std::move(logger)) {}
+    : breaker_(std::make_unique<DynamoDbBreaker>(db, clock)),
+      db_(*breaker_),
+      table_(std::move(table)),
+      clock_(clock),
+      logger_(std::move(logger)) {}
 
 DynamoDbState::DynamoDbState(std::unique_ptr<aws::DynamoDbApi> db, std::string table,
                              const core::Clock& clock, core::LoggerPtr logger)
     : owned_(std::move(db)),
-      db_(*owned_),
+      breaker_(std::make_unique<DynamoDbBreaker>(*owned_, clock)),
+      db_(*breaker_),
       table_(std::move(table)),
       clock_(clock),
       logger_(std::move(logger)) {}

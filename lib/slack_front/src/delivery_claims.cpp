@@ -34,10 +34,12 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
                                const Handler& handler) {
   const auto key = key_of(envelope);
   auto claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
-  if (!claimed) {
-    // The store's own retries are spent; one more round after a pause, since
-    // handling an envelope unclaimed may answer it twice.
-    std::this_thread::sleep_for(settings_.retry_after);
+  // The store's own retries are spent: more rounds after growing pauses
+  // (100, 200, 400 ms), since an envelope handled unclaimed may be answered
+  // twice. A store that cannot be reached at all fails them at once.
+  auto pause = settings_.retry_after;
+  for (int round = 1; !claimed && round < settings_.claim_rounds; ++round, pause *= 2) {
+    std::this_thread::sleep_for(pause);
     claimed = state_.claim_delivery(key, settings_.replica, settings_.keep, settings_.handling);
   }
   if (!claimed) {

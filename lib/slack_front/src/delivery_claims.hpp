@@ -31,7 +31,8 @@ struct DeliveryClaimSettings {
   std::chrono::seconds handling{10};  ///< a winner that stored no ack by then is presumed dead
   std::chrono::milliseconds ack_wait{1500};  ///< a loser waits this long for the stored ack
   std::chrono::milliseconds poll{50};
-  std::chrono::milliseconds retry_after{100};  ///< a claim that failed is tried once more
+  std::chrono::milliseconds retry_after{100};  ///< a claim that failed is tried again after this,
+  int claim_rounds = 4;                        ///< doubling, this many rounds in all
   std::size_t threads = 8;
 };
 

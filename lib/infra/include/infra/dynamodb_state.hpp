@@ -103,7 +103,8 @@ class DynamoDbState final : public SharedState {
   core::Error unreadable(std::string_view what, std::string_view why) const;
 
   std::unique_ptr<aws::DynamoDbApi> owned_;
-  aws::DynamoDbApi& db_;
+  std::unique_ptr<aws::DynamoDbApi> breaker_;  ///< fails at once while unreachable (2 s)
+  aws::DynamoDbApi& db_;                       ///< through the breaker
   std::string table_;
   const core::Clock& clock_;
   core::LoggerPtr logger_;
