@@ -27,10 +27,10 @@ are pushed a second time with a new envelope id and the same payload (same trigg
 retry of one slash command, which is still ONE command.
 
 Faults (--faults; "auto" = kill,sigterm,dynamo with --state dynamodb, sigterm with memory):
-  kill     twice (at 20 % and 40 % of the pushes): kill -9 of the replica whose mutating Lambda
+  kill     twice (at 30 % and 50 % of the pushes): kill -9 of the replica whose mutating Lambda
            invocation is in flight with at least 1.5 s left (it holds that job's lock), then a new
            replica in its slot 2 s later, as ECS would start one;
-  sigterm  once (at 55 %): SIGTERM of a replica with a change in flight (it drains: the job
+  sigterm  once (at 10 %, before the kills): SIGTERM of a replica with a change in flight (it drains: the job
            finishes and is answered), a new replica in its slot once it has exited;
   dynamo   bursts of 3 s every 12 s through the proxy: latency, 500s, throttling, dropped
            connections (in turn).
@@ -676,10 +676,12 @@ def main(argv=None):
         duration = args.commands / args.rate
         faults = args.fault_set
         schedule = []  # (driver time offset, what)
+        # The SIGTERM first: a killed replica's locks stay held until their lease lapses
+        # (60 s), so after the kills there may be no change left in flight to drain.
         if "kill" in faults:
-            schedule += [(0.20 * duration, "kill"), (0.40 * duration, "kill")]
+            schedule += [(0.30 * duration, "kill"), (0.50 * duration, "kill")]
         if "sigterm" in faults:
-            schedule.append((0.55 * duration, "sigterm"))
+            schedule.append((0.10 * duration, "sigterm"))
         schedule.sort()
         next_burst = 6.0 if "dynamo" in faults else None
         burst_turn = 0
