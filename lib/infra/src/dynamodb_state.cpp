@@ -343,22 +343,30 @@ core::Result<std::optional<LockHolder>> DynamoDbState::acquire_lock(const std::s
                   lock));
 }
 
-core::Status DynamoDbState::renew_lock(const std::string& lock, const std::string& job_id,
-                                       seconds lease) {
-  const std::int64_t lease_until = now_seconds() + lease.count();
+core::Result<bool> DynamoDbState::extend_lease(const std::string& pk, const std::string& sk,
+                                               std::string_view condition, const std::string& me,
+                                               std::int64_t lease_until, std::string_view what) {
   aws::ddb::UpdateItemRequest request;
   request.table = table_;
-  request.key = key_of(std::string(kLockPk), lock);
+  request.key = key_of(pk, sk);
   request.update = "SET #lu = :lu, #exp = :exp";
-  request.condition.expression = "#job = :me";
+  request.condition.expression = std::string(condition);
   request.condition.names = names_for({request.update, request.condition.expression});
   request.condition.values = {{":lu", AttributeValue::n(lease_until)},
                               {":exp", AttributeValue::n(lease_until + kDaySeconds)},
-                              {":me", AttributeValue::s(job_id)}};
+                              {":me", AttributeValue::s(me)}};
   request.old_item_on_failure = false;
-  auto done = track(db_.update_item(request), "renew_lock");
+  auto done = track(db_.update_item(request), what);
   if (!done) return std::move(done).error();
-  if (done->condition_failed) {
+  return !done->condition_failed;
+}
+
+core::Status DynamoDbState::renew_lock(const std::string& lock, const std::string& job_id,
+                                       seconds lease) {
+  auto renewed = extend_lease(std::string(kLockPk), lock, "#job = :me", job_id,
+                              now_seconds() + lease.count(), "renew_lock");
+  if (!renewed) return std::move(renewed).error();
+  if (!*renewed) {
     return core::make_error(
         core::ErrorCode::conflict,
         fmt::format("The lock {} was taken over: its lease lapsed.", lock),
@@ -484,21 +492,11 @@ core::Status DynamoDbState::put_job(const JobRecord& record) {
 
 core::Status DynamoDbState::renew_job(const std::string& job_id, const std::string& replica,
                                       core::TimePoint expires_at) {
-  const std::int64_t lease_until = epoch_seconds(expires_at);
-  aws::ddb::UpdateItemRequest request;
-  request.table = table_;
-  request.key = key_of(std::string(kJobPk), job_id);
-  request.update = "SET #lu = :lu, #exp = :exp";
-  request.condition.expression =
-      "attribute_exists(#pk) AND #rep = :me AND attribute_not_exists(#rb)";
-  request.condition.names = names_for({request.update, request.condition.expression});
-  request.condition.values = {{":lu", AttributeValue::n(lease_until)},
-                              {":exp", AttributeValue::n(lease_until + kDaySeconds)},
-                              {":me", AttributeValue::s(replica)}};
-  request.old_item_on_failure = false;
-  auto done = track(db_.update_item(request), "renew_job");
-  if (!done) return std::move(done).error();
-  if (done->condition_failed) {
+  auto renewed = extend_lease(std::string(kJobPk), job_id,
+                              "attribute_exists(#pk) AND #rep = :me AND attribute_not_exists(#rb)",
+                              replica, epoch_seconds(expires_at), "renew_job");
+  if (!renewed) return std::move(renewed).error();
+  if (!*renewed) {
     return core::make_error(
         core::ErrorCode::conflict, "This job was reported by another replica (its lease lapsed).",
         fmt::format("dynamodb state renew_job: job={} replica={}: record gone", job_id, replica));
@@ -530,16 +528,20 @@ core::Status DynamoDbState::end_job(const std::string& job_id, const std::string
                   string_at(**old, "reported_by").value_or("another replica")));
 }
 
-core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
-  const std::int64_t now = now_seconds();
-  const std::string token = new_token();
+core::Result<std::vector<Item>> DynamoDbState::job_items(std::string_view what) {
   aws::ddb::QueryRequest query;
   query.table = table_;
   query.key_condition = "#pk = :job";
   query.names = names_for({query.key_condition});
   query.values = {{":job", AttributeValue::s(std::string(kJobPk))}};
   query.consistent_read = true;
-  auto items = track(db_.query(query), "take_orphans");
+  return track(db_.query(query), what);
+}
+
+core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
+  const std::int64_t now = now_seconds();
+  const std::string token = new_token();
+  auto items = job_items("take_orphans");
   if (!items) return std::move(items).error();
   std::vector<JobRecord> taken;
   for (const auto& item : *items) {
@@ -580,13 +582,7 @@ core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
 core::Result<std::optional<JobRecord>> DynamoDbState::job_of_delivery(const std::string& delivery) {
   std::optional<JobRecord> found;
   if (delivery.empty()) return found;
-  aws::ddb::QueryRequest query;
-  query.table = table_;
-  query.key_condition = "#pk = :job";
-  query.names = names_for({query.key_condition});
-  query.values = {{":job", AttributeValue::s(std::string(kJobPk))}};
-  query.consistent_read = true;
-  auto items = track(db_.query(query), "job_of_delivery");
+  auto items = job_items("job_of_delivery");
   if (!items) return std::move(items).error();
   for (const auto& item : *items) {
     if (string_at(item, "delivery") != delivery) continue;

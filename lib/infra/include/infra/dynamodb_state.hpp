@@ -101,6 +101,12 @@ class DynamoDbState final : public SharedState {
                                                        const std::string& pk, const std::string& sk,
                                                        std::string_view what);
   core::Error unreadable(std::string_view what, std::string_view why) const;
+  /// Sets a new lease on an item if `condition` (with `:me`) holds: false when it did not.
+  core::Result<bool> extend_lease(const std::string& pk, const std::string& sk,
+                                  std::string_view condition, const std::string& me,
+                                  std::int64_t lease_until, std::string_view what);
+  /// Every item of the jobs' partition (a consistent Query: they are few).
+  core::Result<std::vector<aws::ddb::Item>> job_items(std::string_view what);
 
   std::unique_ptr<aws::DynamoDbApi> owned_;
   std::unique_ptr<aws::DynamoDbApi> breaker_;  ///< fails at once while unreachable (2 s)
