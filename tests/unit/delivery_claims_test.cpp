@@ -73,6 +73,7 @@ class DeliveryClaimsTest : public testing::Test {
     out.ack_wait = 30ms;  // a loser waits this long for the winner's ack
     out.poll = 5ms;
     out.retry_after = 1ms;
+    out.store_retry = 1ms;
     out.threads = 1;
     return out;
   }
@@ -244,7 +245,8 @@ TEST_F(DeliveryClaimsTest, WithTheStateDownEveryReplicaHandlesIt) {
     EXPECT_TRUE(ack("env", std::string(R"({"text":"refused"})"), {}));
   };
   a_.claim_now(slash_command("env-1", "trigger-1"), a_acks.function(), handler);
-  EXPECT_EQ(state_.calls(), 5) << "the claim in 4 rounds, then the ack's store";
+  // The claim in 4 rounds, then the ack's store (tried again in the background).
+  EXPECT_GE(state_.calls(), 5);
   b_.claim_now(slash_command("env-2", "trigger-1"), b_acks.function(), handler);
   EXPECT_EQ(handled, 2) << "handled (the lifecycle refuses changes), never dropped";
   ASSERT_EQ(a_acks.sent.size(), 1u);

@@ -17,6 +17,23 @@ DeliveryClaims::DeliveryClaims(infra::SharedState& state, DeliveryClaimSettings 
 
 DeliveryClaims::~DeliveryClaims() = default;
 
+void DeliveryClaims::store_ack(const std::string& key, const std::string& envelope_id,
+                               const std::string& payload) {
+  if (state_.store_ack(key, payload)) return;
+  // Without it a later delivery (a retry on another replica) would be taken
+  // over once the handling time lapses and handled again: tried again after
+  // 250 ms, 1 s and 4 s, off this thread.
+  const bool queued = lane_.post(next_strand_++, [this, key, envelope_id, payload] {
+    auto pause = settings_.store_retry;
+    for (int attempt = 0; attempt < 3; ++attempt, pause *= 4) {
+      std::this_thread::sleep_for(pause);
+      if (state_.store_ack(key, payload)) return;
+    }
+    logger_->warn("envelope {}: its ack could not be stored for other replicas", envelope_id);
+  });
+  if (!queued) logger_->warn("envelope {}: its ack not stored for other replicas", envelope_id);
+}
+
 bool DeliveryClaims::claim(const slack::Envelope& envelope, AckFunction ack, Handler handler) {
   return lane_.post(next_strand_++,
                     [this, envelope, ack = std::move(ack), handler = std::move(handler)] {
@@ -58,7 +75,7 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
         if (!ack) return;
         auto payload = job_ack_(**job);
         (void)ack(envelope.envelope_id, payload, {});
-        (void)state_.store_ack(key, payload.value_or(""));
+        store_ack(key, envelope.envelope_id, payload.value_or(""));
         return;
       }
     }
@@ -68,10 +85,7 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
                                            std::optional<std::string> payload,
                                            AckWritten on_written) {
       auto status = ack(envelope_id, payload, std::move(on_written));
-      if (auto stored = state_.store_ack(key, payload.value_or("")); !stored) {
-        logger_->warn("envelope {}: its ack not stored for other replicas: {}", envelope_id,
-                      stored.error().detail);
-      }
+      store_ack(key, envelope_id, payload.value_or(""));
       return status;
     };
     return handler(storing);

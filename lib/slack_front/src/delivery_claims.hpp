@@ -33,6 +33,7 @@ struct DeliveryClaimSettings {
   std::chrono::milliseconds poll{50};
   std::chrono::milliseconds retry_after{100};  ///< a claim that failed is tried again after this,
   int claim_rounds = 4;                        ///< doubling, this many rounds in all
+  std::chrono::milliseconds store_retry{250};  ///< an ack not stored: again after this, ×4, ×16
   std::size_t threads = 8;
 };
 
@@ -63,6 +64,10 @@ class DeliveryClaims {
   void claim_now(const slack::Envelope& envelope, const AckFunction& ack, const Handler& handler);
 
  private:
+  // Stores the ack sent for `key`, trying again in the background when that fails.
+  void store_ack(const std::string& key, const std::string& envelope_id,
+                 const std::string& payload);
+
   infra::SharedState& state_;
   DeliveryClaimSettings settings_;
   const core::Clock& clock_;
