@@ -540,7 +540,7 @@ core::Result<std::vector<Item>> DynamoDbState::job_items(std::string_view what) 
 
 core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
   const std::int64_t now = now_seconds();
-  const std::string token = new_token();
+  const std::string call_token = new_token();
   auto items = job_items("take_orphans");
   if (!items) return std::move(items).error();
   std::vector<JobRecord> taken;
@@ -552,7 +552,17 @@ core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
       continue;
     }
     if (epoch_seconds(job->expires_at) >= now) continue;
-    if (item.count("reported_by") > 0) continue;  // reported already
+    // A job this process may have marked in an earlier sweep whose answer was
+    // lost is taken again with that sweep's mark; any other mark is another's.
+    std::string token = call_token;
+    {
+      std::lock_guard lock(unsure_mutex_);
+      if (auto unsure = unsure_marks_.find(job->job_id); unsure != unsure_marks_.end()) {
+        token = unsure->second;
+      }
+    }
+    const auto marked_by = string_at(item, "reported_by");
+    if (marked_by && *marked_by != token) continue;  // reported by another already
     // Whoever marks it reports it: the condition makes that one caller (a
     // retry of this call, same token, still counts as the one). The mark
     // keeps the replica that ran it from answering too; the TTL removes it.
@@ -569,7 +579,19 @@ core::Result<std::vector<JobRecord>> DynamoDbState::take_orphans() {
     request.return_values = aws::ddb::ReturnValues::all_new;
     request.old_item_on_failure = false;
     auto done = track(db_.update_item(request), "take_orphans");
-    if (!done) return std::move(done).error();
+    if (!done) {
+      {
+        std::lock_guard lock(unsure_mutex_);
+        unsure_marks_[job->job_id] = token;
+      }
+      // Those marked so far are returned (and reported); the rest wait for the next sweep.
+      if (taken.empty()) return std::move(done).error();
+      break;
+    }
+    {
+      std::lock_guard lock(unsure_mutex_);
+      unsure_marks_.erase(job->job_id);
+    }
     if (done->condition_failed) continue;  // renewed, ended or taken by another
     if (done->item) {
       if (auto marked = job_from(*done->item)) job = std::move(marked);

@@ -95,8 +95,9 @@ class Lifecycle::Impl {
     drain(milliseconds{0});
     // Its sweep reports through what follows: stopped (a report in progress
     // finished) first.
+    // (Not reset: a job still running ends through it; the workers are
+    // joined before it goes, jobs_ being the last member.)
     if (replicas_) replicas_->stop();
-    replicas_.reset();
     // A progress timer already firing on the scheduler's thread finds the
     // lifecycle gone and does nothing.
     std::lock_guard lock(alive_->mutex);
@@ -256,6 +257,8 @@ class Lifecycle::Impl {
   void begin_drain() {
     std::lock_guard admission(admission_mutex_);  // no admission is half done
     if (!draining_.exchange(true)) {
+      // A report begun now could be cut short by the exit: the survivors sweep.
+      if (replicas_) replicas_->stop_sweeping();
       in_flight_at_drain_ = tracker_.size();
       logger_->info("draining: {} job(s) in flight; new commands are answered \"restarting\"",
                     in_flight_at_drain_.load());
@@ -273,23 +276,31 @@ class Lifecycle::Impl {
     report.finished = before > left.size() ? before - left.size() : 0;
     for (const auto& running : left) {
       core::RequestScope scope(running->job.request_id);
+      {
+        std::lock_guard lock(running->mutex);
+        if (running->done) continue;
+        if (running->recorded && running->executing) {
+          // Left for a surviving replica: its record lapses once the
+          // heartbeats stop, and the survivor reports it. Should it finish
+          // before this process exits, it answers itself (finish()).
+          ++report.handed_over;
+          continue;
+        }
+        running->done = true;  // a queued job never runs now
+        if (running->progress_timer) running->progress_timer->cancel();
+      }
+      // The shared state is asked outside the job's mutex (a progress timer
+      // on the socket thread may wait for it).
+      const bool ours = !running->recorded || replicas_->finishing(running->job.request_id);
       std::lock_guard lock(running->mutex);
-      if (running->done) continue;
-      if (running->recorded && running->executing) {
-        // Left for a surviving replica: its record lapses once the
-        // heartbeats stop, and the survivor reports it. Should it finish
-        // before this process exits, it answers itself (finish()).
-        ++report.handed_over;
+      if (!ours) {
+        finish_audit(*running, "reported_elsewhere",
+                     "another replica reported it (its lease lapsed)");
         continue;
       }
-      running->done = true;
-      if (running->progress_timer) running->progress_timer->cancel();
       running->conversation->finished(views::render_interrupted(running->job.command));
       finish_audit(*running, "interrupted", "shut down before the job finished");
-      if (running->recorded) {
-        replicas_->finishing(running->job.request_id);
-        end_record_after_answer(*running);
-      }
+      if (running->recorded) end_record_after_answer(*running);
       ++report.interrupted;
     }
     if (replicas_ && report.handed_over > 0) {

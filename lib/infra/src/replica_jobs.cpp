@@ -41,7 +41,7 @@ void ReplicaJobs::stop() {
   // A sweep reporting a job (a status read, a post) finishes before what it
   // uses goes away.
   lane_.close();
-  lane_.wait_idle(std::chrono::seconds(30));
+  lane_.wait_idle(std::chrono::seconds(5));
 }
 
 // Requires mutex_. Each timer only queues on the lane: the scheduler's
@@ -51,21 +51,39 @@ void ReplicaJobs::schedule_heartbeat() {
   heartbeat_timer_ = scheduler_.after(settings_.heartbeat, [this, alive = alive_] {
     std::lock_guard guard(alive->mutex);
     if (!alive->alive) return;
-    lane_.post(kHeartbeatStrand, [this] { heartbeat_now(); });
+    if (!lane_.post(kHeartbeatStrand, [this] { heartbeat_now(); })) {
+      logger_->warn(
+          "shared state: a heartbeat could not be queued; the leases of this "
+          "replica's jobs are renewed at the next one");
+    }
     std::lock_guard lock(mutex_);
     schedule_heartbeat();
   });
 }
 
 void ReplicaJobs::schedule_sweep() {
-  if (stopped_) return;
+  if (stopped_ || sweeping_stopped_) return;
   sweep_timer_ = scheduler_.after(settings_.sweep, [this, alive = alive_] {
     std::lock_guard guard(alive->mutex);
     if (!alive->alive) return;
-    lane_.post(kSweepStrand, [this] { sweep_now(); });
+    // A report can take long (a status read): sweeps never pile up behind it.
+    if (!sweep_queued_.exchange(true)) {
+      if (!lane_.post(kSweepStrand, [this] {
+            sweep_now();
+            sweep_queued_ = false;
+          })) {
+        sweep_queued_ = false;
+      }
+    }
     std::lock_guard lock(mutex_);
     schedule_sweep();
   });
+}
+
+void ReplicaJobs::stop_sweeping() {
+  std::lock_guard lock(mutex_);
+  sweeping_stopped_ = true;
+  if (sweep_timer_) sweep_timer_->cancel();
 }
 
 ReplicaJobs::Admission ReplicaJobs::take(const std::string& lock, const LockHolder& holder) {
@@ -216,6 +234,10 @@ void ReplicaJobs::heartbeat_now() {
 }
 
 void ReplicaJobs::sweep_now() {
+  {
+    std::lock_guard lock(mutex_);
+    if (sweeping_stopped_) return;
+  }
   auto orphans = state_.take_orphans();
   if (!orphans) {
     logger_->warn(

@@ -6,6 +6,7 @@
 // the sweep that finds the jobs of a replica that died (every 15 s, so a
 // lapsed lease is noticed within 30 s). Used only when the state is shared.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -81,6 +82,9 @@ class ReplicaJobs {
   /// Whether another replica took the dialog `dialog_id` already (no claim;
   /// false when the state cannot be reached).
   bool submitted_before(const std::string& dialog_id);
+  /// No more sweeps (a draining replica leaves them to the survivors); the
+  /// heartbeat goes on. Idempotent.
+  void stop_sweeping();
   /// Stops the heartbeat and the sweep; the jobs still running keep their
   /// records, which lapse and are reported by a survivor. Idempotent.
   void stop();
@@ -116,7 +120,9 @@ class ReplicaJobs {
   std::shared_ptr<Alive> alive_ = std::make_shared<Alive>();
   std::mutex mutex_;
   bool stopped_ = false;
-  std::map<std::string, Held> held_;  ///< job id → what it holds
+  bool sweeping_stopped_ = false;
+  std::atomic<bool> sweep_queued_{false};  ///< one sweep queued or running at a time
+  std::map<std::string, Held> held_;       ///< job id → what it holds
   core::Timer heartbeat_timer_;
   core::Timer sweep_timer_;
   // Last: joined first, while what its tasks use lives.

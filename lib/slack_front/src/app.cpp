@@ -192,7 +192,13 @@ class App::Impl final : public infra::ConversationOpener {
       claims.replica = settings_.replica;
       claims_ = std::make_unique<DeliveryClaims>(
           *settings_.state, claims, clock, logger_,
-          [this](const infra::JobRecord& job) -> std::optional<std::string> {
+          [this](const slack::Envelope& envelope,
+                 const infra::JobRecord& job) -> std::optional<std::string> {
+            // A slash command's ack showed its "working" message; a dialog's
+            // submission closes with an empty one.
+            if (!std::holds_alternative<slack::SlashCommand>(envelope.payload)) {
+              return std::nullopt;
+            }
             return settings_.redactor.redact(
                 slack::blockkit::to_json(views::render_working(job.command)));
           });
@@ -254,6 +260,8 @@ class App::Impl final : public infra::ConversationOpener {
     // Envelopes waiting for users.info are answered ("restarting", or left
     // for redelivery) before the sockets close: at most lookup_timeout.
     lifecycle_->begin_drain();
+    // Claims queued before the drain are handled (or answered "restarting").
+    if (claims_) claims_->wait_idle(std::min(timeout, settings_.workspace.lookup_timeout));
     // (Counted in 5 ms steps, not read from a clock: a test's manual clock stands still.)
     constexpr milliseconds kStep{5};
     const auto bound = std::min(timeout, settings_.workspace.lookup_timeout + kMinFlush);
@@ -307,8 +315,10 @@ class App::Impl final : public infra::ConversationOpener {
             handle_claimed(envelope, claimed, verdict, received);
           });
       if (queued) return;
-      logger_->warn("envelope {}: the claims lane is full; handled without a claim",
+      // Not handled here: the socket thread never waits for the store.
+      logger_->warn("envelope {}: the claims lane is full; left for Slack to deliver again",
                     envelope.envelope_id);
+      return;
     }
     handle_claimed(envelope, ack, verdict, received);
   }

@@ -35,10 +35,19 @@ void DeliveryClaims::store_ack(const std::string& key, const std::string& envelo
 }
 
 bool DeliveryClaims::claim(const slack::Envelope& envelope, AckFunction ack, Handler handler) {
-  return lane_.post(next_strand_++,
-                    [this, envelope, ack = std::move(ack), handler = std::move(handler)] {
-                      claim_now(envelope, ack, handler);
-                    });
+  return lane_.post(next_strand_++, [this, envelope, ack = std::move(ack),
+                                     handler = std::move(handler), queued = clock_.monotonic()] {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.monotonic() - queued);
+    if (ack && waited > settings_.stale_after) {
+      logger_->warn(
+          "envelope {} waited {} ms for its claim; left unacked for Slack to deliver "
+          "again",
+          envelope.envelope_id, waited.count());
+      return;
+    }
+    claim_now(envelope, ack, handler);
+  });
 }
 
 std::string DeliveryClaims::key_of(const slack::Envelope& envelope) {
@@ -63,8 +72,9 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
     logger_->warn("envelope {}: the shared state cannot be reached ({}); handled here",
                   envelope.envelope_id, claimed.error().detail);
   }
-  if (!claimed || claimed->won) {
-    if (claimed && claimed->taken_over && job_ack_) {
+  if (!claimed) return handler(ack);  // nowhere to store its ack either
+  if (claimed->won) {
+    if (claimed->taken_over && job_ack_) {
       // The replica that claimed it first died without acking. If it had
       // started the job, that job is reported by a survivor once its lease
       // lapses: acked as it would have been, never run a second time.
@@ -73,7 +83,7 @@ void DeliveryClaims::claim_now(const slack::Envelope& envelope, const AckFunctio
         logger_->warn("envelope {}: its job {} was started by replica {}, which did not ack it",
                       envelope.envelope_id, (*job)->job_id, (*job)->replica);
         if (!ack) return;
-        auto payload = job_ack_(**job);
+        auto payload = job_ack_(envelope, **job);
         (void)ack(envelope.envelope_id, payload, {});
         store_ack(key, envelope.envelope_id, payload.value_or(""));
         return;

@@ -34,6 +34,10 @@ struct DeliveryClaimSettings {
   std::chrono::milliseconds retry_after{100};  ///< a claim that failed is tried again after this,
   int claim_rounds = 4;                        ///< doubling, this many rounds in all
   std::chrono::milliseconds store_retry{250};  ///< an ack not stored: again after this, ×4, ×16
+  /// A claim still queued this long after its envelope came is dropped
+  /// unacked (Slack has delivered it again by then): an overloaded replica
+  /// sheds stale work instead of answering late. Events, acked already, never.
+  std::chrono::milliseconds stale_after{2500};
   std::size_t threads = 8;
 };
 
@@ -44,7 +48,8 @@ class DeliveryClaims {
   using Handler = std::function<void(const AckFunction& ack)>;
   /// The ack of a delivery whose job another replica started before it died
   /// without acking (the "working" message of that job).
-  using JobAck = std::function<std::optional<std::string>(const infra::JobRecord& job)>;
+  using JobAck = std::function<std::optional<std::string>(const slack::Envelope& envelope,
+                                                          const infra::JobRecord& job)>;
 
   /// The key an envelope is claimed under: its type and natural key (trigger
   /// id, event id), else its envelope id.
@@ -59,6 +64,9 @@ class DeliveryClaims {
   /// changes, and reads go on), else acks with the winner's payload.
   /// False when the lane is full (the caller handles it at once).
   bool claim(const slack::Envelope& envelope, AckFunction ack, Handler handler);
+
+  /// Waits up to `timeout` for the claims queued so far (a drain).
+  bool wait_idle(std::chrono::milliseconds timeout) const { return lane_.wait_idle(timeout); }
 
   /// What claim() does, on the calling thread (tests).
   void claim_now(const slack::Envelope& envelope, const AckFunction& ack, const Handler& handler);

@@ -164,7 +164,15 @@ void SlackConversation::finished(const Message& message) {
 }
 
 void SlackConversation::then(std::function<void()> task) {
-  enqueue([task = std::move(task)](SlackConversation&) { task(); });
+  // Run here when the lane refuses it (full, closed): a job's record must
+  // not outlive its answer (a survivor would report it as unanswered).
+  auto shared = std::make_shared<std::function<void()>>(std::move(task));
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  auto once = [shared, ran] {
+    if (!ran->exchange(true)) (*shared)();
+  };
+  enqueue([once](SlackConversation&) { once(); });
+  if (lane_.full()) once();
 }
 
 void SlackConversation::answer_privately(const Message& message) {

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -115,6 +116,10 @@ class DynamoDbState final : public SharedState {
   const core::Clock& clock_;
   core::LoggerPtr logger_;
   std::atomic<std::uint64_t> tokens_{0};
+  /// Jobs whose mark (take_orphans) may have been written though its answer
+  /// was lost, with that mark: the next sweep takes them again.
+  std::mutex unsure_mutex_;
+  std::map<std::string, std::string> unsure_marks_;
   mutable std::mutex failing_mutex_;
   std::optional<core::MonoTime> failing_since_;
 };
