@@ -1,5 +1,7 @@
 #include "infra/dynamodb_state.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "dynamodb_breaker.hpp"
@@ -87,7 +89,12 @@ std::int64_t epoch_seconds(core::TimePoint at) {
   return std::chrono::floor<seconds>(at.time_since_epoch()).count();
 }
 
-core::TimePoint from_epoch(std::int64_t value) { return core::TimePoint(seconds(value)); }
+// A value read back from the table: clamped to ±100 years, so that a damaged
+// item cannot overflow the clock's arithmetic.
+core::TimePoint from_epoch(std::int64_t value) {
+  constexpr std::int64_t kLimit = 100LL * 366 * 24 * 60 * 60;
+  return core::TimePoint(seconds(std::clamp(value, -kLimit, kLimit)));
+}
 
 std::string claim_pk(const std::string& key) { return "claim#" + key; }
 std::string cooldown_pk(const std::string& key) { return "cooldown#" + key; }

@@ -431,13 +431,23 @@ class Lifecycle::Impl {
     Requester who;
     who.user_id = record.requester_id;
     who.user_name = record.started_by;
-    if (!record.environment.empty()) {
-      const Job status{Status{record.environment}, who, runner_.new_request_id()};
-      auto reply = runner_.run(status);
-      if (reply.ok) state_now = std::move(reply.message);
+    // What the record says is read back from the table: parsed again (a known
+    // environment, a command of the grammar) before anything uses it.
+    auto parsed = runner_.parse(record.command);
+    const auto* command = std::get_if<Command>(&parsed);
+    if (command != nullptr) {
+      if (auto environment = environment_of(*command)) {
+        const Job status{Status{*environment}, who, runner_.new_request_id()};
+        auto reply = runner_.run(status);
+        if (reply.ok) state_now = std::move(reply.message);
+      }
     }
     const auto ago = std::max(duration_cast<seconds>(clock_.now() - record.started), seconds(0));
-    const auto message = views::render_orphaned(record.command, record.started_by, ago, state_now);
+    // The command as this replica describes it; a record it cannot parse is
+    // not echoed (its text came from the table).
+    const auto message =
+        views::render_orphaned(command != nullptr ? describe(*command) : std::string("a command"),
+                               record.started_by, ago, state_now);
     auto conversation = opener_ != nullptr ? opener_->reopen(record.reply_to) : nullptr;
     if (conversation) {
       conversation->finished(message);
@@ -450,6 +460,7 @@ class Lifecycle::Impl {
     inbound.who = who;
     inbound.text = record.command;
     AuditRecord audit = AuditRecord::of(inbound, runner_.backend_name());
+    if (command != nullptr) audit.describe(*command);
     audit.request_id = record.job_id;
     audit.decision = "allowed";
     audit.outcome = "orphaned";
