@@ -83,6 +83,24 @@ TEST_F(DynamoDbStateFaults, ClaimWhoseSuccessWasHiddenIsStillWon) {
   EXPECT_FALSE(state_->claim_delivery("ev-hidden", "r3", 600s, 30s)->won);
 }
 
+TEST_F(DynamoDbStateFaults, AClaimWhoseEveryAnswerWasLostIsWonByTheNextRound) {
+  // All three attempts reach the table and every answer is dropped: the
+  // claim fails, but the first write landed.
+  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_after", "drop_after", "drop_after"]})"));
+  auto lost = state_->claim_delivery("ev-unsure", "r1", 600s, 30s);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, core::ErrorCode::unavailable);
+  EXPECT_EQ(proxy_->counter("drop_after"), 3);
+  // The caller's next round (once the breaker lets calls through again)
+  // finds the claim its own, not another's.
+  clock_.advance(3s);
+  auto again = state_->claim_delivery("ev-unsure", "r1", 600s, 30s);
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_TRUE(again->won);
+  EXPECT_FALSE(again->taken_over);
+  EXPECT_FALSE(state_->claim_delivery("ev-unsure", "r2", 600s, 30s)->won);
+}
+
 TEST_F(DynamoDbStateFaults, StoreGoneFailsUnavailableWithinTheBoundAndFailingForGrows) {
   ASSERT_TRUE(state_->claim_once("before", 60s));
   dynalite_->stop();

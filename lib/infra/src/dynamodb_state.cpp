@@ -17,6 +17,8 @@ using aws::ddb::WriteResult;
 using std::chrono::seconds;
 
 constexpr std::int64_t kDaySeconds = 24 * 60 * 60;
+// Claims and marks whose outcome was lost, kept to be made again: at most this many.
+constexpr std::size_t kMaxUnsure = 10000;
 // A reported job is kept this long (for the replica that ran it to see the mark).
 constexpr std::int64_t kReportedKeepSeconds = 60 * 60;
 
@@ -245,7 +247,17 @@ core::Result<DeliveryClaim> DynamoDbState::claim_delivery(const std::string& key
                                                           seconds handling) {
   const std::int64_t now = now_seconds();
   const std::string pk = claim_pk(key);
-  const std::string token = new_token();
+  // A claim of this key whose every answer was lost (it may have been
+  // written) is made again with the same token, which then finds it its own.
+  std::string token;
+  {
+    std::lock_guard lock(unsure_mutex_);
+    if (auto unsure = unsure_claims_.find(key); unsure != unsure_claims_.end()) {
+      token = unsure->second;
+      unsure_claims_.erase(unsure);
+    }
+  }
+  if (token.empty()) token = new_token();
   aws::ddb::PutItemRequest request;
   request.table = table_;
   request.item = key_of(pk, std::string(kNoSort));
@@ -259,7 +271,12 @@ core::Result<DeliveryClaim> DynamoDbState::claim_delivery(const std::string& key
   request.condition.values = {{":now", AttributeValue::n(now)}};
   request.return_values = aws::ddb::ReturnValues::all_old;
   auto put = track(db_.put_item(request), "claim_delivery");
-  if (!put) return std::move(put).error();
+  if (!put) {
+    std::lock_guard lock(unsure_mutex_);
+    if (unsure_claims_.size() >= kMaxUnsure) unsure_claims_.clear();  // a long outage
+    unsure_claims_[key] = token;
+    return std::move(put).error();
+  }
   if (!put->condition_failed) {
     // What it replaced: a claim not expired, without an ack, by another (a
     // retry of this very write finds its own token instead).

@@ -120,6 +120,8 @@ class DynamoDbState final : public SharedState {
   /// was lost, with that mark: the next sweep takes them again.
   std::mutex unsure_mutex_;
   std::map<std::string, std::string> unsure_marks_;
+  /// Claims of a delivery whose outcome was lost, with their token.
+  std::map<std::string, std::string> unsure_claims_;
   mutable std::mutex failing_mutex_;
   std::optional<core::MonoTime> failing_since_;
 };
