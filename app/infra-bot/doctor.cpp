@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "aws/dynamodb_client.hpp"
+#include "aws/service_client.hpp"
 #include "core/clock.hpp"
 #include "core/strings.hpp"
 #include "secrets.hpp"
@@ -493,6 +495,37 @@ std::vector<Check> skipped_checks(std::string_view why) {
   return checks;
 }
 
+Check judge_state_table(const std::string& table, bool created_at_start,
+                        const std::optional<core::Result<StateTable>>& found) {
+  const auto subject = fmt::format("shared state (DynamoDB table {})", table);
+  if (!found) return skip(subject, "not checked");
+  if (!*found) {
+    const auto& error = found->error();
+    if (error.code == ErrorCode::not_found) {
+      if (created_at_start)
+        return skip(subject, "missing: `run` creates it (INFRA_STATE_CREATE_TABLE)");
+      return fail(subject, "the table does not exist",
+                  "run `infra-bot state create-table`, or set INFRA_STATE_CREATE_TABLE=true");
+    }
+    if (error.code == ErrorCode::denied) {
+      return fail(subject, error.user_message,
+                  "allow dynamodb:DescribeTable and the item actions on this table to the bot's "
+                  "role (the module's state_table does)");
+    }
+    return fail(subject, error.user_message, "");
+  }
+  const auto& described = **found;
+  if (described.status != "ACTIVE") {
+    return fail(subject, fmt::format("the table is {}", described.status),
+                "wait for it to be ACTIVE");
+  }
+  if (described.ttl_status != "ENABLED" && described.ttl_status != "ENABLING") {
+    return fail(subject, fmt::format("ACTIVE, but TTL is {}", described.ttl_status),
+                "run `infra-bot state create-table` (it turns TTL on expires_at on)");
+  }
+  return pass(subject, fmt::format("ACTIVE, TTL on {}", described.ttl_attribute));
+}
+
 std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
   std::vector<Check> checks;
 
@@ -551,6 +584,12 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
     } else {
       checks.push_back(skip("AWS identity", "not checked: no AWS credentials (above)"));
     }
+  }
+
+  // 5b. The shared state of replicas (no line for one process, in memory).
+  if (!config.state_table.empty()) {
+    checks.push_back(judge_state_table(config.state_table, config.state_create_table,
+                                       probes.state_table(config.state_table)));
   }
 
   // 6. The channels the bot posts to unasked.
@@ -661,6 +700,22 @@ class LiveProbes final : public Probes {
   std::optional<core::Result<CallerIdentity>> caller_identity() override {
     if (!caller_identity_) return std::nullopt;
     return caller_identity_(AwsContext{config_, env_, *http_, *credentials_, clock_, logger_});
+  }
+
+  std::optional<core::Result<StateTable>> state_table(const std::string& table) override {
+    aws::ServiceSettings settings;
+    settings.region = config_.aws_region;
+    settings.endpoint_url = config_.aws_endpoints.dynamodb;
+    settings.timeout = std::chrono::seconds(5);
+    auto service = aws::ServiceClient::create(aws::kDynamoDbService, settings, *http_,
+                                              *credentials_, clock_, sleeper_, logger_);
+    if (!service) return core::Result<StateTable>(service.error());
+    aws::DynamoDbClient db(std::move(service).value());
+    auto described = db.describe_table(table);
+    if (!described) return core::Result<StateTable>(described.error());
+    auto ttl = db.describe_time_to_live(table);
+    if (!ttl) return core::Result<StateTable>(ttl.error());
+    return core::Result<StateTable>(StateTable{described->status, ttl->status, ttl->attribute});
   }
 
  private:

@@ -63,6 +63,13 @@ struct CallerIdentity {
   std::string arn;
 };
 
+/// The shared state's table as DynamoDB describes it.
+struct StateTable {
+  std::string status;         ///< ACTIVE, CREATING, …
+  std::string ttl_status;     ///< ENABLED, DISABLED, …
+  std::string ttl_attribute;  ///< expires_at when enabled
+};
+
 /// What doctor asks the outside world. Each call is independent; none changes anything.
 class Probes {
  public:
@@ -82,6 +89,11 @@ class Probes {
   virtual core::Result<aws::InvokeOutcome> lambda_dry_run(const aws::FunctionRef& function) = 0;
   /// STS GetCallerIdentity; nullopt when no STS client is wired in.
   virtual std::optional<core::Result<CallerIdentity>> caller_identity() = 0;
+  /// DescribeTable and DescribeTimeToLive of INFRA_STATE_TABLE; nullopt when not wired in.
+  virtual std::optional<core::Result<StateTable>> state_table(const std::string& table) {
+    (void)table;
+    return std::nullopt;
+  }
 };
 
 // ---- decisions (pure) ------------------------------------------------------------------------
@@ -104,6 +116,10 @@ Check judge_identity(const std::optional<core::Result<CallerIdentity>>& identity
 /// (or why not), `applied` whether the value passed the variable's checks (its prefix).
 Check judge_secret(const core::SecretSetting& setting, const core::Result<std::string>& read,
                    const core::Result<void>& applied);
+/// Check 5b: the shared state's table (INFRA_STATE_TABLE): ACTIVE with TTL on expires_at.
+/// `created_at_start`: INFRA_STATE_CREATE_TABLE=true (a missing table is then made by `run`).
+Check judge_state_table(const std::string& table, bool created_at_start,
+                        const std::optional<core::Result<StateTable>>& found);
 /// Check 6: one channel (`subject` "audit channel", `variable` INFRA_AUDIT_CHANNEL…); `bot_user`
 /// names the bot in the /invite fix.
 Check judge_channel(std::string_view subject, std::string_view variable, std::string_view channel,

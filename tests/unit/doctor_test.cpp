@@ -300,6 +300,13 @@ class FakeProbes final : public app::doctor::Probes {
   std::optional<core::Result<app::doctor::CallerIdentity>> caller_identity() override {
     return caller;
   }
+  std::optional<core::Result<app::doctor::StateTable>> table;
+  std::vector<std::string> tables_asked;
+  std::optional<core::Result<app::doctor::StateTable>> state_table(
+      const std::string& name) override {
+    tables_asked.push_back(name);
+    return table;
+  }
 };
 
 core::Config lambda_config() {
@@ -318,6 +325,44 @@ std::vector<std::string> subjects(const std::vector<Check>& checks) {
   std::vector<std::string> out;
   for (const auto& check : checks) out.push_back(check.subject);
   return out;
+}
+
+TEST(DoctorJudge, StateTable) {
+  using app::doctor::StateTable;
+  using Found = std::optional<core::Result<StateTable>>;
+  const auto judge = [](const Found& found, bool create = false) {
+    return app::doctor::judge_state_table("infra-bot-state", create, found);
+  };
+  EXPECT_EQ(judge(Found(StateTable{"ACTIVE", "ENABLED", "expires_at"})),
+            (Check{Verdict::pass, "shared state (DynamoDB table infra-bot-state)",
+                   "ACTIVE, TTL on expires_at", ""}));
+  const auto missing = Found(core::Result<StateTable>(
+      core::make_error(core::ErrorCode::not_found, "AWS refused DynamoDB DescribeTable", "404")));
+  EXPECT_EQ(judge(missing).verdict, Verdict::fail);
+  EXPECT_THAT(judge(missing).fix, testing::HasSubstr("infra-bot state create-table"));
+  EXPECT_EQ(judge(missing, true).verdict, Verdict::skip) << "run creates it at start";
+  const auto denied = Found(core::Result<StateTable>(core::make_error(
+      core::ErrorCode::denied, "AWS refused DynamoDB DescribeTable: AccessDenied", "403")));
+  EXPECT_EQ(judge(denied).verdict, Verdict::fail);
+  EXPECT_THAT(judge(denied).fix, testing::HasSubstr("dynamodb:DescribeTable"));
+  EXPECT_EQ(judge(Found(StateTable{"CREATING", "DISABLED", ""})).finding, "the table is CREATING");
+  const auto no_ttl = judge(Found(StateTable{"ACTIVE", "DISABLED", ""}));
+  EXPECT_EQ(no_ttl.verdict, Verdict::fail);
+  EXPECT_EQ(no_ttl.finding, "ACTIVE, but TTL is DISABLED");
+  EXPECT_EQ(judge(std::nullopt).verdict, Verdict::skip);
+}
+
+TEST(DoctorRun, TheStateTableIsCheckedOnlyWhenOneIsConfigured) {
+  FakeProbes probes;
+  auto config = lambda_config();
+  EXPECT_THAT(subjects(app::doctor::run_checks(config, probes)),
+              testing::Not(testing::Contains(testing::HasSubstr("shared state"))));
+  config.state_table = "infra-bot-state";
+  probes.table = app::doctor::StateTable{"ACTIVE", "ENABLED", "expires_at"};
+  const auto checks = app::doctor::run_checks(config, probes);
+  EXPECT_THAT(subjects(checks), testing::Contains("shared state (DynamoDB table infra-bot-state)"));
+  EXPECT_THAT(probes.tables_asked, testing::ElementsAre("infra-bot-state"));
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
 }
 
 TEST(DoctorRun, AllGoodRunsEveryCheckInOrder) {
