@@ -66,7 +66,7 @@ struct CallerIdentity {
 /// The shared state's table as DynamoDB describes it.
 struct StateTable {
   std::string status;         ///< ACTIVE, CREATING, …
-  std::string ttl_status;     ///< ENABLED, DISABLED, …
+  std::string ttl_status;     ///< ENABLED, DISABLED, …; empty: not allowed to read it
   std::string ttl_attribute;  ///< expires_at when enabled
 };
 

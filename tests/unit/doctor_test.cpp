@@ -350,6 +350,9 @@ TEST(DoctorJudge, StateTable) {
   EXPECT_EQ(no_ttl.verdict, Verdict::fail);
   EXPECT_EQ(no_ttl.finding, "ACTIVE, but TTL is DISABLED");
   EXPECT_EQ(judge(std::nullopt).verdict, Verdict::skip);
+  const auto ttl_unread = judge(Found(StateTable{"ACTIVE", "", ""}));
+  EXPECT_EQ(ttl_unread.verdict, Verdict::pass);
+  EXPECT_THAT(ttl_unread.finding, testing::HasSubstr("DescribeTimeToLive is not allowed"));
 }
 
 TEST(DoctorRun, TheStateTableIsCheckedOnlyWhenOneIsConfigured) {
