@@ -26,6 +26,7 @@
 #include "infra/policy.hpp"
 #include "infra/simulated_backend.hpp"
 #include "infra/views.hpp"
+#include "recording_conversation.hpp"
 #include "recording_sink.hpp"
 #include "shared_memory_state.hpp"
 
@@ -52,45 +53,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
 }
 
 // What a front end would send, recorded in order; reopenable at `address`.
-class RecordingConversation final : public infra::Conversation {
- public:
-  struct Said {
-    std::string kind;  // "progress" or "finished"
-    Message message;
-  };
-  explicit RecordingConversation(std::string address) : address_(std::move(address)) {}
-
-  void progress(const Message& message) override { add("progress", message); }
-  void finished(const Message& message) override { add("finished", message); }
-  std::string address() const override { return address_; }
-
-  std::vector<Said> said() const {
-    std::lock_guard lock(mutex_);
-    return said_;
-  }
-  bool wait_finished(std::chrono::milliseconds timeout = kWait) const {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [this] {
-      for (const auto& s : said_) {
-        if (s.kind == "finished") return true;
-      }
-      return false;
-    });
-  }
-
- private:
-  void add(std::string kind, const Message& message) {
-    {
-      std::lock_guard lock(mutex_);
-      said_.push_back({std::move(kind), message});
-    }
-    changed_.notify_all();
-  }
-  const std::string address_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::vector<Said> said_;
-};
+using test::RecordingConversation;
 
 // Every reopen() with its address, and the conversation it gave.
 class RecordingOpener final : public infra::ConversationOpener {

@@ -23,6 +23,7 @@
 #include "infra/policy.hpp"
 #include "infra/simulated_backend.hpp"
 #include "infra/views.hpp"
+#include "recording_conversation.hpp"
 #include "recording_sink.hpp"
 #include "sequential_ids.hpp"
 
@@ -35,42 +36,7 @@ namespace views = infra::views;
 
 constexpr auto kWait = 5s;
 
-// What a front end would send, recorded in order.
-class RecordingConversation final : public infra::Conversation {
- public:
-  struct Said {
-    std::string kind;  // "progress" or "finished"
-    Message message;
-  };
-  void progress(const Message& message) override { add("progress", message); }
-  void finished(const Message& message) override { add("finished", message); }
-
-  std::vector<Said> said() const {
-    std::lock_guard lock(mutex_);
-    return said_;
-  }
-  bool wait_finished(std::chrono::milliseconds timeout = kWait) const {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [this] {
-      for (const auto& s : said_) {
-        if (s.kind == "finished") return true;
-      }
-      return false;
-    });
-  }
-
- private:
-  void add(std::string kind, const Message& message) {
-    {
-      std::lock_guard lock(mutex_);
-      said_.push_back({std::move(kind), message});
-    }
-    changed_.notify_all();
-  }
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::vector<Said> said_;
-};
+using test::RecordingConversation;
 
 class LifecycleTest : public testing::Test {
  protected:
