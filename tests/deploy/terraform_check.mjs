@@ -693,13 +693,8 @@ function checkIam(cfg, fail) {
 
 const TOKEN_NAME = /TOKEN|SECRET|PASSWORD|ACCESS_KEY/;
 
-// Read by the bot once issue 18's C++ side (DynamoDbState, its configuration)
-// is merged; until then not in lib/ or app/ of every branch. Drop a name from
-// here once config.cpp reads it.
-const PENDING_APP_NAMES = [];
-
 function appEnvironmentNames(project) {
-  const names = new Set(PENDING_APP_NAMES);
+  const names = new Set();
   const scan = (dir) => {
     if (!fs.existsSync(dir)) return;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
