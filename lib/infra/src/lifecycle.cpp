@@ -354,6 +354,7 @@ class Lifecycle::Impl {
     if (!replicas_) return true;
     admission.lock();
     if (!draining_) return true;
+    admission.unlock();  // the store's round trips never under the admission lock
     if (shared.recorded()) replicas_->end(job.request_id);
     return false;
   }
