@@ -241,56 +241,53 @@ Outcome<WriteResult> DynamoDbClient::write(std::string_view operation, const std
   return result;
 }
 
-Outcome<WriteResult> DynamoDbClient::put_item(const PutItemRequest& request) {
+namespace {
+
+// The body of one conditional write: the table, the item (PutItem) or key
+// (UpdateItem, DeleteItem), an update expression when there is one, the
+// condition and what comes back (ALL_OLD on a failed condition when asked).
+std::string write_body(const std::string& table, const char* item_member, const Item& item,
+                       std::string_view update, const Condition& condition,
+                       ReturnValues return_values, bool old_item_on_failure) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);
   writer.StartObject();
   writer.Key("TableName");
-  put_string(writer, request.table);
-  writer.Key("Item");
-  put_item_object(writer, request.item);
-  put_condition(writer, "ConditionExpression", request.condition.expression,
-                request.condition.names, request.condition.values);
-  put_returns(writer, request.return_values,
-              request.old_item_on_failure && !request.condition.expression.empty());
+  put_string(writer, table);
+  writer.Key(item_member);
+  put_item_object(writer, item);
+  if (!update.empty()) {
+    writer.Key("UpdateExpression");
+    put_string(writer, update);
+  }
+  put_condition(writer, "ConditionExpression", condition.expression, condition.names,
+                condition.values);
+  put_returns(writer, return_values, old_item_on_failure && !condition.expression.empty());
   writer.EndObject();
-  return write("PutItem", text_of(buffer), request.table);
+  return text_of(buffer);
+}
+
+}  // namespace
+
+Outcome<WriteResult> DynamoDbClient::put_item(const PutItemRequest& request) {
+  return write("PutItem",
+               write_body(request.table, "Item", request.item, {}, request.condition,
+                          request.return_values, request.old_item_on_failure),
+               request.table);
 }
 
 Outcome<WriteResult> DynamoDbClient::update_item(const UpdateItemRequest& request) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  writer.Key("TableName");
-  put_string(writer, request.table);
-  writer.Key("Key");
-  put_item_object(writer, request.key);
-  if (!request.update.empty()) {
-    writer.Key("UpdateExpression");
-    put_string(writer, request.update);
-  }
-  put_condition(writer, "ConditionExpression", request.condition.expression,
-                request.condition.names, request.condition.values);
-  put_returns(writer, request.return_values,
-              request.old_item_on_failure && !request.condition.expression.empty());
-  writer.EndObject();
-  return write("UpdateItem", text_of(buffer), request.table);
+  return write("UpdateItem",
+               write_body(request.table, "Key", request.key, request.update, request.condition,
+                          request.return_values, request.old_item_on_failure),
+               request.table);
 }
 
 Outcome<WriteResult> DynamoDbClient::delete_item(const DeleteItemRequest& request) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  writer.Key("TableName");
-  put_string(writer, request.table);
-  writer.Key("Key");
-  put_item_object(writer, request.key);
-  put_condition(writer, "ConditionExpression", request.condition.expression,
-                request.condition.names, request.condition.values);
-  put_returns(writer, request.return_values,
-              request.old_item_on_failure && !request.condition.expression.empty());
-  writer.EndObject();
-  return write("DeleteItem", text_of(buffer), request.table);
+  return write("DeleteItem",
+               write_body(request.table, "Key", request.key, {}, request.condition,
+                          request.return_values, request.old_item_on_failure),
+               request.table);
 }
 
 Outcome<std::vector<Item>> DynamoDbClient::query(const QueryRequest& request) {
