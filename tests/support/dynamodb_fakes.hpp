@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "aws/credentials.hpp"
 #include "aws/dynamodb_client.hpp"
@@ -224,6 +225,37 @@ class DynamoDbStack {
   aws::ThreadSleeper sleeper_;
   core::LoggerPtr logger_;
   std::unique_ptr<aws::DynamoDbClient> client_;
+};
+
+/// What the DynamoDB tests stand on: dynalite, the fault proxy in front of it,
+/// a client through the proxy and a fresh table made by create_state_table.
+class ProxiedTable {
+ public:
+  /// Starts them all; `what` names the table ("client" → infra-bot-client-…).
+  testing::AssertionResult start(std::string_view what) {
+    dynalite_ = std::make_unique<Dynalite>();
+    if (!dynalite_->ok()) return testing::AssertionFailure() << "dynalite did not start";
+    proxy_ = std::make_unique<FaultProxy>(dynalite_->endpoint(), DynamoDbStack::credentials_arg());
+    if (!proxy_->ok()) return testing::AssertionFailure() << "the fault proxy did not start";
+    stack_ = std::make_unique<DynamoDbStack>(proxy_->endpoint());
+    if (!stack_->ok()) return testing::AssertionFailure() << "no DynamoDB client";
+    table_ = unique_table_name(what);
+    auto created = infra::create_state_table(stack_->client(), table_, stack_->sleeper(),
+                                             {std::chrono::milliseconds(10), 1000});
+    if (!created) return testing::AssertionFailure() << created.error().detail;
+    return testing::AssertionSuccess();
+  }
+
+  Dynalite& dynalite() { return *dynalite_; }
+  FaultProxy& proxy() { return *proxy_; }
+  DynamoDbStack& stack() { return *stack_; }
+  const std::string& table() const { return table_; }
+
+ private:
+  std::unique_ptr<Dynalite> dynalite_;
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<DynamoDbStack> stack_;
+  std::string table_;
 };
 
 }  // namespace test

@@ -24,17 +24,7 @@ class DynamoDbClientTest : public ::testing::Test {
       GTEST_SKIP() << "no dynalite in " << test::state_node_modules()
                    << " (./dev.sh test installs it)";
     }
-    dynalite_ = std::make_unique<test::Dynalite>();
-    ASSERT_TRUE(dynalite_->ok());
-    proxy_ = std::make_unique<test::FaultProxy>(dynalite_->endpoint(),
-                                                test::DynamoDbStack::credentials_arg());
-    ASSERT_TRUE(proxy_->ok());
-    stack_ = std::make_unique<test::DynamoDbStack>(proxy_->endpoint());
-    ASSERT_TRUE(stack_->ok());
-    table_ = test::unique_table_name("client");
-    auto created =
-        infra::create_state_table(stack_->client(), table_, stack_->sleeper(), {10ms, 1000});
-    ASSERT_TRUE(created) << created.error().detail;
+    ASSERT_TRUE(db_.start("client"));
   }
 
   aws::ddb::Item key(const std::string& pk) {
@@ -43,7 +33,7 @@ class DynamoDbClientTest : public ::testing::Test {
 
   /// The last request the proxy saw with this X-Amz-Target suffix.
   rapidjson::Document last_request(std::string_view operation) {
-    auto requests = proxy_->get("/requests");
+    auto requests = db_.proxy().get("/requests");
     rapidjson::Document found;
     if (!requests.IsArray()) return found;
     for (const auto& entry : requests.GetArray()) {
@@ -55,15 +45,12 @@ class DynamoDbClientTest : public ::testing::Test {
     return found;
   }
 
-  std::unique_ptr<test::Dynalite> dynalite_;
-  std::unique_ptr<test::FaultProxy> proxy_;
-  std::unique_ptr<test::DynamoDbStack> stack_;
-  std::string table_;
+  test::ProxiedTable db_;
 };
 
 TEST_F(DynamoDbClientTest, RequestsAreJson10SignedForDynamoDb) {
   aws::ddb::PutItemRequest put;
-  put.table = table_;
+  put.table = db_.table();
   put.item = key("lock#1");
   put.item.emplace("owner", AttributeValue::s("me"));
   put.item.emplace("expires_at", AttributeValue::n(1700000100));
@@ -71,7 +58,7 @@ TEST_F(DynamoDbClientTest, RequestsAreJson10SignedForDynamoDb) {
   put.condition.expression = "attribute_not_exists(#pk) OR #e < :now";
   put.condition.names = {{"#pk", "pk"}, {"#e", "expires_at"}};
   put.condition.values = {{":now", AttributeValue::n(1700000000)}};
-  auto done = stack_->client().put_item(put);
+  auto done = db_.stack().client().put_item(put);
   ASSERT_TRUE(done) << done.error().detail;
   EXPECT_FALSE(done->condition_failed);
 
@@ -83,7 +70,7 @@ TEST_F(DynamoDbClientTest, RequestsAreJson10SignedForDynamoDb) {
       << core::json::get_string(sent, "reason").value_or("");
   auto body = core::json::parse(core::json::get_string(sent, "body").value_or(""));
   ASSERT_TRUE(body);
-  EXPECT_EQ(core::json::get_string(*body, "TableName").value_or(""), table_);
+  EXPECT_EQ(core::json::get_string(*body, "TableName").value_or(""), db_.table());
   EXPECT_EQ(core::json::get_string(*body, "ConditionExpression").value_or(""),
             "attribute_not_exists(#pk) OR #e < :now");
   EXPECT_EQ(core::json::get_string(*body, "ReturnValuesOnConditionCheckFailure").value_or(""),
@@ -94,10 +81,10 @@ TEST_F(DynamoDbClientTest, RequestsAreJson10SignedForDynamoDb) {
             R"({"#e":"expires_at","#pk":"pk"})");
   EXPECT_EQ(core::json::to_string((*body)["ExpressionAttributeValues"]),
             R"({":now":{"N":"1700000000"}})");
-  EXPECT_EQ(proxy_->counter("signature_bad"), 0);
+  EXPECT_EQ(db_.proxy().counter("signature_bad"), 0);
 
-  aws::ddb::GetItemRequest get{table_, key("lock#1"), true};
-  auto item = stack_->client().get_item(get);
+  aws::ddb::GetItemRequest get{db_.table(), key("lock#1"), true};
+  auto item = db_.stack().client().get_item(get);
   ASSERT_TRUE(item);
   ASSERT_TRUE(item->has_value());
   EXPECT_EQ((**item).at("owner").as_string(), "me");
@@ -111,36 +98,36 @@ TEST_F(DynamoDbClientTest, RequestsAreJson10SignedForDynamoDb) {
 
 TEST_F(DynamoDbClientTest, ConditionalCheckFailedIsAnAnswerNeverRetried) {
   aws::ddb::PutItemRequest put;
-  put.table = table_;
+  put.table = db_.table();
   put.item = key("once#1");
   put.condition.expression = "attribute_not_exists(#pk)";
   put.condition.names = {{"#pk", "pk"}};
-  ASSERT_FALSE(stack_->client().put_item(put)->condition_failed);
-  const auto before = proxy_->counter("requests");
-  auto second = stack_->client().put_item(put);
+  ASSERT_FALSE(db_.stack().client().put_item(put)->condition_failed);
+  const auto before = db_.proxy().counter("requests");
+  auto second = db_.stack().client().put_item(put);
   ASSERT_TRUE(second) << second.error().detail;
   EXPECT_TRUE(second->condition_failed);
-  EXPECT_EQ(proxy_->counter("requests"), before + 1);  // one attempt only
+  EXPECT_EQ(db_.proxy().counter("requests"), before + 1);  // one attempt only
 }
 
 TEST_F(DynamoDbClientTest, MissingItemAndMissingTable) {
-  auto none = stack_->client().get_item({table_, key("nothing"), true});
+  auto none = db_.stack().client().get_item({db_.table(), key("nothing"), true});
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
-  auto missing = stack_->client().get_item({"no-such-table", key("x"), true});
+  auto missing = db_.stack().client().get_item({"no-such-table", key("x"), true});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.failure().code, "ResourceNotFoundException");
   EXPECT_EQ(missing.error().code, core::ErrorCode::not_found);
 }
 
 TEST_F(DynamoDbClientTest, ThrottlingAndServerErrorsAreRetried) {
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["throttle", "error_500"]})"));
-  auto none = stack_->client().get_item({table_, key("retry"), true});
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["throttle", "error_500"]})"));
+  auto none = db_.stack().client().get_item({db_.table(), key("retry"), true});
   ASSERT_TRUE(none) << none.error().detail;
-  EXPECT_EQ(proxy_->counter("throttle"), 1);
-  EXPECT_EQ(proxy_->counter("error_500"), 1);
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["throttle", "throttle", "throttle"]})"));
-  auto throttled = stack_->client().get_item({table_, key("retry"), true});
+  EXPECT_EQ(db_.proxy().counter("throttle"), 1);
+  EXPECT_EQ(db_.proxy().counter("error_500"), 1);
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["throttle", "throttle", "throttle"]})"));
+  auto throttled = db_.stack().client().get_item({db_.table(), key("retry"), true});
   ASSERT_FALSE(throttled);
   EXPECT_EQ(throttled.failure().code, "ThrottlingException");
   EXPECT_EQ(throttled.error().code, core::ErrorCode::unavailable);
@@ -149,29 +136,30 @@ TEST_F(DynamoDbClientTest, ThrottlingAndServerErrorsAreRetried) {
 TEST_F(DynamoDbClientTest, QueryFollowsLastEvaluatedKey) {
   for (int i = 0; i < 7; ++i) {
     aws::ddb::PutItemRequest put;
-    put.table = table_;
+    put.table = db_.table();
     put.item = {{"pk", AttributeValue::s("job")}, {"sk", AttributeValue::s(std::to_string(i))}};
-    ASSERT_TRUE(stack_->client().put_item(put));
+    ASSERT_TRUE(db_.stack().client().put_item(put));
   }
   aws::ddb::QueryRequest query;
-  query.table = table_;
+  query.table = db_.table();
   query.key_condition = "#pk = :pk";
   query.names = {{"#pk", "pk"}};
   query.values = {{":pk", AttributeValue::s("job")}};
   query.page_limit = 3;
-  auto items = stack_->client().query(query);
+  auto items = db_.stack().client().query(query);
   ASSERT_TRUE(items) << items.error().detail;
   EXPECT_EQ(items->size(), 7u);
 }
 
 TEST_F(DynamoDbClientTest, CreateStateTableIsIdempotent) {
   // SetUp created it: once more finds it and its TTL.
-  auto again = infra::create_state_table(stack_->client(), table_, stack_->sleeper(), {10ms, 1000});
+  auto again = infra::create_state_table(db_.stack().client(), db_.table(), db_.stack().sleeper(),
+                                         {10ms, 1000});
   ASSERT_TRUE(again) << again.error().detail;
   EXPECT_FALSE(again->created);
   EXPECT_FALSE(again->ttl_enabled_now);
   EXPECT_EQ(again->ttl_attribute, "expires_at");
-  auto ttl = stack_->client().describe_time_to_live(table_);
+  auto ttl = db_.stack().client().describe_time_to_live(db_.table());
   ASSERT_TRUE(ttl);
   EXPECT_EQ(ttl->status, "ENABLED");
   EXPECT_EQ(ttl->attribute, "expires_at");
@@ -190,20 +178,22 @@ TEST_F(DynamoDbClientTest, CreateStateTableFromTwoThreadsAtOnce) {
   core::Result<infra::StateTableReport> first = infra::StateTableReport{};
   core::Result<infra::StateTableReport> second = infra::StateTableReport{};
   std::thread a([&] {
-    first = infra::create_state_table(stack_->client(), table, stack_->sleeper(), {10ms, 1000});
+    first =
+        infra::create_state_table(db_.stack().client(), table, db_.stack().sleeper(), {10ms, 1000});
   });
   std::thread b([&] {
-    second = infra::create_state_table(stack_->client(), table, stack_->sleeper(), {10ms, 1000});
+    second =
+        infra::create_state_table(db_.stack().client(), table, db_.stack().sleeper(), {10ms, 1000});
   });
   a.join();
   b.join();
   ASSERT_TRUE(first) << first.error().detail;
   ASSERT_TRUE(second) << second.error().detail;
   EXPECT_EQ(first->created + second->created, 1);
-  auto described = stack_->client().describe_table(table);
+  auto described = db_.stack().client().describe_table(table);
   ASSERT_TRUE(described);
   EXPECT_EQ(described->status, "ACTIVE");
-  auto ttl = stack_->client().describe_time_to_live(table);
+  auto ttl = db_.stack().client().describe_time_to_live(table);
   ASSERT_TRUE(ttl);
   EXPECT_EQ(ttl->status, "ENABLED");
 }

@@ -20,37 +20,24 @@ class DynamoDbStateFaults : public ::testing::Test {
       GTEST_SKIP() << "no dynalite in " << test::state_node_modules()
                    << " (./dev.sh test installs it)";
     }
-    dynalite_ = std::make_unique<test::Dynalite>();
-    ASSERT_TRUE(dynalite_->ok());
-    proxy_ = std::make_unique<test::FaultProxy>(dynalite_->endpoint(),
-                                                test::DynamoDbStack::credentials_arg());
-    ASSERT_TRUE(proxy_->ok());
-    stack_ = std::make_unique<test::DynamoDbStack>(proxy_->endpoint());
-    ASSERT_TRUE(stack_->ok());
-    table_ = test::unique_table_name("faults");
-    auto created =
-        infra::create_state_table(stack_->client(), table_, stack_->sleeper(), {10ms, 1000});
-    ASSERT_TRUE(created) << created.error().detail;
-    state_ =
-        std::make_unique<infra::DynamoDbState>(stack_->client(), table_, clock_, stack_->logger());
+    ASSERT_TRUE(db_.start("faults"));
+    state_ = std::make_unique<infra::DynamoDbState>(db_.stack().client(), db_.table(), clock_,
+                                                    db_.stack().logger());
   }
 
   core::ManualClock clock_;
-  std::unique_ptr<test::Dynalite> dynalite_;
-  std::unique_ptr<test::FaultProxy> proxy_;
-  std::unique_ptr<test::DynamoDbStack> stack_;
-  std::string table_;
+  test::ProxiedTable db_;
   std::unique_ptr<infra::DynamoDbState> state_;
 };
 
 TEST_F(DynamoDbStateFaults, ServerErrorsAndThrottlingAreRetried) {
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["error_500", "throttle"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["error_500", "throttle"]})"));
   auto claim = state_->claim_delivery("ev1", "r1", 600s, 30s);
   ASSERT_TRUE(claim) << claim.error().detail;
   EXPECT_TRUE(claim->won);
   EXPECT_EQ(state_->failing_for(), 0ms);
   // Random faults at a fixed seed: every call still gets its answer.
-  ASSERT_TRUE(proxy_->configure(R"({"error_500_rate": 0.2, "throttle_rate": 0.2, "seed": 7})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"error_500_rate": 0.2, "throttle_rate": 0.2, "seed": 7})"));
   for (int i = 0; i < 10; ++i) {
     auto once = state_->claim_once("k" + std::to_string(i), 60s);
     if (!once) {
@@ -60,37 +47,37 @@ TEST_F(DynamoDbStateFaults, ServerErrorsAndThrottlingAreRetried) {
     }
     EXPECT_TRUE(*once);
   }
-  EXPECT_GT(proxy_->counter("error_500") + proxy_->counter("throttle"), 2);
+  EXPECT_GT(db_.proxy().counter("error_500") + db_.proxy().counter("throttle"), 2);
 }
 
 TEST_F(DynamoDbStateFaults, ClaimWhoseSuccessWasHiddenIsStillWon) {
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_after"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["drop_after"]})"));
   auto claim = state_->claim_delivery("ev-hidden", "r1", 600s, 30s);
   ASSERT_TRUE(claim) << claim.error().detail;
   EXPECT_TRUE(claim->won);
-  EXPECT_EQ(proxy_->counter("drop_after"), 1);
+  EXPECT_EQ(db_.proxy().counter("drop_after"), 1);
   // …and nobody else wins it.
   EXPECT_FALSE(state_->claim_delivery("ev-hidden", "r2", 600s, 30s)->won);
   // The same for a one-time claim and a lock.
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_after"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["drop_after"]})"));
   EXPECT_TRUE(*state_->claim_once("confirm", 60s));
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_after"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["drop_after"]})"));
   auto lock = state_->acquire_lock("dev/services",
                                    {"job-1", "r1", "stop dev", "@alice", clock_.now()}, 60s);
   ASSERT_TRUE(lock);
   EXPECT_FALSE(lock->has_value());
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_before"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["drop_before"]})"));
   EXPECT_FALSE(state_->claim_delivery("ev-hidden", "r3", 600s, 30s)->won);
 }
 
 TEST_F(DynamoDbStateFaults, AClaimWhoseEveryAnswerWasLostIsWonByTheNextRound) {
   // All three attempts reach the table and every answer is dropped: the
   // claim fails, but the first write landed.
-  ASSERT_TRUE(proxy_->configure(R"({"script": ["drop_after", "drop_after", "drop_after"]})"));
+  ASSERT_TRUE(db_.proxy().configure(R"({"script": ["drop_after", "drop_after", "drop_after"]})"));
   auto lost = state_->claim_delivery("ev-unsure", "r1", 600s, 30s);
   ASSERT_FALSE(lost);
   EXPECT_EQ(lost.error().code, core::ErrorCode::unavailable);
-  EXPECT_EQ(proxy_->counter("drop_after"), 3);
+  EXPECT_EQ(db_.proxy().counter("drop_after"), 3);
   // The caller's next round (once the breaker lets calls through again)
   // finds the claim its own, not another's.
   clock_.advance(3s);
@@ -103,14 +90,14 @@ TEST_F(DynamoDbStateFaults, AClaimWhoseEveryAnswerWasLostIsWonByTheNextRound) {
 
 TEST_F(DynamoDbStateFaults, StoreGoneFailsUnavailableWithinTheBoundAndFailingForGrows) {
   ASSERT_TRUE(state_->claim_once("before", 60s));
-  dynalite_->stop();
+  db_.dynalite().stop();
   core::SystemClock real;  // an upper-bound sanity check only
   const auto started = real.monotonic();
   auto claim = state_->claim_delivery("ev-down", "r1", 600s, 30s);
   const auto took = real.monotonic() - started;
   ASSERT_FALSE(claim);
   EXPECT_EQ(claim.error().code, core::ErrorCode::unavailable);
-  EXPECT_NE(claim.error().user_message.find(table_), std::string::npos);
+  EXPECT_NE(claim.error().user_message.find(db_.table()), std::string::npos);
   EXPECT_LT(took, 10s);
   EXPECT_EQ(state_->failing_for(), 0ms);  // the test clock has not moved yet
   clock_.advance(5s);
@@ -123,11 +110,11 @@ TEST_F(DynamoDbStateFaults, StoreGoneFailsUnavailableWithinTheBoundAndFailingFor
 TEST_F(DynamoDbStateFaults, UnreachableEndpointFailsUnavailable) {
   // A port nothing listens on (the proxy's upstream once dynalite is gone is
   // tested above); here the client itself cannot connect.
-  const std::string dead = dynalite_->endpoint();
-  dynalite_->stop();
+  const std::string dead = db_.dynalite().endpoint();
+  db_.dynalite().stop();
   test::DynamoDbStack direct(dead);
   ASSERT_TRUE(direct.ok());
-  infra::DynamoDbState state(direct.client(), table_, clock_, direct.logger());
+  infra::DynamoDbState state(direct.client(), db_.table(), clock_, direct.logger());
   auto value = state.shared_value("signing-key", "secret-value");
   ASSERT_FALSE(value);
   EXPECT_EQ(value.error().code, core::ErrorCode::unavailable);
