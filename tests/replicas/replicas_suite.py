@@ -42,7 +42,12 @@ Checks (exit 1 when one fails, 2 when the run could not start):
     "Still working on" progress post is not one), or by a survivor's report ("The bot restarted
     while `<command>` ran") when the replica running it was killed (reads too: a `status` killed
     mid-call is counted apart as killed_reads_unanswered, and fails the run); the envelopes of one command
-    never carry two different ack payloads; a report only for a job whose replica was killed;
+    never carry two different ack payloads; a report only for a job whose replica was killed.
+    One double answer is counted apart, not failed, and only on evidence: the replica that ran
+    the job posted its final and was killed within 5 s, before it removed the job's record (one
+    state call); a survivor then reports the job too (killed_after_answering). Posting and
+    removing are two effects no process can make one; the design answers twice rather than
+    never;
   - zero duplicate changes: at most one mutating Lambda invocation per command (an invocation is
     tied to its command by requested_by.channel_id, unique per command; the Lambda's request_id
     is made by each replica and cannot tell a duplicate, and user_name is looked up);
@@ -210,6 +215,7 @@ class Tracker:
         self.invocations = {}        # seq -> dict
         self.in_flight = {}          # seq -> dict (mutating, not yet answering)
         self.any_in_flight = {}      # seq -> {"slot", "t_start"}: reads and changes
+        self.reads = {}              # seq -> {"slot", "t_start"} of every read
         self.in_flight_by_lock = collections.defaultdict(set)
         self.violations = []         # (lock, seq new, [seqs in flight])
         self.max_concurrency = collections.Counter()
@@ -322,6 +328,7 @@ class Tracker:
                 if c is not None:
                     c.read_invocations.append(record.get("seq"))
                     self.any_in_flight[record.get("seq")] = {"slot": slot, "t_start": t}
+                    self.reads[record.get("seq")] = {"slot": slot, "t_start": t}
                 return
             env = payload.get("environment")
             inv = {"seq": record.get("seq"), "function": function, "action": action, "env": env,
@@ -873,6 +880,24 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
                                     len(command.finals), len(command.reports),
                                     command.invocations, detail))
 
+    def killed_after_answering(c, calls):
+        """The replica that ran c's job posted its final, then was killed within 5 s, before
+        it removed the job's record: the survivor's report is then a second answer."""
+        if not c.finals or not c.reports:
+            return False
+        runs = [calls[s] for s in c.invocations if s in calls]
+        runs += [tracker.reads[s] for s in c.read_invocations if s in tracker.reads]
+        t_final = min(t for t, _ in c.finals)
+        t_report = min(t for t, _ in c.reports)
+        for t_kill, slot, _ in kills:
+            # The killed process itself ran the job (its slot is refilled 2 s after the kill);
+            # the final was seen before the kill (1 s for the fake's event to reach the driver)
+            # and at most 5 s before it; the report came after it.
+            if (any(run["slot"] == slot and run["t_start"] < t_kill for run in runs) and
+                    t_final - 1.0 <= t_kill <= t_final + 5.0 and t_report > t_kill):
+                return True
+        return False
+
     with tracker.lock:
         invocations = dict(tracker.invocations)
         for c in commands:
@@ -915,19 +940,24 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
             if working:
                 out["accepted"] += 1
                 answers = len(c.finals) + len(c.reports)
+                after_answering = killed_after_answering(c, invocations)
                 if answers == 0:
                     flag("unanswered", c, "killed job" if killed_job else "")
                     if killed_job and not c.invocations:
                         out["killed_reads_unanswered"] += 1
                 elif answers > 1:
-                    flag("answered_twice", c)
+                    if after_answering:
+                        out["killed_after_answering"] += 1
+                    else:
+                        flag("answered_twice", c)
                 if c.reports:
                     out["survivor_reports"] += 1
                     # A job whose replica was killed before it reached the Lambda (accepted,
                     # then killed; its delivery taken over by another replica, which acks
                     # it as working): a kill after the command's first push.
-                    legit = killed_job or (not c.invocations and c.t_sent is not None and
-                                           any(t >= c.t_sent for t in kill_times))
+                    legit = killed_job or after_answering or (
+                        not c.invocations and c.t_sent is not None and
+                        any(t >= c.t_sent for t in kill_times))
                     if not legit:
                         flag("report_for_a_live_job", c)
                 if killed_job and not c.reports and c.finals:
@@ -1048,9 +1078,10 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
     print("faults              kill -9 %s; SIGTERM %s (exits %s); DynamoDB bursts %s; skipped %d"
           % (summary["kills"], summary["sigterms"], replicas.sigterm_exits, dict(bursts),
              tracker.counts["faults_skipped"]))
-    print("jobs on killed      %d (answered before the kill %d; reads among the unanswered %d)"
+    print("jobs on killed      %d (answered before the kill %d; reads among the unanswered %d); "
+          "answered, then killed before removing the record (reported again) %d"
           % (out["jobs_on_killed_replicas"], out["killed_job_answered_before_the_kill"],
-             out["killed_reads_unanswered"]))
+             out["killed_reads_unanswered"], out["killed_after_answering"]))
     print("ack latency         p50 %.2f ms p99 %.2f ms (n %d); %.1f commands/s pushed; "
           "bot CPU %.0f us/command"
           % (summary["ack_latency_ms"]["p50"], summary["ack_latency_ms"]["p99"],
