@@ -19,7 +19,7 @@ packages=(
   libboost-dev libssl-dev libwebsocketpp-dev rapidjson-dev libcurl4-openssl-dev
   libfmt-dev libspdlog-dev libcli11-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-botocore python3-websockets python3-prometheus-client openssl
+  python3 python3-botocore python3-websockets python3-aiohttp python3-prometheus-client openssl
 )
 
 # Only for `./dev.sh fuzz`: clang's libFuzzer and sanitizer runtimes, and the symbolizer.
