@@ -43,6 +43,7 @@
 #include "core/scheduler.hpp"
 #include "core/status_server.hpp"
 #include "core/strings.hpp"
+#include "discord_stack.hpp"
 #include "doctor.hpp"
 #include "infra/aws_backend.hpp"
 #include "infra/command_runner.hpp"
@@ -310,7 +311,13 @@ void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketMod
   });
 }
 
-core::StatusResponse status_page(std::string_view path, const slack::SocketModeClient& client,
+// The front ends /readyz covers: those configured and not stopped for good.
+struct FrontEnds {
+  const slack::SocketModeClient* slack = nullptr;
+  const app::DiscordStack* discord = nullptr;
+};
+
+core::StatusResponse status_page(std::string_view path, FrontEnds fronts,
                                  const infra::SharedState& state,
                                  const core::metrics::Registry& metrics, core::MetricsMode mode) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
@@ -322,8 +329,16 @@ core::StatusResponse status_page(std::string_view path, const slack::SocketModeC
               fmt::format("not ready: the shared state ({}) has failed for {} s\n", state.name(),
                           std::chrono::duration_cast<std::chrono::seconds>(failing).count())};
     }
-    if (client.ready()) return {200, "text/plain; charset=utf-8", "ready\n"};
-    return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
+    if (fronts.slack == nullptr && fronts.discord == nullptr) {
+      return {503, "text/plain; charset=utf-8", "not ready: no chat front end is running\n"};
+    }
+    if (fronts.slack != nullptr && !fronts.slack->ready()) {
+      return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
+    }
+    if (fronts.discord != nullptr && !fronts.discord->ready()) {
+      return {503, "text/plain; charset=utf-8", "not ready: no Discord Gateway session yet\n"};
+    }
+    return {200, "text/plain; charset=utf-8", "ready\n"};
   }
   if (path == "/metrics" && mode == core::MetricsMode::off) {
     return {404, "text/plain; charset=utf-8", "not found: metrics are off (INFRA_METRICS=off)\n"};
@@ -407,39 +422,53 @@ int run_service(const core::Environment& env) {
   infra::CommandRunner runner(infra::RunnerSettings::from(*config), policy, metered, clock, ids,
                               logger);
 
+  // The chats this process serves: Slack, Discord or both (issue 17). Both share the policy,
+  // the backends, the audit and, through the state, one lock per environment.
+  const bool use_slack = config->slack_configured;
+  const bool use_discord = config->discord_configured;
+  const bool across_front_ends = use_slack && use_discord;
+
   auto slack_http = core::http::make_curl_client(core::http::CurlSettings{config->ssl_cert_file});
   slack::WebApiSettings web_settings;
   web_settings.bot_token = config->slack_bot_token;
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
-  // The workspace the token belongs to: envelopes from any other are ignored.
-  auto identity = web.auth_test();
-  if (!identity) {
-    logger->critical(
-        "Slack auth.test failed, so the bot cannot tell its workspace: {}",
-        identity.error().detail.empty() ? identity.error().user_message : identity.error().detail);
-    return kExitFailure;
-  }
-  auto app_settings = slack_front::AppSettings::from(*config);
-  app_settings.workspace.team_id = identity->team_id;
-  app_settings.workspace.bot_user_id = identity->user_id;
-  app_settings.redactor = redactor;
-  app_settings.state = &state;
-  app_settings.replica = replica;
-  if (state.shared() && app_settings.signing_key.empty()) {
-    // A modal opened through one replica is submitted to any: one key for all.
-    auto key = state.shared_value("metadata signing key", core::MetadataSigner::random_key());
-    if (!key) {
-      logger->critical("shared state: the signing key could not be read: {}",
-                       key.error().detail.empty() ? key.error().user_message : key.error().detail);
+  std::string team_id = "-";
+  std::optional<slack_front::AppSettings> app_settings;
+  if (use_slack) {
+    // The workspace the token belongs to: envelopes from any other are ignored.
+    auto identity = web.auth_test();
+    if (!identity) {
+      logger->critical("Slack auth.test failed, so the bot cannot tell its workspace: {}",
+                       identity.error().detail.empty() ? identity.error().user_message
+                                                       : identity.error().detail);
       return kExitFailure;
     }
-    app_settings.signing_key = std::move(key).value();
+    team_id = identity->team_id;
+    app_settings = slack_front::AppSettings::from(*config);
+    app_settings->workspace.team_id = identity->team_id;
+    app_settings->workspace.bot_user_id = identity->user_id;
+    app_settings->redactor = redactor;
+    app_settings->state = &state;
+    app_settings->across_front_ends = across_front_ends;
+    app_settings->replica = replica;
+    if (state.shared() && app_settings->signing_key.empty()) {
+      // A modal opened through one replica is submitted to any: one key for all.
+      auto key = state.shared_value("metadata signing key", core::MetadataSigner::random_key());
+      if (!key) {
+        logger->critical(
+            "shared state: the signing key could not be read: {}",
+            key.error().detail.empty() ? key.error().user_message : key.error().detail);
+        return kExitFailure;
+      }
+      app_settings->signing_key = std::move(key).value();
+    }
   }
   // What main itself posts (expiry notices) passes the redactor too.
   slack::RedactingWebApi safe_web(web, redactor);
   // The one io thread (design §1): the sockets, and every timer of the service (Socket Mode
-  // keep-alive and reconnects, progress of long jobs, the wait for an ack to be written).
+  // keep-alive and reconnects, the Discord Gateway's heartbeats, progress of long jobs, the
+  // wait for an ack to be written).
   auto transport = slack::make_asio_transport(clock);
   transport->start();
   audit_sink->on_first_pending([&transport, weak = std::weak_ptr(audit_sink)] {
@@ -447,14 +476,24 @@ int run_service(const core::Environment& env) {
       if (auto sink = weak.lock()) sink->flush();
     });
   });
-  slack_front::App app(std::move(app_settings), runner, web, *transport, clock, metrics, logger,
-                       audit);
+  std::optional<slack_front::App> app;
+  if (use_slack) {
+    app.emplace(std::move(*app_settings), runner, web, *transport, clock, metrics, logger, audit);
+  }
+  core::SystemRandom random;
+  std::unique_ptr<app::DiscordStack> discord;
+  if (use_discord) {
+    discord = std::make_unique<app::DiscordStack>(
+        *config, runner, state, across_front_ends, replica,
+        app::DiscordStack::Seams{*transport, *transport, random, clock, metrics}, logger, audit,
+        redactor);
+  }
 
   // Expired allow-list entries: removed and announced, one notice each.
   infra::WhitelistSweeper sweeper(
       metered, config->environments, clock,
       [&](const infra::WhitelistEntry& entry, std::string_view environment) {
-        if (config->notify_channel.empty()) return;
+        if (config->notify_channel.empty() || !use_slack) return;
         // Every replica sweeps; the first to claim an expiry announces it.
         if (auto first = state.claim_once(
                 fmt::format("expiry {} {} {}", environment, entry.cidr,
@@ -473,7 +512,6 @@ int run_service(const core::Environment& env) {
       },
       logger);
 
-  ServiceListener listener(app, logger);
   slack::SocketModeSettings socket_settings;
   socket_settings.app_token = config->slack_app_token;
   socket_settings.api_url = config->slack_api_url;
@@ -483,14 +521,19 @@ int run_service(const core::Environment& env) {
   // redelivery of an envelope this one left unacked (its claimant died) must
   // reach them again, not be dropped here as seen.
   if (state.shared()) socket_settings.dedupe_window = std::chrono::minutes(0);
-  auto opener = slack::make_http_connection_opener(
-      slack::HttpOpenerSettings{config->slack_app_token, config->slack_api_url}, *slack_http,
-      *transport);
-  core::SystemRandom random;
-  slack::SocketModeClient client(socket_settings, *transport, *transport, *opener, random, listener,
-                                 logger);
-  listener.attach(client);
-  add_socket_metrics(metrics, client);
+  std::unique_ptr<ServiceListener> listener;
+  std::unique_ptr<slack::ConnectionOpener> opener;
+  std::unique_ptr<slack::SocketModeClient> client;
+  if (use_slack) {
+    listener = std::make_unique<ServiceListener>(*app, logger);
+    opener = slack::make_http_connection_opener(
+        slack::HttpOpenerSettings{config->slack_app_token, config->slack_api_url}, *slack_http,
+        *transport);
+    client = std::make_unique<slack::SocketModeClient>(socket_settings, *transport, *transport,
+                                                       *opener, random, *listener, logger);
+    listener->attach(*client);
+    add_socket_metrics(metrics, *client);
+  }
   // INFRA_METRICS=emf: the metrics as CloudWatch EMF lines on stdout (the task's log stream),
   // every interval, and once more at exit. On a thread of their own: a stdout that blocks (a
   // full log driver) must not hold up the io thread's acks.
@@ -501,10 +544,16 @@ int run_service(const core::Environment& env) {
     emf.emplace(metrics, *emf_thread, clock, config->metrics_interval, core::emf::stdout_sink());
   }
 
+  // A front end that stopped for good (a revoked token) is left out; the others go on.
+  std::atomic<bool> slack_alive{use_slack};
+  std::atomic<bool> discord_alive{use_discord};
   core::StatusServer status(
       core::StatusServerSettings{config->health_address, config->health_port},
       [&](std::string_view path) {
-        return status_page(path, client, state, metrics, config->metrics_mode);
+        return status_page(path,
+                           FrontEnds{use_slack && slack_alive ? client.get() : nullptr,
+                                     use_discord && discord_alive ? discord.get() : nullptr},
+                           state, metrics, config->metrics_mode);
       },
       logger);
   if (auto started = status.start(); !started) {
@@ -512,18 +561,22 @@ int run_service(const core::Environment& env) {
     return kExitFailure;
   }
   logger->info(
-      "infra-bot {} starting: backend={} environments={} protected={} connections={} "
-      "workspace={} access={}{} state={} replica={}",
-      INFRA_BOT_VERSION, backend->name(), fmt::join(config->environments, ","),
+      "infra-bot {} starting: chats={} backend={} environments={} protected={} connections={} "
+      "workspace={} guild={} access={}{} state={} replica={}",
+      INFRA_BOT_VERSION,
+      use_slack && use_discord ? "slack,discord" : (use_slack ? "slack" : "discord"),
+      backend->name(), fmt::join(config->environments, ","),
       config->protected_environments.empty()
           ? std::string("none")
           : fmt::format("{}", fmt::join(config->protected_environments, ",")),
-      config->socket_connections, identity->team_id,
+      config->socket_connections, team_id,
+      config->discord_guild_id.empty() ? std::string("-") : config->discord_guild_id,
       config->allow_everyone && config->allowed_users.empty() && config->allowed_channels.empty()
           ? "everyone"
           : "allow-lists",
       config->allow_guests ? " (guests allowed)" : "", state.name(), replica);
-  client.start();
+  if (client) client->start();
+  if (discord) discord->start();
   // Without an IP whitelist Lambda there is no allow-list to sweep.
   const bool has_whitelist =
       config->backend != core::BackendKind::lambda || (refs && refs->whitelist);
@@ -542,7 +595,15 @@ int run_service(const core::Environment& env) {
                    signal == SIGTERM ? "SIGTERM" : "SIGINT", config->drain_timeout.count());
       break;
     }
-    if (listener.fatal()) {
+    if (slack_alive && listener->fatal()) {
+      slack_alive = false;
+      logger->error("slack: stopped for good; {}", discord_alive ? "Discord goes on" : "exiting");
+    }
+    if (discord_alive && discord->fatal()) {
+      discord_alive = false;
+      logger->error("discord: stopped for good; {}", slack_alive ? "Slack goes on" : "exiting");
+    }
+    if (!slack_alive && !discord_alive) {
       exit_code = kExitFailure;
       break;
     }
@@ -550,19 +611,34 @@ int run_service(const core::Environment& env) {
   // Stop taking work while the sockets stay open, so a command typed now is
   // really answered "restarting, run it again" (and other envelopes stay
   // unacked for Slack to deliver to the next task); close them only after.
-  app.begin_drain();
+  if (app) app->begin_drain();
+  if (discord) discord->front().begin_drain();
   sweeper.request_stop();  // no new sweep; one in progress ends after its environment
-  const auto report = app.drain(config->drain_timeout);
-  {
+  infra::DrainReport report;
+  const auto drain_started = clock.monotonic();
+  if (app) report = app->drain(config->drain_timeout);
+  if (discord) {
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic() - drain_started);
+    const auto left = std::max(
+        std::chrono::milliseconds(500),
+        std::chrono::duration_cast<std::chrono::milliseconds>(config->drain_timeout) - spent);
+    const auto more = discord->front().drain(left);
+    report.finished += more.finished;
+    report.interrupted += more.interrupted;
+    report.handed_over += more.handed_over;
+  }
+  if (client) {
     // Close frames on every socket; cut after close_timeout (+1.5 s) by the client itself.
     auto closed = std::make_shared<std::promise<void>>();
     auto done = closed->get_future();
-    client.stop([closed] { closed->set_value(); });
+    client->stop([closed] { closed->set_value(); });
     if (done.wait_for(socket_settings.close_timeout + std::chrono::seconds(2)) !=
         std::future_status::ready) {
       logger->warn("socket mode: sockets still closing at exit; dropping them");
     }
   }
+  if (discord) discord->stop(std::chrono::seconds(3));
   audit_sink->on_first_pending({});
   transport->stop_and_join();
   if (emf) {

@@ -87,6 +87,27 @@ std::vector<std::string> read_ids(const Environment& env, std::string_view name,
   return ids;
 }
 
+bool is_snowflake(std::string_view id) {
+  return id.size() >= 17 && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Discord role and channel IDs (snowflakes), comma-separated.
+std::vector<std::string> read_snowflakes(const Environment& env, std::string_view name,
+                                         Problems& problems) {
+  auto text = read(env, name);
+  if (!text) return {};
+  auto ids = split_list(*text);
+  for (const auto& id : ids) {
+    if (!is_snowflake(id)) {
+      problems.add(name, fmt::format("\"{}\" is not a Discord ID (17 to 20 digits, such as "
+                                     "1234567890123456789)",
+                                     id));
+    }
+  }
+  return ids;
+}
+
 bool is_http_url(std::string_view url) {
   return url.starts_with("https://") || url.starts_with("http://");
 }
@@ -149,6 +170,7 @@ std::vector<std::string> Config::secrets() const {
   std::vector<std::string> out;
   if (!slack_app_token.empty()) out.push_back(slack_app_token);
   if (!slack_bot_token.empty()) out.push_back(slack_bot_token);
+  if (!discord_bot_token.empty()) out.push_back(discord_bot_token);
   return out;
 }
 
@@ -157,8 +179,33 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   Problems problems;
 
   const bool service = mode == RunMode::service;
-  read_token(env, "SLACK_APP_TOKEN", "xapp-", service, &Config::slack_app_token, config, problems);
-  read_token(env, "SLACK_BOT_TOKEN", "xoxb-", service, &Config::slack_bot_token, config, problems);
+  // `run` serves Slack, Discord or both: the Slack tokens are required unless
+  // Discord is configured, and then only together.
+  config.discord_configured = read(env, "DISCORD_BOT_TOKEN").has_value();
+  const bool slack_given =
+      read(env, "SLACK_APP_TOKEN").has_value() || read(env, "SLACK_BOT_TOKEN").has_value();
+  const bool slack_required = service && (slack_given || !config.discord_configured);
+  read_token(env, "SLACK_APP_TOKEN", "xapp-", slack_required, &Config::slack_app_token, config,
+             problems);
+  read_token(env, "SLACK_BOT_TOKEN", "xoxb-", slack_required, &Config::slack_bot_token, config,
+             problems);
+  config.slack_configured =
+      read(env, "SLACK_APP_TOKEN").has_value() && read(env, "SLACK_BOT_TOKEN").has_value();
+  if (config.discord_configured) {
+    // Discord's bot tokens have no fixed prefix.
+    read_token(env, "DISCORD_BOT_TOKEN", "", false, &Config::discord_bot_token, config, problems);
+    config.discord_guild_id = read(env, "DISCORD_GUILD_ID").value_or("");
+    if (config.discord_guild_id.empty()) {
+      if (service) {
+        problems.add("DISCORD_GUILD_ID",
+                     "required with DISCORD_BOT_TOKEN: the ID of the one Discord server (guild) "
+                     "infra-bot serves; other servers and direct messages are refused");
+      }
+    } else if (!is_snowflake(config.discord_guild_id)) {
+      problems.add("DISCORD_GUILD_ID", fmt::format("\"{}\" is not a Discord ID (17 to 20 digits)",
+                                                   config.discord_guild_id));
+    }
+  }
 
   config.allow_insecure_endpoints =
       read_bool(env, "INFRA_ALLOW_INSECURE_ENDPOINTS", problems).value_or(false);
@@ -178,6 +225,16 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     } else {
       config.slack_api_url = *url;
       if (!config.slack_api_url.ends_with('/')) config.slack_api_url += '/';
+    }
+  }
+  if (auto url = read(env, "DISCORD_API_URL")) {
+    if (!is_http_url(*url) || !scheme_allowed(*url)) {
+      problems.add("DISCORD_API_URL",
+                   "must be an https:// URL such as https://discord.com/api/v10 (http:// only "
+                   "with INFRA_ALLOW_INSECURE_ENDPOINTS=true, for local tests)");
+    } else {
+      config.discord_api_url = *url;
+      while (config.discord_api_url.ends_with('/')) config.discord_api_url.pop_back();
     }
   }
   // At most 4: Slack allows 10 Socket Mode connections per app (more get
@@ -406,6 +463,10 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     }
   }
 
+  config.discord_allowed_roles = read_snowflakes(env, "INFRA_DISCORD_ALLOWED_ROLES", problems);
+  config.discord_admin_roles = read_snowflakes(env, "INFRA_DISCORD_ADMIN_ROLES", problems);
+  config.discord_allowed_channels =
+      read_snowflakes(env, "INFRA_DISCORD_ALLOWED_CHANNELS", problems);
   config.allowed_users = read_ids(env, "INFRA_ALLOWED_USERS", "UW", "U012ABCDEF", problems);
   config.allowed_channels = read_ids(env, "INFRA_ALLOWED_CHANNELS", "CGD", "C012ABCDEF", problems);
   config.admin_users = read_ids(env, "INFRA_ADMIN_USERS", "UW", "U012ABCDEF", problems);
@@ -413,8 +474,16 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   config.allow_guests = read_bool(env, "INFRA_ALLOW_GUESTS", problems).value_or(false);
   // Closed unless opened: a service nobody scoped would let every member of
   // the workspace act on every environment.
-  if (service && config.allowed_users.empty() && config.allowed_channels.empty() &&
+  if (service && config.discord_configured && config.discord_allowed_roles.empty() &&
+      config.discord_admin_roles.empty() && config.discord_allowed_channels.empty() &&
       !config.allow_everyone) {
+    problems.add("INFRA_DISCORD_ALLOWED_ROLES",
+                 "set INFRA_DISCORD_ALLOWED_ROLES or INFRA_DISCORD_ALLOWED_CHANNELS to say who may "
+                 "use /infra on Discord, or INFRA_ALLOW_EVERYONE=true to let every member of the "
+                 "server use it");
+  }
+  if (service && (config.slack_configured || !config.discord_configured) &&
+      config.allowed_users.empty() && config.allowed_channels.empty() && !config.allow_everyone) {
     problems.add("INFRA_ALLOWED_USERS",
                  "set INFRA_ALLOWED_USERS or INFRA_ALLOWED_CHANNELS to say who may use /infra, "
                  "or INFRA_ALLOW_EVERYONE=true to let every member of the workspace use it");

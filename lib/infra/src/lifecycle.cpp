@@ -82,7 +82,9 @@ class Lifecycle::Impl {
     metrics_.declare_counter("infra_jobs_total", "Jobs finished, by action and outcome");
     metrics_.declare_gauge("infra_jobs_running", "Jobs running or queued");
     jobs_running_ = metrics_.gauge("infra_jobs_running");
-    if (replication.state != nullptr && replication.state->shared()) {
+    if (replication.state != nullptr &&
+        (replication.state->shared() || replication.across_front_ends)) {
+      survivors_ = replication.state->shared();
       replicas_ = std::make_shared<ReplicaJobs>(
           *replication.state,
           ReplicaSettings{replication.replica, replication.lease, replication.heartbeat,
@@ -279,7 +281,7 @@ class Lifecycle::Impl {
       {
         std::lock_guard lock(running->mutex);
         if (running->done) continue;
-        if (running->recorded && running->executing) {
+        if (running->recorded && running->executing && survivors_) {
           // Left for a surviving replica: its record lapses once the
           // heartbeats stop, and the survivor reports it. Should it finish
           // before this process exits, it answers itself (finish()).
@@ -699,6 +701,8 @@ class Lifecycle::Impl {
   /// With a shared state only; shared with the conversations' then() tasks,
   /// which may run after the lifecycle is gone.
   std::shared_ptr<ReplicaJobs> replicas_;
+  /// Other processes share the state: a job left at a drain is theirs to report.
+  bool survivors_ = false;
 
   // Last: destroyed (joined) first, while everything its tasks use lives.
   std::uint64_t next_job_ = 0;  // admission_mutex_

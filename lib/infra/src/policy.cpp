@@ -56,10 +56,49 @@ bool needs_admin_when_protected(Action action) {
   return true;  // unknown: the safe side
 }
 
-constexpr std::string_view kAskAnAdmin = "Ask one of the admins listed in INFRA_ADMIN_USERS";
-constexpr std::string_view kNoAdmins =
-    "no admins are configured. Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do "
-    "it";
+bool any_of_in(const std::vector<std::string>& values, const std::vector<std::string>& list) {
+  return std::any_of(values.begin(), values.end(),
+                     [&](const std::string& value) { return contains(list, value); });
+}
+
+// Who asks, as the gates see it: Slack's users or Discord's roles, and the
+// words that tell the requester which setting to ask for.
+struct Standing {
+  bool admin = false;
+  bool admins_configured = false;
+  bool allowed = true;
+  bool channel_allowed = true;
+  std::string_view ask_an_admin;
+  std::string_view no_admins;
+};
+
+Standing standing_of(const PolicySettings& settings, const Requester& who) {
+  Standing standing;
+  if (who.chat == Chat::discord) {
+    standing.admin = any_of_in(who.roles, settings.discord_admin_roles);
+    standing.admins_configured = !settings.discord_admin_roles.empty();
+    standing.allowed = settings.discord_allowed_roles.empty() || standing.admin ||
+                       any_of_in(who.roles, settings.discord_allowed_roles);
+    standing.channel_allowed = settings.discord_allowed_channels.empty() ||
+                               contains(settings.discord_allowed_channels, who.channel_id);
+    standing.ask_an_admin = "Ask someone with a role listed in INFRA_DISCORD_ADMIN_ROLES";
+    standing.no_admins =
+        "no admin roles are configured. Set INFRA_DISCORD_ADMIN_ROLES to the Discord role IDs "
+        "of the people who may do it";
+    return standing;
+  }
+  standing.admin = contains(settings.admin_users, who.user_id);
+  standing.admins_configured = !settings.admin_users.empty();
+  standing.allowed = settings.allowed_users.empty() || standing.admin ||
+                     contains(settings.allowed_users, who.user_id);
+  standing.channel_allowed =
+      settings.allowed_channels.empty() || contains(settings.allowed_channels, who.channel_id);
+  standing.ask_an_admin = "Ask one of the admins listed in INFRA_ADMIN_USERS";
+  standing.no_admins =
+      "no admins are configured. Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do "
+      "it";
+  return standing;
+}
 
 }  // namespace
 
@@ -69,6 +108,9 @@ PolicySettings PolicySettings::from(const core::Config& config) {
   settings.allowed_users = config.allowed_users;
   settings.allowed_channels = config.allowed_channels;
   settings.admin_users = config.admin_users;
+  settings.discord_allowed_roles = config.discord_allowed_roles;
+  settings.discord_allowed_channels = config.discord_allowed_channels;
+  settings.discord_admin_roles = config.discord_admin_roles;
   settings.cooldown = config.cooldown;
   settings.admin_prefix_v4 = config.admin_prefix_v4;
   settings.admin_prefix_v6 = config.admin_prefix_v6;
@@ -193,25 +235,31 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
                 "in a minute.");
   }
 
-  const bool is_admin = contains(settings_.admin_users, who.user_id);
+  const auto standing = standing_of(settings_, who);
+  const bool is_admin = standing.admin;
+  const bool discord = who.chat == Chat::discord;
 
-  if (!settings_.allowed_users.empty() && !is_admin &&
-      !contains(settings_.allowed_users, who.user_id)) {
+  if (!standing.allowed) {
     return deny(DenyReason::user_not_allowed,
-                fmt::format("You are not on the list of people allowed to use /infra. Ask an "
-                            "admin to add your Slack ID `{}` to INFRA_ALLOWED_USERS.",
-                            who.user_id));
+                discord ? std::string("None of your roles may use /infra. Ask an admin to give "
+                                      "you a role listed in INFRA_DISCORD_ALLOWED_ROLES.")
+                        : fmt::format("You are not on the list of people allowed to use /infra. "
+                                      "Ask an admin to add your Slack ID `{}` to "
+                                      "INFRA_ALLOWED_USERS.",
+                                      who.user_id));
   }
 
-  if (!settings_.allowed_channels.empty() &&
-      !contains(settings_.allowed_channels, who.channel_id)) {
+  if (!standing.channel_allowed) {
     return deny(DenyReason::channel_not_allowed,
                 fmt::format("/infra is not enabled in this channel. Ask an admin to add this "
-                            "channel (`{}`) to INFRA_ALLOWED_CHANNELS.",
-                            who.channel_id));
+                            "channel (`{}`) to {}.",
+                            who.channel_id,
+                            discord ? "INFRA_DISCORD_ALLOWED_CHANNELS" : "INFRA_ALLOWED_CHANNELS"));
   }
 
-  const bool has_admins = !settings_.admin_users.empty();
+  const bool has_admins = standing.admins_configured;
+  const auto kAskAnAdmin = standing.ask_an_admin;
+  const auto kNoAdmins = standing.no_admins;
   const auto env = environment_of(command);
   const bool is_protected = env && contains(settings_.protected_environments, *env);
 
@@ -236,19 +284,16 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
 
   if (has_admins && !is_admin) {
     if (is_tier_two(action)) {
-      return deny(DenyReason::admin_required,
-                  fmt::format("`{}` is an admin command. Ask one of the admins listed in "
-                              "INFRA_ADMIN_USERS to run it.",
-                              to_string(action)));
+      return deny(DenyReason::admin_required, fmt::format("`{}` is an admin command. {} to run it.",
+                                                          to_string(action), kAskAnAdmin));
     }
     if (const auto* add = std::get_if<WhitelistAdd>(&command)) {
       const int limit = add->cidr.ipv6 ? settings_.admin_prefix_v6 : settings_.admin_prefix_v4;
       if (add->cidr.prefix < limit) {
         return deny(DenyReason::admin_required,
-                    fmt::format("Whitelisting `{}` (broader than /{}) needs an admin. Ask one of "
-                                "the admins listed in INFRA_ADMIN_USERS, or whitelist a narrower "
-                                "range.",
-                                add->cidr.text, limit));
+                    fmt::format("Whitelisting `{}` (broader than /{}) needs an admin. {}, or "
+                                "whitelist a narrower range.",
+                                add->cidr.text, limit, kAskAnAdmin));
       }
     }
   }

@@ -184,6 +184,7 @@ class App::Impl final : public infra::ConversationOpener {
     replication.state = settings_.state;
     replication.replica = settings_.replica;
     replication.opener = this;
+    replication.across_front_ends = settings_.across_front_ends;
     lifecycle_ = std::make_unique<infra::Lifecycle>(settings_.lifecycle, runner, scheduler, clock,
                                                     metrics, logger_, std::move(audit),
                                                     announcer_.get(), &users_, replication);

@@ -74,6 +74,18 @@ struct Config {
   /// AWS endpoint variables (tests against local fakes); https:// only otherwise.
   bool allow_insecure_endpoints = false;
   int socket_connections = 2;  ///< INFRA_SOCKET_CONNECTIONS, 1..kMaxSocketConnections
+  /// `run` starts the Slack front end: both SLACK_*_TOKEN variables were
+  /// given (values or references). Without Discord they are required.
+  bool slack_configured = false;
+
+  // Discord (issue 17)
+  std::string discord_bot_token;    ///< DISCORD_BOT_TOKEN (secret); empty = no Discord
+  bool discord_configured = false;  ///< DISCORD_BOT_TOKEN was given (a value or a reference)
+  std::string discord_guild_id;     ///< DISCORD_GUILD_ID: the one guild served
+  std::string discord_api_url = "https://discord.com/api/v10";  ///< DISCORD_API_URL
+  std::vector<std::string> discord_allowed_roles;               ///< INFRA_DISCORD_ALLOWED_ROLES
+  std::vector<std::string> discord_admin_roles;                 ///< INFRA_DISCORD_ADMIN_ROLES
+  std::vector<std::string> discord_allowed_channels;            ///< INFRA_DISCORD_ALLOWED_CHANNELS
 
   // Backend and AWS
   BackendKind backend = BackendKind::simulated;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace infra {
 
@@ -105,11 +106,17 @@ bool is_tier_two(Action action);
 std::string describe(const Command& command);
 
 /// Who asked: Slack ids (or the console's stand-ins).
+/// The chat a request came from: what its ids and roles mean to the policy.
+enum class Chat { slack, discord };
+
 struct Requester {
   std::string user_id;
   std::string user_name;
-  std::string team_id;
+  std::string team_id;  ///< Slack: the workspace; Discord: the guild
   std::string channel_id;
+  Chat chat = Chat::slack;
+  /// Discord: the member's role ids (the policy's allowed and admin roles).
+  std::vector<std::string> roles{};
   /// False when the front end could not confirm who this is (Slack did not
   /// answer users.info in time): reads go on, changes are refused (fail closed).
   bool verified = true;

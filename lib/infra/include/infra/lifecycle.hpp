@@ -52,6 +52,11 @@ struct Replication {
   /// Reopens a dead replica's conversation to report its job; may be null
   /// (the job is then only logged and audited).
   ConversationOpener* opener = nullptr;
+  /// Use `state` for locks and job records even when it is not shared
+  /// between processes: two front ends of one process (Slack and Discord),
+  /// each with its lifecycle, then hold one lock per environment. Without
+  /// other processes there is no survivor: a drain interrupts its jobs.
+  bool across_front_ends = false;
 };
 
 /// Shown to the requester only, at once (help, a parse error, a refusal,

@@ -18,6 +18,11 @@ struct PolicySettings {
   std::vector<std::string> allowed_users;     ///< empty = anyone
   std::vector<std::string> allowed_channels;  ///< empty = anywhere
   std::vector<std::string> admin_users;       ///< empty = no admin gate
+  /// Discord's requesters (issue 17), by role and channel id: the same gates
+  /// as Slack's users, admins and channels (an admin role is also allowed).
+  std::vector<std::string> discord_allowed_roles;     ///< empty = any role
+  std::vector<std::string> discord_allowed_channels;  ///< empty = anywhere
+  std::vector<std::string> discord_admin_roles;       ///< empty = no admin gate
   std::chrono::seconds cooldown{30};
   int admin_prefix_v4 = 24;  ///< whitelist CIDRs broader than this are admin-only
   int admin_prefix_v6 = 64;
@@ -53,6 +58,7 @@ struct Decision {
 ///  0. a change by a requester the front end could not verify (Requester::verified)
 ///     is refused: fail closed;
 ///  1. user allow-list, then channel allow-list (admins count as allowed users);
+///     for Discord the allowed and admin roles and the Discord channels;
 ///  2. protected environment: `stop`, `teardown`, `reboot` refused for everyone;
 ///  3. protected environment: `start`, `spinup` and every whitelist change
 ///     (add, remove, refresh) need an admin — refused outright when no admins

@@ -50,6 +50,9 @@ struct AppSettings {
   infra::SharedState* state = nullptr;
   /// This process, as the shared state names it (claims, job records).
   std::string replica;
+  /// Use `state` for locks even when it is not shared between processes
+  /// (Slack and Discord in one process hold one lock per environment).
+  bool across_front_ends = false;
   /// Every text sent to Slack (acks, replies, progress, modals, audit-channel
   /// lines) passes it; a handle sharing the process's secrets.
   core::Redactor redactor;

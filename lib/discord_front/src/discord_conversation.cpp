@@ -1,0 +1,142 @@
+#include "discord_conversation.hpp"
+
+#include <fmt/format.h>
+
+#include "discord/message.hpp"
+
+namespace discord_front {
+
+std::string to_address(const ReplyTarget& target) {
+  return fmt::format("discord {} {} {} {}", target.application_id, target.interaction_id,
+                     target.ephemeral_original ? "e" : "c", target.token);
+}
+
+std::optional<ReplyTarget> target_from_address(std::string_view address) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (start <= address.size()) {
+    const auto end = std::min(address.find(' ', start), address.size());
+    parts.push_back(address.substr(start, end - start));
+    start = end + 1;
+  }
+  if (parts.size() != 5 || parts[0] != "discord" || parts[1].empty() || parts[2].empty() ||
+      (parts[3] != "e" && parts[3] != "c") || parts[4].empty()) {
+    return std::nullopt;
+  }
+  return ReplyTarget{std::string(parts[1]), std::string(parts[2]), std::string(parts[4]),
+                     parts[3] == "e"};
+}
+
+core::Status Sender::callback(const ReplyTarget& target, const std::string& body) {
+  auto sent =
+      rest_.interaction_callback(target.interaction_id, target.token, redactor_.redact(body));
+  if (!sent) {
+    logger_->warn("discord: the response to interaction {} failed: {}", target.interaction_id,
+                  sent.error().detail.empty() ? sent.error().user_message : sent.error().detail);
+  }
+  return sent;
+}
+
+void Sender::edit_original(const ReplyTarget& target, const core::reply::Message& message) {
+  auto sent = rest_.edit_original(target.application_id, target.token,
+                                  redactor_.redact(discord::render_message(message, false)));
+  if (!sent) {
+    logger_->warn("discord: editing the answer to interaction {} failed: {}", target.interaction_id,
+                  sent.error().detail.empty() ? sent.error().user_message : sent.error().detail);
+  }
+}
+
+void Sender::follow_up(const ReplyTarget& target, const core::reply::Message& message,
+                       bool ephemeral) {
+  auto sent = rest_.follow_up(target.application_id, target.token,
+                              redactor_.redact(discord::render_message(message, ephemeral)));
+  if (!sent) {
+    logger_->warn("discord: a follow-up to interaction {} failed: {}", target.interaction_id,
+                  sent.error().detail.empty() ? sent.error().user_message : sent.error().detail);
+  }
+}
+
+void Sender::deliver(const ReplyTarget& target, const core::reply::Message& message) {
+  const bool for_everyone = message.visibility == core::reply::Visibility::in_channel;
+  if (!for_everyone && target.ephemeral_original) return edit_original(target, message);
+  follow_up(target, message, !for_everyone);
+}
+
+DiscordConversation::DiscordConversation(ReplyTarget target, Sender& sender, core::StrandPool& lane,
+                                         std::uint64_t strand,
+                                         std::function<void(core::reply::Message&)> decorate)
+    : target_(std::move(target)),
+      sender_(sender),
+      lane_(lane),
+      strand_(strand),
+      decorate_(std::move(decorate)) {}
+
+void DiscordConversation::set_ephemeral_original(bool ephemeral) {
+  std::lock_guard guard(mutex_);
+  target_.ephemeral_original = ephemeral;
+}
+
+void DiscordConversation::open(std::string callback_body) {
+  std::vector<std::function<void()>> waiting;
+  ReplyTarget target;
+  {
+    std::lock_guard guard(mutex_);
+    if (opened_) return;
+    opened_ = true;
+    waiting.swap(waiting_);
+    target = target_;
+  }
+  if (!callback_body.empty()) {
+    lane_.post(strand_, [target, &sender = sender_, body = std::move(callback_body)] {
+      (void)sender.callback(target, body);
+    });
+  }
+  for (auto& task : waiting) lane_.post(strand_, std::move(task));
+}
+
+// The target is read when the task runs: set_ephemeral_original() may come
+// after the core queued the first answers, never after open().
+void DiscordConversation::queue(std::function<void(const ReplyTarget&)> task) {
+  auto run = [self = shared_from_this(), task = std::move(task)] {
+    ReplyTarget target;
+    {
+      std::lock_guard guard(self->mutex_);
+      target = self->target_;
+    }
+    task(target);
+  };
+  {
+    std::lock_guard guard(mutex_);
+    if (!opened_) {
+      waiting_.push_back(std::move(run));
+      return;
+    }
+  }
+  lane_.post(strand_, std::move(run));
+}
+
+void DiscordConversation::started(const core::reply::Message& message) {
+  queue([&sender = sender_, message](const ReplyTarget& target) {
+    sender.edit_original(target, message);
+  });
+}
+
+void DiscordConversation::progress(const core::reply::Message& message) {
+  queue([&sender = sender_, message](const ReplyTarget& target) {
+    sender.edit_original(target, message);
+  });
+}
+
+void DiscordConversation::finished(const core::reply::Message& message) {
+  auto final_message = message;
+  if (decorate_) decorate_(final_message);
+  queue([&sender = sender_, final_message](const ReplyTarget& target) {
+    sender.deliver(target, final_message);
+  });
+}
+
+void DiscordConversation::then(std::function<void()> task) {
+  queue([task = std::move(task)](const ReplyTarget&) { task(); });
+}
+
+}  // namespace discord_front
