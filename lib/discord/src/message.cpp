@@ -256,7 +256,10 @@ Embed embed_of(const core::reply::Message& message) {
                      }
                      std::string value = joined_lines(s.lines);
                      if (value.empty()) value = kBlank;
-                     fields.push_back(Field{shorten(to_markdown(s.title), kMaxFieldName, true),
+                     // "ECS Services:" reads as a heading in Slack; a field name is one.
+                     std::string_view title = s.title;
+                     if (title.size() > 1 && title.back() == ':') title.remove_suffix(1);
+                     fields.push_back(Field{shorten(to_markdown(title), kMaxFieldName, true),
                                             shorten(value, kMaxFieldValue, true)});
                    },
                    [&](const Context& c) { footer.push_back(to_plain(c.text)); },
@@ -467,9 +470,11 @@ std::string render_modal(const core::reply::Modal& modal, const std::string& cus
     const auto* section = std::get_if<Section>(&block);
     if (section == nullptr) continue;
     std::string summary = to_plain(section->title);
-    if (!section->lines.empty()) {
-      if (!summary.empty()) summary += ": ";
-      summary += to_plain(section->lines.front());
+    if (!summary.empty() && !section->lines.empty()) summary += ':';
+    for (const auto& line : section->lines) {
+      if (!summary.empty()) summary += ' ';
+      summary += to_plain(line);
+      if (length_of(summary) > kMaxLabelDescription) break;
     }
     if (!summary.empty()) {
       write_string(w, "description", shorten(summary, kMaxLabelDescription, false));
