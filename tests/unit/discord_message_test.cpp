@@ -360,6 +360,13 @@ TEST(DiscordMessage, NoticeIsContentOnly) {
   EXPECT_EQ(d["embeds"].Size(), 0U);
 }
 
+TEST(DiscordMessage, NoticeWithoutSummaryStillHasContent) {
+  Message m;
+  m.blocks = {Section{"", {":warning: only the line"}}};
+  const auto d = parse(discord::render_message(m, false));
+  EXPECT_EQ(text_at(d, "/content"), "\u26A0\uFE0F only the line");
+}
+
 TEST(DiscordModal, LabelWithTextInputWithinLimits) {
   auto modal = teardown_modal();
   modal.title = repeated("T", 60);

@@ -417,7 +417,14 @@ std::string render_message(const core::reply::Message& message, bool ephemeral) 
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  const std::string content = shorten(to_markdown(message.text), kMaxContent, true);
+  // A notice without a summary still says its line: Discord refuses a
+  // message with no content, embed or component (50006).
+  std::string_view summary = message.text;
+  if (summary.empty() && is_notice(message)) {
+    const auto& lines = std::get<Section>(message.blocks[0]).lines;
+    if (!lines.empty()) summary = lines.front();
+  }
+  const std::string content = shorten(to_markdown(summary), kMaxContent, true);
   if (!content.empty()) write_string(w, "content", content);
   const Embed embed = is_notice(message) ? Embed{} : embed_of(message);
   w.Key("embeds");
