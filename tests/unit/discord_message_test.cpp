@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -224,6 +225,36 @@ TEST(DiscordMessage, ShortcodesBecomeEmoji) {
   const auto busy = parse(discord::render_message(progress(), true));
   EXPECT_THAT(text_at(busy, "/content"),
               ::testing::StartsWith("\u23F3 Still working on `stop dev`"));
+}
+
+// Every shortcode the views write (a new icon in lib/infra/src/views* must be
+// added to the renderer's table, or Discord shows ":icon:" as text).
+TEST(DiscordMessage, EveryShortcodeTheViewsUseIsConverted) {
+  std::set<std::string> codes;
+  const fs::path src = fs::path(SOURCE_DIR) / "lib" / "infra" / "src";
+  for (const auto& entry : fs::directory_iterator(src)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("views", 0) != 0 && name != "started_view.cpp") continue;
+    const std::string text = read_file(entry.path()).value_or("");
+    auto is_word = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+    for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+      if (text[i] != ':' || (i > 0 && (text[i - 1] == ':' || is_word(text[i - 1])))) continue;
+      std::size_t j = i + 1;
+      while (j < text.size() && is_word(text[j])) ++j;
+      if (j == i + 1 || j >= text.size() || text[j] != ':') continue;
+      if (j + 1 < text.size() && text[j + 1] == ':') continue;  // C++ scope, not an icon
+      codes.insert(text.substr(i, j + 1 - i));
+    }
+  }
+  EXPECT_THAT(codes, ::testing::IsSupersetOf({":white_check_mark:", ":x:", ":warning:",
+                                              ":red_circle:", ":hourglass_flowing_sand:"}));
+  for (const auto& code : codes) {
+    Message m;
+    m.text = "icon " + code;
+    m.blocks = {Header{code + " title"}, Section{"S", {code + " line"}}, Context{code}};
+    const std::string json = discord::render_message(m, false);
+    EXPECT_THAT(json, Not(HasSubstr(code))) << code << " is not converted";
+  }
 }
 
 TEST(DiscordMessage, MarkdownIsEscapedOutsideBackticks) {
