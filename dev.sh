@@ -90,6 +90,20 @@ install_node_modules() {
   (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# discord-api-types + typescript at the versions pinned in the lock file, into the build tree.
+install_discord_node_modules() {
+  local dir=$build/discord-types
+  local lock=tests/discord-types/package-lock.json
+  if [ -d "$dir/node_modules/typescript" ] && [ -d "$dir/node_modules/discord-api-types" ] &&
+     cmp -s "$lock" "$dir/package-lock.json"; then
+    return 0
+  fi
+  say "installing discord-api-types and typescript (npm ci)"
+  mkdir -p "$dir"
+  cp tests/discord-types/package.json "$lock" "$dir/"
+  (cd "$dir" && quietly npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # The deploy checks' npm packages (@cdktf/hcl2json, @cdktf/provider-aws,
 # @aws-sdk/client-ecs, @slack/web-api, typescript) at the versions pinned in
 # the lock file, into the build tree.
@@ -139,6 +153,7 @@ case "$cmd" in
     configure
     build_targets all
     install_node_modules
+    install_discord_node_modules
     install_deploy_test_modules
     install_state_test_modules
     # The container image test (root, podman, minutes) runs only when asked
