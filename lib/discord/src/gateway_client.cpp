@@ -210,7 +210,15 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
     std::lock_guard lock(fetch_mutex_);
     if (destroyed_) return;
     // Blocking HTTP: never on the scheduler's thread. The result is posted back.
-    fetch_thread_ = std::thread([this, weak = weak_from_this()] {
+    const bool hold = static_cast<bool>(settings_.fetch_runner);
+    auto job = [this, weak = weak_from_this(), hold] {
+      // Our own thread is joined before the client goes; a runner's job
+      // keeps the client alive while it runs, and does nothing once it is gone.
+      std::shared_ptr<Impl> keep;
+      if (hold) {
+        keep = weak.lock();
+        if (!keep) return;
+      }
       core::Result<GatewayBot> result = core::make_error(
           core::ErrorCode::internal, "no gateway fetcher", "fetch_gateway_bot not set");
       try {
@@ -221,7 +229,12 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
       scheduler_.post([weak, result = std::move(result)]() mutable {
         if (auto self = weak.lock()) self->on_gateway_bot(std::move(result));
       });
-    });
+    };
+    if (hold) {
+      settings_.fetch_runner(std::move(job));
+    } else {
+      fetch_thread_ = std::thread(std::move(job));
+    }
   }
 
   void join_fetch() {
