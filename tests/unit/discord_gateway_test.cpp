@@ -367,6 +367,49 @@ TEST_F(DiscordGateway, ReconnectOpClosesNon1000AndResumes) {
   EXPECT_EQ(connector_.last()->sent().at(0), resume_expected("sess-1", 1));
 }
 
+TEST_F(DiscordGateway, AHangingCloseAfterReconnectIsCutAndResumed) {
+  auto conn = start_ready();
+  conn->hang_on_close = true;
+  conn->deliver(R"({"op":7,"d":null})");
+  run();
+  EXPECT_TRUE(conn->closed_by_client());
+  EXPECT_EQ(connector_.connections().size(), 1u);
+  advance(3500ms);  // close_timeout 2 s + 1.5 s
+  EXPECT_TRUE(conn->aborted());
+  ASSERT_EQ(connector_.connections().size(), 2u);
+  EXPECT_EQ(connector_.last()->url(), kConnectResume);
+}
+
+TEST_F(DiscordGateway, NoHelloIsCutAndRetried) {
+  auto& client = make({1.0});
+  client.start();
+  run();
+  auto conn = connector_.last();
+  advance(20000ms);
+  EXPECT_TRUE(conn->aborted());
+  advance(1000ms);
+  EXPECT_EQ(connector_.connections().size(), 2u);
+}
+
+TEST_F(DiscordGateway, NoReadyAfterIdentifyIsClosedAndRetried) {
+  auto& client = make({1.0});
+  client.start();
+  run();
+  auto conn = connector_.last();
+  conn->deliver(hello(10000));
+  run();
+  for (int i = 0; i < 4; ++i) {
+    advance(10000ms);
+    conn->deliver(kAck);
+    run();
+  }
+  EXPECT_TRUE(conn->closed_by_client());
+  EXPECT_NE(conn->close_code(), 1000);
+  advance(6000ms);
+  EXPECT_EQ(connector_.connections().size(), 2u);
+  EXPECT_TRUE(recorder_.fatals.empty());
+}
+
 TEST_F(DiscordGateway, ResumableInvalidSessionResumes) {
   auto conn = start_ready();
   conn->deliver(R"({"op":9,"d":true})");

@@ -172,6 +172,7 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
     core::Timer hello_timer;
     core::Timer ready_timer;
     core::Timer identify_timer;
+    core::Timer cut_timer;  ///< a close handshake that hangs is cut
     std::deque<core::MonoTime> sends;
   };
 
@@ -199,7 +200,7 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
       fetch_gateway_bot();
       return;
     }
-    (void)why;
+    logger_->info("discord gateway: new session ({})", why);
     connect_when_identify_allowed();
   }
 
@@ -452,7 +453,7 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void on_hello(Link& link, std::int64_t interval_ms) {
-    if (link.hello) return;
+    if (link.hello || link.closing) return;
     if (interval_ms <= 0) {
       logger_->warn("discord gateway: Hello without a heartbeat_interval; reconnecting");
       drop_link(link, Next::by_close_code);
@@ -611,6 +612,16 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
     ready_.store(false);
     cancel_timers(link);
     const int code = next == Next::stop ? 1000 : kResumeCloseCode;
+    if (next != Next::stop) {
+      // The transport cuts a hanging close itself; this bounds any Connector.
+      const std::uint64_t id = link.id;
+      link.cut_timer = after(settings_.close_timeout + kCloseSlack, [this, id] {
+        if (!link_ || link_->id != id || link_->ended) return;
+        logger_->warn("discord gateway: close not finished within {} ms; cutting the link",
+                      (settings_.close_timeout + kCloseSlack).count());
+        if (link_->conn) link_->conn->abort();
+      });
+    }
     if (link.conn) link.conn->close(code, reason, settings_.close_timeout);
   }
 
@@ -627,8 +638,8 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void cancel_timers(Link& link) {
-    for (auto* timer :
-         {&link.heartbeat_timer, &link.hello_timer, &link.ready_timer, &link.identify_timer}) {
+    for (auto* timer : {&link.heartbeat_timer, &link.hello_timer, &link.ready_timer,
+                        &link.identify_timer, &link.cut_timer}) {
       if (*timer) (*timer)->cancel();
       timer->reset();
     }
