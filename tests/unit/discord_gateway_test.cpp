@@ -302,6 +302,15 @@ TEST_F(DiscordGateway, ServerHeartbeatRequestIsAnsweredAtOnce) {
   EXPECT_EQ(conn->sent().back(), R"({"op":1,"d":1})");
 }
 
+TEST_F(DiscordGateway, SendsStayUnder120PerMinuteWhateverTheServerAsks) {
+  auto conn = start_ready({0.5});
+  for (int i = 0; i < 200; ++i) conn->deliver(R"({"op":1,"d":null})");
+  run();
+  EXPECT_LE(conn->sent().size(), 115u) << "Identify + heartbeats within one 60-s window";
+  EXPECT_GE(conn->sent().size(), 100u);
+  EXPECT_TRUE(client_->ready()) << "refused sends do not end the link";
+}
+
 TEST_F(DiscordGateway, DispatchesGoToTheListenerWithTheirData) {
   auto conn = start_ready();
   conn->deliver(interaction(2, "i-7"));
