@@ -58,8 +58,9 @@ Control API (HTTPS, no auth; POST a JSON object (or GET), get a JSON object):
                             "count":1,"retry_after":1.5,"global":false} the next `count` requests
                             of that route (or of any route: "global") get 429 {message,
                             retry_after, global} with Retry-After (seconds, rounded up);
-                            {"route":..,"limit":5,"window":2.0} sets a route's bucket (requests
-                            over the limit in the window get 429 with the bucket's reset_after)
+                            {"route":..,"limit":5,"window":2.0} sets a route's bucket, its window
+                            starting afresh (requests over the limit in the window get 429 with
+                            the bucket's reset_after; default 50 per 1 s)
   /_control/requests        (GET) {"requests":[{method,path,query,route,headers (Authorization
                             value redacted: "Bot <redacted>"),body,time,status}],
                             "ua_violations":[..]}
@@ -591,6 +592,8 @@ async def control(request):
                                                  "reset_at": 0.0})
             b["limit"] = int(args.get("limit", b["limit"]))
             b["window"] = float(args.get("window", b["window"]))
+            b["used"] = 0  # a fresh window from the next request
+            b["reset_at"] = 0.0
         if args.get("count", 0):
             STATE.fail_rules.setdefault(route, []).append(
                 {"count": int(args["count"]), "retry_after": float(args.get("retry_after", 1.0)),
