@@ -51,6 +51,10 @@ struct GatewaySettings {
   std::chrono::milliseconds backoff_max{60000};
   /// Close frames not answered within this are cut.
   std::chrono::milliseconds close_timeout{2000};
+  /// Runs the blocking fetch_gateway_bot call (the job given) off the
+  /// scheduler's thread. Empty: on a thread of the client's own, joined by
+  /// the destructor. Tests pass one that runs the job when they say.
+  std::function<void(std::function<void()> job)> fetch_runner;
 };
 
 /// What READY said.
