@@ -18,16 +18,16 @@ struct PolicySettings {
   std::vector<std::string> allowed_users;     ///< empty = anyone
   std::vector<std::string> allowed_channels;  ///< empty = anywhere
   std::vector<std::string> admin_users;       ///< empty = no admin gate
-  /// Discord's requesters (issue 17), by role and channel id: the same gates
-  /// as Slack's users, admins and channels (an admin role is also allowed).
-  std::vector<std::string> discord_allowed_roles;     ///< empty = any role
-  std::vector<std::string> discord_allowed_channels;  ///< empty = anywhere
-  std::vector<std::string> discord_admin_roles;       ///< empty = no admin gate
   std::chrono::seconds cooldown{30};
   int admin_prefix_v4 = 24;  ///< whitelist CIDRs broader than this are admin-only
   int admin_prefix_v6 = 64;
   /// Reads (`status`, `whitelist list`) one user may run in any 60 s; 0 = unlimited.
   int reads_per_minute = 10;
+  /// Discord's requesters (issue 17), by role and channel id: the same gates
+  /// as Slack's users, admins and channels (an admin role is also allowed).
+  std::vector<std::string> discord_allowed_roles;     ///< empty = any role
+  std::vector<std::string> discord_allowed_channels;  ///< empty = anywhere
+  std::vector<std::string> discord_admin_roles;       ///< empty = no admin gate
 
   static PolicySettings from(const core::Config& config);
 };
