@@ -106,6 +106,42 @@ void strip(rapidjson::Value& value) {
   }
 }
 
+// The reverse direction of subset() for what Discord echoes only when it was sent: an option, a
+// choice or a limit still registered but no longer wanted is a change. Fields Discord adds on
+// its own (dm_permission, integration_types, contexts, nsfw, …) are not looked at.
+bool echoed_subset(const rapidjson::Value& actual, const rapidjson::Value& desired) {
+  static constexpr std::string_view kEchoed[] = {"name",
+                                                 "description",
+                                                 "options",
+                                                 "choices",
+                                                 "required",
+                                                 "value",
+                                                 "min_value",
+                                                 "max_value",
+                                                 "min_length",
+                                                 "max_length",
+                                                 "autocomplete",
+                                                 "channel_types",
+                                                 "default_member_permissions"};
+  if (actual.IsArray()) {
+    if (!desired.IsArray() || actual.Size() != desired.Size()) return false;
+    for (rapidjson::SizeType i = 0; i < actual.Size(); ++i) {
+      if (!echoed_subset(actual[i], desired[i])) return false;
+    }
+    return true;
+  }
+  if (!actual.IsObject()) return true;  // the values themselves were compared by subset()
+  if (!desired.IsObject()) return false;
+  for (const auto& member : actual.GetObject()) {
+    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
+    if (std::find(std::begin(kEchoed), std::end(kEchoed), name) == std::end(kEchoed)) continue;
+    const auto it = desired.FindMember(member.name);
+    if (it == desired.MemberEnd()) return false;  // defaults were stripped from both sides
+    if (!echoed_subset(member.value, it->value)) return false;
+  }
+  return true;
+}
+
 std::string command_key(const rapidjson::Value& command) {
   const auto type = command.IsObject() ? core::json::get_int(command, "type").value_or(1) : 1;
   return fmt::format("{}:{}",
@@ -142,7 +178,7 @@ bool commands_match(std::string_view desired_json, std::string_view actual_json)
     b.CopyFrom(*have, b.GetAllocator());
     a.RemoveMember("type");
     b.RemoveMember("type");
-    if (!subset(a, b) || !subset(b, a)) return false;
+    if (!subset(a, b) || !echoed_subset(b, a)) return false;
   }
   return true;
 }
@@ -232,6 +268,25 @@ std::optional<std::string> non_empty(const core::Environment& env, std::string_v
   return trimmed;
 }
 
+// The SSM / Secrets Manager endpoints (AWS_ENDPOINT_URL_SSM / _SECRETS_MANAGER, else
+// AWS_ENDPOINT_URL): core::load_config reads them only when a variable holds a reference.
+core::Status fill_store_endpoints(core::Config& config, const core::Environment& env) {
+  for (auto [variable, target] :
+       {std::pair{"AWS_ENDPOINT_URL_SSM", &config.aws_endpoints.ssm},
+        std::pair{"AWS_ENDPOINT_URL_SECRETS_MANAGER", &config.aws_endpoints.secrets_manager}}) {
+    std::optional<std::string> url = non_empty(env, variable);
+    if (!url) url = non_empty(env, "AWS_ENDPOINT_URL");
+    if (!url) continue;
+    if (!url->starts_with("https://") &&
+        !(config.allow_insecure_endpoints && url->starts_with("http://"))) {
+      return core::make_error(core::ErrorCode::config,
+                              std::string(variable) + " must be an https:// URL", "bad endpoint");
+    }
+    *target = *url;
+  }
+  return {};
+}
+
 }  // namespace
 
 int run_register_slack(const core::Environment& env, const Options& options, std::ostream& out,
@@ -240,6 +295,10 @@ int run_register_slack(const core::Environment& env, const Options& options, std
   auto config = core::load_config(env, core::RunMode::console);
   if (!config) {
     err << kWho << ": " << config.error().user_message << "\n";
+    return kExitConfig;
+  }
+  if (auto endpoints = fill_store_endpoints(*config, env); !endpoints) {
+    err << kWho << ": " << endpoints.error().user_message << "\n";
     return kExitConfig;
   }
   if (options.store.empty()) {
@@ -314,6 +373,10 @@ int run_register_discord(const core::Environment& env, const Options& options, s
   auto config = core::load_config(env, core::RunMode::console);
   if (!config) {
     err << kWho << ": " << config.error().user_message << "\n";
+    return kExitConfig;
+  }
+  if (auto endpoints = fill_store_endpoints(*config, env); !endpoints) {
+    err << kWho << ": " << endpoints.error().user_message << "\n";
     return kExitConfig;
   }
   DiscordInputs in;

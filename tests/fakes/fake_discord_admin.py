@@ -54,7 +54,7 @@ def stored_command(server, guild, command, index):
            "version": str(1000000000000000000 + server.writes), "default_member_permissions": None,
            "type": 1, "name": "", "name_localizations": None, "description": "",
            "description_localizations": None, "guild_id": guild, "nsfw": False,
-           "dm_permission": True}
+           "dm_permission": True, "integration_types": [0], "contexts": None}
     out.update(command)
     return out
 
