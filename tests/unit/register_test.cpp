@@ -390,6 +390,30 @@ TEST_F(RegisterTest, SlackDoesNotReplaceAStoredPairWithoutForce) {
   EXPECT_EQ(aws_writes(), writes);
 }
 
+TEST_F(RegisterTest, SlackRotatesAStoredTokenAboutToExpireWithoutForce) {
+  std::ifstream file(std::string(SOURCE_DIR) + "/deploy/slack/manifest.json");
+  std::stringstream manifest;
+  manifest << file.rdbuf();
+  ASSERT_TRUE(slack_.control("/_fake/apps", R"({"A0EXISTING": )" + manifest.str() + "}"));
+  // exp 1: long expired; the refresh token still works (it does not expire).
+  ASSERT_TRUE(aws_.merge_state(std::string(R"({"ssm": {"parameters": [{"name": "/bot/slack", )"
+                                           R"("value": "{\"app_id\": \"A0EXISTING\", )"
+                                           R"(\"config_token\": \")") +
+                               kConfigToken2 + R"(\", \"refresh_token\": \")" + kRefreshToken2 +
+                               R"(\", \"exp\": 1}"}]}})"));
+  auto result = run({"register", "slack", "--store", "ssm:/bot/slack"}, base_env());
+  expect_steps(result, true);
+  EXPECT_THAT(result.out, HasSubstr("configuration token rotated"));
+  EXPECT_THAT(result.out, HasSubstr("already matches"));
+  EXPECT_EQ(slack_.count("method", "tooling.tokens.rotate"), 1u);
+  EXPECT_EQ(slack_.count("method", "apps.manifest.update"), 0u);
+  EXPECT_EQ(slack_.count("method", "apps.manifest.create"), 0u);
+  auto doc = stored("ssm:/bot/slack");
+  EXPECT_EQ(test::FakeAws::str(doc, "app_id"), "A0EXISTING");
+  EXPECT_THAT(test::FakeAws::str(doc, "refresh_token"), testing::StartsWith("xoxe-1-REF1"));
+  EXPECT_EQ(test::FakeAws::str(doc, "rotated_from").size(), 64u);
+}
+
 // ---- Discord ------------------------------------------------------------------------------
 
 TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
@@ -483,6 +507,26 @@ TEST_F(RegisterTest, DiscordRejectedTokenChangesNothing) {
   expect_steps(result, false);
   EXPECT_THAT(result.out, HasSubstr("did not accept the bot token"));
   EXPECT_EQ(discord_.writes(), 0u);
+  EXPECT_EQ(aws_writes(), 0u);
+}
+
+TEST_F(RegisterTest, DiscordWaitsOutARateLimit) {
+  ASSERT_TRUE(
+      discord_.control("/_fake/fail", R"({"route": "me", "status": 429, "retry_after": 0.05})"));
+  auto result = run({"register", "discord"}, discord_env());
+  expect_steps(result, true);
+  EXPECT_EQ(discord_.count("route", "me"), 2u) << "asked again after retry_after";
+}
+
+TEST_F(RegisterTest, DiscordTokenFromAReferenceIsNotStoredAgain) {
+  ASSERT_TRUE(aws_.merge_state(std::string(R"({"ssm": {"parameters": [{"name": "/bot/token", )"
+                                           R"("value": ")") +
+                               kBotToken + R"("}]}})"));
+  auto env = base_env();
+  env["DISCORD_BOT_TOKEN"] = "ssm:/bot/token";
+  auto result = run({"register", "discord", "--store", "ssm:/bot/register"}, env);
+  expect_steps(result, true);
+  EXPECT_THAT(result.out, HasSubstr("bot token read from ssm:/bot/token"));
   EXPECT_EQ(aws_writes(), 0u);
 }
 
