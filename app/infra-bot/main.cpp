@@ -54,6 +54,7 @@
 #include "infra/simulated_backend.hpp"
 #include "infra/whitelist_sweeper.hpp"
 #include "lambda_function.hpp"
+#include "register.hpp"
 #include "secrets.hpp"
 #include "slack/asio_transport.hpp"
 #include "slack/blockkit.hpp"
@@ -904,6 +905,28 @@ int main(int argc, char** argv) {
       "Serve design §4's orchestrator or whitelist contract (INFRA_LAMBDA_ROLE) as an AWS Lambda "
       "function over the Runtime API (AWS_LAMBDA_RUNTIME_API), on the aws backend");
 
+  app::reg::Options register_options;
+  auto* register_command = cli.add_subcommand(
+      "register", "Create or update the chat app from the repository (README: Provision the apps)");
+  register_command->require_subcommand(1, 1);
+  auto* register_slack = register_command->add_subcommand(
+      "slack",
+      "Create or update the Slack app from --manifest through the App Manifest API, rotating "
+      "SLACK_CONFIG_TOKEN / SLACK_CONFIG_REFRESH_TOKEN into --store first");
+  auto* register_discord = register_command->add_subcommand(
+      "discord",
+      "Check DISCORD_BOT_TOKEN, register the /infra commands in DISCORD_GUILD_ID when they "
+      "changed, print the invite URL, store the token at --store");
+  for (auto* sub : {register_slack, register_discord}) {
+    sub->add_option("--store", register_options.store,
+                    "ssm:<parameter> or secretsmanager:<secret> holding register's JSON document "
+                    "(required for slack)");
+    sub->add_flag("--force", register_options.force,
+                  "Replace a stored value that differs (token, app id); never implied");
+  }
+  register_slack->add_option("--manifest", register_options.manifest_path,
+                             "The app manifest (default deploy/slack/manifest.json)");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -929,6 +952,12 @@ int main(int argc, char** argv) {
   if (lambda->parsed()) return run_lambda(env);
   if (create_table->parsed()) return app::run_state_create_table(env, std::cout, std::cerr);
   if (doctor->parsed()) return app::doctor::run(env, std::cout, caller_identity_from_sts);
+  if (register_slack->parsed()) {
+    return app::reg::run_register_slack(env, register_options, std::cout, std::cerr);
+  }
+  if (register_discord->parsed()) {
+    return app::reg::run_register_discord(env, register_options, std::cout, std::cerr);
+  }
   if (healthcheck->parsed()) return run_healthcheck(env);
   (void)run;
   return run_service(env);

@@ -65,8 +65,9 @@ Operations (everything else in the models is refused as not implemented):
   ec2      DescribeInstances, StartInstances, StopInstances, RebootInstances,
            DescribeSecurityGroups, DescribeSecurityGroupRules, AuthorizeSecurityGroupIngress,
            RevokeSecurityGroupIngress, UpdateSecurityGroupRuleDescriptionsIngress
-  ssm      GetParameter (state "ssm": {"parameters": [...]}, see its handler)
-  secretsmanager  GetSecretValue (state "secretsmanager": {"secrets": [...]}, see its handler)
+  ssm      GetParameter, PutParameter (state "ssm": {"parameters": [...]}, see the handlers)
+  secretsmanager  GetSecretValue, CreateSecret, PutSecretValue (state "secretsmanager":
+           {"secrets": [...]}, see the handlers)
 Their error behaviour follows /work/shared/notes/aws-services.md §2-5 and is described at each
 handler below. Transitions: with the state's "settleDescribes" at 0 (the default) a stop or start
 takes effect at once (EC2 stopped/running, RDS stopped/available, ECS runningCount =
@@ -1733,6 +1734,113 @@ def sm_get_secret_value(ctx):
     else:
         out["SecretString"] = secret.get("string", "")
     return out
+
+
+# PutParameter (infra-bot register's store): a new parameter needs Type; an existing one is
+# replaced only with Overwrite=true (else ParameterAlreadyExists), its version + 1. A SecureString
+# parameter with "kmsError" cannot be written either (the key is unusable: the same errors as
+# GetParameter's).
+
+
+@handler("ssm", "PutParameter")
+def ssm_put_parameter(ctx):
+    name = ctx.params["Name"]
+    parameters = ctx.state["ssm"]["parameters"]
+    existing = next((p for p in parameters if name in (p["name"], p["arn"])), None)
+    if existing is not None:
+        if not ctx.params.get("Overwrite"):
+            raise AwsError("ParameterAlreadyExists", "The parameter already exists. To overwrite "
+                           "this value, set the overwrite option in the request to true.")
+        kms = existing.get("kmsError")
+        if kms == "InvalidKeyId":
+            raise AwsError("InvalidKeyId", "The query key ID is not valid.")
+        if kms:
+            raise AwsError("AccessDeniedException", "User is not authorized to perform "
+                           "kms:Encrypt (Service: AWSKMS; Status Code: 400; Error Code: "
+                           "AccessDeniedException)")
+        existing["value"] = ctx.params["Value"]
+        existing["type"] = ctx.params.get("Type", existing["type"])
+        existing["version"] += 1
+        existing["lastModified"] = now_text()
+        return {"Version": existing["version"], "Tier": "Standard"}
+    if "Type" not in ctx.params:
+        raise AwsError("ValidationException", "A parameter type is required when you create a "
+                       "parameter.")
+    parameters.append({"name": name, "value": ctx.params["Value"], "type": ctx.params["Type"],
+                       "version": 1, "lastModified": now_text(),
+                       "arn": "arn:aws:ssm:%s:%s:parameter/%s"
+                              % (ctx.region, ctx.account, name.lstrip("/"))})
+    return {"Version": 1, "Tier": "Standard"}
+
+
+# CreateSecret / PutSecretValue (infra-bot register's store). The ClientRequestToken becomes the
+# VersionId; the same token again with the same string is a no-op, with another string
+# ResourceExistsException (aws-services.md §9). CreateSecret of a taken name is
+# ResourceExistsException; of one scheduled for deletion InvalidRequestException. A secret with
+# "kmsError" cannot be written (EncryptionFailure / KMS access denied).
+
+
+def now_text():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sm_find(ctx, ref):
+    for secret in ctx.state["secretsmanager"]["secrets"]:
+        if ref in (secret["name"], secret["arn"], secret["arn"][:-7]):
+            return secret
+    return None
+
+
+def sm_write(secret, ctx):
+    if secret.get("deleted"):
+        raise AwsError("InvalidRequestException", "You can't perform this operation on the "
+                       "secret because it was marked for deletion.")
+    kms = secret.get("kmsError")
+    if kms == "DecryptionFailure":
+        raise AwsError("EncryptionFailure", "Secrets Manager can't encrypt the protected secret "
+                       "text using the provided KMS key.")
+    if kms:
+        raise AwsError("AccessDeniedException", "Access to KMS is not allowed")
+    token = ctx.params["ClientRequestToken"]
+    if secret.get("versionId") == token:
+        if secret.get("string") != ctx.params.get("SecretString"):
+            raise AwsError("ResourceExistsException", "You can't modify an existing version, "
+                           "you can only create a new version.")
+    secret["string"] = ctx.params.get("SecretString", "")
+    secret.pop("binary", None)
+    secret["versionId"] = token
+    return {"ARN": secret["arn"], "Name": secret["name"], "VersionId": token,
+            "VersionStages": ["AWSCURRENT"]}
+
+
+@handler("secretsmanager", "CreateSecret")
+def sm_create_secret(ctx):
+    name = ctx.params["Name"]
+    existing = sm_find(ctx, name)
+    if existing is not None:
+        if existing.get("deleted"):
+            raise AwsError("InvalidRequestException", "You can't create this secret because a "
+                           "secret with this name is already scheduled for deletion.")
+        if existing.get("versionId") == ctx.params.get("ClientRequestToken") and \
+                existing.get("string") == ctx.params.get("SecretString"):
+            return {"ARN": existing["arn"], "Name": name, "VersionId": existing["versionId"]}
+        raise AwsError("ResourceExistsException",
+                       "The operation failed because the secret %s already exists." % name)
+    secret = {"name": name, "string": ctx.params.get("SecretString", ""),
+              "versionId": ctx.params["ClientRequestToken"], "createdDate": now_text(),
+              "arn": "arn:aws:secretsmanager:%s:%s:secret:%s-%s"
+                     % (ctx.region, ctx.account, name, short_hash(name, length=6))}
+    ctx.state["secretsmanager"]["secrets"].append(secret)
+    return {"ARN": secret["arn"], "Name": name, "VersionId": secret["versionId"]}
+
+
+@handler("secretsmanager", "PutSecretValue")
+def sm_put_secret_value(ctx):
+    secret = sm_find(ctx, ctx.params["SecretId"])
+    if secret is None:
+        raise AwsError("ResourceNotFoundException",
+                       "Secrets Manager can't find the specified secret.")
+    return sm_write(secret, ctx)
 
 
 # =============================================================================================

@@ -35,4 +35,46 @@ Outcome<SecretValue> SecretsManagerClient::get_secret_value(const std::string& s
   return out;
 }
 
+namespace {
+
+// CreateSecret / PutSecretValue share their shape: an id, the string and the request token.
+Outcome<SecretValue> write_secret(ServiceClient& service, std::string_view operation,
+                                  std::string_view id_key, const std::string& id,
+                                  const std::string& secret_string, const std::string& token) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key(id_key.data(), static_cast<rapidjson::SizeType>(id_key.size()));
+  writer.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+  writer.Key("ClientRequestToken");
+  writer.String(token.data(), static_cast<rapidjson::SizeType>(token.size()));
+  writer.Key("SecretString");
+  writer.String(secret_string.data(), static_cast<rapidjson::SizeType>(secret_string.size()));
+  writer.EndObject();
+  // The ClientRequestToken makes a repeat of the same write a no-op (aws-services.md §9).
+  auto answer = service.call_json(operation, std::string(buffer.GetString(), buffer.GetSize()),
+                                  Retryability::idempotent, id);
+  if (!answer) return std::move(answer).failure();
+  SecretValue out;
+  out.arn = std::string(core::json::get_string(*answer, "ARN").value_or(""));
+  out.name = std::string(core::json::get_string(*answer, "Name").value_or(""));
+  out.version_id = std::string(core::json::get_string(*answer, "VersionId").value_or(""));
+  return out;
+}
+
+}  // namespace
+
+Outcome<SecretValue> SecretsManagerClient::create_secret(const std::string& name,
+                                                         const std::string& secret_string,
+                                                         const std::string& client_request_token) {
+  return write_secret(*service_, "CreateSecret", "Name", name, secret_string, client_request_token);
+}
+
+Outcome<SecretValue> SecretsManagerClient::put_secret_value(
+    const std::string& secret_id, const std::string& secret_string,
+    const std::string& client_request_token) {
+  return write_secret(*service_, "PutSecretValue", "SecretId", secret_id, secret_string,
+                      client_request_token);
+}
+
 }  // namespace aws

@@ -35,4 +35,28 @@ Outcome<SsmParameter> SsmClient::get_parameter(const std::string& name, bool wit
   return out;
 }
 
+Outcome<std::int64_t> SsmClient::put_parameter(const std::string& name, const std::string& value,
+                                               const std::string& type, bool overwrite) {
+  constexpr std::string_view kOperation = "PutParameter";
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  writer.Key("Name");
+  writer.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  writer.Key("Value");
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  writer.Key("Type");
+  writer.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
+  writer.Key("Overwrite");
+  writer.Bool(overwrite);
+  writer.EndObject();
+  // Without Overwrite, a repeat of a put that did run answers ParameterAlreadyExists: never
+  // re-send one that may have arrived. With it, repeating lands in the same state.
+  auto answer =
+      service_->call_json(kOperation, std::string(buffer.GetString(), buffer.GetSize()),
+                          overwrite ? Retryability::idempotent : Retryability::once, name);
+  if (!answer) return std::move(answer).failure();
+  return core::json::get_int(*answer, "Version").value_or(0);
+}
+
 }  // namespace aws

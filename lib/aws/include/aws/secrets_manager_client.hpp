@@ -29,6 +29,17 @@ class SecretsManagerApi {
   /// GetSecretValue of the AWSCURRENT version; `secret_id` is a name or an ARN. Errors as
   /// ServiceClient's, with AWS's code kept (ResourceNotFoundException, DecryptionFailure, …).
   virtual Outcome<SecretValue> get_secret_value(const std::string& secret_id) = 0;
+  /// CreateSecret with a SecretString (a secret: never log it). `client_request_token` (32–64
+  /// characters, a UUID) makes retries of this one write idempotent: generate one per logical
+  /// write. ResourceExistsException when the name is taken. The new secret's ARN and version.
+  virtual Outcome<SecretValue> create_secret(const std::string& name,
+                                             const std::string& secret_string,
+                                             const std::string& client_request_token) = 0;
+  /// PutSecretValue: a new AWSCURRENT version holding `secret_string`; the token as for
+  /// create_secret. The secret's ARN, name and the new version.
+  virtual Outcome<SecretValue> put_secret_value(const std::string& secret_id,
+                                                const std::string& secret_string,
+                                                const std::string& client_request_token) = 0;
 };
 
 /// SecretsManagerApi over a ServiceClient built with kSecretsManagerService. Thread-safe.
@@ -37,6 +48,11 @@ class SecretsManagerClient final : public SecretsManagerApi {
   explicit SecretsManagerClient(ServiceClientPtr service);
 
   Outcome<SecretValue> get_secret_value(const std::string& secret_id) override;
+  Outcome<SecretValue> create_secret(const std::string& name, const std::string& secret_string,
+                                     const std::string& client_request_token) override;
+  Outcome<SecretValue> put_secret_value(const std::string& secret_id,
+                                        const std::string& secret_string,
+                                        const std::string& client_request_token) override;
 
  private:
   ServiceClientPtr service_;

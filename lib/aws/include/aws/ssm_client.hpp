@@ -28,6 +28,11 @@ class SsmApi {
   /// `with_decryption`, a SecureString comes back in clear. Errors as ServiceClient's, with
   /// AWS's code kept (ParameterNotFound, InvalidKeyId, AccessDeniedException, …).
   virtual Outcome<SsmParameter> get_parameter(const std::string& name, bool with_decryption) = 0;
+  /// PutParameter; `type` is String, StringList or SecureString (`value` is then a secret:
+  /// never log it). Without `overwrite`, an existing parameter is ParameterAlreadyExists (and a
+  /// call that may have run is not re-sent); with it, the write is idempotent. The new version.
+  virtual Outcome<std::int64_t> put_parameter(const std::string& name, const std::string& value,
+                                              const std::string& type, bool overwrite) = 0;
 };
 
 /// SsmApi over a ServiceClient built with kSsmService. Thread-safe.
@@ -36,6 +41,8 @@ class SsmClient final : public SsmApi {
   explicit SsmClient(ServiceClientPtr service);
 
   Outcome<SsmParameter> get_parameter(const std::string& name, bool with_decryption) override;
+  Outcome<std::int64_t> put_parameter(const std::string& name, const std::string& value,
+                                      const std::string& type, bool overwrite) override;
 
  private:
   ServiceClientPtr service_;

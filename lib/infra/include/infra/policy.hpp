@@ -25,9 +25,9 @@ struct PolicySettings {
   int reads_per_minute = 10;
   /// Discord's requesters (issue 17), by role and channel id: the same gates
   /// as Slack's users, admins and channels (an admin role is also allowed).
-  std::vector<std::string> discord_allowed_roles;     ///< empty = any role
-  std::vector<std::string> discord_allowed_channels;  ///< empty = anywhere
-  std::vector<std::string> discord_admin_roles;       ///< empty = no admin gate
+  std::vector<std::string> discord_allowed_roles{};     ///< empty = any role
+  std::vector<std::string> discord_allowed_channels{};  ///< empty = anywhere
+  std::vector<std::string> discord_admin_roles{};       ///< empty = no admin gate
 
   static PolicySettings from(const core::Config& config);
 };
