@@ -935,3 +935,17 @@ run "role_id_not_a_snowflake_is_refused" {
 
   expect_failures = [var.discord_allowed_roles]
 }
+
+# Admin roles alone do not close /infra (with no allowed role every member of
+# the server may run the non-admin commands): refused like no gate at all.
+run "discord_with_admin_roles_only_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    discord_admin_roles          = ["456789012345678901"]
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}

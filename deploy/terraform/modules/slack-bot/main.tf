@@ -320,8 +320,8 @@ resource "aws_ecs_task_definition" "this" {
       error_message = "discord_bot_token_secret_arn needs discord_guild_id: the ID of the one Discord server the bot serves."
     }
     precondition {
-      condition     = var.discord_bot_token_secret_arn == null || var.allow_everyone || length(concat(var.discord_allowed_roles, var.discord_admin_roles, var.discord_allowed_channels)) > 0
-      error_message = "with discord_bot_token_secret_arn, say who may use /infra on Discord: discord_allowed_roles, discord_admin_roles or discord_allowed_channels, or allow_everyone = true (the bot refuses to start otherwise)."
+      condition     = var.discord_bot_token_secret_arn == null || var.allow_everyone || length(concat(var.discord_allowed_roles, var.discord_allowed_channels)) > 0
+      error_message = "with discord_bot_token_secret_arn, say who may use /infra on Discord: discord_allowed_roles or discord_allowed_channels, or allow_everyone = true. discord_admin_roles alone would not do: with no allowed role every member of the server may run the other commands."
     }
     precondition {
       condition     = !var.state_table_created_by_service || (var.state_table && !var.create_state_table)

@@ -79,7 +79,7 @@ variable "slack_app_token_secret_arn" {
 }
 
 variable "discord_bot_token_secret_arn" {
-  description = "Where the Discord bot token is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as DISCORD_BOT_TOKEN: the bot then serves Discord too (or alone, without the Slack tokens). Needs discord_guild_id, and one of discord_allowed_roles, discord_admin_roles, discord_allowed_channels or allow_everyone. null (the default): no Discord."
+  description = "Where the Discord bot token is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as DISCORD_BOT_TOKEN: the bot then serves Discord too (or alone, without the Slack tokens). Needs discord_guild_id, and discord_allowed_roles, discord_allowed_channels or allow_everyone. null (the default): no Discord."
   type        = string
   default     = null
 
@@ -323,7 +323,7 @@ variable "allowed_channels" {
 }
 
 variable "allow_everyone" {
-  description = "Let every member of the workspace use /infra when allowed_users and allowed_channels are both [] (INFRA_ALLOW_EVERYONE). Without one of the three the bot refuses to start. On Discord likewise: every member of the server, when discord_allowed_roles, discord_admin_roles and discord_allowed_channels are all []."
+  description = "Let every member of the workspace use /infra when allowed_users and allowed_channels are both [] (INFRA_ALLOW_EVERYONE). Without one of the three the bot refuses to start. On Discord likewise: every member of the server, when discord_allowed_roles and discord_allowed_channels are both []."
   type        = bool
   default     = false
 }
@@ -357,7 +357,7 @@ variable "discord_guild_id" {
 }
 
 variable "discord_allowed_roles" {
-  description = "Discord role IDs whose members may use /infra (INFRA_DISCORD_ALLOWED_ROLES), like allowed_users on Slack. With discord_allowed_roles, discord_admin_roles and discord_allowed_channels all [], the bot serves Discord only when allow_everyone is true."
+  description = "Discord role IDs whose members may use /infra (INFRA_DISCORD_ALLOWED_ROLES), like allowed_users on Slack. With discord_allowed_roles and discord_allowed_channels both [], the module requires allow_everyone (discord_admin_roles alone does not close /infra: with no allowed role every member may run the other commands)."
   type        = list(string)
   default     = []
 
