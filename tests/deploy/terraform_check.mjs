@@ -24,6 +24,8 @@
 //      the module creates its ECR repository and pulls from exactly it, the
 //      whitelist Lambda is optional, the tokens may be Secrets Manager
 //      secrets or SSM parameters (each read with its own action);
+//      (issue 17) the Discord token likewise, the Slack tokens optional
+//      with it, preconditions that at least one chat is configured;
 //      modules/slack-bot/README.md's inputs and outputs tables match
 //      variables.tf and outputs.tf row for row (name, type, default);
 //      (issue 18) the state table is made from state_table.json (no key
@@ -302,7 +304,10 @@ const ALLOWED_DATA_TYPES = ['aws_region', 'aws_caller_identity', 'aws_partition'
 const NULL_DEFAULT = Symbol('default null');
 const EXPECTED_VARIABLES = {
   name: null, environment: null, vpc_id: null, private_subnets: null,
-  slack_bot_token_secret_arn: null, slack_app_token_secret_arn: null,
+  // Issue 17: Slack, Discord or both; the Slack tokens optional when Discord's is given.
+  slack_bot_token_secret_arn: NULL_DEFAULT, slack_app_token_secret_arn: NULL_DEFAULT,
+  discord_bot_token_secret_arn: NULL_DEFAULT, discord_guild_id: NULL_DEFAULT,
+  discord_allowed_roles: [], discord_admin_roles: [], discord_allowed_channels: [],
   orchestrator_lambda_arn: null, ip_whitelist_lambda_arn: NULL_DEFAULT, image: NULL_DEFAULT,
   image_tag: 'latest', ecr_repository_arn: NULL_DEFAULT, metrics: 'emf', metrics_interval_seconds: 60,
   notify_channel: NULL_DEFAULT, read_rate_limit: NULL_DEFAULT, min_cidr_prefix_v4: NULL_DEFAULT,
@@ -323,6 +328,8 @@ const VALIDATED_VARIABLES = [
   'ip_whitelist_lambda_arn', 'vpc_id', 'private_subnets', 'cpu', 'memory', 'log_retention_days',
   'image', 'image_tag', 'metrics', 'metrics_interval_seconds', 'drain_seconds', 'socket_connections',
   'desired_count', 'state_table_name', 'state_table_kms_key_arn',
+  'discord_bot_token_secret_arn', 'discord_guild_id', 'discord_allowed_roles', 'discord_admin_roles',
+  'discord_allowed_channels',
 ];
 const EXPECTED_OUTPUTS = ['service_name', 'service_arn', 'task_definition_arn', 'security_group_id',
                           'execution_role_arn', 'task_role_arn', 'log_group_name', 'repository_url', 'image'];
@@ -493,6 +500,12 @@ const DOC_REF = /^\$\{data\.aws_iam_policy_document\.(\w+)\.json\}$/;
 // Locals a statement may take its resources from (a list known only at plan
 // time), each with the exact expression it must be: then the statement is
 // as checkable as a literal list.
+// The chat tokens: each from its ARN input, as a secret of that name.
+const TOKEN_SECRETS = [
+  { name: 'SLACK_BOT_TOKEN', valueFrom: '${var.slack_bot_token_secret_arn}' },
+  { name: 'SLACK_APP_TOKEN', valueFrom: '${var.slack_app_token_secret_arn}' },
+  { name: 'DISCORD_BOT_TOKEN', valueFrom: '${var.discord_bot_token_secret_arn}' },
+];
 const RESOURCE_LOCALS = {
   // The two token ARNs, split by service.
   secret_arns: '${[for arn in local.token_arns : arn if can(regex("^arn:[^:]+:secretsmanager:", arn))]}',
@@ -501,7 +514,9 @@ const RESOURCE_LOCALS = {
   lambda_arns: '${var.ip_whitelist_lambda_arn == null ? [var.orchestrator_lambda_arn] : [var.orchestrator_lambda_arn, var.ip_whitelist_lambda_arn]}',
 };
 const OTHER_LOCALS = {
-  token_arns: ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}'],
+  // Issue 17: the tokens given, of Slack's two and Discord's.
+  token_secrets: TOKEN_SECRETS,
+  token_arns: '${[for s in local.token_secrets : s.valueFrom if s.valueFrom != null]}',
   create_repository: '${var.image == null}',
   pull_from_ecr: '${local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null}',
   ecr_repository_arn: '${local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn}',
@@ -759,11 +774,20 @@ function checkTaskDefinition(cfg, project, fail) {
   expect(c.essential !== false, 'the container must be essential');
   expect(c.privileged !== true, 'the container must not be privileged');
 
-  // Tokens: from Secrets Manager, never in the plain environment.
-  const secrets = Array.isArray(c.secrets) ? c.secrets : [];
-  const bySecret = Object.fromEntries(secrets.map((s) => [s.name, s.valueFrom]));
-  if (!same(bySecret, { SLACK_BOT_TOKEN: '${var.slack_bot_token_secret_arn}', SLACK_APP_TOKEN: '${var.slack_app_token_secret_arn}' }) || secrets.length !== 2) {
-    fail('container-secrets', `container secrets must be exactly SLACK_BOT_TOKEN and SLACK_APP_TOKEN from the two token ARNs, got ${JSON.stringify(c.secrets)}`);
+  // Tokens: from Secrets Manager or SSM, never in the plain environment;
+  // (issue 17) those of local.token_secrets that are given.
+  const secretsFor = '${[for s in local.token_secrets : s if s.valueFrom != null]}';
+  if (c.secrets !== secretsFor || !same(cfg.locals.token_secrets, TOKEN_SECRETS)) {
+    fail('container-secrets', `container secrets must be ${secretsFor} with local.token_secrets = SLACK_BOT_TOKEN, SLACK_APP_TOKEN and DISCORD_BOT_TOKEN from their ARN inputs, got ${JSON.stringify(c.secrets)} and ${JSON.stringify(cfg.locals.token_secrets)}`);
+  }
+  // The chats: at least one, Slack's two tokens together, Discord with its guild and its gate.
+  const tdPreconditions = [].concat(td.lifecycle ?? []).flatMap((l) => l.precondition ?? []).map((p) => String(p.condition));
+  for (const want of [
+    '${var.slack_bot_token_secret_arn != null || var.discord_bot_token_secret_arn != null}',
+    '${(var.slack_bot_token_secret_arn == null) == (var.slack_app_token_secret_arn == null)}',
+    '${var.discord_bot_token_secret_arn == null || var.discord_guild_id != null}',
+  ]) {
+    if (!tdPreconditions.includes(want)) fail('container-secrets', `aws_ecs_task_definition.this needs the precondition ${want}`);
   }
   for (const name of Object.keys(environment)) {
     if (TOKEN_NAME.test(name)) fail('container-secrets', `${name} is in the plain environment; tokens and keys come from secrets only`);
@@ -782,6 +806,11 @@ function checkTaskDefinition(cfg, project, fail) {
     INFRA_ALLOWED_USERS: (v) => v === '${join(",", var.allowed_users)}',
     INFRA_ALLOWED_CHANNELS: (v) => v === '${join(",", var.allowed_channels)}',
     INFRA_ADMIN_USERS: (v) => v === '${join(",", var.admin_users)}',
+    // Issue 17: Discord's server and gates.
+    DISCORD_GUILD_ID: (v) => v === '${var.discord_guild_id}',
+    INFRA_DISCORD_ALLOWED_ROLES: (v) => v === '${join(",", var.discord_allowed_roles)}',
+    INFRA_DISCORD_ADMIN_ROLES: (v) => v === '${join(",", var.discord_admin_roles)}',
+    INFRA_DISCORD_ALLOWED_CHANNELS: (v) => v === '${join(",", var.discord_allowed_channels)}',
     INFRA_ENVIRONMENTS: (v) => v === '${join(",", var.environments)}',
     INFRA_PROTECTED_ENVIRONMENTS: (v) => typeof v === 'string' && v.includes('join(",", var.protected_environments)'),
     INFRA_HEALTH_PORT: (v) => v === '${tostring(var.health_port)}',
@@ -1414,8 +1443,24 @@ function mutations() {
       apply: (i) => {
         const locals = json(i, main).locals.find((l) => l.environment);
         locals.environment.SLACK_BOT_TOKEN = '${var.slack_bot_token_secret_arn}';
-        container(i).secrets = container(i).secrets.filter((s) => s.name !== 'SLACK_BOT_TOKEN');
+        const tokens = json(i, main).locals.find((l) => l.token_secrets);
+        tokens.token_secrets = tokens.token_secrets.filter((s) => s.name !== 'SLACK_BOT_TOKEN');
       } },
+    { id: 'discord-token-in-env', expect: 'container-secrets', what: 'DISCORD_BOT_TOKEN in the plain environment instead of secrets',
+      apply: (i) => {
+        json(i, main).locals.find((l) => l.environment).environment.DISCORD_BOT_TOKEN = '${var.discord_bot_token_secret_arn}';
+        const tokens = json(i, main).locals.find((l) => l.token_secrets);
+        tokens.token_secrets = tokens.token_secrets.filter((s) => s.name !== 'DISCORD_BOT_TOKEN');
+      } },
+    { id: 'discord-token-unread', expect: 'iam-locals', what: 'the Discord token left out of what the execution role reads',
+      apply: (i) => { json(i, main).locals.find((l) => l.token_arns).token_arns = ['${var.slack_bot_token_secret_arn}', '${var.slack_app_token_secret_arn}']; } },
+    { id: 'discord-without-guild', expect: 'container-secrets', what: 'the task definition without its discord_guild_id precondition',
+      apply: (i) => {
+        const l = res(i, 'aws_ecs_task_definition', 'this').lifecycle[0];
+        l.precondition = l.precondition.filter((p) => !String(p.condition).includes('discord_guild_id'));
+      } },
+    { id: 'discord-env-missing', expect: 'container-env', what: 'INFRA_DISCORD_ADMIN_ROLES left out of the environment',
+      apply: (i) => { delete json(i, main).locals.find((l) => l.environment).environment.INFRA_DISCORD_ADMIN_ROLES; } },
     { id: 'no-healthcheck', expect: 'container', what: 'a health check that does not run infra-bot healthcheck',
       apply: (i) => { container(i).healthCheck.command = ['CMD-SHELL', 'true']; } },
     { id: 'stop-timeout', expect: 'container', what: 'stopTimeout = 120',

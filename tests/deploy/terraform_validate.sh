@@ -20,7 +20,8 @@
 #  3. `terraform test` of modules/slack-bot with slack_bot.tftest.hcl (mocked
 #     provider: the ECR repository and the pull on exactly it, no "*" but
 #     ecr:GetAuthorizationToken, no whitelist permission without its ARN,
-#     INFRA_METRICS=emf, SSM parameter tokens, the input validations), and of
+#     INFRA_METRICS=emf, SSM parameter tokens, (issue 17) the Discord token
+#     secret and its IAM, the chat preconditions, the input validations), and of
 #     the seed call with seed_call.tftest.hcl (it plans, and creates the
 #     repository) and seed_call_first_plan.tftest.hcl (it plans with the
 #     ARNs unknown, as in a first real plan); of examples/basic with

@@ -759,3 +759,193 @@ run "real_provider_renders_the_task_policy_with_the_state_table" {
     error_message = "the task role may invoke the orchestrator and use exactly the state table: ${data.aws_iam_policy_document.task.json}"
   }
 }
+
+# --- Discord (issue 17) ----------------------------------------------------------
+
+run "discord_token_is_a_secret_the_execution_role_reads" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    discord_allowed_roles        = ["234567890123456789", "345678901234567890"]
+    discord_admin_roles          = ["456789012345678901"]
+    discord_allowed_channels     = ["567890123456789012"]
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets : "${s.name}=${s.valueFrom}"] == [
+      "SLACK_BOT_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-bot-token-AbCdEf",
+      "SLACK_APP_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl",
+      "DISCORD_BOT_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr",
+    ]
+    error_message = "the three tokens must come in as secrets from their ARNs, Slack's first: ${jsonencode(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets)}"
+  }
+  assert {
+    condition = jsonencode([for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "secretsmanager:GetSecretValue")]) == jsonencode([[
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-app-token-GhIjKl",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/slack-bot-token-AbCdEf",
+    ]])
+    error_message = "the execution role must read exactly the three secrets, the Discord token's ARN among them, with secretsmanager:GetSecretValue"
+  }
+  assert {
+    condition = {
+      for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value if strcontains(e.name, "DISCORD")
+      } == {
+      DISCORD_GUILD_ID               = "123456789012345678"
+      INFRA_DISCORD_ALLOWED_ROLES    = "234567890123456789,345678901234567890"
+      INFRA_DISCORD_ADMIN_ROLES      = "456789012345678901"
+      INFRA_DISCORD_ALLOWED_CHANNELS = "567890123456789012"
+    }
+    error_message = "the Discord settings must reach the container, and the token only as a secret: ${jsonencode(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment)}"
+  }
+}
+
+# Discord alone, its token an SSM parameter: no Slack secret, no Secrets
+# Manager right, ssm:GetParameters on exactly the parameter.
+run "discord_alone_from_an_ssm_parameter" {
+  command = plan
+
+  variables {
+    slack_bot_token_secret_arn   = null
+    slack_app_token_secret_arn   = null
+    allowed_channels             = []
+    discord_bot_token_secret_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/infra-bot/prod/discord-bot-token"
+    discord_guild_id             = "123456789012345678"
+    discord_allowed_roles        = ["234567890123456789"]
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets : "${s.name}=${s.valueFrom}"] == [
+      "DISCORD_BOT_TOKEN=arn:aws:ssm:eu-west-1:123456789012:parameter/infra-bot/prod/discord-bot-token",
+    ]
+    error_message = "without the Slack ARNs, the one secret is DISCORD_BOT_TOKEN"
+  }
+  assert {
+    condition = jsonencode([for s in data.aws_iam_policy_document.execution.statement : sort(s.resources) if contains(s.actions, "ssm:GetParameters")]) == jsonencode([
+      ["arn:aws:ssm:eu-west-1:123456789012:parameter/infra-bot/prod/discord-bot-token"]
+    ])
+    error_message = "the Discord parameter must be read with ssm:GetParameters, on exactly its ARN"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.execution.statement : s if contains(s.actions, "secretsmanager:GetSecretValue")]) == 0
+    error_message = "with no token in Secrets Manager, the execution role gets no secretsmanager:GetSecretValue"
+  }
+  assert {
+    condition     = !contains([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name], "INFRA_ALLOWED_CHANNELS")
+    error_message = "no Slack gate is set for Discord alone"
+  }
+}
+
+run "no_chat_at_all_is_refused" {
+  command = plan
+
+  variables {
+    slack_bot_token_secret_arn = null
+    slack_app_token_secret_arn = null
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+run "one_slack_token_alone_is_refused" {
+  command = plan
+
+  variables {
+    slack_app_token_secret_arn   = null
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    discord_allowed_roles        = ["234567890123456789"]
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+run "discord_without_its_guild_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_allowed_roles        = ["234567890123456789"]
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+# Closed unless opened: Discord with no role, no channel and no allow_everyone.
+run "discord_without_a_gate_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+run "discord_open_to_everyone_is_accepted" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    allow_everyone               = true
+  }
+
+  assert {
+    condition     = { for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value }["INFRA_ALLOW_EVERYONE"] == "true"
+    error_message = "allow_everyone opens Discord too"
+  }
+}
+
+run "discord_token_arn_of_another_service_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:s3:::bucket/discord-token"
+    discord_guild_id             = "123456789012345678"
+    discord_allowed_roles        = ["234567890123456789"]
+  }
+
+  expect_failures = [var.discord_bot_token_secret_arn]
+}
+
+run "guild_id_not_a_snowflake_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "my-server"
+    discord_allowed_roles        = ["234567890123456789"]
+  }
+
+  expect_failures = [var.discord_guild_id]
+}
+
+run "role_id_not_a_snowflake_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    discord_allowed_roles        = ["@ops"]
+  }
+
+  expect_failures = [var.discord_allowed_roles]
+}
+
+# Admin roles alone do not close /infra (with no allowed role every member of
+# the server may run the non-admin commands): refused like no gate at all.
+run "discord_with_admin_roles_only_is_refused" {
+  command = plan
+
+  variables {
+    discord_bot_token_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:infra-bot/prod/discord-bot-token-MnOpQr"
+    discord_guild_id             = "123456789012345678"
+    discord_admin_roles          = ["456789012345678901"]
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}

@@ -1,10 +1,12 @@
 # infra-bot on ECS Fargate: one long-running task in private subnets that
-# connects out to Slack (Socket Mode WebSocket) and invokes two Lambdas.
+# connects out to Slack (Socket Mode WebSocket), to Discord (Gateway
+# WebSocket, issue 17) or to both, and invokes two Lambdas.
 # Nothing connects in: no load balancer, no public IP, no inbound rule.
 #
 # Resources: log group, cluster (unless cluster_arn is given), ECR repository
 # (unless image is given), task definition, service, security group,
-# execution role (pulls the image, reads the two Slack tokens, writes logs)
+# execution role (pulls the image, reads the chat tokens: Slack's two and/or
+# Discord's, writes logs)
 # and task role (invokes the Lambdas; with state_table, reads and writes the
 # state table), each role with one inline policy, and (issue 18) the
 # DynamoDB table replicas share their state through (state_table, unless
@@ -35,10 +37,17 @@ locals {
   ecr_repository_arn = local.create_repository ? one(aws_ecr_repository.this[*].arn) : var.ecr_repository_arn != null ? var.ecr_repository_arn : local.image_ecr_arn
   pull_from_ecr      = local.create_repository || var.ecr_repository_arn != null || local.image_ecr_arn != null
 
-  # The two tokens, each in Secrets Manager or in SSM Parameter Store (ECS
-  # takes either ARN in secrets[].valueFrom); the execution role reads each
+  # The tokens, each in Secrets Manager or in SSM Parameter Store (ECS takes
+  # either ARN in secrets[].valueFrom): Slack's two and (issue 17) Discord's,
+  # those given. They reach the container as secrets in this order (Slack's
+  # first, as before Discord) and the execution role reads exactly them, each
   # with its own service's action.
-  token_arns     = [var.slack_bot_token_secret_arn, var.slack_app_token_secret_arn]
+  token_secrets = [
+    { name = "SLACK_BOT_TOKEN", valueFrom = var.slack_bot_token_secret_arn },
+    { name = "SLACK_APP_TOKEN", valueFrom = var.slack_app_token_secret_arn },
+    { name = "DISCORD_BOT_TOKEN", valueFrom = var.discord_bot_token_secret_arn },
+  ]
+  token_arns     = [for s in local.token_secrets : s.valueFrom if s.valueFrom != null]
   secret_arns    = [for arn in local.token_arns : arn if can(regex("^arn:[^:]+:secretsmanager:", arn))]
   parameter_arns = [for arn in local.token_arns : arn if can(regex("^arn:[^:]+:ssm:", arn))]
   # The services through which the KMS key may decrypt them.
@@ -82,8 +91,8 @@ locals {
   # (which would show as a permanent diff), and the bot treats an unset
   # variable like an empty one. The exception is
   # INFRA_PROTECTED_ENVIRONMENTS, where unset means "prod" and protecting
-  # nothing must be said: [] is sent as "none". The Slack tokens are not
-  # here: they come from Secrets Manager or SSM (secrets).
+  # nothing must be said: [] is sent as "none". The tokens are not here:
+  # they come from Secrets Manager or SSM (secrets).
   environment = {
     INFRA_BACKEND                  = "lambda"
     ORCHESTRATOR_LAMBDA_ARN        = var.orchestrator_lambda_arn
@@ -96,6 +105,10 @@ locals {
     INFRA_ALLOW_EVERYONE           = var.allow_everyone ? "true" : ""
     INFRA_ALLOW_GUESTS             = var.allow_guests ? "true" : ""
     INFRA_ADMIN_USERS              = join(",", var.admin_users)
+    DISCORD_GUILD_ID               = var.discord_guild_id
+    INFRA_DISCORD_ALLOWED_ROLES    = join(",", var.discord_allowed_roles)
+    INFRA_DISCORD_ADMIN_ROLES      = join(",", var.discord_admin_roles)
+    INFRA_DISCORD_ALLOWED_CHANNELS = join(",", var.discord_allowed_channels)
     INFRA_AUDIT_CHANNEL            = var.audit_channel
     INFRA_COOLDOWN_SECONDS         = tostring(var.cooldown_seconds)
     INFRA_NOTIFY_CHANNEL           = var.notify_channel
@@ -138,10 +151,7 @@ locals {
     stopTimeout = 30
 
     environment = [for k, v in local.environment : { name = k, value = v } if v != null && v != ""]
-    secrets = [
-      { name = "SLACK_BOT_TOKEN", valueFrom = var.slack_bot_token_secret_arn },
-      { name = "SLACK_APP_TOKEN", valueFrom = var.slack_app_token_secret_arn },
-    ]
+    secrets     = [for s in local.token_secrets : s if s.valueFrom != null]
 
     # Healthy once a Socket Mode connection has its hello (/readyz).
     healthCheck = {
@@ -295,6 +305,24 @@ resource "aws_ecs_task_definition" "this" {
       condition     = alltrue([for e in var.protected_environments : contains(var.environments, e)])
       error_message = "every protected_environments entry must also be listed in environments."
     }
+    # Issue 17: Slack, Discord or both; each chat complete (the checks the
+    # bot makes at start, `infra-bot run`, made at plan instead).
+    precondition {
+      condition     = var.slack_bot_token_secret_arn != null || var.discord_bot_token_secret_arn != null
+      error_message = "no chat to serve: give slack_bot_token_secret_arn and slack_app_token_secret_arn (Slack), discord_bot_token_secret_arn (Discord), or all three (both)."
+    }
+    precondition {
+      condition     = (var.slack_bot_token_secret_arn == null) == (var.slack_app_token_secret_arn == null)
+      error_message = "slack_bot_token_secret_arn and slack_app_token_secret_arn go together: Slack needs both tokens (Socket Mode)."
+    }
+    precondition {
+      condition     = var.discord_bot_token_secret_arn == null || var.discord_guild_id != null
+      error_message = "discord_bot_token_secret_arn needs discord_guild_id: the ID of the one Discord server the bot serves."
+    }
+    precondition {
+      condition     = var.discord_bot_token_secret_arn == null || var.allow_everyone || length(concat(var.discord_allowed_roles, var.discord_allowed_channels)) > 0
+      error_message = "with discord_bot_token_secret_arn, say who may use /infra on Discord: discord_allowed_roles or discord_allowed_channels, or allow_everyone = true. discord_admin_roles alone would not do: with no allowed role every member of the server may run the other commands."
+    }
     precondition {
       condition     = !var.state_table_created_by_service || (var.state_table && !var.create_state_table)
       error_message = "state_table_created_by_service needs state_table = true and create_state_table = false (the bot creates the table only when Terraform does not)."
@@ -417,7 +445,10 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
-  # Each token with its own service's action: Secrets Manager secrets...
+  # Each token with its own service's action: Secrets Manager secrets... (The
+  # sids and the policy's name say "Slack" from before Discord (issue 17); the
+  # Discord token is read by the same statements, on exactly its ARN, and the
+  # names are kept so that existing deployments see no change.)
   dynamic "statement" {
     for_each = length(local.secret_arns) > 0 ? [1] : []
     content {

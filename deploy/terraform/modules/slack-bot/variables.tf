@@ -57,27 +57,40 @@ variable "cluster_arn" {
 # --- Secrets and Lambdas -----------------------------------------------------
 
 variable "slack_bot_token_secret_arn" {
-  description = "Where the Slack bot token (xoxb-...) is kept: the ARN of a Secrets Manager secret (arn:aws:secretsmanager:...:secret:NAME-SUFFIX) or of an SSM parameter, preferably a SecureString (arn:aws:ssm:...:parameter/NAME). Injected as SLACK_BOT_TOKEN."
+  description = "Where the Slack bot token (xoxb-...) is kept: the ARN of a Secrets Manager secret (arn:aws:secretsmanager:...:secret:NAME-SUFFIX) or of an SSM parameter, preferably a SecureString (arn:aws:ssm:...:parameter/NAME). Injected as SLACK_BOT_TOKEN. null (the default) only with discord_bot_token_secret_arn, for a bot on Discord alone; the two Slack tokens are given together or not at all."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_bot_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_bot_token_secret_arn))
-    error_message = "slack_bot_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
+    condition     = var.slack_bot_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_bot_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_bot_token_secret_arn))
+    error_message = "slack_bot_token_secret_arn must be null or a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
   }
 }
 
 variable "slack_app_token_secret_arn" {
-  description = "Where the Slack app-level token (xapp-..., scope connections:write) is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as SLACK_APP_TOKEN."
+  description = "Where the Slack app-level token (xapp-..., scope connections:write) is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as SLACK_APP_TOKEN. null (the default) only together with slack_bot_token_secret_arn."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_app_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_app_token_secret_arn))
-    error_message = "slack_app_token_secret_arn must be a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
+    condition     = var.slack_app_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.slack_app_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.slack_app_token_secret_arn))
+    error_message = "slack_app_token_secret_arn must be null or a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
+  }
+}
+
+variable "discord_bot_token_secret_arn" {
+  description = "Where the Discord bot token is kept: a Secrets Manager secret ARN or an SSM parameter ARN, as for slack_bot_token_secret_arn. Injected as DISCORD_BOT_TOKEN: the bot then serves Discord too (or alone, without the Slack tokens). Needs discord_guild_id, and discord_allowed_roles, discord_allowed_channels or allow_everyone. null (the default): no Discord."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.discord_bot_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.discord_bot_token_secret_arn)) || can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$", var.discord_bot_token_secret_arn))
+    error_message = "discord_bot_token_secret_arn must be null or a full Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX) or SSM parameter ARN (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."
   }
 }
 
 variable "secrets_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts the two tokens (secrets or SecureString parameters), if any: the execution role may then kms:Decrypt with it through Secrets Manager or SSM only. null (the default) for the AWS managed keys aws/secretsmanager and aws/ssm, which need no extra permission."
+  description = "ARN of the customer-managed KMS key that encrypts the tokens (secrets or SecureString parameters), if any: the execution role may then kms:Decrypt with it through Secrets Manager or SSM only. null (the default) for the AWS managed keys aws/secretsmanager and aws/ssm, which need no extra permission."
   type        = string
   default     = null
 
@@ -310,7 +323,7 @@ variable "allowed_channels" {
 }
 
 variable "allow_everyone" {
-  description = "Let every member of the workspace use /infra when allowed_users and allowed_channels are both [] (INFRA_ALLOW_EVERYONE). Without one of the three the bot refuses to start."
+  description = "Let every member of the workspace use /infra when allowed_users and allowed_channels are both [] (INFRA_ALLOW_EVERYONE). Without one of the three the bot refuses to start. On Discord likewise: every member of the server, when discord_allowed_roles and discord_allowed_channels are both []."
   type        = bool
   default     = false
 }
@@ -329,6 +342,50 @@ variable "admin_users" {
   validation {
     condition     = alltrue([for u in var.admin_users : can(regex("^[UW][A-Z0-9]{2,23}$", u))])
     error_message = "admin_users must hold Slack user IDs like U012ABCDEF."
+  }
+}
+
+variable "discord_guild_id" {
+  description = "ID (snowflake, 17 to 20 digits) of the one Discord server (guild) the bot serves (DISCORD_GUILD_ID); other servers and direct messages are refused. Required with discord_bot_token_secret_arn. null (the default): no Discord."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.discord_guild_id == null || can(regex("^[0-9]{17,20}$", var.discord_guild_id))
+    error_message = "discord_guild_id must be null or a Discord server ID: 17 to 20 digits, such as 1234567890123456789."
+  }
+}
+
+variable "discord_allowed_roles" {
+  description = "Discord role IDs whose members may use /infra (INFRA_DISCORD_ALLOWED_ROLES), like allowed_users on Slack. With discord_allowed_roles and discord_allowed_channels both [], the module requires allow_everyone (discord_admin_roles alone does not close /infra: with no allowed role every member may run the other commands)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.discord_allowed_roles : can(regex("^[0-9]{17,20}$", r))])
+    error_message = "discord_allowed_roles must hold Discord role IDs: 17 to 20 digits each."
+  }
+}
+
+variable "discord_admin_roles" {
+  description = "Discord role IDs whose members may run teardown, spinup and broad CIDR whitelisting (INFRA_DISCORD_ADMIN_ROLES), like admin_users on Slack; an admin role is also an allowed role. [] places no extra restriction."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.discord_admin_roles : can(regex("^[0-9]{17,20}$", r))])
+    error_message = "discord_admin_roles must hold Discord role IDs: 17 to 20 digits each."
+  }
+}
+
+variable "discord_allowed_channels" {
+  description = "Discord channel IDs where /infra is accepted (INFRA_DISCORD_ALLOWED_CHANNELS), like allowed_channels on Slack. [] allows every channel of the server."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.discord_allowed_channels : can(regex("^[0-9]{17,20}$", c))])
+    error_message = "discord_allowed_channels must hold Discord channel IDs: 17 to 20 digits each."
   }
 }
 
