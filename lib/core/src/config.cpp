@@ -474,9 +474,10 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
   config.allow_guests = read_bool(env, "INFRA_ALLOW_GUESTS", problems).value_or(false);
   // Closed unless opened: a service nobody scoped would let every member of
   // the workspace act on every environment.
+  // Admin roles alone do not scope it: everyone else could still run the
+  // commands that need no admin (as INFRA_ADMIN_USERS alone does not for Slack).
   if (service && config.discord_configured && config.discord_allowed_roles.empty() &&
-      config.discord_admin_roles.empty() && config.discord_allowed_channels.empty() &&
-      !config.allow_everyone) {
+      config.discord_allowed_channels.empty() && !config.allow_everyone) {
     problems.add("INFRA_DISCORD_ALLOWED_ROLES",
                  "set INFRA_DISCORD_ALLOWED_ROLES or INFRA_DISCORD_ALLOWED_CHANNELS to say who may "
                  "use /infra on Discord, or INFRA_ALLOW_EVERYONE=true to let every member of the "

@@ -7,8 +7,9 @@
 namespace discord_front {
 
 std::string to_address(const ReplyTarget& target) {
-  return fmt::format("discord {} {} {} {}", target.application_id, target.interaction_id,
-                     target.ephemeral_original ? "e" : "c", target.token);
+  return fmt::format("discord {} {} {} {} {}", target.application_id, target.interaction_id,
+                     target.ephemeral_original ? "e" : "c",
+                     target.channel_id.empty() ? "-" : target.channel_id, target.token);
 }
 
 std::optional<ReplyTarget> target_from_address(std::string_view address) {
@@ -19,12 +20,12 @@ std::optional<ReplyTarget> target_from_address(std::string_view address) {
     parts.push_back(address.substr(start, end - start));
     start = end + 1;
   }
-  if (parts.size() != 5 || parts[0] != "discord" || parts[1].empty() || parts[2].empty() ||
-      (parts[3] != "e" && parts[3] != "c") || parts[4].empty()) {
+  if (parts.size() != 6 || parts[0] != "discord" || parts[1].empty() || parts[2].empty() ||
+      (parts[3] != "e" && parts[3] != "c") || parts[4].empty() || parts[5].empty()) {
     return std::nullopt;
   }
-  return ReplyTarget{std::string(parts[1]), std::string(parts[2]), std::string(parts[4]),
-                     parts[3] == "e"};
+  return ReplyTarget{std::string(parts[1]), std::string(parts[2]), std::string(parts[5]),
+                     parts[3] == "e", parts[4] == "-" ? std::string() : std::string(parts[4])};
 }
 
 core::Status Sender::callback(const ReplyTarget& target, const std::string& body) {
@@ -46,20 +47,41 @@ void Sender::edit_original(const ReplyTarget& target, const core::reply::Message
   }
 }
 
-void Sender::follow_up(const ReplyTarget& target, const core::reply::Message& message,
-                       bool ephemeral) {
+core::Status Sender::follow_up(const ReplyTarget& target, const core::reply::Message& message,
+                               bool ephemeral) {
   auto sent = rest_.follow_up(target.application_id, target.token,
                               redactor_.redact(discord::render_message(message, ephemeral)));
   if (!sent) {
     logger_->warn("discord: a follow-up to interaction {} failed: {}", target.interaction_id,
                   sent.error().detail.empty() ? sent.error().user_message : sent.error().detail);
   }
+  return sent;
 }
 
 void Sender::deliver(const ReplyTarget& target, const core::reply::Message& message) {
   const bool for_everyone = message.visibility == core::reply::Visibility::in_channel;
   if (!for_everyone && target.ephemeral_original) return edit_original(target, message);
-  follow_up(target, message, !for_everyone);
+  auto sent = follow_up(target, message, !for_everyone);
+  // An expired token (401, Invalid Webhook Token) or an unknown webhook: the
+  // channel still hears the result, from the bot (it needs View Channel, Send
+  // Messages and Embed Links there). A private answer is never posted there.
+  const bool token_gone = !sent && (sent.error().code == core::ErrorCode::denied ||
+                                    sent.error().code == core::ErrorCode::not_found);
+  if (!token_gone || !for_everyone || target.channel_id.empty()) return;
+  auto posted = rest_.call("POST", fmt::format("/channels/{}/messages", target.channel_id),
+                           redactor_.redact(discord::render_message(message, false)), true);
+  if (!posted) {
+    logger_->warn(
+        "discord: the result of interaction {} could not be posted in channel {} "
+        "either: {}",
+        target.interaction_id, target.channel_id,
+        posted.error().detail.empty() ? posted.error().user_message : posted.error().detail);
+  } else {
+    logger_->info(
+        "discord: interaction {}'s token had expired; its result was posted in "
+        "channel {}",
+        target.interaction_id, target.channel_id);
+  }
 }
 
 DiscordConversation::DiscordConversation(ReplyTarget target, Sender& sender, core::StrandPool& lane,

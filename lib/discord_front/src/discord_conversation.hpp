@@ -29,6 +29,9 @@ struct ReplyTarget {
   std::string token;           ///< secret
   /// The initial response is only the requester's (its flags fix it).
   bool ephemeral_original = true;
+  /// Where the interaction came from: a result for everyone is posted there
+  /// by the bot when the interaction's token has expired (15 minutes).
+  std::string channel_id{};
 };
 
 /// As text for Conversation::address() (another replica reopens it), and back.
@@ -45,10 +48,13 @@ class Sender {
   /// Edits the initial response.
   void edit_original(const ReplyTarget& target, const core::reply::Message& message);
   /// A new message in the interaction's channel (ephemeral: only the requester's).
-  void follow_up(const ReplyTarget& target, const core::reply::Message& message, bool ephemeral);
+  core::Status follow_up(const ReplyTarget& target, const core::reply::Message& message,
+                         bool ephemeral);
   /// The final answer: where a Slack user would see it. In the channel
-  /// (in_channel) as a new message everyone sees; the requester's own
-  /// (ephemeral) in place of the initial response when that is theirs too.
+  /// (in_channel) as a new message everyone sees — posted by the bot in the
+  /// channel when the interaction's token has expired (a job longer than 15
+  /// minutes); the requester's own (ephemeral) in place of the initial
+  /// response when that is theirs too.
   void deliver(const ReplyTarget& target, const core::reply::Message& message);
 
  private:

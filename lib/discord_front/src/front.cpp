@@ -154,7 +154,8 @@ class Front::Impl final : public infra::ConversationOpener {
   }
 
   ReplyTarget target_of(const discord::Interaction& interaction, bool ephemeral) const {
-    return ReplyTarget{interaction.application_id, interaction.id, interaction.token, ephemeral};
+    return ReplyTarget{interaction.application_id, interaction.id, interaction.token, ephemeral,
+                       interaction.channel_id};
   }
 
   infra::Inbound inbound_of(const discord::Interaction& interaction, std::string source,
@@ -179,6 +180,7 @@ class Front::Impl final : public infra::ConversationOpener {
   void handle(const discord::Interaction& interaction) {
     using Type = discord::InteractionType;
     if (interaction.type == Type::ping || interaction.type == Type::autocomplete) return;
+    if (!first_to_take(interaction)) return;
     if (interaction.guild_id.empty() || interaction.guild_id != settings_.guild_id) {
       count("refused");
       const bool dm = interaction.guild_id.empty();
@@ -199,6 +201,25 @@ class Front::Impl final : public infra::ConversationOpener {
       default:
         return;
     }
+  }
+
+  // Every Gateway session of the bot receives the interaction: with replicas
+  // (each its own session) the first to claim it answers, the others stay
+  // silent. When the state cannot be reached it is taken: the lifecycle then
+  // refuses changes, and a second answer meets Discord's "already
+  // acknowledged".
+  bool first_to_take(const discord::Interaction& interaction) {
+    if (settings_.state == nullptr || !settings_.state->shared()) return true;
+    auto first = settings_.state->claim_once("discord interaction " + interaction.id,
+                                             std::chrono::minutes(15));
+    if (!first) {
+      logger_->warn(
+          "discord: interaction {} taken without a claim: {}", interaction.id,
+          first.error().detail.empty() ? first.error().user_message : first.error().detail);
+      return true;
+    }
+    if (!*first) logger_->debug("discord: interaction {} is another replica's", interaction.id);
+    return *first;
   }
 
   void on_command(const discord::Interaction& interaction) {
