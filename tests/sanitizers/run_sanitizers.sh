@@ -48,8 +48,10 @@ case "$kind" in
              strand_pool_test scheduler_test service_test service_faults_test
              service_lifecycle_test service_aws_test whitelist_sweeper_test redactor_test
              service_metrics_test service_secrets_test emf_test credential_sources_test
-             lifecycle_replicas_test delivery_claims_test infra-bot)
-    ctest_filter=(-R 'SocketMode|AppTest|GateTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper|Redactor|Emf|CredentialSources|DeliveryClaims')
+             lifecycle_replicas_test delivery_claims_test discord_gateway_test
+             discord_gateway_fake_test discord_front_test discord_conversation_test
+             service_discord_test infra-bot)
+    ctest_filter=(-R 'SocketMode|AppTest|GateTest|Lifecycle|StrandPool|Scheduler|Service|WhitelistSweeper|Redactor|Emf|CredentialSources|DeliveryClaims|DiscordGateway|DiscordFront|DiscordConversation')
     ;;
 esac
 
