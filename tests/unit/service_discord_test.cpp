@@ -42,6 +42,17 @@ class ServiceDiscordTest : public ServiceFixture {
     http_ = core::http::make_curl_client({test_tls().ca_file});
   }
 
+  void TearDown() override {
+    // Neither the bot token nor an interaction's token is ever printed.
+    if (bot_ != nullptr) {
+      for (const auto& line : bot().all_lines()) {
+        EXPECT_EQ(line.find("SECRETDISCORD"), std::string::npos) << line;
+        EXPECT_EQ(line.find("itok-"), std::string::npos) << line;
+      }
+    }
+    ServiceFixture::TearDown();
+  }
+
   // Discord alone (no Slack tokens), or both chats.
   Settings discord_settings(bool with_slack) {
     auto settings = Settings()
@@ -312,6 +323,30 @@ TEST_F(ServiceDiscordTest, SlackAndDiscordInOneProcessRunOneJobPerEnvironment) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 2u);
+}
+
+}  // namespace
+}  // namespace test::service
+
+namespace test::service {
+namespace {
+
+TEST_F(ServiceDiscordTest, ReadyzCoversBothChatsAndADeadDiscordLeavesSlackServing) {
+  start(discord_settings(true));
+  ASSERT_TRUE(wait_gateway_ready());
+  EXPECT_TRUE(wait_health("/readyz", 200));
+  ASSERT_NE(control("close", R"({"code":4004,"reason":"Authentication failed."})"), "");
+  ASSERT_TRUE(bot().wait_for_log("discord: stopped for good; Slack goes on"))
+      << bot().describe_last(20);
+  EXPECT_TRUE(bot().running()) << "Slack is still served";
+  EXPECT_TRUE(wait_health("/readyz", 200)) << "ready on Slack alone";
+  const auto status = slash("status dev", SlashUser{"U0TESTUSER", "tester", "C0TEST"});
+  ASSERT_GT(slack().push(status.frame), 0);
+  EXPECT_TRUE(slack().wait_for_ack(status.envelope_id));
+  ASSERT_TRUE(bot().send_signal(SIGTERM));
+  const auto code = bot().wait_exit(10s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
 }
 
 }  // namespace
