@@ -351,3 +351,80 @@ TEST_F(ServiceDiscordTest, ReadyzCoversBothChatsAndADeadDiscordLeavesSlackServin
 
 }  // namespace
 }  // namespace test::service
+
+namespace test::service {
+namespace {
+
+// Every command of the grammar, typed as Discord sends it, reaches the same
+// Lambda call as in Slack.
+TEST_F(ServiceDiscordTest, EveryCommandOfTheGrammarWorksAsInSlack) {
+  start(discord_settings(false));
+  ASSERT_TRUE(wait_gateway_ready());
+  struct Case {
+    std::string id;
+    std::string data;
+    const char* function;  ///< nullptr: answered at once, nothing called
+    const char* action;
+  };
+  const auto whitelist = [](const std::string& sub, const std::string& options) {
+    return R"({"id":"900","name":"infra","type":1,"options":[{"name":"whitelist","type":2,)"
+           R"("options":[{"name":")" +
+           sub + R"(","type":1,"options":)" + options + "}]}]}";
+  };
+  const std::vector<Case> cases = {
+      {"2001", command("help", "[]"), nullptr, nullptr},
+      {"2002", command("start", env_option("dev")), kOrchestrator, "start"},
+      {"2003", command("spinup", env_option("dev")), kOrchestrator, "spinup"},
+      {"2004",
+       command(
+           "teardown",
+           R"([{"name":"env","type":3,"value":"dev"},{"name":"level","type":3,"value":"services"}])"),
+       kOrchestrator, "teardown"},
+      {"2005",
+       whitelist(
+           "add",
+           R"([{"name":"ip","type":3,"value":"203.0.113.7"},{"name":"env","type":3,"value":"staging"},)"
+           R"({"name":"ttl","type":3,"value":"7d"},{"name":"description","type":3,"value":"Home office & VPN"}])"),
+       kWhitelist, "add"},
+      {"2006", whitelist("list", env_option("dev")), kWhitelist, "list"},
+      {"2007",
+       whitelist(
+           "remove",
+           R"([{"name":"ip","type":3,"value":"203.0.113.7"},{"name":"env","type":3,"value":"staging"}])"),
+       kWhitelist, "remove"},
+      {"2008", whitelist("refresh", env_option("dev")), kWhitelist, "refresh"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.id + " " + c.data);
+    push(interaction(c.id, 2, c.data, {kAdminRole}));
+    auto requests = wait_requests(c.id, c.function == nullptr ? 1 : 3);
+    ASSERT_FALSE(requests.empty()) << bot().describe_last(20);
+    if (c.function == nullptr) {
+      EXPECT_THAT(body_of(requests[0]), testing::HasSubstr(R"("type":4)"));
+      continue;
+    }
+    if (body_of(requests[0]).find(R"("type":9)") != std::string::npos) {
+      // A teardown, at any level, is typed to confirm: its modal, then its submit.
+      EXPECT_EQ(std::string(c.action), "teardown");
+      const std::string submitted =
+          R"({"custom_id":"infra_teardown|dev|services","components":[{"type":18,"id":1,)"
+          R"("component":{"type":4,"id":2,"custom_id":"confirm_text","value":"dev"}}]})";
+      push(interaction(c.id + "9", 5, submitted, {kAdminRole}));
+      requests = wait_requests(c.id + "9", 2);
+      ASSERT_FALSE(requests.empty()) << bot().describe_last(20);
+    }
+    EXPECT_THAT(body_of(requests[0]), testing::HasSubstr(R"("type":5)"));
+    ASSERT_TRUE(lambda().wait_for(c.action, FakeLambda::call(c.function, c.action)));
+  }
+  const auto added = calls(kWhitelist, "add");
+  ASSERT_EQ(added.size(), 1u);
+  const auto& payload = FakeLambda::payload(added[0]);
+  EXPECT_EQ(str(payload, "description"), "Home office & VPN");
+  EXPECT_EQ(str(payload, "environment"), "staging");
+  ASSERT_TRUE(payload.HasMember("requested_by"));
+  EXPECT_EQ(str(payload["requested_by"], "channel_id"), kChannel);
+  EXPECT_EQ(str(payload["requested_by"], "user_id"), "400000000000000001");
+}
+
+}  // namespace
+}  // namespace test::service
