@@ -387,7 +387,7 @@ TEST_F(RestClientTest, ServerErrorOnPostIsNotSentAgain) {
 
 TEST_F(RestClientTest, ServerErrorOnGetIsSentAgainUpToMaxAttempts) {
   auto rest = make();  // max_attempts 4
-  for (int i = 0; i < 6; ++i) http_.push(503, R"({"message": "unavailable", "code": 0})");
+  for (int i = 0; i < 4; ++i) http_.push(503, R"({"message": "unavailable", "code": 0})");
   auto refused = rest->call("GET", "/gateway/bot");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::unavailable);
