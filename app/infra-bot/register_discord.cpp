@@ -1,36 +1,32 @@
 // `infra-bot register discord`: checks the bot token, registers the /infra guild command set
 // when it changed, prints the invite URL and stores the token.
 //
-// Discord calls go through DiscordAdminApi, implemented here on core::http::Client directly:
-// discord::RestClient (lib/discord) is being written at the same time (issue 17); once it lands,
-// HttpDiscordAdminApi can become a thin adapter over it.
+// Discord calls go through DiscordAdminApi, a thin adapter over discord::RestClient (its
+// User-Agent, `Authorization: Bot`, buckets and 429 handling).
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <thread>
+#include <memory>
 
 #include <fmt/format.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "core/json.hpp"
+#include "core/log.hpp"
+#include "discord/rest_client.hpp"
 #include "register.hpp"
 #include "register_steps.hpp"
 
 namespace app::reg {
 namespace {
 
-class HttpDiscordAdminApi final : public DiscordAdminApi {
+class RestDiscordAdminApi final : public DiscordAdminApi {
  public:
-  HttpDiscordAdminApi(core::http::Client& http, std::string api_url, std::string version)
-      : http_(http), api_url_(std::move(api_url)), version_(std::move(version)) {
-    while (!api_url_.empty() && api_url_.back() == '/') api_url_.pop_back();
-  }
+  RestDiscordAdminApi(core::http::Client& http, std::string api_url, std::string version)
+      : http_(http), api_url_(std::move(api_url)), version_(std::move(version)) {}
 
   // DiscordAdminApi
   core::Result<Application> current_application(const std::string& token) override {
-    auto answer = call("GET", "/applications/@me", token, "");
+    auto answer = call(token, "GET", "/applications/@me", "");
     if (!answer) return answer.error();
     auto document = core::json::parse(*answer);
     if (!document || !document->IsObject() || !core::json::get_string(*document, "id")) {
@@ -44,13 +40,13 @@ class HttpDiscordAdminApi final : public DiscordAdminApi {
 
   core::Result<std::string> guild_commands(const std::string& token, const std::string& app_id,
                                            const std::string& guild_id) override {
-    return call("GET", commands_path(app_id, guild_id), token, "");
+    return call(token, "GET", commands_path(app_id, guild_id), "");
   }
 
   core::Status put_guild_commands(const std::string& token, const std::string& app_id,
                                   const std::string& guild_id,
                                   const std::string& commands_json) override {
-    auto answer = call("PUT", commands_path(app_id, guild_id), token, commands_json);
+    auto answer = call(token, "PUT", commands_path(app_id, guild_id), commands_json);
     if (!answer) return answer.error();
     return {};
   }
@@ -60,58 +56,38 @@ class HttpDiscordAdminApi final : public DiscordAdminApi {
     return fmt::format("/applications/{}/guilds/{}/commands", app_id, guild_id);
   }
 
-  core::Result<std::string> call(std::string_view method, const std::string& path,
-                                 const std::string& token, const std::string& body) {
-    core::http::Request request;
-    request.method = std::string(method);
-    request.url = api_url_ + path;
-    // Discord's required User-Agent form (../shared/notes/discord.md): DiscordBot (url, version).
-    request.headers.emplace_back(
-        "User-Agent", fmt::format("DiscordBot (https://github.com/infra-bot, {})", version_));
-    request.headers.emplace_back("Authorization", "Bot " + token);
-    if (!body.empty()) {
-      request.headers.emplace_back("Content-Type", "application/json");
-      request.body = body;
+  // The token comes with each call; one RestClient per token (in practice one per run).
+  discord::RestClient& rest(const std::string& token) {
+    if (!rest_ || rest_->settings().bot_token != token) {
+      discord::RestSettings settings;
+      settings.api_url = api_url_;
+      settings.bot_token = token;
+      settings.version = version_;
+      rest_ = std::make_unique<discord::RestClient>(std::move(settings), http_, clock_,
+                                                    core::make_null_logger());
     }
-    for (int attempt = 1;; ++attempt) {
-      auto response = http_.send(request);
-      if (!response) {
-        return core::make_error(
-            response.error().code,
-            fmt::format("{} {}: {}", method, path, response.error().user_message),
-            response.error().detail);
-      }
-      if (response->status == 429 && attempt < 3) {
-        // Both routes are safe to repeat (a GET, a bulk overwrite); wait as Discord says.
-        double seconds = 1;
-        if (auto parsed = core::json::parse(response->body); parsed && parsed->IsObject()) {
-          const auto it = parsed->FindMember("retry_after");
-          if (it != parsed->MemberEnd() && it->value.IsNumber()) seconds = it->value.GetDouble();
-        }
-        seconds = std::clamp(seconds, 0.1, 30.0);
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::lround(seconds * 1000)));
-        continue;
-      }
-      if (response->status >= 200 && response->status < 300) return std::move(response->body);
-      std::string said;
-      if (auto parsed = core::json::parse(response->body); parsed && parsed->IsObject()) {
-        said = std::string(core::json::get_string(*parsed, "message").value_or(""));
-      }
-      const auto code = response->status == 401 || response->status == 403 ? core::ErrorCode::denied
-                        : response->status == 404 ? core::ErrorCode::not_found
-                        : response->status >= 500 || response->status == 429
-                            ? core::ErrorCode::unavailable
-                            : core::ErrorCode::invalid_input;
-      return core::make_error(code,
-                              fmt::format("{} {}: HTTP {}{}", method, path, response->status,
-                                          said.empty() ? std::string() : " — " + said),
-                              fmt::format("discord HTTP {}", response->status));
+    return *rest_;
+  }
+
+  // The body of a 2xx; an error says which call failed and what Discord answered (the
+  // RestClient's detail: status, Discord's code and message; never a token).
+  core::Result<std::string> call(const std::string& token, std::string_view method,
+                                 const std::string& path, const std::string& body) {
+    auto answer = rest(token).call(method, path, body);
+    if (!answer) {
+      const auto& error = answer.error();
+      return core::make_error(
+          error.code, fmt::format("{} {}: {} ({})", method, path, error.user_message, error.detail),
+          error.detail);
     }
+    return std::move(answer->body);
   }
 
   core::http::Client& http_;
   std::string api_url_;
   std::string version_;
+  core::SystemClock clock_;
+  std::unique_ptr<discord::RestClient> rest_;
 };
 
 struct DiscordDocument {
@@ -154,7 +130,7 @@ void print_portal_steps(std::ostream& out) {
 
 std::unique_ptr<DiscordAdminApi> make_discord_admin_api(core::http::Client& http,
                                                         std::string api_url, std::string version) {
-  return std::make_unique<HttpDiscordAdminApi>(http, std::move(api_url), std::move(version));
+  return std::make_unique<RestDiscordAdminApi>(http, std::move(api_url), std::move(version));
 }
 
 int register_discord(const DiscordInputs& in, TokenStore* store, DiscordAdminApi& discord,

@@ -21,7 +21,8 @@ Unauthorized", "code": 0}):
   another app id or guild: 403 {"message": "Missing Access", "code": 50001}.
 
 Control API (plain JSON, never printed):
-  GET  /_fake/state     {"commands": {guild: [...]}, "writes": n}
+  GET  /_fake/state     {"commands": {guild: [...]}, "writes": n, "last_put": [...] | null (the
+                        body of the last PUT, as sent)}
   POST /_fake/commands  {"guild": "5678", "commands": [...]}: what the guild has (server fields
                         are added as on a PUT)
   POST /_fake/fail      {"route": "me"|"guild_commands", "status": 429, "retry_after": 0.05,
@@ -89,7 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         doc = json.loads(raw.decode() or "null")
         with server.lock:
             if path == "/_fake/state":
-                return self.reply(200, {"commands": server.commands, "writes": server.writes})
+                return self.reply(200, {"commands": server.commands, "writes": server.writes,
+                                        "last_put": server.last_put})
             if path == "/_fake/commands":
                 guild = str(doc["guild"])
                 server.commands[guild] = [stored_command(server, guild, c, i)
@@ -156,6 +158,7 @@ class Handler(BaseHTTPRequestHandler):
                     if not isinstance(commands, list):
                         return 400, {"message": "Invalid Form Body", "code": 50035}, []
                     server.writes += 1
+                    server.last_put = commands
                     server.commands[guild] = [stored_command(server, guild, c, i)
                                               for i, c in enumerate(commands)]
                     return 200, server.commands[guild], []
@@ -181,6 +184,7 @@ def main():
     server.commands = {}
     server.fails = []
     server.writes = 0
+    server.last_put = None
     if args.tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls[0], args.tls[1])

@@ -13,10 +13,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <vector>
 
 #include "bot_process.hpp"
+#include "core/config.hpp"
 #include "core/json.hpp"
+#include "discord_front/command_set.hpp"
 #include "fake_aws.hpp"
 #include "python_fake.hpp"
 #include "test_tls.hpp"
@@ -63,6 +67,18 @@ class JsonFake {
       return testing::AssertionFailure() << "control " << path << " failed";
     }
     return testing::AssertionSuccess();
+  }
+
+  /// A control endpoint's JSON answer (GET); a null document when it failed.
+  rapidjson::Document fetch(const std::string& path) const {
+    core::http::Request request;
+    request.url = base() + path;
+    auto response = http_->send(request);
+    if (response && response->status == 200) {
+      if (auto parsed = core::json::parse(response->body)) return std::move(*parsed);
+    }
+    ADD_FAILURE() << "control " << path << " failed";
+    return rapidjson::Document();
   }
 
   /// Every call so far (sync first, so a call already answered is listed).
@@ -237,6 +253,24 @@ class RegisterTest : public ::testing::Test {
       EXPECT_NE(run.exit_code, 0) << run.all;
       EXPECT_THAT(run.all, HasSubstr("✘ ")) << run.all;
     }
+  }
+
+  /// What register discord PUTs with this test's configuration (the default environments).
+  static rapidjson::Document desired_commands() {
+    auto parsed =
+        core::json::parse(discord_front::infra_commands_json(core::Config{}.environments));
+    EXPECT_TRUE(parsed && parsed->IsArray());
+    return parsed ? std::move(*parsed) : rapidjson::Document();
+  }
+
+  /// The guild's commands in the fake (which adds id, application_id, version, guild_id, nsfw,
+  /// … to each, as Discord does).
+  testing::AssertionResult seed_commands(const rapidjson::Value& commands) const {
+    rapidjson::Document body(rapidjson::kObjectType);
+    auto& allocator = body.GetAllocator();
+    body.AddMember("guild", rapidjson::Value(kGuild, allocator), allocator);
+    body.AddMember("commands", rapidjson::Value(commands, allocator), allocator);
+    return discord_.control("/_fake/commands", core::json::to_string(body));
   }
 
   test::FakeAws aws_;
@@ -417,10 +451,7 @@ TEST_F(RegisterTest, SlackRotatesAStoredTokenAboutToExpireWithoutForce) {
 // ---- Discord ------------------------------------------------------------------------------
 
 TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
-  // A stale command set, so the first run has something to replace whatever the desired set is.
-  ASSERT_TRUE(discord_.control("/_fake/commands", std::string(R"({"guild": ")") + kGuild +
-                                                      R"(", "commands": [{"name": "old", )"
-                                                      R"("description": "gone"}]})"));
+  // The guild has no commands yet: the first run PUTs the real /infra set.
   const std::string store = "secretsmanager:infra-bot/discord";
   auto first = run({"register", "discord", "--store", store}, discord_env());
   expect_steps(first, true);
@@ -428,7 +459,17 @@ TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
               HasSubstr("https://discord.com/oauth2/authorize?client_id=" + std::string(kAppId) +
                         "&scope=bot%20applications.commands&permissions=0"));
   EXPECT_THAT(first.out, HasSubstr("Reset Token"));
+  EXPECT_THAT(first.out, HasSubstr("/infra commands registered in guild " + std::string(kGuild)));
   EXPECT_EQ(discord_.count("method", "PUT"), 1u);
+  {
+    const auto state = discord_.fetch("/_fake/state");
+    const auto* put = core::json::get_array(state, "last_put");
+    ASSERT_NE(put, nullptr);
+    const auto desired = desired_commands();
+    EXPECT_TRUE(*put == desired) << "the PUT body is discord_front::infra_commands_json";
+    ASSERT_EQ(put->Size(), 1u);
+    EXPECT_EQ(test::FakeAws::str((*put)[0u], "name"), "infra");
+  }
   for (const auto& call : discord_.calls()) {
     EXPECT_THAT(test::FakeAws::str(call, "user_agent"), testing::StartsWith("DiscordBot ("));
     EXPECT_TRUE(core::json::get_bool(call, "auth_ok").value_or(false));
@@ -449,6 +490,71 @@ TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
   expect_steps(from_store, true);
   EXPECT_EQ(discord_.count("method", "PUT"), 1u);
   EXPECT_EQ(aws_writes(), 1u);
+}
+
+// commands_match through the binary: what Discord adds to a command is not a change; any
+// difference in what register sends (a description, an option more or less, a command) is.
+TEST_F(RegisterTest, DiscordPutsOnlyWhenTheCommandSetDiffers) {
+  struct Variant {
+    const char* name;
+    std::function<void(rapidjson::Document&)> change;
+    bool put;
+  };
+  const std::vector<Variant> variants = {
+      {"the same set, with Discord's own fields", [](rapidjson::Document&) {}, false},
+      {"explicit server fields and localizations",
+       [](rapidjson::Document& doc) {
+         auto& a = doc.GetAllocator();
+         auto& command = doc[0u];
+         command.AddMember("id", "1300000000000000001", a);
+         command.AddMember("version", "1300000000000000002", a);
+         command.AddMember("application_id", rapidjson::Value(kAppId, a), a);
+         command.AddMember("name_localizations", rapidjson::Value(rapidjson::kNullType), a);
+         command["options"][0u].AddMember("required", false, a);  // a default
+       },
+       false},
+      {"another description",
+       [](rapidjson::Document& doc) { doc[0u]["description"] = "Run the old infra-bot"; }, true},
+      {"another subcommand description",
+       [](rapidjson::Document& doc) { doc[0u]["options"][1u]["description"] = "old status"; },
+       true},
+      {"a subcommand Discord still has",
+       [](rapidjson::Document& doc) {
+         auto& a = doc.GetAllocator();
+         rapidjson::Value old(rapidjson::kObjectType);
+         old.AddMember("type", 1, a);
+         old.AddMember("name", "destroy", a);
+         old.AddMember("description", "gone", a);
+         doc[0u]["options"].PushBack(old, a);
+       },
+       true},
+      {"a subcommand Discord lacks",
+       [](rapidjson::Document& doc) { doc[0u]["options"].Erase(doc[0u]["options"].Begin()); },
+       true},
+      {"no commands", [](rapidjson::Document& doc) { doc.SetArray(); }, true},
+      {"another command too",
+       [](rapidjson::Document& doc) {
+         auto& a = doc.GetAllocator();
+         rapidjson::Value old(rapidjson::kObjectType);
+         old.AddMember("name", "old", a);
+         old.AddMember("description", "gone", a);
+         doc.PushBack(old, a);
+       },
+       true},
+  };
+  for (const auto& variant : variants) {
+    SCOPED_TRACE(variant.name);
+    auto commands = desired_commands();
+    variant.change(commands);
+    ASSERT_TRUE(seed_commands(commands));
+    const auto puts = discord_.count("method", "PUT");
+    auto result = run({"register", "discord"}, discord_env());
+    expect_steps(result, true);
+    EXPECT_EQ(discord_.count("method", "PUT"), puts + (variant.put ? 1 : 0));
+    EXPECT_THAT(result.out, HasSubstr(variant.put ? "/infra commands registered"
+                                                  : "/infra commands in guild " +
+                                                        std::string(kGuild) + " are up to date"));
+  }
 }
 
 TEST_F(RegisterTest, DiscordWithoutStoreStoresNothing) {

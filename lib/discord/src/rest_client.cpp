@@ -158,7 +158,11 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
 
   core::Error last = core::make_error(core::ErrorCode::unavailable, "Discord did not answer");
   bool resent = false;
-  for (int attempt = 1; attempt <= std::max(1, settings_.max_attempts); ++attempt) {
+  // A 429 to this very request is waited out before it is sent again, whatever
+  // the limit (a global one also holds unauthorized requests back here).
+  core::MonoTime retry_at{};
+  const int attempts = std::max(1, settings_.max_attempts);
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
     // Wait for the global limit and for this route's bucket, if they say so.
     milliseconds wait{0};
     {
@@ -166,6 +170,9 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
       const auto now = clock_.monotonic();
       if (authorized && global_until_ > now) {
         wait = std::chrono::duration_cast<milliseconds>(global_until_ - now);
+      }
+      if (retry_at > now) {
+        wait = std::max(wait, std::chrono::duration_cast<milliseconds>(retry_at - now));
       }
       if (auto id = route_bucket_.find(key.route); id != route_bucket_.end()) {
         auto bucket = buckets_.find(id->second + " " + key.major);
@@ -191,7 +198,7 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
       if (response.error().code == core::ErrorCode::indeterminate && !may_resend) return last;
       logger_->warn("discord {}: {} (attempt {})", key.route, response.error().detail, attempt);
       resent = true;
-      sleep_(milliseconds(250) * attempt);
+      if (attempt < attempts) sleep_(milliseconds(250) * attempt);
       continue;
     }
     // Remember what the bucket headers say.
@@ -233,6 +240,7 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
         global = true;
       }
       const auto until = clock_.monotonic() + seconds_to_ms(retry_after);
+      retry_at = until;
       {
         std::lock_guard guard(mutex_);
         if (global) {
@@ -269,7 +277,7 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
         error_detail(status, response->body));
     if (status >= 500 && may_resend) {
       resent = true;
-      sleep_(milliseconds(500) * attempt);
+      if (attempt < attempts) sleep_(milliseconds(500) * attempt);
       continue;
     }
     return last;
