@@ -183,10 +183,14 @@ bool commands_match(std::string_view desired_json, std::string_view actual_json)
   return true;
 }
 
+// Interaction answers need no permission; a result whose interaction token
+// expired (a job over 15 minutes) is posted by the bot in its channel, which
+// needs View Channel (1 << 10), Send Messages (1 << 11) and Embed Links
+// (1 << 14): 19456, and nothing more.
 std::string discord_invite_url(std::string_view application_id) {
   return fmt::format(
       "https://discord.com/oauth2/authorize?client_id={}&scope=bot%20applications.commands&"
-      "permissions=0",
+      "permissions=19456",
       application_id);
 }
 

@@ -95,9 +95,8 @@ class DiscordAdminApi {
 /// Over core::http::Client: Slack Web API forms with `Authorization: Bearer`, one wait on 429.
 std::unique_ptr<SlackManifestApi> make_slack_manifest_api(core::http::Client& http,
                                                           std::string api_url);
-/// Over core::http::Client directly (discord::RestClient is not there yet; issue 17): JSON,
-/// `Authorization: Bot <token>`, `User-Agent: DiscordBot (https://github.com/infra-bot, v)`,
-/// one wait on 429.
+/// Over discord::RestClient: `Authorization: Bot <token>`, Discord's User-Agent, its rate
+/// limits (up to 4 attempts, waits of up to 30 s).
 std::unique_ptr<DiscordAdminApi> make_discord_admin_api(core::http::Client& http,
                                                         std::string api_url, std::string version);
 

@@ -457,7 +457,7 @@ TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
   expect_steps(first, true);
   EXPECT_THAT(first.out,
               HasSubstr("https://discord.com/oauth2/authorize?client_id=" + std::string(kAppId) +
-                        "&scope=bot%20applications.commands&permissions=0"));
+                        "&scope=bot%20applications.commands&permissions=19456"));
   EXPECT_THAT(first.out, HasSubstr("Reset Token"));
   EXPECT_THAT(first.out, HasSubstr("/infra commands registered in guild " + std::string(kGuild)));
   EXPECT_EQ(discord_.count("method", "PUT"), 1u);

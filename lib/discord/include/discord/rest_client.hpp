@@ -6,7 +6,9 @@
 // from X-RateLimit-Bucket / -Remaining / -Reset-After, the global limit, and
 // 429 retry_after. A request that may have reached Discord (the transport
 // cannot tell) is not sent again unless it is idempotent (GET, PUT, PATCH,
-// DELETE). Knows no /infra. Thread-safe; calls block their caller's thread.
+// DELETE) or an interaction callback (a second one is refused with 40060,
+// never acted on; that refusal then counts as success). Knows no /infra.
+// Thread-safe; calls block their caller's thread.
 
 #include <chrono>
 #include <functional>
