@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 namespace {
 
 using core::Config;
@@ -456,6 +458,329 @@ TEST(Config, LambdaModeNeedsItsRoleAndIsAlwaysTheAwsBackend) {
   EXPECT_EQ(config->backend, core::BackendKind::aws);
   EXPECT_EQ(config->lambda_role, core::LambdaRole::whitelist);
   EXPECT_TRUE(config->orchestrator_lambda_arn.empty()) << "a Lambda never calls another";
+}
+
+// --- Discord (issue 17) ------------------------------------------------------------------------
+
+// A Discord bot token has no fixed prefix: three base64 parts joined by dots.
+constexpr const char* kDiscordToken =
+    "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.discordSecretPart0123456789ab";
+constexpr const char* kGuild = "112233445566778899";
+constexpr const char* kRole = "223344556677889900";
+constexpr const char* kAdminRole = "334455667788990011";
+constexpr const char* kDiscordChannel = "445566778899001122";
+
+// `run` on Discord alone: no Slack token, the Discord lists open it.
+MapEnvironment discord_env() {
+  return MapEnvironment(
+      {{"DISCORD_BOT_TOKEN", kDiscordToken},
+       {"DISCORD_GUILD_ID", kGuild},
+       {"ORCHESTRATOR_LAMBDA_ARN", "arn:aws:lambda:eu-west-1:123456789012:function:orch"},
+       {"INFRA_DISCORD_ALLOWED_ROLES", kRole}});
+}
+
+TEST(Config, DiscordAloneNeedsNoSlackTokens) {
+  auto config = core::load_config(discord_env(), RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_TRUE(config->discord_configured);
+  EXPECT_FALSE(config->slack_configured);
+  EXPECT_EQ(config->discord_bot_token, kDiscordToken);
+  EXPECT_EQ(config->discord_guild_id, kGuild);
+  EXPECT_EQ(config->discord_api_url, "https://discord.com/api/v10");
+  EXPECT_EQ(config->discord_allowed_roles, (std::vector<std::string>{kRole}));
+  EXPECT_TRUE(config->discord_admin_roles.empty());
+  EXPECT_TRUE(config->discord_allowed_channels.empty());
+  EXPECT_TRUE(config->slack_app_token.empty());
+  EXPECT_TRUE(config->secret_refs.empty());
+  EXPECT_EQ(config->secrets(), (std::vector<std::string>{kDiscordToken}));
+
+  // Without Discord nothing changes: Slack's tokens stay required, and Discord is off.
+  auto slack = core::load_config(service_env(), RunMode::service);
+  ASSERT_TRUE(slack) << slack.error().user_message;
+  EXPECT_TRUE(slack->slack_configured);
+  EXPECT_FALSE(slack->discord_configured);
+  EXPECT_TRUE(slack->discord_bot_token.empty());
+  EXPECT_TRUE(slack->discord_guild_id.empty());
+}
+
+TEST(Config, SlackAndDiscordTogetherKeepEveryTokenSecret) {
+  auto env = discord_env();
+  env.set("SLACK_APP_TOKEN", kAppToken);
+  env.set("SLACK_BOT_TOKEN", kBotToken);
+  env.set("INFRA_ALLOWED_CHANNELS", "C0123OPS");
+  auto config = core::load_config(env, RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_TRUE(config->slack_configured);
+  EXPECT_TRUE(config->discord_configured);
+  EXPECT_EQ(config->secrets(), (std::vector<std::string>{kAppToken, kBotToken, kDiscordToken}));
+}
+
+// With Discord configured, the Slack tokens are optional, but a half-configured
+// Slack is a mistake: one given means both are required.
+TEST(Config, WithDiscordOneSlackTokenNeedsTheOther) {
+  struct Case {
+    const char* given;    // the one Slack token set
+    const char* value;    // its value
+    const char* missing;  // the variable the error names
+  };
+  for (const auto& c : {Case{"SLACK_APP_TOKEN", kAppToken, "SLACK_BOT_TOKEN: required"},
+                        Case{"SLACK_BOT_TOKEN", kBotToken, "SLACK_APP_TOKEN: required"}}) {
+    SCOPED_TRACE(c.given);
+    auto env = discord_env();
+    env.set(c.given, c.value);
+    env.set("INFRA_ALLOWED_CHANNELS", "C0123OPS");
+    const auto message = config_error(env, RunMode::service);
+    EXPECT_THAT(message, HasSubstr(c.missing));
+    EXPECT_THAT(message, Not(HasSubstr(std::string(c.given) + ": required")));
+  }
+  // Without Discord both are required, as before.
+  const auto neither =
+      config_error(MapEnvironment({{"DISCORD_GUILD_ID", kGuild}}), RunMode::service);
+  EXPECT_THAT(neither, HasSubstr("SLACK_APP_TOKEN: required"));
+  EXPECT_THAT(neither, HasSubstr("SLACK_BOT_TOKEN: required"));
+}
+
+TEST(Config, DiscordGuildIdIsRequiredInServiceModeAndIsASnowflake) {
+  auto missing = discord_env();
+  missing.set("DISCORD_GUILD_ID", "");
+  EXPECT_THAT(config_error(missing, RunMode::service),
+              HasSubstr("DISCORD_GUILD_ID: required with DISCORD_BOT_TOKEN: the ID of the one "
+                        "Discord server (guild)"));
+  // The console never connects to Discord: no guild needed.
+  auto console =
+      core::load_config(MapEnvironment({{"DISCORD_BOT_TOKEN", kDiscordToken}}), RunMode::console);
+  ASSERT_TRUE(console) << console.error().user_message;
+  EXPECT_TRUE(console->discord_configured);
+  EXPECT_TRUE(console->discord_guild_id.empty());
+
+  struct Case {
+    const char* value;
+    const char* expected;  // the guild id kept, or nullptr when refused
+  };
+  for (const auto& c : {Case{"12345678901234567", "12345678901234567"},        // 17 digits
+                        Case{"12345678901234567890", "12345678901234567890"},  // 20 digits
+                        Case{" 112233445566778899 ", "112233445566778899"},    // trimmed
+                        Case{"1234567890123456", nullptr},                     // 16
+                        Case{"123456789012345678901", nullptr},                // 21
+                        Case{"11223344556677889a", nullptr}, Case{"-11223344556677889", nullptr},
+                        Case{"my-server", nullptr}}) {
+    SCOPED_TRACE(c.value);
+    auto env = discord_env();
+    env.set("DISCORD_GUILD_ID", c.value);
+    auto config = core::load_config(env, RunMode::service);
+    if (c.expected != nullptr) {
+      ASSERT_TRUE(config) << config.error().user_message;
+      EXPECT_EQ(config->discord_guild_id, c.expected);
+    } else {
+      ASSERT_FALSE(config);
+      EXPECT_THAT(config.error().user_message,
+                  HasSubstr(fmt::format("DISCORD_GUILD_ID: \"{}\" is not a Discord ID (17 to 20 "
+                                        "digits)",
+                                        c.value)));
+    }
+  }
+}
+
+TEST(Config, DiscordApiUrl) {
+  struct Case {
+    const char* url;
+    const char* insecure;  // INFRA_ALLOW_INSECURE_ENDPOINTS, or nullptr
+    const char* expected;  // the URL kept, or nullptr when refused
+  };
+  const Case cases[] = {
+      {"https://discord.com/api/v10", nullptr, "https://discord.com/api/v10"},
+      {"https://127.0.0.1:8443/api/v10/", nullptr, "https://127.0.0.1:8443/api/v10"},
+      {"https://127.0.0.1:8443/api///", nullptr, "https://127.0.0.1:8443/api"},
+      {"http://127.0.0.1:8080/api", "true", "http://127.0.0.1:8080/api"},
+      {"http://127.0.0.1:8080/api/", "true", "http://127.0.0.1:8080/api"},
+      {"http://127.0.0.1:8080/api", nullptr, nullptr},
+      {"http://127.0.0.1:8080/api", "false", nullptr},
+      {"discord.com/api/v10", nullptr, nullptr},
+      {"ftp://discord.com/api", "true", nullptr},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.url) + " insecure=" + (c.insecure ? c.insecure : "unset"));
+    MapEnvironment env({{"DISCORD_API_URL", c.url}});
+    if (c.insecure != nullptr) env.set("INFRA_ALLOW_INSECURE_ENDPOINTS", c.insecure);
+    auto config = core::load_config(env, RunMode::console);
+    if (c.expected != nullptr) {
+      ASSERT_TRUE(config) << config.error().user_message;
+      EXPECT_EQ(config->discord_api_url, c.expected);
+    } else {
+      ASSERT_FALSE(config);
+      EXPECT_THAT(config.error().user_message,
+                  HasSubstr("DISCORD_API_URL: must be an https:// URL such as "
+                            "https://discord.com/api/v10 (http:// only with "
+                            "INFRA_ALLOW_INSECURE_ENDPOINTS=true"));
+    }
+  }
+}
+
+TEST(Config, DiscordIdListsAreValidated) {
+  auto config = core::load_config(
+      MapEnvironment(
+          {{"INFRA_DISCORD_ALLOWED_ROLES", " 223344556677889900 ,12345678901234567,"},
+           {"INFRA_DISCORD_ADMIN_ROLES", kAdminRole},
+           {"INFRA_DISCORD_ALLOWED_CHANNELS", "445566778899001122,12345678901234567890"}}),
+      RunMode::console);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_EQ(config->discord_allowed_roles,
+            (std::vector<std::string>{"223344556677889900", "12345678901234567"}));
+  EXPECT_EQ(config->discord_admin_roles, (std::vector<std::string>{kAdminRole}));
+  EXPECT_EQ(config->discord_allowed_channels,
+            (std::vector<std::string>{"445566778899001122", "12345678901234567890"}));
+
+  struct Case {
+    const char* variable;
+    const char* value;
+    const char* bad;  // the item the error quotes
+  };
+  for (const auto& c :
+       {Case{"INFRA_DISCORD_ALLOWED_ROLES", "223344556677889900,ops", "ops"},
+        Case{"INFRA_DISCORD_ALLOWED_ROLES", "@operators", "@operators"},
+        Case{"INFRA_DISCORD_ADMIN_ROLES", "1234567890123456", "1234567890123456"},
+        Case{"INFRA_DISCORD_ADMIN_ROLES", "U012ABCDEF", "U012ABCDEF"},
+        Case{"INFRA_DISCORD_ALLOWED_CHANNELS", "#ops", "#ops"},
+        Case{"INFRA_DISCORD_ALLOWED_CHANNELS", "123456789012345678901", "123456789012345678901"}}) {
+    SCOPED_TRACE(std::string(c.variable) + "=" + c.value);
+    EXPECT_THAT(config_error(MapEnvironment({{c.variable, c.value}})),
+                HasSubstr(fmt::format("{}: \"{}\" is not a Discord ID (17 to 20 digits, such as "
+                                      "1234567890123456789)",
+                                      c.variable, c.bad)));
+  }
+  // Snowflakes are not Slack IDs, nor the other way round.
+  EXPECT_THAT(config_error(MapEnvironment({{"INFRA_ALLOWED_USERS", kRole}})),
+              HasSubstr("INFRA_ALLOWED_USERS: \"223344556677889900\" is not a Slack ID"));
+}
+
+// Closed unless opened, per chat: each chat `run` serves needs its own list
+// (or INFRA_ALLOW_EVERYONE); one chat's lists never open the other.
+TEST(Config, EachChatIsClosedUnlessOpened) {
+  constexpr const char* kDiscordRule =
+      "INFRA_DISCORD_ALLOWED_ROLES: set INFRA_DISCORD_ALLOWED_ROLES or "
+      "INFRA_DISCORD_ALLOWED_CHANNELS to say who may use /infra on Discord, or "
+      "INFRA_ALLOW_EVERYONE=true to let every member of the server use it";
+  constexpr const char* kSlackRule = "INFRA_ALLOWED_USERS: set INFRA_ALLOWED_USERS or";
+  struct Case {
+    const char* name;
+    bool slack;                                            // both Slack tokens given
+    std::vector<std::pair<const char*, const char*>> set;  // the lists
+    bool discord_refused;
+    bool slack_refused;
+  };
+  const Case cases[] = {
+      {"discord, nothing opened", false, {}, true, false},
+      {"discord, allowed roles", false, {{"INFRA_DISCORD_ALLOWED_ROLES", kRole}}, false, false},
+      {"discord, admin roles", false, {{"INFRA_DISCORD_ADMIN_ROLES", kAdminRole}}, false, false},
+      {"discord, channels",
+       false,
+       {{"INFRA_DISCORD_ALLOWED_CHANNELS", kDiscordChannel}},
+       false,
+       false},
+      {"discord, everyone", false, {{"INFRA_ALLOW_EVERYONE", "true"}}, false, false},
+      {"discord, everyone=false", false, {{"INFRA_ALLOW_EVERYONE", "false"}}, true, false},
+      {"discord, only Slack's lists",
+       false,
+       {{"INFRA_ALLOWED_USERS", "U012ALICE"}, {"INFRA_ALLOWED_CHANNELS", "C0123OPS"}},
+       true,
+       false},
+      {"both, nothing opened", true, {}, true, true},
+      {"both, Slack opened", true, {{"INFRA_ALLOWED_CHANNELS", "C0123OPS"}}, true, false},
+      {"both, Discord opened", true, {{"INFRA_DISCORD_ALLOWED_ROLES", kRole}}, false, true},
+      {"both, both opened",
+       true,
+       {{"INFRA_ALLOWED_USERS", "U012ALICE"}, {"INFRA_DISCORD_ALLOWED_CHANNELS", kDiscordChannel}},
+       false,
+       false},
+      {"both, everyone", true, {{"INFRA_ALLOW_EVERYONE", "yes"}}, false, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto env = discord_env();
+    env.set("INFRA_DISCORD_ALLOWED_ROLES", "");
+    if (c.slack) {
+      env.set("SLACK_APP_TOKEN", kAppToken);
+      env.set("SLACK_BOT_TOKEN", kBotToken);
+    }
+    for (const auto& [variable, value] : c.set) env.set(variable, value);
+    auto config = core::load_config(env, RunMode::service);
+    if (!c.discord_refused && !c.slack_refused) {
+      EXPECT_TRUE(config) << config.error().user_message;
+      continue;
+    }
+    ASSERT_FALSE(config);
+    const auto& message = config.error().user_message;
+    EXPECT_EQ(message.find(kDiscordRule) != std::string::npos, c.discord_refused) << message;
+    EXPECT_EQ(message.find(kSlackRule) != std::string::npos, c.slack_refused) << message;
+  }
+  // The console serves neither chat: nothing to close.
+  auto console = core::load_config(
+      MapEnvironment({{"DISCORD_BOT_TOKEN", kDiscordToken}, {"DISCORD_GUILD_ID", kGuild}}),
+      RunMode::console);
+  EXPECT_TRUE(console) << console.error().user_message;
+}
+
+TEST(Config, DiscordTokenFromAStore) {
+  auto env = discord_env();
+  env.set("DISCORD_BOT_TOKEN", "ssm:/infra-bot/discord/bot-token");
+  env.set("AWS_REGION", "eu-west-1");
+  auto config = core::load_config(env, RunMode::service);
+  ASSERT_TRUE(config) << config.error().user_message;
+  EXPECT_TRUE(config->discord_configured);
+  EXPECT_TRUE(config->discord_bot_token.empty()) << "resolved by the app at start";
+  EXPECT_TRUE(config->secrets().empty());
+  ASSERT_EQ(config->secret_refs.size(), 1u);
+  const auto setting = config->secret_refs[0];
+  EXPECT_EQ(setting.variable, "DISCORD_BOT_TOKEN");
+  EXPECT_EQ(setting.ref.to_string(), "ssm:/infra-bot/discord/bot-token");
+  EXPECT_EQ(setting.prefix, "") << "Discord tokens have no fixed prefix";
+  EXPECT_TRUE(setting.target == &Config::discord_bot_token);
+
+  ASSERT_TRUE(core::apply_secret(*config, setting, std::string(kDiscordToken) + "\n"));
+  EXPECT_EQ(config->discord_bot_token, kDiscordToken);
+  EXPECT_EQ(config->secrets(), (std::vector<std::string>{kDiscordToken}));
+  auto empty = core::apply_secret(*config, setting, " \n");
+  ASSERT_FALSE(empty);
+  EXPECT_THAT(empty.error().user_message,
+              HasSubstr("DISCORD_BOT_TOKEN: ssm:/infra-bot/discord/bot-token: is empty"));
+
+  // Secrets Manager, with a key; and a region is needed to resolve either.
+  env.set("DISCORD_BOT_TOKEN", "secretsmanager:infra-bot/discord#token");
+  env.set("AWS_REGION", "");
+  EXPECT_THAT(config_error(env, RunMode::service),
+              HasSubstr("DISCORD_BOT_TOKEN: secretsmanager:infra-bot/discord#token needs "
+                        "AWS_REGION"));
+  env.set("DISCORD_BOT_TOKEN", "ssm:");
+  EXPECT_THAT(config_error(env, RunMode::service), HasSubstr("DISCORD_BOT_TOKEN: "));
+}
+
+// The finding: a Discord token has no prefix the redactor knows, so one pasted
+// into another Discord variable came back in the error.
+TEST(Config, TheDiscordTokenIsNeverEchoed) {
+  struct Case {
+    const char* variable;
+    const char* expected;  // what the error says instead
+  };
+  for (const auto& c :
+       {Case{"DISCORD_GUILD_ID", "DISCORD_GUILD_ID: \"[REDACTED]\" is not a Discord ID"},
+        Case{"INFRA_DISCORD_ALLOWED_ROLES",
+             "INFRA_DISCORD_ALLOWED_ROLES: \"[REDACTED]\" is not a Discord ID"},
+        Case{"INFRA_DISCORD_ADMIN_ROLES",
+             "INFRA_DISCORD_ADMIN_ROLES: \"[REDACTED]\" is not a Discord ID"},
+        Case{"INFRA_DISCORD_ALLOWED_CHANNELS",
+             "INFRA_DISCORD_ALLOWED_CHANNELS: \"[REDACTED]\" is not a Discord ID"},
+        Case{"INFRA_ALLOWED_USERS", "INFRA_ALLOWED_USERS: \"[REDACTED]\" is not a Slack ID"},
+        Case{"LOG_LEVEL", "LOG_LEVEL: expected trace"}}) {
+    SCOPED_TRACE(c.variable);
+    auto env = discord_env();
+    env.set(c.variable, kDiscordToken);
+    for (const auto mode : {RunMode::service, RunMode::console}) {
+      const auto message = config_error(env, mode);
+      EXPECT_THAT(message, HasSubstr(c.expected));
+      EXPECT_THAT(message, Not(HasSubstr(kDiscordToken)));
+      EXPECT_THAT(message, Not(HasSubstr("discordSecretPart")));
+    }
+  }
 }
 
 TEST(Config, NotifyChannelDefaultsToTheAuditChannelAndTheSweepCanBeOff) {

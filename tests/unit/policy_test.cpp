@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "fake_clock.hpp"
 
 namespace infra {
@@ -673,6 +675,206 @@ TEST_F(PolicyTest, OrderAfterUser) {
   EXPECT_EQ(policy.check(Spinup{"dev"}, user("U1", "COPS")).reason, DenyReason::admin_required);
 }
 
+// --- Discord requesters (issue 17) --------------------------------------------------------
+
+constexpr const char* kRole = "223344556677889900";         // INFRA_DISCORD_ALLOWED_ROLES
+constexpr const char* kAdminRole = "334455667788990011";    // INFRA_DISCORD_ADMIN_ROLES
+constexpr const char* kOtherRole = "556677889900112233";    // on no Discord list
+constexpr const char* kSlackIdRole = "667788990011223344";  // on INFRA_ADMIN_USERS (a coincidence)
+constexpr const char* kChannel = "445566778899001122";      // INFRA_DISCORD_ALLOWED_CHANNELS
+constexpr const char* kOtherChannel = "778899001122334455";
+constexpr const char* kMember = "889900112233445566";  // a Discord user id
+
+Requester member(std::vector<std::string> roles, std::string channel = kChannel,
+                 std::string id = kMember) {
+  Requester who{std::move(id), "someone", "112233445566778899", std::move(channel)};
+  who.chat = Chat::discord;
+  who.roles = std::move(roles);
+  return who;
+}
+
+// Discord's lists set, and Slack's too, holding ids a Discord requester might
+// carry by coincidence: they must do nothing for it.
+PolicySettings discord_settings() {
+  PolicySettings settings;
+  settings.discord_allowed_roles = {kRole};
+  settings.discord_admin_roles = {kAdminRole};
+  settings.discord_allowed_channels = {kChannel};
+  settings.allowed_users = {"U1", kMember, kOtherRole};
+  settings.admin_users = {"UADMIN", kMember, kSlackIdRole};
+  settings.allowed_channels = {"COPS", kOtherChannel};
+  return settings;
+}
+
+constexpr const char* kAskAdminRole = "Ask someone with a role listed in INFRA_DISCORD_ADMIN_ROLES";
+
+// One row per requester and command: the reason, and the message word for word.
+TEST_F(PolicyTest, DiscordRequestersByRoleAndChannel) {
+  struct Row {
+    const char* name;
+    Requester who;
+    Command command;
+    DenyReason reason;
+    std::string message;  // empty when allowed
+  };
+  const std::string kNoRole =
+      "None of your roles may use /infra. Ask an admin to give you a role listed in "
+      "INFRA_DISCORD_ALLOWED_ROLES.";
+  const Row rows[] = {
+      {"allowed role reads", member({kRole}), Status{"dev"}, DenyReason::none, ""},
+      {"allowed role starts dev", member({kOtherRole, kRole}), Start{"dev"}, DenyReason::none, ""},
+      {"admin role counts as allowed", member({kAdminRole}), Status{"dev"}, DenyReason::none, ""},
+      {"admin role stops dev", member({kAdminRole}), Stop{"dev"}, DenyReason::none, ""},
+      {"no role", member({}), Status{"dev"}, DenyReason::user_not_allowed, kNoRole},
+      {"an unlisted role", member({kOtherRole}), Start{"dev"}, DenyReason::user_not_allowed,
+       kNoRole},
+      {"a role on INFRA_ADMIN_USERS by coincidence", member({kSlackIdRole}), Status{"dev"},
+       DenyReason::user_not_allowed, kNoRole},
+      {"a user id on Slack's lists", member({}, kChannel, kMember), Status{"dev"},
+       DenyReason::user_not_allowed, kNoRole},
+      {"help needs no role, anywhere", member({}, kOtherChannel), Help{}, DenyReason::none, ""},
+      {"allowed role, other channel", member({kRole}, kOtherChannel), Status{"dev"},
+       DenyReason::channel_not_allowed,
+       "/infra is not enabled in this channel. Ask an admin to add this channel "
+       "(`778899001122334455`) to INFRA_DISCORD_ALLOWED_CHANNELS."},
+      {"admin role, other channel", member({kAdminRole}, kOtherChannel), Status{"dev"},
+       DenyReason::channel_not_allowed,
+       "/infra is not enabled in this channel. Ask an admin to add this channel "
+       "(`778899001122334455`) to INFRA_DISCORD_ALLOWED_CHANNELS."},
+      {"a Slack channel id", member({kRole}, "COPS"), Status{"dev"},
+       DenyReason::channel_not_allowed,
+       "/infra is not enabled in this channel. Ask an admin to add this channel (`COPS`) to "
+       "INFRA_DISCORD_ALLOWED_CHANNELS."},
+      {"protected start, allowed role", member({kRole}), Start{"prod"}, DenyReason::admin_required,
+       fmt::format("`prod` is protected: `start` there needs an admin. {} to run it.",
+                   kAskAdminRole)},
+      {"protected start, Slack admin id as a role", member({kRole, kSlackIdRole}), Start{"prod"},
+       DenyReason::admin_required,
+       fmt::format("`prod` is protected: `start` there needs an admin. {} to run it.",
+                   kAskAdminRole)},
+      {"protected start, admin role", member({kAdminRole}), Start{"prod"}, DenyReason::none, ""},
+      {"protected whitelist refresh, admin role", member({kRole, kAdminRole}),
+       WhitelistRefresh{"prod"}, DenyReason::none, ""},
+      {"protected stop, admin role", member({kAdminRole}), Stop{"prod"},
+       DenyReason::protected_environment,
+       "`prod` is protected: `stop` is never run there. Protected environments: prod."},
+      {"tier two, allowed role", member({kRole}), Teardown{"dev", TeardownLevel::services},
+       DenyReason::admin_required,
+       fmt::format("`teardown` is an admin command. {} to run it.", kAskAdminRole)},
+      {"tier two spinup, allowed role", member({kRole}), Spinup{"dev"}, DenyReason::admin_required,
+       fmt::format("`spinup` is an admin command. {} to run it.", kAskAdminRole)},
+      {"tier two, admin role", member({kAdminRole}), Teardown{"dev", TeardownLevel::full},
+       DenyReason::none, ""},
+      {"tier two spinup, admin role", member({kAdminRole}), Spinup{"dev"}, DenyReason::none, ""},
+      {"broad range, allowed role", member({kRole}), add(v4("198.51.0.0/16", 16)),
+       DenyReason::admin_required,
+       fmt::format("Whitelisting `198.51.0.0/16` (broader than /24) needs an admin. {}, or "
+                   "whitelist a narrower range.",
+                   kAskAdminRole)},
+      {"narrow range, allowed role", member({kRole}), add(v4("198.51.100.0/24", 24)),
+       DenyReason::none, ""},
+      {"broad range, admin role", member({kAdminRole}), add(v4("198.51.0.0/16", 16)),
+       DenyReason::none, ""},
+      {"private range, allowed role", member({kRole}), add(v4("10.1.2.0/24", 24)),
+       DenyReason::admin_required,
+       fmt::format("Whitelisting `10.1.2.0/24` needs an admin: it overlaps the private range "
+                   "`10.0.0.0/8`, addresses inside a private network rather than on the "
+                   "internet. {} to add it.",
+                   kAskAdminRole)},
+      {"private range, admin role", member({kAdminRole}), add(v4("10.1.2.0/24", 24)),
+       DenyReason::none, ""},
+  };
+  const Policy policy = make(discord_settings());
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.name);
+    const Decision decision = policy.check(row.command, row.who);
+    EXPECT_EQ(to_string(decision.reason), to_string(row.reason));
+    EXPECT_EQ(decision.message, row.message);
+    // A Discord requester is never sent to Slack's settings.
+    EXPECT_EQ(decision.message.find("Slack"), std::string::npos);
+    EXPECT_EQ(decision.message.find("INFRA_ADMIN_USERS"), std::string::npos);
+    EXPECT_EQ(decision.message.find("INFRA_ALLOWED_"), std::string::npos);
+  }
+}
+
+// Discord admin roles unset: the admin gate is off for Discord's tier-two
+// commands and broad ranges (Slack's admins do not switch it on), and what
+// needs an admin anyway is refused in Discord's words.
+TEST_F(PolicyTest, DiscordWithoutAdminRoles) {
+  PolicySettings settings;
+  settings.discord_allowed_roles = {kRole};
+  settings.admin_users = {"UADMIN"};
+  const Policy policy = make(settings);
+  const auto who = member({kRole}, kOtherChannel);  // no Discord channel list: anywhere
+
+  const Decision start = policy.check(Start{"prod"}, who);
+  EXPECT_EQ(start.reason, DenyReason::admin_required);
+  EXPECT_EQ(start.message,
+            "`prod` is protected: `start` there needs an admin, and no admin roles are "
+            "configured. Set INFRA_DISCORD_ADMIN_ROLES to the Discord role IDs of the people who "
+            "may do it.");
+  const Decision private_range = policy.check(add(v6("fd12:3456:789a::/48", 48)), who);
+  EXPECT_EQ(private_range.reason, DenyReason::admin_required);
+  EXPECT_EQ(private_range.message,
+            "Whitelisting `fd12:3456:789a::/48` needs an admin: it overlaps the private range "
+            "`fc00::/7`, addresses inside a private network rather than on the internet, and no "
+            "admin roles are configured. Set INFRA_DISCORD_ADMIN_ROLES to the Discord role IDs of "
+            "the people who may do it.");
+  EXPECT_TRUE(policy.check(Teardown{"dev", TeardownLevel::full}, who).allowed());
+  EXPECT_TRUE(policy.check(Spinup{"dev"}, who).allowed());
+  EXPECT_TRUE(policy.check(add(v4("198.51.0.0/16", 16)), who).allowed());
+  EXPECT_EQ(policy.check(Stop{"prod"}, who).reason, DenyReason::protected_environment);
+  // No Discord list at all: any member may use it (the config refuses to start
+  // that way unless INFRA_ALLOW_EVERYONE is set).
+  const Policy open = make(PolicySettings{});
+  EXPECT_TRUE(open.check(Start{"dev"}, member({})).allowed());
+  EXPECT_EQ(open.check(WhitelistRefresh{"prod"}, member({kAdminRole})).message,
+            "`prod` is protected: `whitelist refresh` there needs an admin, and no admin roles "
+            "are configured. Set INFRA_DISCORD_ADMIN_ROLES to the Discord role IDs of the people "
+            "who may do it.");
+}
+
+// Slack requesters see Slack's lists only: Discord's roles and channels,
+// and the roles a Slack requester cannot have, change nothing for them.
+TEST_F(PolicyTest, SlackRequestersIgnoreTheDiscordLists) {
+  PolicySettings discord_only;
+  discord_only.discord_allowed_roles = {kRole};
+  discord_only.discord_admin_roles = {kAdminRole};
+  discord_only.discord_allowed_channels = {kChannel};
+  const Policy open_slack = make(discord_only);
+  // Slack's lists are empty: anyone, anywhere, with no admin gate.
+  EXPECT_TRUE(open_slack.check(Start{"dev"}, user("U1", "CANY")).allowed());
+  EXPECT_TRUE(open_slack.check(Teardown{"dev", TeardownLevel::full}, user("U1")).allowed());
+  EXPECT_TRUE(open_slack.check(add(v4("198.51.0.0/16", 16)), user("U1")).allowed());
+  auto with_roles = user("U1");
+  with_roles.roles = {kAdminRole};  // a Slack requester's roles are not looked at
+  const Decision start = open_slack.check(Start{"prod"}, with_roles);
+  EXPECT_EQ(start.reason, DenyReason::admin_required);
+  EXPECT_EQ(start.message,
+            "`prod` is protected: `start` there needs an admin, and no admins are configured. "
+            "Set INFRA_ADMIN_USERS to the Slack IDs of the people who may do it.");
+  // A Slack user whose id happens to be a Discord admin role is no admin.
+  EXPECT_EQ(open_slack.check(Start{"prod"}, user(kAdminRole)).reason, DenyReason::admin_required);
+
+  const Policy policy = make(discord_settings());
+  const Decision stranger = policy.check(Status{"dev"}, user(kRole, "COPS"));
+  EXPECT_EQ(stranger.reason, DenyReason::user_not_allowed);
+  EXPECT_EQ(stranger.message,
+            "You are not on the list of people allowed to use /infra. Ask an admin to add your "
+            "Slack ID `223344556677889900` to INFRA_ALLOWED_USERS.");
+  const Decision channel = policy.check(Status{"dev"}, user("U1", kChannel));
+  EXPECT_EQ(channel.reason, DenyReason::channel_not_allowed);
+  EXPECT_EQ(channel.message,
+            "/infra is not enabled in this channel. Ask an admin to add this channel "
+            "(`445566778899001122`) to INFRA_ALLOWED_CHANNELS.");
+  const Decision tier_two = policy.check(Spinup{"dev"}, user("U1", "COPS"));
+  EXPECT_EQ(tier_two.reason, DenyReason::admin_required);
+  EXPECT_EQ(tier_two.message,
+            "`spinup` is an admin command. Ask one of the admins listed in INFRA_ADMIN_USERS to "
+            "run it.");
+  EXPECT_TRUE(policy.check(Spinup{"dev"}, user("UADMIN", "COPS")).allowed());
+}
+
 // --- settings ------------------------------------------------------------------------------
 
 TEST(PolicySettingsTest, FromConfigCopiesPolicyFields) {
@@ -684,6 +886,9 @@ TEST(PolicySettingsTest, FromConfigCopiesPolicyFields) {
   config.cooldown = seconds(45);
   config.admin_prefix_v4 = 28;
   config.admin_prefix_v6 = 56;
+  config.discord_allowed_roles = {"223344556677889900"};
+  config.discord_admin_roles = {"334455667788990011"};
+  config.discord_allowed_channels = {"445566778899001122"};
 
   const PolicySettings settings = PolicySettings::from(config);
   EXPECT_EQ(settings.protected_environments, config.protected_environments);
@@ -693,6 +898,9 @@ TEST(PolicySettingsTest, FromConfigCopiesPolicyFields) {
   EXPECT_EQ(settings.cooldown, seconds(45));
   EXPECT_EQ(settings.admin_prefix_v4, 28);
   EXPECT_EQ(settings.admin_prefix_v6, 56);
+  EXPECT_EQ(settings.discord_allowed_roles, config.discord_allowed_roles);
+  EXPECT_EQ(settings.discord_admin_roles, config.discord_admin_roles);
+  EXPECT_EQ(settings.discord_allowed_channels, config.discord_allowed_channels);
   EXPECT_EQ(settings.reads_per_minute, 10) << "the default until Config carries it";
 }
 

@@ -22,10 +22,12 @@ class Problems {
   }
   bool empty() const { return lines_.empty(); }
   // Values are echoed to help the operator, but a token pasted into the wrong
-  // variable must not end up in the container's logs: redact by pattern.
-  Error to_error() const {
-    return make_error(ErrorCode::config,
-                      Redactor{}.redact("invalid configuration:\n  " + join(lines_, "\n  ")));
+  // variable must not end up in the container's logs: redact by pattern, and
+  // by value the tokens no pattern knows (a Discord bot token has no prefix).
+  Error to_error(std::vector<std::string> secrets) const {
+    return make_error(
+        ErrorCode::config,
+        Redactor(std::move(secrets)).redact("invalid configuration:\n  " + join(lines_, "\n  ")));
   }
 
  private:
@@ -612,7 +614,17 @@ Result<Config> load_config(const Environment& env, RunMode mode) {
     }
   }
 
-  if (!problems.empty()) return problems.to_error();
+  if (!problems.empty()) {
+    // Every token given as a value, whether it was accepted or not.
+    std::vector<std::string> secrets;
+    for (const auto* variable : {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"}) {
+      auto value = read(env, variable);
+      if (value && !value->starts_with("ssm:") && !value->starts_with("secretsmanager:")) {
+        secrets.push_back(std::move(*value));
+      }
+    }
+    return problems.to_error(std::move(secrets));
+  }
   return config;
 }
 
