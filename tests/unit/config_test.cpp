@@ -671,7 +671,12 @@ TEST(Config, EachChatIsClosedUnlessOpened) {
   const Case cases[] = {
       {"discord, nothing opened", false, {}, true, false},
       {"discord, allowed roles", false, {{"INFRA_DISCORD_ALLOWED_ROLES", kRole}}, false, false},
-      {"discord, admin roles", false, {{"INFRA_DISCORD_ADMIN_ROLES", kAdminRole}}, false, false},
+      // Admin roles alone leave everyone else free to run what needs no admin: not opened.
+      {"discord, admin roles only",
+       false,
+       {{"INFRA_DISCORD_ADMIN_ROLES", kAdminRole}},
+       true,
+       false},
       {"discord, channels",
        false,
        {{"INFRA_DISCORD_ALLOWED_CHANNELS", kDiscordChannel}},

@@ -231,8 +231,9 @@ Decision Policy::check_static(const Command& command, const Requester& who) cons
   // Fail closed: who could not be checked may read, not change anything.
   if (!who.verified && is_mutating(action)) {
     return deny(DenyReason::unverified,
-                "Slack did not confirm your account in time, so nothing was changed. Try again "
-                "in a minute.");
+                fmt::format("{} did not confirm your account in time, so nothing was changed. "
+                            "Try again in a minute.",
+                            who.chat == Chat::discord ? "Discord" : "Slack"));
   }
 
   const auto standing = standing_of(settings_, who);
