@@ -640,6 +640,14 @@ int run_service(const core::Environment& env) {
     }
   }
   if (discord) discord->stop(std::chrono::seconds(3));
+  if (report.interrupted == 0 && report.handed_over == 0) {
+    // The App goes first, while the client its acks go through still lives:
+    // envelopes its claims lane still holds are answered "restarting" (acks
+    // to a stopped client are dropped), never sent through a client already
+    // destroyed. (With interrupted jobs the process leaves with _Exit below:
+    // their Lambda calls still block the App's workers.)
+    app.reset();
+  }
   audit_sink->on_first_pending({});
   transport->stop_and_join();
   if (emf) {
