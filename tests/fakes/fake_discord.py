@@ -4,7 +4,7 @@
 Run with Debian's python3 (python3-websockets 10.4, python3-aiohttp 3.8):
 
   /usr/bin/python3 -u fake_discord.py --tls CERT KEY [--token BOT_TOKEN] [--app-id ID]
-                                      [--user-id ID] [--heartbeat-interval MS]
+                                      [--user-id ID] [--heartbeat-interval MS] [--guild ID]
 
 Two listeners on 127.0.0.1, ports chosen by the OS, one asyncio loop:
   HTTPS  REST under /api/v10 and the control API under /_control/ (aiohttp).
@@ -62,8 +62,13 @@ Control API (HTTPS, no auth; POST a JSON object (or GET), get a JSON object):
                             starting afresh (requests over the limit in the window get 429 with
                             the bucket's reset_after; default 50 per 1 s)
   /_control/requests        (GET) {"requests":[{method,path,query,route,headers (Authorization
-                            value redacted: "Bot <redacted>"),body,time,status}],
-                            "ua_violations":[..]}
+                            value redacted: "Bot <redacted>"),auth_ok (Authorization is "Bot
+                            <token>"),ua_ok,body (as sent),time,status}],"ua_violations":[..],
+                            "command_writes":n,"callbacks":{..}}
+  /_control/commands        {"guild":"..","app":".." (default --app-id),"commands":[..]} sets what
+                            Discord holds for the guild, server fields added as on a PUT (given
+                            ones, id or version too, kept); not a write, not a request. Without
+                            "commands" it only reads. -> {"ok":true,"commands":[..]}
   /_control/gateway         (GET) {"identify":n,"resume":n,"heartbeat":n,"acks":n,"closes":[{conn,
                             code,by}],"live":[conns],"sessions":{id:{"seq":n,"live":bool}},
                             "opened":n,"dispatches":n}
@@ -81,7 +86,10 @@ recorded as a violation):
         records; 200 with a message object {id, channel_id, content, embeds, components, flags..}
   GET   /applications/@me                   bot token; {id, name, bot_public, ...}
   GET|PUT /applications/{app}/guilds/{guild}/commands   bot token; PUT replaces the list and
-        counts a write; GET returns what was PUT, ids added.
+        counts a write; GET returns what was PUT with the fields Discord adds (id, application_id,
+        guild_id, version, type, nsfw, dm_permission, integration_types, localizations, ..).
+        Another application than --app-id, or another guild than --guild (when given): 403
+        {"code":50001,"message":"Missing Access"}.
   Route keys (for /_control/rate_limit and "route" in records) are "METHOD /template" as above.
 """
 
@@ -150,9 +158,10 @@ class Conn:
 
 
 class State:
-    def __init__(self, token, app_id, user_id, heartbeat_interval):
+    def __init__(self, token, app_id, user_id, heartbeat_interval, guild):
         self.token = token
         self.app_id = app_id
+        self.guild = guild  # "" : any guild
         self.user_id = user_id
         self.heartbeat_interval = heartbeat_interval
         self.stop_acks = False
@@ -420,6 +429,22 @@ def unauthorized(headers):
     return jresp(401, {"code": 0, "message": "401: Unauthorized"}, headers)
 
 
+def stored_command(app, guild, command, given_ids):
+    """A command as Discord keeps (and answers) it. given_ids: keep an id, application_id,
+    guild_id or version the command already has (seeding), else Discord's own (a PUT)."""
+    cid = str(next(STATE.command_ids))
+    out = {"id": cid, "application_id": app, "version": cid, "default_member_permissions": None,
+           "type": 1, "name": "", "name_localizations": None, "description": "",
+           "description_localizations": None, "guild_id": guild, "nsfw": False,
+           "dm_permission": True, "integration_types": [0], "contexts": None}
+    given = dict(command) if isinstance(command, dict) else {}
+    if not given_ids:
+        for key in ("id", "application_id", "guild_id", "version"):
+            given.pop(key, None)
+    out.update(given)
+    return out
+
+
 def message_object(app, body):
     body = body if isinstance(body, dict) else {}
     return {"id": str(next(STATE.message_ids)), "type": 20, "channel_id": "300000000000000001",
@@ -444,7 +469,7 @@ async def handle_api(request):
                         else v) for k, v in request.headers.items()}
     record = {"method": request.method, "path": "/api/v10/" + "/".join(parts),
               "query": request.query_string, "route": route, "headers": headers_seen,
-              "body": body, "time": round(now - START, 4)}
+              "body": body, "time": round(now - START, 4), "auth_ok": bot_auth_ok(request)}
     STATE.requests.append(record)
     response = await api_answer(request, route, parts, body, now, record)
     record["status"] = response.status
@@ -501,19 +526,13 @@ async def api_answer(request, route, parts, body, now, record):
         if not bot_auth_ok(request):
             return unauthorized(headers)
         key = (parts[1], parts[3])
+        if key[0] != STATE.app_id or (STATE.guild and key[1] != STATE.guild):
+            return jresp(403, {"code": 50001, "message": "Missing Access"}, headers)
         if request.method == "GET":
             return jresp(200, STATE.commands.get(key, []), headers)
         if not isinstance(body, list):
             return jresp(400, {"code": 50035, "message": "Invalid Form Body"}, headers)
-        stored = []
-        for command in body:
-            command = dict(command) if isinstance(command, dict) else {}
-            command.setdefault("type", 1)
-            command["id"] = str(next(STATE.command_ids))
-            command["application_id"] = parts[1]
-            command["guild_id"] = parts[3]
-            command["version"] = command["id"]
-            stored.append(command)
+        stored = [stored_command(key[0], key[1], command, False) for command in body]
         STATE.commands[key] = stored
         STATE.command_writes += 1
         return jresp(200, stored, headers)
@@ -604,6 +623,12 @@ async def control(request):
                            "ua_violations": STATE.ua_violations,
                            "command_writes": STATE.command_writes,
                            "callbacks": STATE.callbacks})
+    if op == "commands":
+        key = (str(args.get("app", STATE.app_id)), str(args.get("guild", "")))
+        if isinstance(args.get("commands"), list):
+            STATE.commands[key] = [stored_command(key[0], key[1], command, True)
+                                   for command in args["commands"]]
+        return jresp(200, {"ok": True, "commands": STATE.commands.get(key, [])})
     if op == "gateway":
         state = dict(STATE.counts)
         state.update({"ok": True, "closes": STATE.closes, "live": [c.id for c in live],
@@ -633,7 +658,7 @@ def watch_parent(parent):
 
 async def serve(args):
     global STATE
-    STATE = State(args.token, args.app_id, args.user_id, args.heartbeat_interval)
+    STATE = State(args.token, args.app_id, args.user_id, args.heartbeat_interval, args.guild)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.tls[0], args.tls[1])
     ws_server = await websockets.serve(ws_handler, "127.0.0.1", 0, ssl=context,
@@ -663,6 +688,7 @@ def main():
     parser.add_argument("--app-id", default="100000000000000001")
     parser.add_argument("--user-id", default="100000000000000002")
     parser.add_argument("--heartbeat-interval", type=int, default=41250)
+    parser.add_argument("--guild", default="", help="the one guild whose commands may be used")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))

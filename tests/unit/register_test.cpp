@@ -1,8 +1,8 @@
 // `infra-bot register slack|discord` (issue 17), the real binary against the fakes over TLS:
 // tests/fakes/fake_aws.py (SSM / Secrets Manager, SigV4 checked by botocore),
-// fake_slack_manifest.py and fake_discord_admin.py. A first run creates / registers and stores;
-// a second run writes nothing anywhere; every fail-closed case (access denied, throttled, KMS on
-// the store read; another stored application without --force) makes no chat-side call; the
+// fake_slack_manifest.py and fake_discord.py (its REST side). A first run creates / registers and
+// stores; a second run writes nothing anywhere; every fail-closed case (access denied, throttled,
+// KMS on the store read; another stored application without --force) makes no chat-side call; the
 // rotated Slack pair is stored before it is used, and kept recoverable when it cannot be.
 
 #include <sys/stat.h>
@@ -43,11 +43,10 @@ constexpr const char* kGuild = "5550001112223334445";
 const std::vector<std::string> kSecretMarkers = {"SECRETTOKEN", "BOTSECRET", "ROT1", "REF1",
                                                  "SECRET\""};
 
-// One of the JSON-lines fakes of this test (PORT first, one JSON object per call, a control API
-// under /_fake/ with a sync marker).
-class JsonFake {
+// A Python fake of this test over TLS, with a JSON control API.
+class FakeServer {
  public:
-  JsonFake(const std::string& script, std::vector<std::string> args)
+  FakeServer(const std::string& script, std::vector<std::string> args)
       : http_(core::http::make_curl_client(core::http::CurlSettings{test::test_tls().ca_file})) {
     const auto& tls = test::test_tls();
     args.insert(args.begin(), {"--tls", tls.cert_file, tls.key_file});
@@ -80,6 +79,17 @@ class JsonFake {
     ADD_FAILURE() << "control " << path << " failed";
     return rapidjson::Document();
   }
+
+ protected:
+  std::unique_ptr<core::http::Client> http_;
+  std::unique_ptr<test::PythonFake> process_;
+};
+
+// fake_slack_manifest.py: one JSON line per call on stdout, a control API under /_fake/ with a
+// sync marker.
+class JsonFake : public FakeServer {
+ public:
+  using FakeServer::FakeServer;
 
   /// Every call so far (sync first, so a call already answered is listed).
   std::vector<rapidjson::Document> calls() const {
@@ -118,9 +128,62 @@ class JsonFake {
   }
 
  private:
-  std::unique_ptr<core::http::Client> http_;
-  std::unique_ptr<test::PythonFake> process_;
   mutable int counter_ = 0;
+};
+
+// Route keys of fake_discord.py's request records.
+constexpr const char* kMeRoute = "GET /applications/@me";
+constexpr const char* kGetCommandsRoute = "GET /applications/{app}/guilds/{guild}/commands";
+constexpr const char* kPutCommandsRoute = "PUT /applications/{app}/guilds/{guild}/commands";
+
+// tests/fakes/fake_discord.py (its REST side): the application kAppId with the bot token
+// kBotToken, commands only in kGuild; the REST requests it saw from /_control/requests.
+class DiscordFake : public FakeServer {
+ public:
+  DiscordFake()
+      : FakeServer("fake_discord.py",
+                   {"--token", kBotToken, "--app-id", kAppId, "--guild", kGuild}) {}
+
+  /// Every REST request so far ({method, path, route, auth_ok, ua_ok, body, status, …}).
+  std::vector<rapidjson::Document> requests() const {
+    std::vector<rapidjson::Document> out;
+    const auto answer = fetch("/_control/requests");
+    if (const auto* list = core::json::get_array(answer, "requests")) {
+      for (const auto& request : list->GetArray()) {
+        rapidjson::Document copy;
+        copy.CopyFrom(request, copy.GetAllocator());
+        out.push_back(std::move(copy));
+      }
+    }
+    return out;
+  }
+  /// Requests of `route` ("GET /applications/@me"; all when empty).
+  std::size_t count(const std::string& route = {}) const {
+    std::size_t n = 0;
+    for (const auto& request : requests()) {
+      if (route.empty() || test::FakeAws::str(request, "route") == route) ++n;
+    }
+    return n;
+  }
+  std::size_t writes() const {
+    std::size_t n = 0;
+    for (const auto& request : requests()) {
+      const auto method = test::FakeAws::str(request, "method");
+      n += method != "GET" && method != "HEAD";
+    }
+    return n;
+  }
+  /// The body of the last PUT of the guild's commands, as sent (null when there was none).
+  rapidjson::Document last_put() const {
+    rapidjson::Document body;
+    for (const auto& request : requests()) {
+      const auto it = request.FindMember("body");
+      if (test::FakeAws::str(request, "route") == kPutCommandsRoute && it != request.MemberEnd()) {
+        body.CopyFrom(it->value, body.GetAllocator());
+      }
+    }
+    return body;
+  }
 };
 
 struct Outcome {
@@ -144,9 +207,7 @@ class RegisterTest : public ::testing::Test {
           ]}})"),
         slack_("fake_slack_manifest.py",
                {"--config-token", kConfigToken, "--refresh-token", kRefreshToken, "--config-token",
-                kConfigToken2, "--refresh-token", kRefreshToken2}),
-        discord_("fake_discord_admin.py",
-                 {"--token", kBotToken, "--app-id", kAppId, "--guild", kGuild}) {}
+                kConfigToken2, "--refresh-token", kRefreshToken2}) {}
 
   void SetUp() override {
     if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
@@ -270,12 +331,12 @@ class RegisterTest : public ::testing::Test {
     auto& allocator = body.GetAllocator();
     body.AddMember("guild", rapidjson::Value(kGuild, allocator), allocator);
     body.AddMember("commands", rapidjson::Value(commands, allocator), allocator);
-    return discord_.control("/_fake/commands", core::json::to_string(body));
+    return discord_.control("/_control/commands", core::json::to_string(body));
   }
 
   test::FakeAws aws_;
   JsonFake slack_;
-  JsonFake discord_;
+  DiscordFake discord_;
   std::filesystem::path tmp_;
 };
 
@@ -460,19 +521,20 @@ TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
                         "&scope=bot%20applications.commands&permissions=19456"));
   EXPECT_THAT(first.out, HasSubstr("Reset Token"));
   EXPECT_THAT(first.out, HasSubstr("/infra commands registered in guild " + std::string(kGuild)));
-  EXPECT_EQ(discord_.count("method", "PUT"), 1u);
+  EXPECT_EQ(discord_.count(kPutCommandsRoute), 1u);
+  EXPECT_EQ(discord_.writes(), 1u) << "nothing but the PUT";
   {
-    const auto state = discord_.fetch("/_fake/state");
-    const auto* put = core::json::get_array(state, "last_put");
-    ASSERT_NE(put, nullptr);
+    const auto put = discord_.last_put();
+    ASSERT_TRUE(put.IsArray());
     const auto desired = desired_commands();
-    EXPECT_TRUE(*put == desired) << "the PUT body is discord_front::infra_commands_json";
-    ASSERT_EQ(put->Size(), 1u);
-    EXPECT_EQ(test::FakeAws::str((*put)[0u], "name"), "infra");
+    EXPECT_TRUE(put == desired) << "the PUT body is discord_front::infra_commands_json";
+    ASSERT_EQ(put.Size(), 1u);
+    EXPECT_EQ(test::FakeAws::str(put[0u], "name"), "infra");
   }
-  for (const auto& call : discord_.calls()) {
-    EXPECT_THAT(test::FakeAws::str(call, "user_agent"), testing::StartsWith("DiscordBot ("));
-    EXPECT_TRUE(core::json::get_bool(call, "auth_ok").value_or(false));
+  for (const auto& request : discord_.requests()) {
+    EXPECT_TRUE(core::json::get_bool(request, "ua_ok").value_or(false)) << "User-Agent";
+    EXPECT_TRUE(core::json::get_bool(request, "auth_ok").value_or(false));
+    EXPECT_EQ(core::json::get_int(request, "status").value_or(0), 200);
   }
   auto doc = stored(store);
   EXPECT_EQ(test::FakeAws::str(doc, "app_id"), kAppId);
@@ -482,13 +544,13 @@ TEST_F(RegisterTest, DiscordFirstRunRegistersAndStoresSecondRunChangesNothing) {
   auto second = run({"register", "discord", "--store", store}, discord_env());
   expect_steps(second, true);
   EXPECT_THAT(second.out, HasSubstr("up to date"));
-  EXPECT_EQ(discord_.count("method", "PUT"), 1u) << "no second PUT";
+  EXPECT_EQ(discord_.count(kPutCommandsRoute), 1u) << "no second PUT";
   EXPECT_EQ(aws_writes(), 1u) << "nothing stored again";
 
   // The stored token alone is enough now.
   auto from_store = run({"register", "discord", "--store", store}, base_env());
   expect_steps(from_store, true);
-  EXPECT_EQ(discord_.count("method", "PUT"), 1u);
+  EXPECT_EQ(discord_.count(kPutCommandsRoute), 1u);
   EXPECT_EQ(aws_writes(), 1u);
 }
 
@@ -547,10 +609,10 @@ TEST_F(RegisterTest, DiscordPutsOnlyWhenTheCommandSetDiffers) {
     auto commands = desired_commands();
     variant.change(commands);
     ASSERT_TRUE(seed_commands(commands));
-    const auto puts = discord_.count("method", "PUT");
+    const auto puts = discord_.count(kPutCommandsRoute);
     auto result = run({"register", "discord"}, discord_env());
     expect_steps(result, true);
-    EXPECT_EQ(discord_.count("method", "PUT"), puts + (variant.put ? 1 : 0));
+    EXPECT_EQ(discord_.count(kPutCommandsRoute), puts + (variant.put ? 1 : 0));
     EXPECT_THAT(result.out, HasSubstr(variant.put ? "/infra commands registered"
                                                   : "/infra commands in guild " +
                                                         std::string(kGuild) + " are up to date"));
@@ -596,7 +658,8 @@ TEST_F(RegisterTest, DiscordRefusesAnotherStoredApplicationWithoutForce) {
   auto refused = run({"register", "discord", "--store", "ssm:/bot/discord"}, discord_env());
   expect_steps(refused, false);
   EXPECT_THAT(refused.out, HasSubstr("stored for application 999"));
-  EXPECT_EQ(discord_.count("route", "guild_commands"), 0u) << "the commands are not touched";
+  EXPECT_EQ(discord_.count(kGetCommandsRoute) + discord_.count(kPutCommandsRoute), 0u)
+      << "the commands are not touched";
   EXPECT_EQ(discord_.writes(), 0u);
   EXPECT_EQ(aws_writes(), 0u);
 
@@ -617,11 +680,12 @@ TEST_F(RegisterTest, DiscordRejectedTokenChangesNothing) {
 }
 
 TEST_F(RegisterTest, DiscordWaitsOutARateLimit) {
-  ASSERT_TRUE(
-      discord_.control("/_fake/fail", R"({"route": "me", "status": 429, "retry_after": 0.05})"));
+  ASSERT_TRUE(discord_.control(
+      "/_control/rate_limit",
+      std::string(R"({"route": ")") + kMeRoute + R"(", "count": 1, "retry_after": 0.05})"));
   auto result = run({"register", "discord"}, discord_env());
   expect_steps(result, true);
-  EXPECT_EQ(discord_.count("route", "me"), 2u) << "asked again after retry_after";
+  EXPECT_EQ(discord_.count(kMeRoute), 2u) << "asked again after retry_after";
 }
 
 TEST_F(RegisterTest, DiscordTokenFromAReferenceIsNotStoredAgain) {
