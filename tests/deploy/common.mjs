@@ -1,17 +1,22 @@
 // Helpers shared by terraform_check.mjs and manifest_check.mjs: argument
 // parsing, the npm modules installed by `./dev.sh test` (npm ci from
 // tests/deploy/package-lock.json into <build>/deploy-tests), and running tsc
-// on a generated file.
+// on a generated file. tests/support/tsc_goldens.mjs (the Block Kit and
+// Discord golden type-checks) uses parseArgs and linkModules too.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export function parseArgs(script, argv, required) {
+// `--KEY VALUE` for each of `required` (values resolved to absolute paths)
+// plus --self-test; exits with the usage line on anything else. `metavars`
+// names a key's value in that line (default PATH).
+export function parseArgs(script, argv, required, metavars = {}) {
   const usage = (message) => {
     if (message) console.error(`${script}: ${message}`);
-    console.error(`usage: node ${script} ${required.map((k) => `--${k} PATH`).join(' ')} [--self-test]`);
+    const options = required.map((k) => `--${k} ${metavars[k] ?? 'PATH'}`);
+    console.error(`usage: node ${script} ${options.join(' ')} [--self-test]`);
     process.exit(1);
   };
   const args = { selfTest: false };
@@ -47,7 +52,9 @@ export function checkModules(script, modules, packages) {
   return createRequire(path.join(modules, 'noop.js'));
 }
 
-function linkModules(work, modules) {
+// Makes WORK (and its parents) and points WORK/node_modules at `modules`, so
+// tsc run in WORK resolves the installed packages.
+export function linkModules(work, modules) {
   fs.mkdirSync(work, { recursive: true });
   const link = path.join(work, 'node_modules');
   try {

@@ -24,80 +24,28 @@
 //
 // `./dev.sh test` installs typescript and discord-api-types into
 // build/discord-types/node_modules (npm ci from package-lock.json).
+// The driver (tsc, naming goldens on error lines, --self-test) is
+// tests/support/tsc_goldens.mjs, shared with tests/blockkit-types/typecheck.mjs.
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-function usage(message) {
-  if (message) console.error(`typecheck.mjs: ${message}`);
-  console.error('usage: node typecheck.mjs --messages DIR --commands FILE ' +
-                '--modules NODE_MODULES_DIR --work WORKDIR [--self-test]');
-  process.exit(1);
-}
+import { jsonNames, mutate, run } from '../support/tsc_goldens.mjs';
 
-function parseArgs(argv) {
-  const args = { selfTest: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
-      return argv[++i];
-    };
-    switch (arg) {
-      case '--messages': args.messages = path.resolve(value()); break;
-      case '--commands': args.commands = path.resolve(value()); break;
-      case '--modules': args.modules = path.resolve(value()); break;
-      case '--work': args.work = path.resolve(value()); break;
-      case '--self-test': args.selfTest = true; break;
-      case '-h':
-      case '--help': usage(); break;
-      default: usage(`unknown argument ${arg}`);
-    }
-  }
-  for (const key of ['messages', 'commands', 'modules', 'work']) {
-    if (!args[key]) usage(`--${key} is required`);
-  }
-  return args;
-}
-
-function checkModules(modules) {
-  const tsc = path.join(modules, 'typescript', 'bin', 'tsc');
-  const types = path.join(modules, 'discord-api-types', 'package.json');
-  const missing = [];
-  if (!fs.existsSync(tsc)) missing.push('typescript');
-  if (!fs.existsSync(types)) missing.push('discord-api-types');
-  if (missing.length > 0) {
-    console.error(
-      `typecheck.mjs: ${missing.join(' and ')} not found in ${modules}.\n` +
-      '  `./dev.sh test` installs them (npm ci from tests/discord-types/package-lock.json);\n' +
-      '  by hand: cp tests/discord-types/package*.json <dir> && (cd <dir> && npm ci)');
-    process.exit(1);
-  }
-  return tsc;
-}
+const script = 'typecheck.mjs';
 
 function readJson(file) {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
-    console.error(`typecheck.mjs: ${file} is not readable JSON: ${error.message}`);
+    console.error(`${script}: ${file} is not readable JSON: ${error.message}`);
     process.exit(1);
   }
 }
 
 // [{ name, kind: 'message' | 'modal' | 'commands', value }], messages sorted by name.
 function loadGoldens(messages, commands) {
-  if (!fs.existsSync(messages) || !fs.statSync(messages).isDirectory()) {
-    console.error(`typecheck.mjs: messages directory ${messages} does not exist`);
-    process.exit(1);
-  }
-  const names = fs.readdirSync(messages).filter((n) => n.endsWith('.json')).sort();
-  if (names.length === 0) {
-    console.error(`typecheck.mjs: no *.json goldens in ${messages}; refusing to pass an empty check`);
-    process.exit(1);
-  }
-  const goldens = names.map((name) => {
+  const goldens = jsonNames(script, messages, 'messages').map((name) => {
     const value = readJson(path.join(messages, name));
     return { name, kind: isModal(value) ? 'modal' : 'message', value };
   });
@@ -110,13 +58,51 @@ function isModal(value) {
          !('embeds' in value);
 }
 
-function literal(value) {
-  return JSON.stringify(value, null, 2).split('\n');
+function declare({ kind, value }, index) {
+  if (kind === 'commands') {
+    return [[`export const commands_${index}: RESTPutAPIApplicationGuildCommandsJSONBody = `, value]];
+  }
+  if (kind === 'modal') {
+    return [[`export const modal_${index}: APIModalInteractionResponseCallbackData = `, value],
+            [`export const modal_callback_${index}: RESTPostAPIInteractionCallbackJSONBody = `,
+             { type: 9, data: value }]];
+  }
+  return [[`export const callback_${index}: RESTPostAPIInteractionCallbackJSONBody = `,
+           { type: 4, data: value }],
+          [`export const patch_${index}: RESTPatchAPIWebhookWithTokenMessageJSONBody = `, value]];
 }
 
-// Writes WORKDIR/goldens.ts; returns its path and each golden's line range.
-function generate(goldens, work) {
-  const lines = [
+function mutations(goldens) {
+  return [
+    ['misspelt-message-field', mutate(goldens, ({ kind, value: v }) => {
+      if (kind !== 'message' || !('allowed_mentions' in v)) return false;
+      v.allowed_mention = v.allowed_mentions;
+      delete v.allowed_mentions;
+      return true;
+    }, '"allowed_mentions" renamed "allowed_mention"', 'allowed_mention')],
+    ['unknown-modal-field', mutate(goldens, ({ kind, value: v }) => {
+      if (kind !== 'modal') return false;
+      v.unknown_field_for_self_test = true;
+      return true;
+    }, 'an unknown field "unknown_field_for_self_test" added', 'unknown_field_for_self_test')],
+    ['misspelt-command-field', mutate(goldens, ({ kind, value: v }) => {
+      const option = kind === 'commands' ? v[0]?.options?.[1] : undefined;
+      if (!option || !('description' in option)) return false;
+      option.descripton = option.description;
+      delete option.description;
+      return true;
+    }, 'a subcommand\'s "description" renamed "descripton"', 'descripton')],
+  ];
+}
+
+run({
+  script,
+  options: ['messages', 'commands', 'modules', 'work'],
+  metavars: { messages: 'DIR', commands: 'FILE', modules: 'NODE_MODULES_DIR', work: 'WORKDIR' },
+  types: 'discord-api-types',
+  testsDir: 'discord-types',
+  load: (args) => loadGoldens(args.messages, args.commands),
+  header: [
     '// Generated by tests/discord-types/typecheck.mjs: every golden as an object literal.',
     'import type {',
     '  APIModalInteractionResponseCallbackData,',
@@ -125,139 +111,13 @@ function generate(goldens, work) {
     '  RESTPutAPIApplicationGuildCommandsJSONBody,',
     "} from 'discord-api-types/v10';",
     '',
-  ];
-  const ranges = [];
-  const emit = (declaration, value) => {
-    const body = literal(value);
-    body[0] = `${declaration}${body[0]}`;
-    body[body.length - 1] += ';';
-    lines.push(...body);
-  };
-  goldens.forEach(({ name, kind, value }, index) => {
-    const first = lines.length + 1;
-    lines.push(`// ${name}`);
-    if (kind === 'commands') {
-      emit(`export const commands_${index}: RESTPutAPIApplicationGuildCommandsJSONBody = `, value);
-    } else if (kind === 'modal') {
-      emit(`export const modal_${index}: APIModalInteractionResponseCallbackData = `, value);
-      emit(`export const modal_callback_${index}: RESTPostAPIInteractionCallbackJSONBody = `,
-           { type: 9, data: value });
-    } else {
-      emit(`export const callback_${index}: RESTPostAPIInteractionCallbackJSONBody = `,
-           { type: 4, data: value });
-      emit(`export const patch_${index}: RESTPatchAPIWebhookWithTokenMessageJSONBody = `, value);
-    }
-    lines.push('');
-    ranges.push({ name, first, last: lines.length });
-  });
-  const file = path.join(work, 'goldens.ts');
-  fs.writeFileSync(file, lines.join('\n'));
-  return { file, ranges };
-}
-
-function linkModules(work, modules) {
-  fs.mkdirSync(work, { recursive: true });
-  const link = path.join(work, 'node_modules');
-  try {
-    const stat = fs.lstatSync(link);
-    if (stat.isSymbolicLink() && fs.readlinkSync(link) === modules) return;
-    fs.rmSync(link, { recursive: true, force: true });
-  } catch {
-    // not there yet
-  }
-  fs.symlinkSync(modules, link, 'dir');
-}
-
-// Runs tsc over the goldens in `work`; returns { status, output }.
-function typecheck(goldens, { tsc, modules, work }) {
-  linkModules(work, modules);
-  const { file, ranges } = generate(goldens, work);
-  const result = spawnSync(
-    process.execPath,
-    [tsc, '--noEmit', '--strict', '--target', 'es2020', '--module', 'commonjs',
-     '--moduleResolution', 'node', '--skipLibCheck', '--pretty', 'false', file],
-    { cwd: work, encoding: 'utf8' });
-  if (result.error) return { status: 1, output: `failed to run tsc: ${result.error.message}\n` };
-  const output = `${result.stdout}${result.stderr}`.split('\n').map((line) => {
-    const match = /goldens\.ts\((\d+),\d+\)/.exec(line);
-    if (!match) return line;
-    const at = Number(match[1]);
-    const golden = ranges.find((r) => at >= r.first && at < r.last);
-    return golden ? `[${golden.name}] ${line}` : line;
-  }).join('\n');
-  return { status: result.status ?? 1, output };
-}
-
-function mutate(goldens, kind, change, describe, marker) {
-  const copy = structuredClone(goldens);
-  const golden = copy.find((g) => g.kind === kind && change(g.value));
-  if (!golden) return null;
-  return { goldens: copy, changed: `${golden.name}: ${describe}`, marker };
-}
-
-function selfTest(goldens, options) {
-  const clean = typecheck(goldens, { ...options, work: path.join(options.work, 'clean') });
-  if (clean.status !== 0) {
-    console.error('self-test: the unmodified goldens do not type-check:');
-    console.error(clean.output);
-    return 1;
-  }
-  console.log(`self-test: ${goldens.length} unmodified goldens type-check`);
-
-  const mutations = [
-    ['misspelt-message-field', mutate(goldens, 'message', (v) => {
-      if (!('allowed_mentions' in v)) return false;
-      v.allowed_mention = v.allowed_mentions;
-      delete v.allowed_mentions;
-      return true;
-    }, '"allowed_mentions" renamed "allowed_mention"', 'allowed_mention')],
-    ['unknown-modal-field', mutate(goldens, 'modal', (v) => {
-      v.unknown_field_for_self_test = true;
-      return true;
-    }, 'an unknown field "unknown_field_for_self_test" added', 'unknown_field_for_self_test')],
-    ['misspelt-command-field', mutate(goldens, 'commands', (v) => {
-      const option = v[0]?.options?.[1];
-      if (!option || !('description' in option)) return false;
-      option.descripton = option.description;
-      delete option.description;
-      return true;
-    }, 'a subcommand\'s "description" renamed "descripton"', 'descripton')],
-  ];
-  let failures = 0;
-  for (const [label, mutation] of mutations) {
-    if (!mutation) {
-      console.error(`self-test: no golden to make the "${label}" copy from`);
-      failures++;
-      continue;
-    }
-    const result = typecheck(mutation.goldens, { ...options, work: path.join(options.work, label) });
-    if (result.status !== 0 && result.output.includes(mutation.marker)) {
-      console.log(`self-test: rejected as it should be (${mutation.changed}):`);
-      console.log(result.output.split('\n').filter((l) => l.includes(mutation.marker)).join('\n'));
-    } else {
-      console.error(`self-test: tsc did NOT reject ${mutation.changed} (exit ${result.status})`);
-      console.error(result.output);
-      failures++;
-    }
-  }
-  return failures === 0 ? 0 : 1;
-}
-
-function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const tsc = checkModules(args.modules);
-  const goldens = loadGoldens(args.messages, args.commands);
-  const options = { tsc, modules: args.modules, work: args.work };
-  if (args.selfTest) process.exit(selfTest(goldens, options));
-
-  const result = typecheck(goldens, options);
-  if (result.output.trim()) console.log(result.output);
-  if (result.status === 0) {
+  ],
+  declare,
+  tscFlags: ['--module', 'commonjs', '--skipLibCheck'],
+  mutations,
+  summary: (goldens) => {
     const count = (kind) => goldens.filter((g) => g.kind === kind).length;
-    console.log(`${goldens.length} Discord goldens type-check against discord-api-types ` +
-                `(${count('message')} messages, ${count('modal')} modals, ${count('commands')} command set)`);
-  }
-  process.exit(result.status);
-}
-
-main();
+    return `${goldens.length} Discord goldens type-check against discord-api-types ` +
+           `(${count('message')} messages, ${count('modal')} modals, ${count('commands')} command set)`;
+  },
+});
