@@ -376,6 +376,7 @@ class DoctorBinaryDiscord : public testing::Test {
         {"SSL_CERT_FILE", test::test_tls().ca_file},
         {"INFRA_DISCORD_ALLOWED_ROLES", "300000000000000001"},
         {"INFRA_ENVIRONMENTS", "dev,staging"},
+        {"INFRA_PROTECTED_ENVIRONMENTS", "staging"},
         {"INFRA_BACKEND", "simulated"},
     };
   }
@@ -403,6 +404,16 @@ class DoctorBinaryDiscord : public testing::Test {
                        {"User-Agent", "DiscordBot (https://example.invalid, test)"},
                        {"Content-Type", "application/json"}};
     request.body = commands;
+    auto response = http_->send(request);
+    return response && response->status == 200;
+  }
+
+  bool control(const std::string& op, const std::string& body) {
+    core::http::Request request;
+    request.method = "POST";
+    request.url = base_url() + "/_control/" + op;
+    request.headers = {{"Content-Type", "application/json"}};
+    request.body = body;
     auto response = http_->send(request);
     return response && response->status == 200;
   }
@@ -442,7 +453,7 @@ TEST_F(DoctorBinaryDiscord, TokenGatewayAndCommandsBeforeAndAfterRegistering) {
                   "✘ Discord commands: no commands registered in guild 100000000000000777 — run "
                   "`infra-bot register discord`",
                   "– AWS: not used (INFRA_BACKEND=simulated)",
-                  "– channels: not configured (Discord only)", "doctor: 1 of 3 checks failed"))
+                  "– channels: not configured (Discord only)", "doctor: 1 of 4 checks failed"))
       << before.all;
 
   ASSERT_TRUE(put_commands(discord_front::infra_commands_json({"dev", "staging"})));
@@ -452,7 +463,7 @@ TEST_F(DoctorBinaryDiscord, TokenGatewayAndCommandsBeforeAndAfterRegistering) {
               testing::Contains("✔ Discord commands: /infra in guild 100000000000000777 is up to "
                                 "date"))
       << after.all;
-  EXPECT_EQ(after.lines.back(), "doctor: all 3 checks passed") << after.all;
+  EXPECT_EQ(after.lines.back(), "doctor: all 4 checks passed") << after.all;
 
   // Another INFRA_ENVIRONMENTS than the one registered is a difference.
   auto env = environment();
@@ -489,6 +500,17 @@ TEST_F(DoctorBinaryDiscord, AWrongTokenLeavesTheOtherDiscordChecksOut) {
                               "work (above)",
                               "– Discord commands: not checked: the Discord bot token does not "
                               "work (above)"}))
+      << run.all;
+}
+
+TEST_F(DoctorBinaryDiscord, NoSessionStartsLeftSaysWhenTheyReset) {
+  ASSERT_TRUE(control("config", R"({"session_start_limit":{"total":1000,"remaining":0,)"
+                                R"("reset_after":7260000,"max_concurrency":1}})"));
+  const auto run = doctor(environment());
+  EXPECT_EQ(run.exit_code, 1) << run.all;
+  EXPECT_THAT(run.lines, testing::Contains(testing::StartsWith(
+                             "✘ Discord gateway: no session starts left (0/1000); the limit "
+                             "resets in 2 h 1 min — until then `run` cannot connect")))
       << run.all;
 }
 
