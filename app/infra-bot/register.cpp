@@ -1,5 +1,7 @@
-// `infra-bot register`: the comparisons, and the wiring of the flows (register_slack.cpp,
-// register_discord.cpp) to the environment, the AWS stores and the HTTP clients.
+// `infra-bot register`: the Slack manifest comparison (the Discord command comparison is
+// discord_front::same_commands, which doctor shares), and the wiring of the flows
+// (register_slack.cpp, register_discord.cpp) to the environment, the AWS stores and the HTTP
+// clients.
 
 #include "register.hpp"
 

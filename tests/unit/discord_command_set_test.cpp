@@ -1,7 +1,8 @@
 // The /infra command set for Discord: its JSON against a golden
 // (proto-fixtures/discord/commands/infra_commands.json; UPDATE_GOLDEN=1
 // rewrites it) and Discord's limits, and command_text(): what each subcommand
-// becomes is read back by infra::parse_command to the Command it stands for.
+// becomes is read back by infra::parse_command to the Command it stands for;
+// same_commands(), the comparison `register discord` and `doctor` share.
 #include "discord_front/command_set.hpp"
 
 #include <cstdlib>
