@@ -13,7 +13,10 @@
 #include "aws/dynamodb_client.hpp"
 #include "aws/service_client.hpp"
 #include "core/clock.hpp"
+#include "core/json.hpp"
 #include "core/strings.hpp"
+#include "discord/rest_client.hpp"
+#include "discord_front/command_set.hpp"
 #include "secrets.hpp"
 #include "slack/connection_opener.hpp"
 
@@ -73,16 +76,88 @@ std::string slack_code(const core::Error& error) {
 constexpr std::string_view kReachSlack =
     "check SLACK_API_URL, outbound HTTPS (443) to slack.com, and SSL_CERT_FILE if set";
 
+constexpr std::string_view kReachDiscord =
+    "check DISCORD_API_URL, outbound HTTPS (443) to discord.com, and SSL_CERT_FILE if set";
+constexpr std::string_view kRegisterDiscord = "run `infra-bot register discord`";
+
+// The HTTP status in one of discord::RestClient's details ("HTTP 403 (Discord code 50001:
+// Missing Access)"); 0 when Discord did not answer (the detail is then the transport's).
+long discord_status(std::string_view detail) {
+  if (!detail.starts_with("HTTP ")) return 0;
+  long status = 0;
+  for (const char c : detail.substr(5)) {
+    if (c < '0' || c > '9') break;
+    status = status * 10 + (c - '0');
+  }
+  return status;
+}
+
+// Discord's JSON error code in such a detail ("… (Discord code 50001: …)"), or 0.
+long discord_code(std::string_view detail) {
+  constexpr std::string_view kCode = "(Discord code ";
+  const auto at = detail.find(kCode);
+  if (at == std::string_view::npos) return 0;
+  long code = 0;
+  for (const char c : detail.substr(at + kCode.size())) {
+    if (c < '0' || c > '9') break;
+    code = code * 10 + (c - '0');
+  }
+  return code;
+}
+
+// A failed Discord call `call` ("GET /gateway/bot") that no judge knows better.
+Check discord_failure(std::string subject, std::string_view call, const core::Error& error) {
+  const long status = discord_status(error.detail);
+  if (status == 401) {
+    return fail(std::move(subject), "Discord rejected DISCORD_BOT_TOKEN",
+                "reset the token in the Developer Portal (your application → Bot → "
+                "Reset Token), put it in DISCORD_BOT_TOKEN (or the store it names) and run "
+                "`infra-bot register discord`");
+  }
+  if (status == 429 || error.user_message.find("rate limiting") != std::string::npos ||
+      error.user_message.find("refusing requests") != std::string::npos) {
+    return fail(std::move(subject), fmt::format("{}: {}", call, error.user_message),
+                "wait a minute and run doctor again; if it persists, look for another process "
+                "using this bot token in a loop");
+  }
+  if (status >= 500) {
+    return fail(std::move(subject), fmt::format("{} answered {}", call, error.detail),
+                "Discord is having trouble: see https://discordstatus.com and try again later");
+  }
+  if (status != 0) {
+    return fail(std::move(subject), fmt::format("{} answered {}", call, error.detail), "");
+  }
+  return fail(std::move(subject), fmt::format("{} failed: {}", call, error.detail),
+              std::string(kReachDiscord));
+}
+
+// "4 h 0 min", "12 min", "40 s": how long until a Discord limit resets.
+std::string duration_text(std::int64_t ms) {
+  const std::int64_t seconds = ms <= 0 ? 0 : (ms + 999) / 1000;
+  if (seconds >= 3600) return fmt::format("{} h {} min", seconds / 3600, (seconds % 3600) / 60);
+  if (seconds >= 60) return fmt::format("{} min", (seconds + 59) / 60);
+  return fmt::format("{} s", seconds);
+}
+
 // The configuration variables that decide where doctor connects: with one of them wrong, its
 // default would send the tokens somewhere the operator did not configure.
 bool decides_destination(std::string_view variable) {
-  return variable == "SLACK_API_URL" || variable.starts_with("AWS_ENDPOINT_URL") ||
-         variable == "SSL_CERT_FILE" || variable == "INFRA_ALLOW_INSECURE_ENDPOINTS" ||
-         variable == "INFRA_BACKEND";
+  return variable == "SLACK_API_URL" || variable == "DISCORD_API_URL" ||
+         variable.starts_with("AWS_ENDPOINT_URL") || variable == "SSL_CERT_FILE" ||
+         variable == "INFRA_ALLOW_INSECURE_ENDPOINTS" || variable == "INFRA_BACKEND";
 }
 
+// The variables `run` requires of a chat: without them the configuration is read again as the
+// console reads it (which requires none), so the other checks still run.
 bool is_token_variable(std::string_view variable) {
-  return variable == "SLACK_APP_TOKEN" || variable == "SLACK_BOT_TOKEN";
+  return variable == "SLACK_APP_TOKEN" || variable == "SLACK_BOT_TOKEN" ||
+         variable == "DISCORD_BOT_TOKEN" || variable == "DISCORD_GUILD_ID";
+}
+
+// Whether `name` is set to something other than blanks (as core::load_config reads them).
+bool given(const core::Environment& env, std::string_view name) {
+  auto value = env.get(name);
+  return value && !core::trim(*value).empty();
 }
 
 // "invalid configuration:\n  A: x\n  B: y" → {"A: x", "B: y"}.
@@ -380,7 +455,9 @@ Check judge_secret(const core::SecretSetting& setting, const core::Result<std::s
     if (said.starts_with(setting.variable + ": ")) said.erase(0, setting.variable.size() + 2);
     return fail(subject, said,
                 fmt::format("put the {} token itself in it",
-                            setting.prefix.empty() ? std::string("Slack") : setting.prefix + "…"));
+                            !setting.prefix.empty()                   ? setting.prefix + "…"
+                            : setting.variable == "DISCORD_BOT_TOKEN" ? std::string("Discord bot")
+                                                                      : std::string("Slack")));
   }
   return pass(subject, fmt::format("read from {}", where));
 }
@@ -430,6 +507,65 @@ Check judge_channel(std::string_view subject, std::string_view variable, std::st
               std::string(kReachSlack));
 }
 
+Check judge_discord_token(const core::Result<DiscordApplication>& application) {
+  const std::string subject = "Discord bot token";
+  if (application) {
+    return pass(subject,
+                application->name.empty()
+                    ? fmt::format("application {}", application->id)
+                    : fmt::format("application {} ({})", application->name, application->id));
+  }
+  return discord_failure(subject, "GET /applications/@me", application.error());
+}
+
+Check judge_discord_gateway(const core::Result<DiscordGateway>& gateway) {
+  const std::string subject = "Discord gateway";
+  if (!gateway) return discord_failure(subject, "GET /gateway/bot", gateway.error());
+  if (gateway->remaining <= 0) {
+    return fail(subject,
+                fmt::format("no session starts left (0/{}); the limit resets in {}", gateway->total,
+                            duration_text(gateway->reset_after_ms)),
+                "until then `run` cannot connect to the Gateway: look for what keeps "
+                "reconnecting with this token (a process restarting in a loop, another "
+                "deployment)");
+  }
+  return pass(subject, fmt::format("{}/{} session starts left, max_concurrency {}",
+                                   gateway->remaining, gateway->total, gateway->max_concurrency));
+}
+
+Check judge_discord_commands(std::string_view guild_id, std::string_view desired_json,
+                             const core::Result<std::string>& actual_json) {
+  const std::string subject = "Discord commands";
+  if (actual_json) {
+    auto actual = core::json::parse(*actual_json);
+    if (actual && actual->IsArray() && actual->Empty()) {
+      return fail(subject, fmt::format("no commands registered in guild {}", guild_id),
+                  std::string(kRegisterDiscord));
+    }
+    if (discord_front::same_commands(desired_json, *actual_json)) {
+      return pass(subject, fmt::format("/infra in guild {} is up to date", guild_id));
+    }
+    return fail(subject,
+                fmt::format("the commands registered in guild {} are not /infra as this "
+                            "configuration (INFRA_ENVIRONMENTS) has it",
+                            guild_id),
+                std::string(kRegisterDiscord));
+  }
+  const core::Error& error = actual_json.error();
+  const long status = discord_status(error.detail);
+  const long code = discord_code(error.detail);
+  if (status == 403 && code == 50001) {
+    return fail(subject, fmt::format("the bot is not in guild {}", guild_id),
+                "open the invite URL (`infra-bot register discord` prints it)");
+  }
+  if (status == 404 || code == 10004) {
+    return fail(subject, fmt::format("Discord does not know guild {} ({})", guild_id, error.detail),
+                "set DISCORD_GUILD_ID to the server's ID (Developer Mode → right-click the "
+                "server → Copy Server ID)");
+  }
+  return discord_failure(subject, "GET /applications/…/guilds/…/commands", error);
+}
+
 // ---- running ----------------------------------------------------------------------------------
 
 ConfigOutcome check_config(const core::Environment& env) {
@@ -466,6 +602,9 @@ ConfigOutcome check_config(const core::Environment& env) {
     return out;
   }
   out.config = std::move(retried).value();
+  // Which chats the operator configured, whatever was left out to read the rest.
+  out.config->slack_configured = given(env, "SLACK_APP_TOKEN") || given(env, "SLACK_BOT_TOKEN");
+  out.config->discord_configured = given(env, "DISCORD_BOT_TOKEN");
   return out;
 }
 
@@ -486,12 +625,17 @@ std::vector<Check> resolve_references(core::Config& config, const core::Environm
   return checks;
 }
 
-std::vector<Check> skipped_checks(std::string_view why) {
+std::vector<Check> skipped_checks(std::string_view why, bool discord) {
   std::vector<Check> checks;
-  for (const char* subject :
-       {"Slack bot token", "Slack bot scopes", "Slack app token", "AWS", "channels"}) {
+  for (const char* subject : {"Slack bot token", "Slack bot scopes", "Slack app token"}) {
     checks.push_back(skip(subject, std::string(why)));
   }
+  if (discord) {
+    for (const char* subject : {"Discord bot token", "Discord gateway", "Discord commands"}) {
+      checks.push_back(skip(subject, std::string(why)));
+    }
+  }
+  for (const char* subject : {"AWS", "channels"}) checks.push_back(skip(subject, std::string(why)));
   return checks;
 }
 
@@ -530,17 +674,56 @@ Check judge_state_table(const std::string& table, bool created_at_start,
   return pass(subject, fmt::format("ACTIVE, TTL on {}", described.ttl_attribute));
 }
 
+namespace {
+
+// Checks 3b–3d: Discord's bot token, its Gateway session starts and the guild's commands.
+void discord_checks(const core::Config& config, Probes& probes, std::vector<Check>& checks) {
+  if (config.discord_bot_token.empty()) {
+    for (const char* subject : {"Discord bot token", "Discord gateway", "Discord commands"}) {
+      checks.push_back(skip(subject, "not checked: DISCORD_BOT_TOKEN is not usable (above)"));
+    }
+    return;
+  }
+  const auto application = probes.discord_application();
+  checks.push_back(judge_discord_token(application));
+  if (!application) {
+    constexpr std::string_view kNoToken =
+        "not checked: the Discord bot token does not work (above)";
+    checks.push_back(skip("Discord gateway", std::string(kNoToken)));
+    checks.push_back(skip("Discord commands", std::string(kNoToken)));
+    return;
+  }
+  checks.push_back(judge_discord_gateway(probes.discord_gateway()));
+  if (config.discord_guild_id.empty()) {
+    checks.push_back(
+        skip("Discord commands", "not checked: DISCORD_GUILD_ID is not usable (above)"));
+    return;
+  }
+  checks.push_back(judge_discord_commands(
+      config.discord_guild_id, discord_front::infra_commands_json(config.environments),
+      probes.discord_guild_commands(application->id, config.discord_guild_id)));
+}
+
+}  // namespace
+
 std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
   std::vector<Check> checks;
+  // Discord alone: Slack's checks have nothing to look at.
+  const bool discord_only = config.discord_configured && !config.slack_configured;
+  constexpr std::string_view kDiscordOnly = "not configured (Discord only)";
 
   // 2. The bot token and its scopes.
   constexpr std::string_view kNoBotToken = "not checked: SLACK_BOT_TOKEN is not usable (above)";
-  const bool bot_token = !config.slack_bot_token.empty();
+  const bool bot_token = !discord_only && !config.slack_bot_token.empty();
   const auto identity =
       bot_token ? probes.auth_test()
                 : core::Result<slack::AuthIdentity>(core::make_error(
                       ErrorCode::config, std::string(kNoBotToken), "SLACK_BOT_TOKEN unusable"));
-  if (bot_token) {
+  if (discord_only) {
+    for (const char* subject : {"Slack bot token", "Slack bot scopes", "Slack app token"}) {
+      checks.push_back(skip(subject, std::string(kDiscordOnly)));
+    }
+  } else if (bot_token) {
     checks.push_back(judge_bot_token(identity));
     checks.push_back(judge_bot_scopes(identity));
   } else {
@@ -549,11 +732,16 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
   }
 
   // 3. The app token.
-  if (config.slack_app_token.empty()) {
+  if (discord_only) {
+    // Said above.
+  } else if (config.slack_app_token.empty()) {
     checks.push_back(skip("Slack app token", "not checked: SLACK_APP_TOKEN is not usable (above)"));
   } else {
     checks.push_back(judge_app_token(probes.open_connection()));
   }
+
+  // 3b–3d. Discord.
+  if (config.discord_configured) discord_checks(config, probes, checks);
 
   // 4. The Lambdas, and 5. the AWS credentials and identity.
   if (config.backend == core::BackendKind::simulated) {
@@ -607,12 +795,21 @@ std::vector<Check> run_checks(const core::Config& config, Probes& probes) {
     channels.emplace_back("notify channel", "INFRA_NOTIFY_CHANNEL");
   }
   if (channels.empty()) {
-    checks.push_back(
-        skip("channels", "none configured (INFRA_AUDIT_CHANNEL, INFRA_NOTIFY_CHANNEL)"));
+    checks.push_back(skip("channels", discord_only ? std::string(kDiscordOnly)
+                                                   : std::string("none configured "
+                                                                 "(INFRA_AUDIT_CHANNEL, "
+                                                                 "INFRA_NOTIFY_CHANNEL)")));
   }
   for (const auto& [subject, variable] : channels) {
     const std::string& channel =
         variable == "INFRA_AUDIT_CHANNEL" ? config.audit_channel : config.notify_channel;
+    if (discord_only) {
+      // Slack channels: nothing posts there without Slack.
+      checks.push_back(
+          skip(fmt::format("{} {}", subject, channel),
+               fmt::format("not used: a Slack channel, and Slack is {}", kDiscordOnly)));
+      continue;
+    }
     if (!identity) {
       checks.push_back(skip(fmt::format("{} {}", subject, channel),
                             bot_token ? std::string("not checked: the bot token does not work "
@@ -654,6 +851,7 @@ class LiveProbes final : public Probes {
         credentials_(
             aws::make_default_credentials_chain(env, *http_, clock_, logger_, std::move(redactor))),
         lambda_(lambda_settings(config), *http_, *credentials_, clock_, sleeper_, logger_),
+        discord_(discord_settings(config), *http_, clock_, logger_),
         caller_identity_(std::move(caller_identity)) {}
 
   // Probes
@@ -682,6 +880,45 @@ class LiveProbes final : public Probes {
 
   core::Result<slack::ConversationInfo> conversation_info(const std::string& channel) override {
     return web_.conversation_info(channel);
+  }
+
+  core::Result<DiscordApplication> discord_application() override {
+    auto answer = discord_.call("GET", "/applications/@me");
+    if (!answer) return answer.error();
+    auto document = core::json::parse(answer->body);
+    if (!document || !document->IsObject() || !core::json::get_string(*document, "id")) {
+      return unreadable("GET /applications/@me", answer->status, "no application id");
+    }
+    return DiscordApplication{std::string(*core::json::get_string(*document, "id")),
+                              std::string(core::json::get_string(*document, "name").value_or(""))};
+  }
+
+  core::Result<DiscordGateway> discord_gateway() override {
+    auto answer = discord_.call("GET", "/gateway/bot");
+    if (!answer) return answer.error();
+    auto document = core::json::parse(answer->body);
+    const rapidjson::Value* limit = document && document->IsObject()
+                                        ? core::json::get_object(*document, "session_start_limit")
+                                        : nullptr;
+    if (limit == nullptr || !core::json::get_int(*limit, "total") ||
+        !core::json::get_int(*limit, "remaining")) {
+      return unreadable("GET /gateway/bot", answer->status, "no session_start_limit");
+    }
+    DiscordGateway gateway;
+    gateway.total = static_cast<int>(*core::json::get_int(*limit, "total"));
+    gateway.remaining = static_cast<int>(*core::json::get_int(*limit, "remaining"));
+    gateway.reset_after_ms = core::json::get_int(*limit, "reset_after").value_or(0);
+    gateway.max_concurrency =
+        static_cast<int>(core::json::get_int(*limit, "max_concurrency").value_or(1));
+    return gateway;
+  }
+
+  core::Result<std::string> discord_guild_commands(const std::string& application_id,
+                                                   const std::string& guild_id) override {
+    auto answer = discord_.call(
+        "GET", fmt::format("/applications/{}/guilds/{}/commands", application_id, guild_id));
+    if (!answer) return answer.error();
+    return std::move(answer->body);
   }
 
   core::Result<std::string> aws_credentials() override {
@@ -736,6 +973,22 @@ class LiveProbes final : public Probes {
     settings.max_rate_limit_wait = std::chrono::seconds(5);
     return settings;
   }
+  static discord::RestSettings discord_settings(const core::Config& config) {
+    discord::RestSettings settings;
+    settings.api_url = config.discord_api_url;
+    settings.bot_token = config.discord_bot_token;
+    settings.version = INFRA_BOT_VERSION;
+    settings.max_attempts = 1;  // as for Slack: report, do not wait it out
+    settings.max_wait = std::chrono::seconds(5);
+    settings.timeout = std::chrono::seconds(10);
+    return settings;
+  }
+  // A 2xx whose body is not what Discord documents: Discord answered, but not as expected.
+  static core::Error unreadable(std::string_view call, long status, std::string_view what) {
+    return core::make_error(ErrorCode::unavailable,
+                            fmt::format("{}: Discord's answer is unreadable", call),
+                            fmt::format("HTTP {} (unreadable answer: {})", status, what));
+  }
   static aws::LambdaSettings lambda_settings(const core::Config& config) {
     aws::LambdaSettings settings;
     settings.endpoint_url = config.aws_endpoint_url;
@@ -752,6 +1005,7 @@ class LiveProbes final : public Probes {
   slack::HttpWebApi web_;
   std::unique_ptr<aws::CredentialsProvider> credentials_;
   aws::LambdaClient lambda_;
+  discord::RestClient discord_;
   CallerIdentityFunction caller_identity_;
 };
 
@@ -772,8 +1026,9 @@ int run(const core::Environment& env, std::ostream& out, CallerIdentityFunction 
     redactor = core::Redactor(outcome.config->secrets());
   }
   // Whatever was configured, even what did not parse, stays out of the report.
-  for (const char* name : {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "AWS_SECRET_ACCESS_KEY",
-                           "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}) {
+  for (const char* name :
+       {"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN", "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}) {
     auto value = env.get(name);
     if (!value) continue;
     // A store reference (ssm:/…) names where the secret is; it is not one.
@@ -792,7 +1047,7 @@ int run(const core::Environment& env, std::ostream& out, CallerIdentityFunction 
     auto more = run_checks(*outcome.config, *probes);
     checks.insert(checks.end(), more.begin(), more.end());
   } else {
-    auto more = skipped_checks(outcome.why_not);
+    auto more = skipped_checks(outcome.why_not, given(env, "DISCORD_BOT_TOKEN"));
     checks.insert(checks.end(), more.begin(), more.end());
   }
   out << redactor.redact(format_report(checks)) << std::flush;

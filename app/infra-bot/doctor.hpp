@@ -5,13 +5,18 @@
 //
 //   ✔ Slack bot token: workspace Acme (T0ACME), bot user infra-bot (U0BOT)
 //   ✘ Slack bot scopes: users:read missing — add users:read under OAuth & Permissions → …
+//   ✔ Discord bot token: application infra-bot (100000000000000001)
 //   – AWS identity: not checked: …
+//
+// Slack's lines run when Slack is configured (SLACK_*_TOKEN), Discord's when DISCORD_BOT_TOKEN
+// is; with Discord alone, Slack's lines say "not configured (Discord only)".
 //
 // ✔ passed, ✘ failed (with its fix after " — "), – not checked (not configured, not
 // applicable, or it needs something an earlier ✘ line reports). The exit code is 0 only when
 // no line is ✘. The decisions (judge_*) and the formatting are pure; the network is behind
 // Probes, which main wires to the real clients (make_live_probes) and tests to fakes.
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -70,6 +75,21 @@ struct StateTable {
   std::string ttl_attribute;  ///< expires_at when enabled
 };
 
+/// The application a Discord bot token belongs to (GET /applications/@me).
+struct DiscordApplication {
+  std::string id;
+  std::string name;
+};
+
+/// GET /gateway/bot's session_start_limit: how many more Gateway sessions (Identify) the token
+/// may start before reset_after.
+struct DiscordGateway {
+  int total = 0;
+  int remaining = 0;
+  std::int64_t reset_after_ms = 0;
+  int max_concurrency = 1;
+};
+
 /// What doctor asks the outside world. Each call is independent; none changes anything.
 class Probes {
  public:
@@ -89,6 +109,14 @@ class Probes {
   virtual core::Result<aws::InvokeOutcome> lambda_dry_run(const aws::FunctionRef& function) = 0;
   /// STS GetCallerIdentity; nullopt when no STS client is wired in.
   virtual std::optional<core::Result<CallerIdentity>> caller_identity() = 0;
+  /// GET /applications/@me with the Discord bot token. Errors are discord::RestClient's: a
+  /// detail of "HTTP <status> (Discord code <n>: <message>)" when Discord answered.
+  virtual core::Result<DiscordApplication> discord_application() = 0;
+  /// GET /gateway/bot with the Discord bot token (the Gateway itself is never connected to).
+  virtual core::Result<DiscordGateway> discord_gateway() = 0;
+  /// GET /applications/{application}/guilds/{guild}/commands: the JSON array text.
+  virtual core::Result<std::string> discord_guild_commands(const std::string& application_id,
+                                                           const std::string& guild_id) = 0;
   /// DescribeTable and DescribeTimeToLive of INFRA_STATE_TABLE; nullopt when not wired in.
   virtual std::optional<core::Result<StateTable>> state_table(const std::string& table) {
     (void)table;
@@ -125,6 +153,16 @@ Check judge_state_table(const std::string& table, bool created_at_start,
 Check judge_channel(std::string_view subject, std::string_view variable, std::string_view channel,
                     const core::Result<slack::ConversationInfo>& info, std::string_view bot_user);
 
+/// Check 3b (DISCORD_BOT_TOKEN): the token names its application.
+Check judge_discord_token(const core::Result<DiscordApplication>& application);
+/// Check 3c: session starts left on the Gateway.
+Check judge_discord_gateway(const core::Result<DiscordGateway>& gateway);
+/// Check 3d: the guild's registered commands against `desired_json`
+/// (discord_front::infra_commands_json of INFRA_ENVIRONMENTS), compared as `register discord`
+/// compares them (discord_front::same_commands).
+Check judge_discord_commands(std::string_view guild_id, std::string_view desired_json,
+                             const core::Result<std::string>& actual_json);
+
 /// The Slack error code in an Error::detail of the form "<method>: <code>[ …]", or "".
 std::string slack_error_code(std::string_view detail);
 
@@ -152,8 +190,9 @@ std::vector<Check> resolve_references(core::Config& config, const core::Environm
 /// Checks 2–6 against `config` through `probes`, in order.
 std::vector<Check> run_checks(const core::Config& config, Probes& probes);
 
-/// The lines checks 2–6 print when they cannot run: one – line each, saying `why`.
-std::vector<Check> skipped_checks(std::string_view why);
+/// The lines checks 2–6 print when they cannot run: one – line each, saying `why`; Discord's
+/// too when `discord` (DISCORD_BOT_TOKEN was given).
+std::vector<Check> skipped_checks(std::string_view why, bool discord = false);
 
 /// What the GetCallerIdentity seam is given: main() passes caller_identity_from_sts (an
 /// aws::StsClient on these); tests pass their own.
@@ -167,9 +206,9 @@ struct AwsContext {
 };
 using CallerIdentityFunction = std::function<core::Result<CallerIdentity>(const AwsContext&)>;
 
-/// Probes over the real clients (curl, HttpWebApi, the default credentials chain,
-/// aws::LambdaClient), each call with one attempt and short timeouts. `caller_identity` may be
-/// empty (the identity line then says it is not checked).
+/// Probes over the real clients (curl, HttpWebApi, discord::RestClient, the default credentials
+/// chain, aws::LambdaClient), each call with one attempt and short timeouts. `caller_identity` may
+/// be empty (the identity line then says it is not checked).
 std::unique_ptr<Probes> make_live_probes(const core::Config& config, const core::Environment& env,
                                          core::LoggerPtr logger, core::Redactor redactor,
                                          CallerIdentityFunction caller_identity);

@@ -1,5 +1,7 @@
-// `infra-bot register`: the comparisons, and the wiring of the flows (register_slack.cpp,
-// register_discord.cpp) to the environment, the AWS stores and the HTTP clients.
+// `infra-bot register`: the Slack manifest comparison (the Discord command comparison is
+// discord_front::same_commands, which doctor shares), and the wiring of the flows
+// (register_slack.cpp, register_discord.cpp) to the environment, the AWS stores and the HTTP
+// clients.
 
 #include "register.hpp"
 
@@ -27,160 +29,16 @@
 #include "token_store.hpp"
 
 namespace app::reg {
-namespace {
 
 // ---- comparisons ------------------------------------------------------------------------------
 
-bool is_default(const rapidjson::Value& value) {
-  return value.IsNull() || (value.IsBool() && !value.GetBool()) ||
-         (value.IsArray() && value.Empty()) || (value.IsObject() && value.ObjectEmpty());
-}
-
-bool scalar_equal(const rapidjson::Value& a, const rapidjson::Value& b) {
-  if (a.IsNumber() && b.IsNumber()) return a.GetDouble() == b.GetDouble();
-  return a == b;
-}
-
-// Every member `desired` sets is in `actual` with an equal value; arrays of scalars compare as
-// sets, arrays of objects element by element.
-bool subset(const rapidjson::Value& desired, const rapidjson::Value& actual) {
-  if (desired.IsObject()) {
-    if (!actual.IsObject()) return false;
-    for (const auto& member : desired.GetObject()) {
-      const auto it = actual.FindMember(member.name);
-      if (it == actual.MemberEnd()) {
-        if (!is_default(member.value)) return false;
-        continue;
-      }
-      if (!subset(member.value, it->value)) return false;
-    }
-    return true;
-  }
-  if (desired.IsArray()) {
-    if (!actual.IsArray() || desired.Size() != actual.Size()) return false;
-    const bool scalars = std::all_of(desired.Begin(), desired.End(),
-                                     [](const auto& v) { return !v.IsObject() && !v.IsArray(); });
-    if (scalars) {
-      for (const auto& want : desired.GetArray()) {
-        if (std::none_of(actual.Begin(), actual.End(),
-                         [&](const auto& have) { return scalar_equal(want, have); })) {
-          return false;
-        }
-      }
-      return true;
-    }
-    for (rapidjson::SizeType i = 0; i < desired.Size(); ++i) {
-      if (!subset(desired[i], actual[i])) return false;
-    }
-    return true;
-  }
-  return scalar_equal(desired, actual);
-}
-
-// A Discord command or option with only what register compares: everything Discord sends back
-// except the fields it adds itself; defaults (false, null, []) dropped on both sides.
-void strip(rapidjson::Value& value) {
-  if (value.IsArray()) {
-    for (auto& item : value.GetArray()) strip(item);
-    return;
-  }
-  if (!value.IsObject()) return;
-  static constexpr std::string_view kServerFields[] = {"id",
-                                                       "application_id",
-                                                       "version",
-                                                       "guild_id",
-                                                       "name_localized",
-                                                       "description_localized",
-                                                       "name_localizations",
-                                                       "description_localizations"};
-  for (auto it = value.MemberBegin(); it != value.MemberEnd();) {
-    const std::string_view name(it->name.GetString(), it->name.GetStringLength());
-    const bool server = std::find(std::begin(kServerFields), std::end(kServerFields), name) !=
-                        std::end(kServerFields);
-    if (server || is_default(it->value)) {
-      it = value.EraseMember(it);
-    } else {
-      strip(it->value);
-      ++it;
-    }
-  }
-}
-
-// The reverse direction of subset() for what Discord echoes only when it was sent: an option, a
-// choice or a limit still registered but no longer wanted is a change. Fields Discord adds on
-// its own (dm_permission, integration_types, contexts, nsfw, …) are not looked at.
-bool echoed_subset(const rapidjson::Value& actual, const rapidjson::Value& desired) {
-  static constexpr std::string_view kEchoed[] = {"name",
-                                                 "description",
-                                                 "options",
-                                                 "choices",
-                                                 "required",
-                                                 "value",
-                                                 "min_value",
-                                                 "max_value",
-                                                 "min_length",
-                                                 "max_length",
-                                                 "autocomplete",
-                                                 "channel_types",
-                                                 "default_member_permissions"};
-  if (actual.IsArray()) {
-    if (!desired.IsArray() || actual.Size() != desired.Size()) return false;
-    for (rapidjson::SizeType i = 0; i < actual.Size(); ++i) {
-      if (!echoed_subset(actual[i], desired[i])) return false;
-    }
-    return true;
-  }
-  if (!actual.IsObject()) return true;  // the values themselves were compared by subset()
-  if (!desired.IsObject()) return false;
-  for (const auto& member : actual.GetObject()) {
-    const std::string_view name(member.name.GetString(), member.name.GetStringLength());
-    if (std::find(std::begin(kEchoed), std::end(kEchoed), name) == std::end(kEchoed)) continue;
-    const auto it = desired.FindMember(member.name);
-    if (it == desired.MemberEnd()) return false;  // defaults were stripped from both sides
-    if (!echoed_subset(member.value, it->value)) return false;
-  }
-  return true;
-}
-
-std::string command_key(const rapidjson::Value& command) {
-  const auto type = command.IsObject() ? core::json::get_int(command, "type").value_or(1) : 1;
-  return fmt::format("{}:{}",
-                     command.IsObject() ? core::json::get_string(command, "name").value_or("") : "",
-                     type);
-}
-
-}  // namespace
-
+// The comparison is discord_front's (json_subset), the one same_commands stands on.
 bool manifest_matches(std::string_view desired_json, std::string_view exported_json) {
   auto desired = core::json::parse(desired_json);
   auto exported = core::json::parse(exported_json);
   if (!desired || !exported || !desired->IsObject() || !exported->IsObject()) return false;
   desired->RemoveMember("_metadata");  // the schema version, not the app's configuration
-  return subset(*desired, *exported);
-}
-
-bool commands_match(std::string_view desired_json, std::string_view actual_json) {
-  auto desired = core::json::parse(desired_json);
-  auto actual = core::json::parse(actual_json);
-  if (!desired || !actual || !desired->IsArray() || !actual->IsArray()) return false;
-  if (desired->Size() != actual->Size()) return false;
-  strip(*desired);
-  strip(*actual);
-  for (const auto& want : desired->GetArray()) {
-    const auto key = command_key(want);
-    const auto have = std::find_if(actual->Begin(), actual->End(),
-                                   [&](const auto& c) { return command_key(c) == key; });
-    if (have == actual->End()) return false;
-    // Both ways: a field only Discord still has (an old option, a description) is a change.
-    rapidjson::Document a;
-    a.CopyFrom(want, a.GetAllocator());
-    rapidjson::Document b;
-    b.CopyFrom(*have, b.GetAllocator());
-    a.RemoveMember("type");
-    b.RemoveMember("type");
-    if (!subset(a, b) || !echoed_subset(b, a)) return false;
-  }
-  return true;
+  return discord_front::json_subset(*desired, *exported);
 }
 
 // Interaction answers need no permission; a result whose interaction token

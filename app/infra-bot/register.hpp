@@ -136,11 +136,6 @@ int register_discord(const DiscordInputs& in, TokenStore* store, DiscordAdminApi
 /// (defaults, `_metadata`) are ignored.
 bool manifest_matches(std::string_view desired_json, std::string_view exported_json);
 
-/// Whether Discord's command list equals the desired one by name, type, description and
-/// options (recursively), ignoring what Discord adds (id, version, application_id, guild_id,
-/// localizations, defaults such as required=false).
-bool commands_match(std::string_view desired_json, std::string_view actual_json);
-
 /// The install URL of the `bot` and `applications.commands` scopes with no permissions.
 std::string discord_invite_url(std::string_view application_id);
 

@@ -13,6 +13,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "discord/rest_client.hpp"
+#include "discord_front/command_set.hpp"
 #include "register.hpp"
 #include "register_steps.hpp"
 
@@ -231,7 +232,7 @@ int register_discord(const DiscordInputs& in, TokenStore* store, DiscordAdminApi
     step_failed(out, fmt::format("reading the guild's commands: {}", actual.error().user_message));
     return kExitFailure;
   }
-  if (commands_match(in.desired_commands_json, *actual)) {
+  if (discord_front::same_commands(in.desired_commands_json, *actual)) {
     step_ok(out,
             fmt::format("/infra commands in guild {} are up to date; not written", in.guild_id));
   } else {

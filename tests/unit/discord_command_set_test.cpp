@@ -1,12 +1,14 @@
 // The /infra command set for Discord: its JSON against a golden
 // (proto-fixtures/discord/commands/infra_commands.json; UPDATE_GOLDEN=1
 // rewrites it) and Discord's limits, and command_text(): what each subcommand
-// becomes is read back by infra::parse_command to the Command it stands for.
+// becomes is read back by infra::parse_command to the Command it stands for;
+// same_commands(), the comparison `register discord` and `doctor` share.
 #include "discord_front/command_set.hpp"
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -16,6 +18,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "core/json.hpp"
 #include "core/strings.hpp"
@@ -358,6 +362,104 @@ TEST(DiscordCommandText, WrongCommandOrMissingOptionsAreUserErrors) {
   button.type = discord::InteractionType::message_component;
   button.command_name = "infra";
   EXPECT_FALSE(command_text(button).has_value());
+}
+
+// ---- same_commands: what register discord and doctor compare ----
+
+// `text` parsed, changed by `change`, written back.
+std::string edited(const std::string& text,
+                   const std::function<void(rapidjson::Document&)>& change) {
+  auto document = core::json::parse(text).value();
+  change(document);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  document.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// Discord's answer to a PUT of `commands`: each command with the fields Discord adds.
+std::string as_discord_returns(const std::string& commands) {
+  return edited(commands, [](rapidjson::Document& doc) {
+    auto& a = doc.GetAllocator();
+    for (auto& command : doc.GetArray()) {
+      command.AddMember("id", "1300000000000000001", a);
+      command.AddMember("application_id", "100000000000000001", a);
+      command.AddMember("version", "1300000000000000002", a);
+      command.AddMember("guild_id", "100000000000000777", a);
+      command.AddMember("name_localizations", rapidjson::Value(rapidjson::kNullType), a);
+      command.AddMember("dm_permission", true, a);
+      command.AddMember("nsfw", false, a);
+      if (!command.HasMember("type")) command.AddMember("type", 1, a);
+    }
+  });
+}
+
+TEST(DiscordSameCommands, WhatDiscordAddsIsNoChange) {
+  const auto desired = infra_commands_json(kEnvs);
+  EXPECT_TRUE(discord_front::same_commands(desired, desired));
+  EXPECT_TRUE(discord_front::same_commands(desired, as_discord_returns(desired)));
+  // An explicit default (required=false) is the default left out.
+  EXPECT_TRUE(discord_front::same_commands(
+      desired, edited(as_discord_returns(desired), [](rapidjson::Document& doc) {
+        doc[0u]["options"][0u].AddMember("required", false, doc.GetAllocator());
+      })));
+}
+
+TEST(DiscordSameCommands, AnyDifferenceInWhatIsSentIsAChange) {
+  const auto desired = infra_commands_json(kEnvs);
+  const auto registered = as_discord_returns(desired);
+  const std::vector<std::pair<std::string, std::function<void(rapidjson::Document&)>>> changes = {
+      {"another description", [](rapidjson::Document& doc) { doc[0u]["description"] = "old"; }},
+      {"another subcommand description",
+       [](rapidjson::Document& doc) { doc[0u]["options"][1u]["description"] = "old status"; }},
+      {"a subcommand only Discord still has",
+       [](rapidjson::Document& doc) {
+         auto& a = doc.GetAllocator();
+         rapidjson::Value old(rapidjson::kObjectType);
+         old.AddMember("type", 1, a);
+         old.AddMember("name", "destroy", a);
+         old.AddMember("description", "gone", a);
+         doc[0u]["options"].PushBack(old, a);
+       }},
+      {"a subcommand Discord lacks",
+       [](rapidjson::Document& doc) { doc[0u]["options"].Erase(doc[0u]["options"].Begin()); }},
+      {"no commands", [](rapidjson::Document& doc) { doc.SetArray(); }},
+      {"another command too",
+       [](rapidjson::Document& doc) {
+         auto& a = doc.GetAllocator();
+         rapidjson::Value old(rapidjson::kObjectType);
+         old.AddMember("name", "old", a);
+         old.AddMember("description", "gone", a);
+         doc.PushBack(old, a);
+       }},
+  };
+  for (const auto& [name, change] : changes) {
+    SCOPED_TRACE(name);
+    EXPECT_FALSE(discord_front::same_commands(desired, edited(registered, change)));
+  }
+  // Other environments are other choices.
+  EXPECT_FALSE(discord_front::same_commands(infra_commands_json({"dev", "prod"}), registered));
+}
+
+TEST(DiscordSameCommands, TextThatIsNotAnArrayNeverMatches) {
+  const auto desired = infra_commands_json(kEnvs);
+  EXPECT_FALSE(discord_front::same_commands(desired, "{}"));
+  EXPECT_FALSE(discord_front::same_commands(desired, "not json"));
+  EXPECT_FALSE(discord_front::same_commands("[", desired));
+  EXPECT_TRUE(discord_front::same_commands("[]", "[]"));
+}
+
+TEST(DiscordSameCommands, JsonSubsetIgnoresWhatOnlyTheOtherSideHas) {
+  const auto subset = [](std::string_view desired, std::string_view actual) {
+    return discord_front::json_subset(core::json::parse(desired).value(),
+                                      core::json::parse(actual).value());
+  };
+  EXPECT_TRUE(subset(R"({"a":1,"b":[1,2]})", R"({"a":1.0,"b":[2,1],"c":true})"));
+  EXPECT_TRUE(subset(R"({"a":false,"b":[],"c":null})", R"({})")) << "defaults may be missing";
+  EXPECT_FALSE(subset(R"({"a":1})", R"({"a":2})"));
+  EXPECT_FALSE(subset(R"({"a":true})", R"({})"));
+  EXPECT_FALSE(subset(R"({"b":[1,2]})", R"({"b":[1]})"));
+  EXPECT_FALSE(subset(R"([{"x":1}])", R"([{"x":1},{"y":2}])"));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The built `infra-bot doctor` against the real-protocol fakes on loopback (fake_slack.py over
 // TLS, fake_lambda.py checking SigV4): all ✔ and exit 0 with a good configuration; each fault
 // shows its ✘ line with the fix, and exit 1. Doctor changes nothing: no message is posted and
-// no Socket Mode connection is opened.
+// no Socket Mode connection is opened. With Discord alone, against fake_discord.py: its token,
+// Gateway session starts and guild commands, and no Gateway connection.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,10 +16,14 @@
 #include <fmt/format.h>
 
 #include "bot_process.hpp"
+#include "core/http_client.hpp"
+#include "core/json.hpp"
+#include "discord_front/command_set.hpp"
 #include "fake_aws.hpp"
 #include "fake_lambda.hpp"
 #include "fake_slack.hpp"
 #include "python_fake.hpp"
+#include "test_tls.hpp"
 
 namespace {
 
@@ -342,6 +347,171 @@ TEST(DoctorBinaryConfig, UsageErrorExitsTwo) {
   ASSERT_TRUE(bot.started());
   EXPECT_EQ(bot.wait_exit(std::chrono::seconds(10)), 2);
   EXPECT_FALSE(bot.log_lines().empty()) << "says what is wrong";
+}
+
+// ---- Discord alone ----------------------------------------------------------------------------
+
+constexpr const char* kDiscordToken = "discord-bot-token-SECRETDISCORD-0123456789";
+constexpr const char* kGuild = "100000000000000777";
+constexpr const char* kApplication = "100000000000000001";  // fake_discord.py's default
+
+class DoctorBinaryDiscord : public testing::Test {
+ protected:
+  void SetUp() override {
+    discord_ = std::make_unique<test::PythonFake>(
+        std::string(FAKES_DIR) + "/fake_discord.py",
+        std::vector<std::string>{"--tls", test::test_tls().cert_file, test::test_tls().key_file,
+                                 "--token", kDiscordToken});
+    ASSERT_NE(discord_->port(), 0) << "fake_discord.py did not start";
+    http_ = core::http::make_curl_client({test::test_tls().ca_file});
+  }
+
+  std::string base_url() const { return "https://127.0.0.1:" + std::to_string(discord_->port()); }
+
+  test::BotProcess::Environment environment() const {
+    return {
+        {"DISCORD_BOT_TOKEN", kDiscordToken},
+        {"DISCORD_GUILD_ID", kGuild},
+        {"DISCORD_API_URL", base_url() + "/api/v10"},
+        {"SSL_CERT_FILE", test::test_tls().ca_file},
+        {"INFRA_DISCORD_ALLOWED_ROLES", "300000000000000001"},
+        {"INFRA_ENVIRONMENTS", "dev,staging"},
+        {"INFRA_PROTECTED_ENVIRONMENTS", "staging"},
+        {"INFRA_BACKEND", "simulated"},
+    };
+  }
+
+  DoctorRun doctor(const test::BotProcess::Environment& env) {
+    test::BotProcess bot({"doctor"}, env);
+    DoctorRun run;
+    if (!bot.started()) return run;
+    run.exit_code = bot.wait_exit(std::chrono::seconds(30));
+    run.lines = bot.stdout_lines();
+    run.all = bot.describe_last(40);
+    for (const auto& line : bot.all_lines()) {
+      EXPECT_EQ(line.find("SECRETDISCORD"), std::string::npos) << "a secret in: " << line;
+    }
+    return run;
+  }
+
+  // As `infra-bot register discord` would: PUT the command set for INFRA_ENVIRONMENTS.
+  bool put_commands(const std::string& commands) {
+    core::http::Request request;
+    request.method = "PUT";
+    request.url = fmt::format("{}/api/v10/applications/{}/guilds/{}/commands", base_url(),
+                              kApplication, kGuild);
+    request.headers = {{"Authorization", std::string("Bot ") + kDiscordToken},
+                       {"User-Agent", "DiscordBot (https://example.invalid, test)"},
+                       {"Content-Type", "application/json"}};
+    request.body = commands;
+    auto response = http_->send(request);
+    return response && response->status == 200;
+  }
+
+  bool control(const std::string& op, const std::string& body) {
+    core::http::Request request;
+    request.method = "POST";
+    request.url = base_url() + "/_control/" + op;
+    request.headers = {{"Content-Type", "application/json"}};
+    request.body = body;
+    auto response = http_->send(request);
+    return response && response->status == 200;
+  }
+
+  // The REST calls the fake recorded: "METHOD route".
+  std::vector<std::string> calls() {
+    core::http::Request request;
+    request.method = "GET";
+    request.url = base_url() + "/_control/requests";
+    auto response = http_->send(request);
+    std::vector<std::string> out;
+    if (!response || response->status != 200) return out;
+    auto doc = core::json::parse(response->body);
+    if (!doc || !doc->IsObject() || !doc->HasMember("requests")) return out;
+    for (const auto& call : (*doc)["requests"].GetArray()) {
+      out.push_back(std::string(call["route"].IsString() ? call["route"].GetString() : "?"));
+    }
+    return out;
+  }
+
+  std::unique_ptr<test::PythonFake> discord_;
+  std::unique_ptr<core::http::Client> http_;
+};
+
+TEST_F(DoctorBinaryDiscord, TokenGatewayAndCommandsBeforeAndAfterRegistering) {
+  const auto before = doctor(environment());
+  EXPECT_EQ(before.exit_code, 1) << before.all;
+  EXPECT_THAT(before.lines,
+              testing::ElementsAre(
+                  testing::StartsWith("✔ configuration: the environment parses (backend "
+                                      "simulated, environments dev,staging"),
+                  "– Slack bot token: not configured (Discord only)",
+                  "– Slack bot scopes: not configured (Discord only)",
+                  "– Slack app token: not configured (Discord only)",
+                  "✔ Discord bot token: application infra-bot (100000000000000001)",
+                  "✔ Discord gateway: 999/1000 session starts left, max_concurrency 1",
+                  "✘ Discord commands: no commands registered in guild 100000000000000777 — run "
+                  "`infra-bot register discord`",
+                  "– AWS: not used (INFRA_BACKEND=simulated)",
+                  "– channels: not configured (Discord only)", "doctor: 1 of 4 checks failed"))
+      << before.all;
+
+  ASSERT_TRUE(put_commands(discord_front::infra_commands_json({"dev", "staging"})));
+  const auto after = doctor(environment());
+  EXPECT_EQ(after.exit_code, 0) << after.all;
+  EXPECT_THAT(after.lines,
+              testing::Contains("✔ Discord commands: /infra in guild 100000000000000777 is up to "
+                                "date"))
+      << after.all;
+  EXPECT_EQ(after.lines.back(), "doctor: all 4 checks passed") << after.all;
+
+  // Another INFRA_ENVIRONMENTS than the one registered is a difference.
+  auto env = environment();
+  env["INFRA_ENVIRONMENTS"] = "dev,staging,prod";
+  const auto changed = doctor(env);
+  EXPECT_EQ(changed.exit_code, 1) << changed.all;
+  EXPECT_THAT(changed.lines, testing::Contains(testing::StartsWith(
+                                 "✘ Discord commands: the commands registered in guild "
+                                 "100000000000000777 are not /infra as this configuration")))
+      << changed.all;
+
+  // Doctor only reads: the one PUT is the test's, and no Gateway session was started.
+  const auto made = calls();
+  EXPECT_EQ(std::count(made.begin(), made.end(), "PUT /applications/{app}/guilds/{guild}/commands"),
+            1)
+      << testing::PrintToString(made);
+  EXPECT_EQ(std::count(made.begin(), made.end(), "GET /gateway/bot"), 3);
+  for (const auto& line : discord_->lines()) {
+    EXPECT_EQ(line.find("\"ws_open\""), std::string::npos) << line;
+  }
+}
+
+TEST_F(DoctorBinaryDiscord, AWrongTokenLeavesTheOtherDiscordChecksOut) {
+  auto env = environment();
+  env["DISCORD_BOT_TOKEN"] = "discord-bot-token-WRONG-SECRETDISCORD";
+  const auto run = doctor(env);
+  EXPECT_EQ(run.exit_code, 1) << run.all;
+  EXPECT_THAT(run.lines, testing::IsSupersetOf(
+                             {"✘ Discord bot token: Discord rejected DISCORD_BOT_TOKEN — reset the "
+                              "token in the Developer Portal (your application → Bot → Reset "
+                              "Token), put it in DISCORD_BOT_TOKEN (or the store it names) and "
+                              "run `infra-bot register discord`",
+                              "– Discord gateway: not checked: the Discord bot token does not "
+                              "work (above)",
+                              "– Discord commands: not checked: the Discord bot token does not "
+                              "work (above)"}))
+      << run.all;
+}
+
+TEST_F(DoctorBinaryDiscord, NoSessionStartsLeftSaysWhenTheyReset) {
+  ASSERT_TRUE(control("config", R"({"session_start_limit":{"total":1000,"remaining":0,)"
+                                R"("reset_after":7260000,"max_concurrency":1}})"));
+  const auto run = doctor(environment());
+  EXPECT_EQ(run.exit_code, 1) << run.all;
+  EXPECT_THAT(run.lines, testing::Contains(testing::StartsWith(
+                             "✘ Discord gateway: no session starts left (0/1000); the limit "
+                             "resets in 2 h 1 min — until then `run` cannot connect")))
+      << run.all;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <fstream>
@@ -15,6 +17,7 @@
 
 #include "core/json.hpp"
 #include "core/secret_ref.hpp"
+#include "discord_front/command_set.hpp"
 
 namespace {
 
@@ -275,6 +278,117 @@ TEST(DoctorJudge, ConfigListsEachProblem) {
               testing::Contains(testing::StartsWith("✘ configuration: INFRA_COOLDOWN_SECONDS: ")));
 }
 
+// ---- Discord ------------------------------------------------------------------------------------
+
+// discord::RestClient's errors: its detail when Discord answered, the transport's otherwise.
+core::Error discord_refused(long status, long code, std::string_view message) {
+  return core::make_error(
+      status == 401 ? core::ErrorCode::denied : core::ErrorCode::invalid_input,
+      status == 401 ? "Discord rejected infra-bot's token" : "Discord refused the request",
+      fmt::format("HTTP {} (Discord code {}: {})", status, code, message));
+}
+core::Error discord_unreachable() {
+  return core::make_error(core::ErrorCode::unavailable, "could not reach the server",
+                          "Couldn't connect to server (connect to 127.0.0.1:9 refused)");
+}
+
+constexpr const char* kGuild = "100000000000000777";
+
+TEST(DoctorJudge, DiscordToken) {
+  using app::doctor::DiscordApplication;
+  using app::doctor::judge_discord_token;
+  EXPECT_EQ(format_line(judge_discord_token(DiscordApplication{"100000000000000001", "infra-bot"})),
+            "✔ Discord bot token: application infra-bot (100000000000000001)");
+  EXPECT_EQ(format_line(judge_discord_token(DiscordApplication{"100000000000000001", ""})),
+            "✔ Discord bot token: application 100000000000000001");
+  EXPECT_EQ(format_line(judge_discord_token(discord_refused(401, 0, "401: Unauthorized"))),
+            "✘ Discord bot token: Discord rejected DISCORD_BOT_TOKEN — reset the token in the "
+            "Developer Portal (your application → Bot → Reset Token), put it in "
+            "DISCORD_BOT_TOKEN (or the store it names) and run `infra-bot register discord`");
+  EXPECT_EQ(format_line(judge_discord_token(discord_unreachable())),
+            "✘ Discord bot token: GET /applications/@me failed: Couldn't connect to server "
+            "(connect to 127.0.0.1:9 refused) — check DISCORD_API_URL, outbound HTTPS (443) to "
+            "discord.com, and SSL_CERT_FILE if set");
+  const auto limited = judge_discord_token(core::make_error(
+      core::ErrorCode::unavailable, "Discord is rate limiting infra-bot; try again later",
+      "HTTP 429 (Discord code 0: You are being rate limited.)"));
+  EXPECT_EQ(limited.verdict, Verdict::fail);
+  EXPECT_THAT(limited.finding, testing::HasSubstr("rate limiting"));
+  const auto down = judge_discord_token(core::make_error(
+      core::ErrorCode::unavailable, "Discord refused the request", "HTTP 502 (no JSON body)"));
+  EXPECT_EQ(down.finding, "GET /applications/@me answered HTTP 502 (no JSON body)");
+  EXPECT_THAT(down.fix, testing::HasSubstr("discordstatus.com"));
+}
+
+TEST(DoctorJudge, DiscordGateway) {
+  using app::doctor::DiscordGateway;
+  using app::doctor::judge_discord_gateway;
+  EXPECT_EQ(format_line(judge_discord_gateway(DiscordGateway{1000, 998, 14400000, 1})),
+            "✔ Discord gateway: 998/1000 session starts left, max_concurrency 1");
+  EXPECT_EQ(format_line(judge_discord_gateway(DiscordGateway{1000, 0, 14400000, 1})),
+            "✘ Discord gateway: no session starts left (0/1000); the limit resets in 4 h 0 min — "
+            "until then `run` cannot connect to the Gateway: look for what keeps reconnecting "
+            "with this token (a process restarting in a loop, another deployment)");
+  EXPECT_THAT(judge_discord_gateway(DiscordGateway{1000, 0, 125000, 1}).finding,
+              testing::EndsWith("resets in 3 min"));
+  EXPECT_THAT(judge_discord_gateway(DiscordGateway{1000, 0, 1500, 1}).finding,
+              testing::EndsWith("resets in 2 s"));
+  EXPECT_EQ(judge_discord_gateway(DiscordGateway{1000, 0, 0, 1}).verdict, Verdict::fail);
+  const auto unreachable = judge_discord_gateway(discord_unreachable());
+  EXPECT_EQ(unreachable.verdict, Verdict::fail);
+  EXPECT_THAT(unreachable.finding, testing::StartsWith("GET /gateway/bot failed: "));
+  EXPECT_THAT(unreachable.fix, testing::HasSubstr("DISCORD_API_URL"));
+  EXPECT_EQ(judge_discord_gateway(discord_refused(401, 0, "401: Unauthorized")).finding,
+            "Discord rejected DISCORD_BOT_TOKEN");
+}
+
+TEST(DoctorJudge, DiscordCommands) {
+  using app::doctor::judge_discord_commands;
+  const std::string desired = discord_front::infra_commands_json({"dev", "staging", "prod"});
+  // What Discord answers after a PUT of `desired`: the same commands with its own fields.
+  auto registered = core::json::parse(desired).value();
+  for (auto& command : registered.GetArray()) {
+    command.AddMember("id", "1300000000000000001", registered.GetAllocator());
+    command.AddMember("version", "1300000000000000002", registered.GetAllocator());
+    command.AddMember("guild_id", rapidjson::Value(kGuild, registered.GetAllocator()),
+                      registered.GetAllocator());
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  registered.Accept(writer);
+  const std::string echoed(buffer.GetString(), buffer.GetSize());
+
+  EXPECT_EQ(format_line(judge_discord_commands(kGuild, desired, echoed)),
+            "✔ Discord commands: /infra in guild 100000000000000777 is up to date");
+  EXPECT_EQ(format_line(judge_discord_commands(kGuild, desired, std::string("[]"))),
+            "✘ Discord commands: no commands registered in guild 100000000000000777 — run "
+            "`infra-bot register discord`");
+  // Another INFRA_ENVIRONMENTS than the one registered.
+  EXPECT_EQ(format_line(judge_discord_commands(
+                kGuild, discord_front::infra_commands_json({"dev", "prod"}), echoed)),
+            "✘ Discord commands: the commands registered in guild 100000000000000777 are not "
+            "/infra as this configuration (INFRA_ENVIRONMENTS) has it — run `infra-bot register "
+            "discord`");
+  EXPECT_EQ(format_line(judge_discord_commands(kGuild, desired,
+                                               discord_refused(403, 50001, "Missing Access"))),
+            "✘ Discord commands: the bot is not in guild 100000000000000777 — open the invite "
+            "URL (`infra-bot register discord` prints it)");
+  const auto unknown =
+      judge_discord_commands(kGuild, desired, discord_refused(404, 10004, "Unknown Guild"));
+  EXPECT_EQ(unknown.verdict, Verdict::fail);
+  EXPECT_THAT(unknown.fix, testing::HasSubstr("DISCORD_GUILD_ID"));
+  const auto unreachable = judge_discord_commands(kGuild, desired, discord_unreachable());
+  EXPECT_EQ(unreachable.verdict, Verdict::fail);
+  EXPECT_THAT(unreachable.fix, testing::HasSubstr("DISCORD_API_URL"));
+  // A 403 for another reason is not "not in the guild".
+  EXPECT_THAT(judge_discord_commands(kGuild, desired,
+                                     discord_refused(403, 50013,
+                                                     "Missing "
+                                                     "Permissions"))
+                  .finding,
+              testing::HasSubstr("HTTP 403"));
+}
+
 // ---- running with fake probes -----------------------------------------------------------------
 
 class FakeProbes final : public app::doctor::Probes {
@@ -300,6 +414,26 @@ class FakeProbes final : public app::doctor::Probes {
   std::optional<core::Result<app::doctor::CallerIdentity>> caller_identity() override {
     return caller;
   }
+  core::Result<app::doctor::DiscordApplication> application =
+      app::doctor::DiscordApplication{"100000000000000001", "infra-bot"};
+  core::Result<app::doctor::DiscordGateway> gateway = app::doctor::DiscordGateway{1000, 999, 0, 1};
+  /// nullopt: what `register discord` puts for lambda_config()'s environments.
+  std::optional<core::Result<std::string>> commands;
+  std::vector<std::string> discord_asked;
+  core::Result<app::doctor::DiscordApplication> discord_application() override {
+    discord_asked.emplace_back("application");
+    return application;
+  }
+  core::Result<app::doctor::DiscordGateway> discord_gateway() override {
+    discord_asked.emplace_back("gateway");
+    return gateway;
+  }
+  core::Result<std::string> discord_guild_commands(const std::string& application_id,
+                                                   const std::string& guild_id) override {
+    discord_asked.push_back(fmt::format("commands {} {}", application_id, guild_id));
+    if (commands) return *commands;
+    return discord_front::infra_commands_json(core::Config{}.environments);
+  }
   std::optional<core::Result<app::doctor::StateTable>> table;
   std::vector<std::string> tables_asked;
   std::optional<core::Result<app::doctor::StateTable>> state_table(
@@ -318,6 +452,16 @@ core::Config lambda_config() {
   config.ip_whitelist_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:wl";
   config.audit_channel = "C0AUDIT";
   config.notify_channel = "C0AUDIT";
+  return config;
+}
+
+// Discord alone, as `run` reads it: no Slack tokens, the simulated backend.
+core::Config discord_config() {
+  core::Config config;
+  config.discord_configured = true;
+  config.discord_bot_token = "discord-bot-token";
+  config.discord_guild_id = kGuild;
+  config.discord_allowed_roles = {"300000000000000001"};
   return config;
 }
 
@@ -488,6 +632,166 @@ TEST(DoctorConfig, AWrongDestinationStopsTheLaterChecks) {
   for (const auto& check : app::doctor::skipped_checks(outcome.why_not)) {
     EXPECT_EQ(check.verdict, Verdict::skip);
   }
+}
+
+// ---- Discord, through fake probes ------------------------------------------------------------
+
+std::vector<std::string> lines(const std::vector<Check>& checks) {
+  std::vector<std::string> out;
+  for (const auto& check : checks) out.push_back(app::doctor::format_line(check));
+  return out;
+}
+
+TEST(DoctorRun, DiscordOnlySaysSlackIsNotConfiguredAndChecksDiscord) {
+  FakeProbes probes;
+  const auto checks = app::doctor::run_checks(discord_config(), probes);
+  EXPECT_THAT(
+      lines(checks),
+      testing::ElementsAre("– Slack bot token: not configured (Discord only)",
+                           "– Slack bot scopes: not configured (Discord only)",
+                           "– Slack app token: not configured (Discord only)",
+                           "✔ Discord bot token: application infra-bot (100000000000000001)",
+                           "✔ Discord gateway: 999/1000 session starts left, max_concurrency 1",
+                           "✔ Discord commands: /infra in guild 100000000000000777 is up to date",
+                           "– AWS: not used (INFRA_BACKEND=simulated)",
+                           "– channels: not configured (Discord only)"));
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+  EXPECT_THAT(probes.discord_asked,
+              testing::ElementsAre("application", "gateway",
+                                   "commands 100000000000000001 100000000000000777"));
+}
+
+TEST(DoctorRun, DiscordOnlyNeverAsksSlackAndItsChannelsAreNotUsed) {
+  FakeProbes probes;
+  probes.identity = slack_failure("auth.test", "invalid_auth");  // would fail if asked
+  auto config = discord_config();
+  config.audit_channel = "C0AUDIT";
+  const auto checks = app::doctor::run_checks(config, probes);
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+  EXPECT_TRUE(probes.channels_asked.empty());
+  EXPECT_EQ(app::doctor::format_line(checks.back()),
+            "– audit channel C0AUDIT: not used: a Slack channel, and Slack is not configured "
+            "(Discord only)");
+}
+
+TEST(DoctorRun, ABadDiscordTokenSkipsTheGatewayAndTheCommands) {
+  FakeProbes probes;
+  probes.application = discord_refused(401, 0, "401: Unauthorized");
+  const auto checks = app::doctor::run_checks(discord_config(), probes);
+  const auto all = lines(checks);
+  EXPECT_THAT(all, testing::Contains(testing::StartsWith(
+                       "✘ Discord bot token: Discord rejected DISCORD_BOT_TOKEN — reset")));
+  EXPECT_THAT(all, testing::Contains("– Discord gateway: not checked: the Discord bot token "
+                                     "does not work (above)"));
+  EXPECT_THAT(all, testing::Contains("– Discord commands: not checked: the Discord bot token "
+                                     "does not work (above)"));
+  EXPECT_THAT(probes.discord_asked, testing::ElementsAre("application"));
+  EXPECT_EQ(app::doctor::exit_code(checks), 1);
+}
+
+TEST(DoctorRun, DiscordFailuresEachShowTheirFix) {
+  FakeProbes probes;
+  probes.gateway = app::doctor::DiscordGateway{1000, 0, 60000, 1};
+  probes.commands = core::Result<std::string>(std::string("[]"));
+  auto checks = app::doctor::run_checks(discord_config(), probes);
+  EXPECT_THAT(lines(checks),
+              testing::IsSupersetOf(std::vector<testing::Matcher<const std::string&>>{
+                  testing::StartsWith("✘ Discord gateway: no session starts "
+                                      "left (0/1000); the limit resets in 1 "
+                                      "min"),
+                  testing::StartsWith("✘ Discord commands: no commands "
+                                      "registered in guild")}));
+  EXPECT_EQ(format_report(checks).substr(format_report(checks).rfind("doctor:")),
+            "doctor: 2 of 3 checks failed\n");
+  probes.commands = core::Result<std::string>(discord_refused(403, 50001, "Missing Access"));
+  checks = app::doctor::run_checks(discord_config(), probes);
+  EXPECT_THAT(lines(checks),
+              testing::Contains(testing::StartsWith(
+                  "✘ Discord commands: the bot is not in guild 100000000000000777")));
+}
+
+TEST(DoctorRun, BothChatsRunBothSetsOfChecks) {
+  FakeProbes probes;
+  auto config = lambda_config();
+  config.slack_configured = true;
+  config.discord_configured = true;
+  config.discord_bot_token = "discord-bot-token";
+  config.discord_guild_id = kGuild;
+  const auto checks = app::doctor::run_checks(config, probes);
+  EXPECT_THAT(
+      subjects(checks),
+      testing::ElementsAre("Slack bot token", "Slack bot scopes", "Slack app token",
+                           "Discord bot token", "Discord gateway", "Discord commands",
+                           "Lambda ORCHESTRATOR_LAMBDA_ARN", "Lambda IP_WHITELIST_LAMBDA_ARN",
+                           "AWS credentials", "AWS identity", "audit and notify channel C0AUDIT"));
+  EXPECT_EQ(app::doctor::exit_code(checks), 0);
+}
+
+TEST(DoctorConfig, DiscordOnlyParsesAndItsProblemsLeaveItsChecksOut) {
+  const core::MapEnvironment good{{"DISCORD_BOT_TOKEN", "discord-bot-token"},
+                                  {"DISCORD_GUILD_ID", kGuild},
+                                  {"INFRA_DISCORD_ALLOWED_ROLES", "300000000000000001"},
+                                  {"INFRA_BACKEND", "simulated"}};
+  auto outcome = app::doctor::check_config(good);
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.checks[0].verdict, Verdict::pass);
+  EXPECT_TRUE(outcome.config->discord_configured);
+  EXPECT_FALSE(outcome.config->slack_configured);
+
+  // No guild: the configuration fails, the token and the gateway are still checked.
+  core::MapEnvironment no_guild = good;
+  no_guild.set("DISCORD_GUILD_ID", "");
+  outcome = app::doctor::check_config(no_guild);
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.checks[0].verdict, Verdict::fail);
+  FakeProbes probes;
+  auto checks = app::doctor::run_checks(*outcome.config, probes);
+  EXPECT_THAT(
+      lines(checks),
+      testing::IsSupersetOf(std::vector<testing::Matcher<const std::string&>>{
+          "– Slack bot token: not configured (Discord only)",
+          testing::StartsWith("✔ Discord bot token:"), testing::StartsWith("✔ Discord gateway:"),
+          "– Discord commands: not checked: DISCORD_GUILD_ID is not "
+          "usable (above)"}));
+
+  // A malformed token reference: Discord is still what was configured, its checks say why not.
+  core::MapEnvironment bad_token = good;
+  bad_token.set("DISCORD_BOT_TOKEN", "ssm:");
+  outcome = app::doctor::check_config(bad_token);
+  ASSERT_TRUE(outcome.config);
+  checks = app::doctor::run_checks(*outcome.config, probes);
+  EXPECT_THAT(lines(checks),
+              testing::IsSupersetOf(
+                  {"– Slack bot token: not configured (Discord only)",
+                   "– Discord bot token: not checked: DISCORD_BOT_TOKEN is not usable (above)"}));
+
+  // A wrong DISCORD_API_URL stops everything after the configuration (tokens would go there).
+  core::MapEnvironment bad_url = good;
+  bad_url.set("DISCORD_API_URL", "http://discord.example/api/v10");
+  outcome = app::doctor::check_config(bad_url);
+  EXPECT_FALSE(outcome.config);
+  EXPECT_EQ(outcome.why_not, "not checked: DISCORD_API_URL is not usable (above)");
+  EXPECT_THAT(subjects(app::doctor::skipped_checks(outcome.why_not, true)),
+              testing::ElementsAre("Slack bot token", "Slack bot scopes", "Slack app token",
+                                   "Discord bot token", "Discord gateway", "Discord commands",
+                                   "AWS", "channels"));
+}
+
+// Both chats configured, the Slack bot token missing: Slack is configured, not "Discord only".
+TEST(DoctorConfig, AMissingSlackTokenBesideDiscordIsNotDiscordOnly) {
+  const core::MapEnvironment env{
+      {"SLACK_APP_TOKEN", "xapp-1-A"},  {"DISCORD_BOT_TOKEN", "discord-bot-token"},
+      {"DISCORD_GUILD_ID", kGuild},     {"INFRA_DISCORD_ALLOWED_ROLES", "300000000000000001"},
+      {"INFRA_ALLOW_EVERYONE", "true"}, {"INFRA_BACKEND", "simulated"}};
+  const auto outcome = app::doctor::check_config(env);
+  ASSERT_TRUE(outcome.config);
+  FakeProbes probes;
+  const auto checks = app::doctor::run_checks(*outcome.config, probes);
+  EXPECT_THAT(
+      lines(checks),
+      testing::IsSupersetOf(std::vector<testing::Matcher<const std::string&>>{
+          "– Slack bot token: not checked: SLACK_BOT_TOKEN is not usable (above)",
+          testing::StartsWith("✔ Slack app token:"), testing::StartsWith("✔ Discord commands:")}));
 }
 
 }  // namespace

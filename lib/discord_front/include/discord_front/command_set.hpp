@@ -8,7 +8,10 @@
 // to the grammar's text, which infra's parser then reads as if typed in Slack.
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <rapidjson/document.h>
 
 #include "core/result.hpp"
 #include "discord/interaction.hpp"
@@ -24,5 +27,20 @@ std::string infra_commands_json(const std::vector<std::string>& environments);
 /// ("stop dev", "whitelist add 1.2.3.4 --ttl=7d --description='vpn'"), or an
 /// invalid_input error with a user-facing message.
 core::Result<std::string> command_text(const discord::Interaction& interaction);
+
+/// Whether Discord's command list (GET …/commands) equals the desired one (what
+/// infra_commands_json gives) by name, type, description and options
+/// (recursively), ignoring what Discord adds (id, version, application_id,
+/// guild_id, localizations, defaults such as required=false). What
+/// `register discord` decides a PUT by and `doctor` reports: one comparison.
+/// Text that is not a JSON array on either side never matches.
+bool same_commands(std::string_view desired_json, std::string_view actual_json);
+
+/// Whether every member `desired` sets is in `actual` with an equal value
+/// (recursively; a member missing from `actual` is fine when `desired` has its
+/// default there: null, false, [] or {}); arrays of scalars compare as sets,
+/// arrays of objects element by element. same_commands' building block, also
+/// what `register slack` compares Slack's exported manifest with.
+bool json_subset(const rapidjson::Value& desired, const rapidjson::Value& actual);
 
 }  // namespace discord_front
