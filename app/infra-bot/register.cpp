@@ -32,13 +32,13 @@ namespace app::reg {
 
 // ---- comparisons ------------------------------------------------------------------------------
 
-// The comparison is discord_front's (json_subset), the one same_commands stands on.
+// The comparison same_commands stands on too (core::json::is_subset).
 bool manifest_matches(std::string_view desired_json, std::string_view exported_json) {
   auto desired = core::json::parse(desired_json);
   auto exported = core::json::parse(exported_json);
   if (!desired || !exported || !desired->IsObject() || !exported->IsObject()) return false;
   desired->RemoveMember("_metadata");  // the schema version, not the app's configuration
-  return discord_front::json_subset(*desired, *exported);
+  return core::json::is_subset(*desired, *exported);
 }
 
 // Interaction answers need no permission; a result whose interaction token

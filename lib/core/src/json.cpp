@@ -202,4 +202,48 @@ const rapidjson::Value* get_object(const rapidjson::Value& object, std::string_v
   return value != nullptr && value->IsObject() ? value : nullptr;
 }
 
+bool is_default_value(const rapidjson::Value& value) {
+  return value.IsNull() || (value.IsBool() && !value.GetBool()) ||
+         (value.IsArray() && value.Empty()) || (value.IsObject() && value.ObjectEmpty());
+}
+
+bool same_scalar(const rapidjson::Value& a, const rapidjson::Value& b) {
+  if (a.IsNumber() && b.IsNumber()) return a.GetDouble() == b.GetDouble();
+  return a == b;
+}
+
+bool is_subset(const rapidjson::Value& desired, const rapidjson::Value& actual) {
+  if (desired.IsObject()) {
+    if (!actual.IsObject()) return false;
+    for (const auto& member : desired.GetObject()) {
+      const auto it = actual.FindMember(member.name);
+      if (it == actual.MemberEnd()) {
+        if (!is_default_value(member.value)) return false;
+        continue;
+      }
+      if (!is_subset(member.value, it->value)) return false;
+    }
+    return true;
+  }
+  if (desired.IsArray()) {
+    if (!actual.IsArray() || desired.Size() != actual.Size()) return false;
+    const bool scalars = std::all_of(desired.Begin(), desired.End(),
+                                     [](const auto& v) { return !v.IsObject() && !v.IsArray(); });
+    if (scalars) {
+      for (const auto& want : desired.GetArray()) {
+        if (std::none_of(actual.Begin(), actual.End(),
+                         [&](const auto& have) { return same_scalar(want, have); })) {
+          return false;
+        }
+      }
+      return true;
+    }
+    for (rapidjson::SizeType i = 0; i < desired.Size(); ++i) {
+      if (!is_subset(desired[i], actual[i])) return false;
+    }
+    return true;
+  }
+  return same_scalar(desired, actual);
+}
+
 }  // namespace core::json

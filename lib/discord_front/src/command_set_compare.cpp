@@ -15,15 +15,8 @@
 namespace discord_front {
 namespace {
 
-bool is_default(const rapidjson::Value& value) {
-  return value.IsNull() || (value.IsBool() && !value.GetBool()) ||
-         (value.IsArray() && value.Empty()) || (value.IsObject() && value.ObjectEmpty());
-}
-
-bool scalar_equal(const rapidjson::Value& a, const rapidjson::Value& b) {
-  if (a.IsNumber() && b.IsNumber()) return a.GetDouble() == b.GetDouble();
-  return a == b;
-}
+using core::json::is_default_value;
+using core::json::same_scalar;
 
 // A Discord command or option with only what is compared: everything Discord sends back
 // except the fields it adds itself; defaults (false, null, []) dropped on both sides.
@@ -45,7 +38,7 @@ void strip(rapidjson::Value& value) {
     const std::string_view name(it->name.GetString(), it->name.GetStringLength());
     const bool server = std::find(std::begin(kServerFields), std::end(kServerFields), name) !=
                         std::end(kServerFields);
-    if (server || is_default(it->value)) {
+    if (server || is_default_value(it->value)) {
       it = value.EraseMember(it);
     } else {
       strip(it->value);
@@ -54,9 +47,9 @@ void strip(rapidjson::Value& value) {
   }
 }
 
-// The reverse direction of json_subset() for what Discord echoes only when it was sent: an option,
-// a choice or a limit still registered but no longer wanted is a change. Fields Discord adds on its
-// own (dm_permission, integration_types, contexts, nsfw, …) are not looked at.
+// The reverse direction of core::json::is_subset() for what Discord echoes only when it was sent:
+// an option, a choice or a limit still registered but no longer wanted is a change. Fields Discord
+// adds on its own (dm_permission, integration_types, contexts, nsfw, …) are not looked at.
 bool echoed_subset(const rapidjson::Value& actual, const rapidjson::Value& desired) {
   static constexpr std::string_view kEchoed[] = {"name",
                                                  "description",
@@ -78,7 +71,8 @@ bool echoed_subset(const rapidjson::Value& actual, const rapidjson::Value& desir
     }
     return true;
   }
-  if (!actual.IsObject()) return true;  // the values themselves were compared by json_subset()
+  if (!actual.IsObject())
+    return true;  // the values themselves were compared by core::json::is_subset()
   if (!desired.IsObject()) return false;
   for (const auto& member : actual.GetObject()) {
     const std::string_view name(member.name.GetString(), member.name.GetStringLength());
@@ -99,40 +93,6 @@ std::string command_key(const rapidjson::Value& command) {
 
 }  // namespace
 
-bool json_subset(const rapidjson::Value& desired, const rapidjson::Value& actual) {
-  if (desired.IsObject()) {
-    if (!actual.IsObject()) return false;
-    for (const auto& member : desired.GetObject()) {
-      const auto it = actual.FindMember(member.name);
-      if (it == actual.MemberEnd()) {
-        if (!is_default(member.value)) return false;
-        continue;
-      }
-      if (!json_subset(member.value, it->value)) return false;
-    }
-    return true;
-  }
-  if (desired.IsArray()) {
-    if (!actual.IsArray() || desired.Size() != actual.Size()) return false;
-    const bool scalars = std::all_of(desired.Begin(), desired.End(),
-                                     [](const auto& v) { return !v.IsObject() && !v.IsArray(); });
-    if (scalars) {
-      for (const auto& want : desired.GetArray()) {
-        if (std::none_of(actual.Begin(), actual.End(),
-                         [&](const auto& have) { return scalar_equal(want, have); })) {
-          return false;
-        }
-      }
-      return true;
-    }
-    for (rapidjson::SizeType i = 0; i < desired.Size(); ++i) {
-      if (!json_subset(desired[i], actual[i])) return false;
-    }
-    return true;
-  }
-  return scalar_equal(desired, actual);
-}
-
 bool same_commands(std::string_view desired_json, std::string_view actual_json) {
   auto desired = core::json::parse(desired_json);
   auto actual = core::json::parse(actual_json);
@@ -152,7 +112,7 @@ bool same_commands(std::string_view desired_json, std::string_view actual_json) 
     b.CopyFrom(*have, b.GetAllocator());
     a.RemoveMember("type");
     b.RemoveMember("type");
-    if (!json_subset(a, b) || !echoed_subset(b, a)) return false;
+    if (!core::json::is_subset(a, b) || !echoed_subset(b, a)) return false;
   }
   return true;
 }

@@ -56,4 +56,15 @@ std::optional<bool> get_bool(const rapidjson::Value& object, std::string_view ke
 const rapidjson::Value* get_array(const rapidjson::Value& object, std::string_view key);
 const rapidjson::Value* get_object(const rapidjson::Value& object, std::string_view key);
 
+/// null, false, [] or {}: what a JSON API leaves out as its default.
+bool is_default_value(const rapidjson::Value& value);
+/// Equal scalars (numbers by value: 1 and 1.0 are the same).
+bool same_scalar(const rapidjson::Value& a, const rapidjson::Value& b);
+/// Whether every member `desired` sets is in `actual` with an equal value
+/// (recursively; a member missing from `actual` is fine when `desired` has its
+/// default there: null, false, [] or {}); arrays of scalars compare as sets,
+/// arrays of objects element by element. For "does what the API kept still
+/// say what we sent" (Discord's command set, Slack's exported manifest).
+bool is_subset(const rapidjson::Value& desired, const rapidjson::Value& actual);
+
 }  // namespace core::json

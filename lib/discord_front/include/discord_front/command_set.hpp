@@ -11,8 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include <rapidjson/document.h>
-
 #include "core/result.hpp"
 #include "discord/interaction.hpp"
 
@@ -35,12 +33,5 @@ core::Result<std::string> command_text(const discord::Interaction& interaction);
 /// `register discord` decides a PUT by and `doctor` reports: one comparison.
 /// Text that is not a JSON array on either side never matches.
 bool same_commands(std::string_view desired_json, std::string_view actual_json);
-
-/// Whether every member `desired` sets is in `actual` with an equal value
-/// (recursively; a member missing from `actual` is fine when `desired` has its
-/// default there: null, false, [] or {}); arrays of scalars compare as sets,
-/// arrays of objects element by element. same_commands' building block, also
-/// what `register slack` compares Slack's exported manifest with.
-bool json_subset(const rapidjson::Value& desired, const rapidjson::Value& actual);
 
 }  // namespace discord_front
