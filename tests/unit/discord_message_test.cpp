@@ -276,7 +276,17 @@ TEST(DiscordMessage, MarkdownIsEscapedOutsideBackticks) {
 TEST(DiscordMessage, HostileDescriptionShowsAsTyped) {
   const std::string json = discord::render_message(whitelist_list_hostile(), true);
   EXPECT_THAT(json, HasSubstr("\\\\*bold\\\\* \\\\_it\\\\_ \\\\~\\\\~gone\\\\~\\\\~ "
-                              "\\\\|\\\\|spoiler\\\\|\\\\| \\\\> quote @everyone <@123\\\\>"));
+                              "\\\\|\\\\|spoiler\\\\|\\\\| \\\\> quote @everyone \\\\<@123\\\\>"));
+}
+
+// A masked link or a heading typed by a user stays text in an embed.
+TEST(DiscordMessage, LinksAndHeadingsFromUsersStayText) {
+  Message m;
+  m.text = "x";
+  m.blocks = {Header{"Entry"}, Section{"", {"[click me](https://evil.example) # Heading <t:0:R>"}}};
+  // The JSON text: a backslash in the rendered markdown is "\\" in it.
+  EXPECT_THAT(discord::render_message(m, false),
+              HasSubstr("\\\\[click me\\\\](https://evil.example) \\\\# Heading \\\\<t:0:R\\\\>"));
 }
 
 TEST(DiscordMessage, LongTextIsShortenedToTheLimits) {

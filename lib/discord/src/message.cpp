@@ -97,8 +97,12 @@ std::string convert_shortcodes(std::string_view text) {
   return out;
 }
 
+// Emphasis, spoilers, quotes, escapes; and what would make text from users
+// more than text in an embed: a masked link ([text](url)), a heading (#) or a
+// mention, channel or timestamp tag (<@…>, <#…>, <t:…>).
 bool is_markdown_special(char c) {
-  return c == '*' || c == '_' || c == '~' || c == '|' || c == '>' || c == '\\';
+  return c == '*' || c == '_' || c == '~' || c == '|' || c == '>' || c == '\\' || c == '[' ||
+         c == ']' || c == '#' || c == '<';
 }
 
 // Markdown text: shortcodes converted, and outside `code` spans each markdown
