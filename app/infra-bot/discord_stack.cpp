@@ -15,7 +15,9 @@ class DiscordStack::Listener final : public discord::GatewayListener {
   void on_ready(const discord::ReadyInfo& ready, bool resumed) override {
     logger_->info("discord gateway: {} (application {})", resumed ? "resumed" : "ready",
                   ready.application_id);
+    ever_ready_ = true;
   }
+  bool ever_ready() const { return ever_ready_; }
   void on_dispatch(std::string_view type, std::string_view data_json) override {
     if (type == "INTERACTION_CREATE") front_.on_interaction(data_json);
   }
@@ -29,12 +31,14 @@ class DiscordStack::Listener final : public discord::GatewayListener {
   discord_front::Front& front_;
   core::LoggerPtr logger_;
   std::atomic<bool> fatal_{false};
+  std::atomic<bool> ever_ready_{false};
 };
 
 DiscordStack::DiscordStack(const core::Config& config, infra::CommandRunner& runner,
                            infra::SharedState& state, bool across_front_ends,
-                           const std::string& replica, Seams seams, core::LoggerPtr logger,
-                           core::LoggerPtr audit, const core::Redactor& redactor)
+                           infra::ConversationOpener* opener, const std::string& replica,
+                           Seams seams, core::LoggerPtr logger, core::LoggerPtr audit,
+                           const core::Redactor& redactor)
     : logger_(logger) {
   http_ = core::http::make_curl_client(core::http::CurlSettings{config.ssl_cert_file});
   discord::RestSettings rest;
@@ -45,6 +49,7 @@ DiscordStack::DiscordStack(const core::Config& config, infra::CommandRunner& run
   auto settings = discord_front::FrontSettings::from(config);
   settings.state = &state;
   settings.across_front_ends = across_front_ends;
+  settings.opener = opener;
   settings.replica = replica;
   settings.redactor = redactor;
   front_ =
@@ -71,6 +76,7 @@ DiscordStack::~DiscordStack() {
 
 void DiscordStack::start() { gateway_->start(); }
 bool DiscordStack::ready() const { return gateway_->ready(); }
+bool DiscordStack::ever_ready() const { return listener_->ever_ready(); }
 bool DiscordStack::fatal() const { return listener_->fatal() || gateway_->fatal(); }
 
 void DiscordStack::stop(std::chrono::milliseconds timeout) {

@@ -18,6 +18,7 @@
 #include "discord/rest_client.hpp"
 #include "discord_front/front.hpp"
 #include "infra/command_runner.hpp"
+#include "infra/conversation.hpp"
 #include "infra/shared_state.hpp"
 #include "slack/connector.hpp"
 
@@ -33,13 +34,16 @@ class DiscordStack {
     core::metrics::Registry& metrics;
   };
   DiscordStack(const core::Config& config, infra::CommandRunner& runner, infra::SharedState& state,
-               bool across_front_ends, const std::string& replica, Seams seams,
-               core::LoggerPtr logger, core::LoggerPtr audit, const core::Redactor& redactor);
+               bool across_front_ends, infra::ConversationOpener* opener,
+               const std::string& replica, Seams seams, core::LoggerPtr logger,
+               core::LoggerPtr audit, const core::Redactor& redactor);
   ~DiscordStack();
 
   void start();
   /// The Gateway session is ready (READY or RESUMED, link alive).
   bool ready() const;
+  /// It has been ready at least once (a reconnect since is not a failed start).
+  bool ever_ready() const;
   /// It stopped for good (a revoked token, close 4004, …): logged once.
   bool fatal() const;
   discord_front::Front& front() { return *front_; }

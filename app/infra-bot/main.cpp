@@ -280,7 +280,9 @@ class ServiceListener final : public slack::SocketModeClient::Listener {
     static constexpr const char* kNames[] = {"connecting", "ready", "reconnecting", "stopped",
                                              "failed"};
     logger_->info("socket mode: {}", kNames[static_cast<int>(state)]);
+    if (state == slack::ConnectionState::ready) ever_ready_ = true;
   }
+  bool ever_ready() const { return ever_ready_; }
   void on_fatal(const core::Error& error) override {
     logger_->critical("socket mode cannot continue: {} ({})", error.user_message, error.detail);
     fatal_ = true;
@@ -292,6 +294,7 @@ class ServiceListener final : public slack::SocketModeClient::Listener {
   core::LoggerPtr logger_;
   slack::SocketModeClient* client_ = nullptr;
   std::atomic<bool> fatal_{false};
+  std::atomic<bool> ever_ready_{false};
 };
 
 // Copies the Socket Mode client's counters into the registry at scrape time.
@@ -315,6 +318,7 @@ void add_socket_metrics(core::metrics::Registry& metrics, const slack::SocketMod
 // The front ends /readyz covers: those configured and not stopped for good.
 struct FrontEnds {
   const slack::SocketModeClient* slack = nullptr;
+  bool slack_ever_ready = false;
   const app::DiscordStack* discord = nullptr;
 };
 
@@ -333,11 +337,24 @@ core::StatusResponse status_page(std::string_view path, FrontEnds fronts,
     if (fronts.slack == nullptr && fronts.discord == nullptr) {
       return {503, "text/plain; charset=utf-8", "not ready: no chat front end is running\n"};
     }
-    if (fronts.slack != nullptr && !fronts.slack->ready()) {
+    // Every front end must have started, and one must be connected now: a
+    // Discord reconnect (or outage) alone does not get a task serving Slack
+    // replaced, nor restarted into more Identifies.
+    if (fronts.slack != nullptr && !fronts.slack->ready() &&
+        (fronts.discord == nullptr || !fronts.slack_ever_ready)) {
       return {503, "text/plain; charset=utf-8", "not ready: no Socket Mode connection yet\n"};
     }
-    if (fronts.discord != nullptr && !fronts.discord->ready()) {
+    if (fronts.discord != nullptr && !fronts.discord->ever_ready()) {
       return {503, "text/plain; charset=utf-8", "not ready: no Discord Gateway session yet\n"};
+    }
+    const bool slack_now = fronts.slack != nullptr && fronts.slack->ready();
+    const bool discord_now = fronts.discord != nullptr && fronts.discord->ready();
+    if (!slack_now && !discord_now) {
+      return {503, "text/plain; charset=utf-8", "not ready: no chat connection right now\n"};
+    }
+    if (fronts.slack != nullptr && fronts.discord != nullptr && (!slack_now || !discord_now)) {
+      return {200, "text/plain; charset=utf-8",
+              fmt::format("ready ({} reconnecting)\n", slack_now ? "discord" : "slack")};
     }
     return {200, "text/plain; charset=utf-8", "ready\n"};
   }
@@ -435,6 +452,8 @@ int run_service(const core::Environment& env) {
   web_settings.api_url = config->slack_api_url;
   slack::HttpWebApi web(web_settings, *slack_http, logger);
   std::string team_id = "-";
+  // Either lifecycle's sweep may take a dead replica's job of the other chat.
+  infra::OpenerChain openers;
   std::optional<slack_front::AppSettings> app_settings;
   if (use_slack) {
     // The workspace the token belongs to: envelopes from any other are ignored.
@@ -452,6 +471,7 @@ int run_service(const core::Environment& env) {
     app_settings->redactor = redactor;
     app_settings->state = &state;
     app_settings->across_front_ends = across_front_ends;
+    app_settings->opener = &openers;
     app_settings->replica = replica;
     if (state.shared() && app_settings->signing_key.empty()) {
       // A modal opened through one replica is submitted to any: one key for all.
@@ -480,14 +500,16 @@ int run_service(const core::Environment& env) {
   std::optional<slack_front::App> app;
   if (use_slack) {
     app.emplace(std::move(*app_settings), runner, web, *transport, clock, metrics, logger, audit);
+    openers.add(app->opener());
   }
   core::SystemRandom random;
   std::unique_ptr<app::DiscordStack> discord;
   if (use_discord) {
     discord = std::make_unique<app::DiscordStack>(
-        *config, runner, state, across_front_ends, replica,
+        *config, runner, state, across_front_ends, &openers, replica,
         app::DiscordStack::Seams{*transport, *transport, random, clock, metrics}, logger, audit,
         redactor);
+    openers.add(discord->front().opener());
   }
 
   // Expired allow-list entries: removed and announced, one notice each.
@@ -553,6 +575,7 @@ int run_service(const core::Environment& env) {
       [&](std::string_view path) {
         return status_page(path,
                            FrontEnds{use_slack && slack_alive ? client.get() : nullptr,
+                                     listener != nullptr && listener->ever_ready(),
                                      use_discord && discord_alive ? discord.get() : nullptr},
                            state, metrics, config->metrics_mode);
       },
@@ -572,9 +595,20 @@ int run_service(const core::Environment& env) {
           : fmt::format("{}", fmt::join(config->protected_environments, ",")),
       config->socket_connections, team_id,
       config->discord_guild_id.empty() ? std::string("-") : config->discord_guild_id,
-      config->allow_everyone && config->allowed_users.empty() && config->allowed_channels.empty()
-          ? "everyone"
-          : "allow-lists",
+      // Who may use /infra, per chat: everyone (INFRA_ALLOW_EVERYONE and no
+      // list of that chat), or its allow-lists.
+      fmt::format("{}{}{}",
+                  !use_slack ? ""
+                  : config->allow_everyone && config->allowed_users.empty() &&
+                          config->allowed_channels.empty()
+                      ? "slack:everyone"
+                      : "slack:allow-lists",
+                  use_slack && use_discord ? "," : "",
+                  !use_discord ? ""
+                  : config->allow_everyone && config->discord_allowed_roles.empty() &&
+                          config->discord_allowed_channels.empty()
+                      ? "discord:everyone"
+                      : "discord:roles-and-channels"),
       config->allow_guests ? " (guests allowed)" : "", state.name(), replica);
   if (client) client->start();
   if (discord) discord->start();
@@ -650,6 +684,11 @@ int run_service(const core::Environment& env) {
   }
   audit_sink->on_first_pending({});
   transport->stop_and_join();
+  if (report.interrupted == 0 && report.handed_over == 0) {
+    // Its Gateway client goes once the io thread is stopped (its sockets live
+    // there), and within the exit's time, not after the last log lines.
+    discord.reset();
+  }
   if (emf) {
     emf_thread->stop();  // no periodic flush can be running after this
     emf->stop();         // the last flush runs here

@@ -89,6 +89,18 @@ struct Side {
     }
     return out;
   }
+  // Edits of @original, by body.
+  std::vector<std::string> edits() const {
+    std::vector<std::string> out;
+    for (const auto& request : http.requests()) {
+      if (request.method == "PATCH") out.push_back(request.body);
+    }
+    return out;
+  }
+  bool wait_edits(std::size_t n) const {
+    for (int i = 0; i < 400 && edits().size() < n; ++i) std::this_thread::sleep_for(10ms);
+    return edits().size() >= n;
+  }
   bool wait_callbacks(std::size_t n) const {
     for (int i = 0; i < 400 && callbacks().size() < n; ++i) std::this_thread::sleep_for(10ms);
     return callbacks().size() >= n;
@@ -124,9 +136,10 @@ TEST(DiscordFrontReplicas, AnInteractionIsStillAnsweredWhenTheStateCannotBeReach
   state.fail(true);
   a.front->on_interaction(stop_dev("702"));
   ASSERT_TRUE(a.wait_callbacks(1));
+  ASSERT_TRUE(a.wait_edits(1));
   // The change is refused (fail closed) — but answered, privately.
-  EXPECT_THAT(a.callbacks()[0], HasSubstr(R"("type":4)"));
-  EXPECT_THAT(a.callbacks()[0], HasSubstr("shared state"));
+  EXPECT_EQ(a.callbacks()[0], R"({"type":5,"data":{"flags":64}})");
+  EXPECT_THAT(a.edits()[0], HasSubstr("shared state"));
 }
 
 TEST(DiscordFrontWithSlack, OneLockPerEnvironmentAcrossTheFrontEndsOfOneProcess) {
@@ -162,10 +175,9 @@ TEST(DiscordFrontWithSlack, OneLockPerEnvironmentAcrossTheFrontEndsOfOneProcess)
   ASSERT_TRUE(backend.wait_for_waiting(1, "stop"));
 
   discord.front->on_interaction(stop_dev("703"));
-  ASSERT_TRUE(discord.wait_callbacks(1));
-  EXPECT_THAT(discord.callbacks()[0], HasSubstr(R"("type":4)"));
-  EXPECT_THAT(discord.callbacks()[0], HasSubstr("already running"));
-  EXPECT_THAT(discord.callbacks()[0], HasSubstr(R"("flags":64)"));
+  ASSERT_TRUE(discord.wait_edits(1));
+  EXPECT_EQ(discord.callbacks()[0], R"({"type":5,"data":{"flags":64}})");
+  EXPECT_THAT(discord.edits()[0], HasSubstr("already running"));
 
   backend.release("stop");
   ASSERT_TRUE(conversation->wait_finished(5s));
@@ -188,6 +200,33 @@ TEST(DiscordFrontWithSlack, ADrainInterruptsItsJobsWithNoOtherProcessToReportThe
   const auto report = discord.front->drain(200ms);
   EXPECT_EQ(report.interrupted, 1u);
   EXPECT_EQ(report.handed_over, 0u);
+  backend.release_all();
+}
+
+}  // namespace
+
+namespace {
+
+// Another process of the bot (a rolling deploy) acknowledged the interaction
+// first: Discord refuses this one's deferral (40060), and nothing runs here.
+TEST(DiscordFrontReplicas, AnInteractionAnotherProcessTookRunsNothingHere) {
+  core::ManualScheduler scheduler;
+  infra::MemoryState state(scheduler.clock());
+  infra::SimulatedBackend simulated({"dev", "staging", "prod"}, scheduler.clock());
+  test::GatedBackend backend(simulated);
+  backend.hold("stop");
+  Side side(state, false, backend, scheduler, "late");
+  side.http.set_handler([](const core::http::Request& request) {
+    if (request.url.find("/callback") != std::string::npos) {
+      return test::ScriptedHttpClient::Answer(core::http::Response{
+          400, {}, R"({"message": "Interaction has already been acknowledged.", "code": 40060})"});
+    }
+    return test::ScriptedHttpClient::Answer(core::http::Response{200, {}, "{}"});
+  });
+  side.front->on_interaction(stop_dev("706"));
+  ASSERT_TRUE(side.wait_callbacks(1));
+  EXPECT_FALSE(backend.wait_for_waiting(1, "stop", 300ms)) << "no stop ran";
+  EXPECT_TRUE(side.edits().empty());
   backend.release_all();
 }
 

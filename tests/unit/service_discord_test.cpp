@@ -150,6 +150,29 @@ class ServiceDiscordTest : public ServiceFixture {
     }
   }
   static std::string method_of(const Document& request) { return request["method"].GetString(); }
+
+  // Answered privately after the deferral that took it: an ephemeral type 5,
+  // then one edit of @original saying `text` — and nothing more.
+  testing::AssertionResult answered_privately(const std::string& id, const std::string& text) {
+    auto requests = wait_requests(id, 2);
+    settle();
+    requests = requests_for(id);
+    if (requests.size() != 2) {
+      return testing::AssertionFailure() << requests.size() << " requests for " << id << "\n"
+                                         << bot().describe_last(20);
+    }
+    if (body_of(requests[0]) != R"({"type":5,"data":{"flags":64}})") {
+      return testing::AssertionFailure() << "first: " << body_of(requests[0]);
+    }
+    const std::string path = requests[1]["path"].GetString();
+    if (method_of(requests[1]) != "PATCH" ||
+        path.find("/messages/@original") == std::string::npos ||
+        body_of(requests[1]).find(text) == std::string::npos) {
+      return testing::AssertionFailure()
+             << "second: " << method_of(requests[1]) << " " << body_of(requests[1]);
+    }
+    return testing::AssertionSuccess();
+  }
   static std::string body_of(const Document& request) {
     if (!request.HasMember("body")) return "";
     const auto& body = request["body"];
@@ -203,12 +226,7 @@ TEST_F(ServiceDiscordTest, ARoleOutsideTheAllowListIsRefusedPrivatelyAndNothingR
   start(discord_settings(false));
   ASSERT_TRUE(wait_gateway_ready());
   push(interaction("1003", 2, command("stop", env_option("dev")), {kGuestRole}));
-  auto requests = wait_requests("1003", 1);
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_THAT(body_of(requests[0]), testing::HasSubstr(R"("type":4)"));
-  EXPECT_THAT(body_of(requests[0]), testing::HasSubstr(R"("flags":64)"));
-  EXPECT_THAT(body_of(requests[0]), testing::HasSubstr("None of your roles may use /infra"));
-  settle();
+  EXPECT_TRUE(answered_privately("1003", "None of your roles may use /infra"));
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 0u);
 }
 
@@ -228,10 +246,7 @@ TEST_F(ServiceDiscordTest, ProductionIsNeverStoppedFromDiscordEither) {
   start(discord_settings(false));
   ASSERT_TRUE(wait_gateway_ready());
   push(interaction("1005", 2, command("stop", env_option("prod")), {kAdminRole}));
-  auto requests = wait_requests("1005", 1);
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_THAT(body_of(requests[0]), testing::HasSubstr("protected"));
-  settle();
+  EXPECT_TRUE(answered_privately("1005", "protected"));
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 0u);
 }
 
@@ -240,10 +255,7 @@ TEST_F(ServiceDiscordTest, AStopButtonIsCheckedAgainForWhoClicksIt) {
   ASSERT_TRUE(wait_gateway_ready());
   const std::string click = R"({"custom_id":"infra|stop dev","component_type":2})";
   push(interaction("1006", 3, click, {kGuestRole}));
-  auto refused = wait_requests("1006", 1);
-  ASSERT_EQ(refused.size(), 1u);
-  EXPECT_THAT(body_of(refused[0]), testing::HasSubstr("None of your roles may use /infra"));
-  settle();
+  EXPECT_TRUE(answered_privately("1006", "None of your roles may use /infra"));
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 0u);
   push(interaction("1007", 3, click, {kOperatorRole}));
   auto accepted = wait_requests("1007", 3);
@@ -269,18 +281,17 @@ TEST_F(ServiceDiscordTest, AFullTeardownOpensAModalAndOnlyTheRightNameRunsIt) {
            typed + R"("}}]})";
   };
   push(interaction("1009", 5, submit("staging"), {kAdminRole}));
-  auto wrong = wait_requests("1009", 1);
-  ASSERT_EQ(wrong.size(), 1u);
-  EXPECT_THAT(body_of(wrong[0]), testing::HasSubstr(R"("type":4)"));
-  EXPECT_THAT(body_of(wrong[0]), testing::HasSubstr(R"("flags":64)"));
-  settle();
+  EXPECT_TRUE(answered_privately("1009", "dev"));  // the error names what to type
   EXPECT_EQ(calls(kOrchestrator, "teardown").size(), 0u);
   push(interaction("1010", 5, submit("dev"), {kAdminRole}));
-  auto confirmed = wait_requests("1010", 2);
-  ASSERT_GE(confirmed.size(), 2u) << bot().describe_last(20);
-  EXPECT_THAT(body_of(confirmed[0]), testing::HasSubstr(R"("type":5)"));
-  EXPECT_THAT(body_of(confirmed[0]), testing::Not(testing::HasSubstr(R"("flags":64)")))
-      << "a confirmed teardown is announced to the channel";
+  auto confirmed = wait_requests("1010", 3);
+  ASSERT_GE(confirmed.size(), 3u) << bot().describe_last(20);
+  EXPECT_EQ(body_of(confirmed[0]), R"({"type":5,"data":{"flags":64}})");
+  EXPECT_EQ(method_of(confirmed[1]), "PATCH");
+  // Announced to the channel at once: a follow-up everyone sees.
+  EXPECT_EQ(method_of(confirmed[2]), "POST");
+  EXPECT_THAT(body_of(confirmed[2]), testing::HasSubstr("Teardown"));
+  EXPECT_THAT(body_of(confirmed[2]), testing::Not(testing::HasSubstr(R"("flags":64)")));
   ASSERT_TRUE(lambda().wait_for("teardown call", FakeLambda::call(kOrchestrator, "teardown")));
 }
 
@@ -305,11 +316,7 @@ TEST_F(ServiceDiscordTest, SlackAndDiscordInOneProcessRunOneJobPerEnvironment) {
   ASSERT_TRUE(lambda().wait_for("stop call", FakeLambda::call(kOrchestrator, "stop")));
   // Discord's stop dev while Slack's runs: busy, at once, privately.
   push(interaction("1011", 2, command("stop", env_option("dev"))));
-  auto busy = wait_requests("1011", 1);
-  ASSERT_EQ(busy.size(), 1u) << bot().describe_last(20);
-  EXPECT_THAT(body_of(busy[0]), testing::HasSubstr(R"("type":4)"));
-  EXPECT_THAT(body_of(busy[0]), testing::HasSubstr(R"("flags":64)"));
-  EXPECT_THAT(body_of(busy[0]), testing::HasSubstr("running"));
+  EXPECT_TRUE(answered_privately("1011", "running"));
   EXPECT_EQ(calls(kOrchestrator, "stop").size(), 1u);
   // Slack's job ends; then Discord may stop dev.
   ASSERT_TRUE(slack().sync());
@@ -400,7 +407,7 @@ TEST_F(ServiceDiscordTest, EveryCommandOfTheGrammarWorksAsInSlack) {
     auto requests = wait_requests(c.id, c.function == nullptr ? 1 : 3);
     ASSERT_FALSE(requests.empty()) << bot().describe_last(20);
     if (c.function == nullptr) {
-      EXPECT_THAT(body_of(requests[0]), testing::HasSubstr(R"("type":4)"));
+      EXPECT_TRUE(answered_privately(c.id, "/infra"));
       continue;
     }
     if (body_of(requests[0]).find(R"("type":9)") != std::string::npos) {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -16,6 +17,8 @@ namespace discord {
 namespace {
 
 using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxBuckets = 256;
 
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "PUT" || method == "PATCH" || method == "DELETE";
@@ -204,6 +207,14 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
     // Remember what the bucket headers say.
     {
       std::lock_guard guard(mutex_);
+      // Buckets of interactions and webhooks are per token, one per interaction:
+      // those whose window is over are dropped (with the tokens in their keys).
+      if (buckets_.size() > kMaxBuckets) {
+        const auto now = clock_.monotonic();
+        for (auto it = buckets_.begin(); it != buckets_.end();) {
+          it = it->second->reset_at <= now ? buckets_.erase(it) : std::next(it);
+        }
+      }
       if (auto bucket_id = response->header("X-RateLimit-Bucket"); bucket_id) {
         route_bucket_[key.route] = std::string(*bucket_id);
         auto& bucket = buckets_[std::string(*bucket_id) + " " + key.major];

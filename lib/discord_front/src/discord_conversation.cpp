@@ -99,47 +99,51 @@ void DiscordConversation::set_ephemeral_original(bool ephemeral) {
 }
 
 void DiscordConversation::open(std::string callback_body) {
-  std::vector<std::function<void()>> waiting;
-  ReplyTarget target;
-  {
-    std::lock_guard guard(mutex_);
-    if (opened_) return;
-    opened_ = true;
-    waiting.swap(waiting_);
-    target = target_;
-  }
+  // Posted under the lock: an answer queued meanwhile (a fast job finishing
+  // on a worker) goes behind these, never ahead of the initial response.
+  std::lock_guard guard(mutex_);
+  if (opened_) return;
+  opened_ = true;
   if (!callback_body.empty()) {
-    lane_.post(strand_, [target, &sender = sender_, body = std::move(callback_body)] {
+    post([target = target_, &sender = sender_, body = std::move(callback_body)] {
       (void)sender.callback(target, body);
     });
   }
-  for (auto& task : waiting) lane_.post(strand_, std::move(task));
+  for (auto& task : waiting_) post(std::move(task));
+  waiting_.clear();
+}
+
+void DiscordConversation::post(std::function<void()> task) {
+  if (!lane_.post(strand_, task)) {
+    // The lane is full (or closing): sent here rather than lost — a job
+    // record's removal among them, which would otherwise hold its lock.
+    task();
+  }
 }
 
 // The target is read when the task runs: set_ephemeral_original() may come
-// after the core queued the first answers, never after open().
+// after the core queued the first answers, never after open() — and no task
+// runs before open(), so target_ is read without the lock (a task may run
+// inline, under it, when the lane is full).
 void DiscordConversation::queue(std::function<void(const ReplyTarget&)> task) {
-  auto run = [self = shared_from_this(), task = std::move(task)] {
-    ReplyTarget target;
-    {
-      std::lock_guard guard(self->mutex_);
-      target = self->target_;
-    }
-    task(target);
-  };
-  {
-    std::lock_guard guard(mutex_);
-    if (!opened_) {
-      waiting_.push_back(std::move(run));
-      return;
-    }
+  auto run = [self = shared_from_this(), task = std::move(task)] { task(self->target_); };
+  std::lock_guard guard(mutex_);
+  if (!opened_) {
+    waiting_.push_back(std::move(run));
+    return;
   }
-  lane_.post(strand_, std::move(run));
+  post(std::move(run));
 }
 
 void DiscordConversation::started(const core::reply::Message& message) {
   queue([&sender = sender_, message](const ReplyTarget& target) {
+    // The requester's own response first: after a deferral Discord turns the
+    // first follow-up into an edit of the "thinking" response instead.
     sender.edit_original(target, message);
+    // A confirmed teardown is announced to the channel at once.
+    if (message.visibility == core::reply::Visibility::in_channel && target.ephemeral_original) {
+      (void)sender.follow_up(target, message, false);
+    }
   });
 }
 

@@ -87,6 +87,8 @@ class DiscordConversation final : public infra::Conversation,
 
  private:
   void queue(std::function<void(const ReplyTarget&)> task);
+  // Requires mutex_.
+  void post(std::function<void()> task);
 
   ReplyTarget target_;
   Sender& sender_;

@@ -29,10 +29,9 @@ core::reply::Message notice(std::string text) {
   return message;
 }
 
+// An immediate answer (type 4): only the requester's.
 std::string message_callback(const core::reply::Message& message) {
-  return fmt::format(
-      R"({{"type":4,"data":{}}})",
-      discord::render_message(message, message.visibility == core::reply::Visibility::ephemeral));
+  return fmt::format(R"({{"type":4,"data":{}}})", discord::render_message(message, true));
 }
 
 std::string deferred_callback(bool ephemeral) {
@@ -93,7 +92,7 @@ class Front::Impl final : public infra::ConversationOpener {
     infra::Replication replication;
     replication.state = settings_.state;
     replication.replica = settings_.replica;
-    replication.opener = this;
+    replication.opener = settings_.opener != nullptr ? settings_.opener : this;
     replication.across_front_ends = settings_.across_front_ends;
     lifecycle_ = std::make_unique<infra::Lifecycle>(settings_.lifecycle, runner, scheduler, clock,
                                                     metrics, logger_, std::move(audit), nullptr,
@@ -172,9 +171,31 @@ class Front::Impl final : public infra::ConversationOpener {
     return inbound;
   }
 
-  // Answers at once with `message` (no conversation follows).
-  void answer(const discord::Interaction& interaction, const core::reply::Message& message) {
+  // An answer at once, only the requester's (type 4), for what is refused
+  // before anything could run (another guild, a malformed command).
+  void answer_now(const discord::Interaction& interaction, const core::reply::Message& message) {
     (void)sender_.callback(target_of(interaction, true), message_callback(message));
+  }
+
+  // The initial response that takes the interaction, sent before anything is
+  // admitted: a deferred, ephemeral "thinking" (type 5). Discord takes one
+  // initial response per interaction, so when it refuses this one — 40060,
+  // another process of the bot took it (a rolling deploy: every Gateway
+  // session receives each interaction; a replayed dispatch), or 10062, too
+  // late — nothing runs here, and nothing runs that its requester was told
+  // had failed.
+  bool defer(const discord::Interaction& interaction, const infra::Inbound& inbound) {
+    auto sent = sender_.callback(target_of(interaction, true), deferred_callback(true));
+    if (sent) return true;
+    const auto& detail = sent.error().detail;
+    if (detail.find("40060") != std::string::npos) {
+      logger_->info("discord: interaction {} was taken by another process of the bot",
+                    interaction.id);
+      return false;
+    }
+    lifecycle_->ignored(inbound, "the interaction could not be acknowledged: " +
+                                     (detail.empty() ? sent.error().user_message : detail));
+    return false;
   }
 
   void handle(const discord::Interaction& interaction) {
@@ -186,9 +207,10 @@ class Front::Impl final : public infra::ConversationOpener {
       const bool dm = interaction.guild_id.empty();
       lifecycle_->ignored(inbound_of(interaction, "discord", ""),
                           dm ? "direct message" : "another Discord server");
-      answer(interaction, notice(dm ? "infra-bot takes commands only in its Discord server, not "
-                                      "in direct messages."
-                                    : "infra-bot does not serve this Discord server."));
+      answer_now(interaction,
+                 notice(dm ? "infra-bot takes commands only in its Discord server, not in "
+                             "direct messages."
+                           : "infra-bot does not serve this Discord server."));
       return;
     }
     switch (interaction.type) {
@@ -228,10 +250,18 @@ class Front::Impl final : public infra::ConversationOpener {
     if (!text) {
       lifecycle_->ignored(inbound_of(interaction, "discord_command", interaction.command_name),
                           text.error().detail.empty() ? "malformed options" : text.error().detail);
-      answer(interaction, notice(text.error().user_message));
+      answer_now(interaction, notice(text.error().user_message));
       return;
     }
-    submit(interaction, inbound_of(interaction, "discord_command", *text));
+    auto inbound = inbound_of(interaction, "discord_command", *text);
+    // A teardown's typed confirmation is a modal, which can only be the initial response.
+    if (auto parsed = runner_.parse(*text);
+        std::holds_alternative<infra::Command>(parsed) &&
+        std::holds_alternative<infra::Teardown>(std::get<infra::Command>(parsed))) {
+      return submit_teardown(interaction, inbound);
+    }
+    if (!defer(interaction, inbound)) return;
+    submit(interaction, inbound);
   }
 
   void on_button(const discord::Interaction& interaction) {
@@ -240,11 +270,13 @@ class Front::Impl final : public infra::ConversationOpener {
     const std::string prefix = std::string(kButtonAction) + "|";
     if (id.rfind(prefix, 0) != 0 || id.size() == prefix.size()) {
       lifecycle_->ignored(inbound_of(interaction, "discord_button", ""), "unknown button");
-      answer(interaction, notice("This button is not infra-bot's any more."));
+      answer_now(interaction, notice("This button is not infra-bot's any more."));
       return;
     }
     // The button carries the command's text; who clicks is checked as if they typed it.
-    submit(interaction, inbound_of(interaction, "discord_button", id.substr(prefix.size())));
+    auto inbound = inbound_of(interaction, "discord_button", id.substr(prefix.size()));
+    if (!defer(interaction, inbound)) return;
+    submit(interaction, inbound);
   }
 
   void on_modal(const discord::Interaction& interaction) {
@@ -254,20 +286,23 @@ class Front::Impl final : public infra::ConversationOpener {
     auto inbound = inbound_of(interaction, "discord_modal", "");
     if (!confirmation || typed == interaction.modal_values.end()) {
       lifecycle_->ignored(inbound, "malformed confirmation");
-      answer(interaction, notice("That confirmation could not be read; run the command again."));
+      answer_now(interaction,
+                 notice("That confirmation could not be read; run the command again."));
       return;
     }
     confirmation->channel_id = interaction.channel_id;
     inbound.text = fmt::format("teardown {} --level={}", confirmation->environment,
                                infra::to_string(confirmation->level));
-    auto conversation = std::make_shared<DiscordConversation>(
-        target_of(interaction, false), sender_, *replies_, next_strand_.fetch_add(1));
+    if (!defer(interaction, inbound)) return;
+    auto conversation = std::make_shared<DiscordConversation>(target_of(interaction, true), sender_,
+                                                              *replies_, next_strand_.fetch_add(1));
     const auto outcome =
         lifecycle_->confirm(*confirmation, typed->second, inbound, interaction.id, conversation);
-    respond(interaction, outcome, inbound, conversation);
+    respond_deferred(interaction, outcome, inbound, conversation);
   }
 
-  void submit(const discord::Interaction& interaction, infra::Inbound inbound) {
+  // A deferred interaction's request.
+  void submit(const discord::Interaction& interaction, const infra::Inbound& inbound) {
     // A status card gets buttons to act on what it shows, each checked again.
     std::function<void(core::reply::Message&)> decorate;
     if (auto parsed = runner_.parse(inbound.text); std::holds_alternative<infra::Command>(parsed)) {
@@ -287,22 +322,44 @@ class Front::Impl final : public infra::ConversationOpener {
         std::make_shared<DiscordConversation>(target_of(interaction, true), sender_, *replies_,
                                               next_strand_.fetch_add(1), std::move(decorate));
     const auto outcome = lifecycle_->submit(inbound, conversation);
-    respond(interaction, outcome, inbound, conversation);
+    respond_deferred(interaction, outcome, inbound, conversation);
   }
 
-  void respond(const discord::Interaction& interaction, const infra::Outcome& outcome,
-               const infra::Inbound& inbound,
-               const std::shared_ptr<DiscordConversation>& conversation) {
+  // After the deferral: everything shown edits the requester's own response;
+  // a job's answers come through its conversation.
+  void respond_deferred(const discord::Interaction& interaction, const infra::Outcome& outcome,
+                        const infra::Inbound& inbound,
+                        const std::shared_ptr<DiscordConversation>& conversation) {
+    const auto target = target_of(interaction, true);
     std::visit(
         [&](const auto& result) {
           using T = std::decay_t<decltype(result)>;
           if constexpr (std::is_same_v<T, infra::Answer>) {
-            answer(interaction, result.message);
+            sender_.edit_original(target, result.message);
           } else if constexpr (std::is_same_v<T, infra::Accepted>) {
-            const bool ephemeral = result.started.visibility == core::reply::Visibility::ephemeral;
-            conversation->set_ephemeral_original(ephemeral);
-            conversation->open(deferred_callback(ephemeral));
+            conversation->open({});
           } else if constexpr (std::is_same_v<T, infra::Confirm>) {
+            // A modal can only be an initial response: never reached from a deferral.
+            lifecycle_->confirmation_shown(result, inbound, "failed", "deferred interaction");
+            sender_.edit_original(target, notice("Run `/infra teardown` to confirm a teardown."));
+          } else if constexpr (std::is_same_v<T, infra::Mismatch>) {
+            sender_.edit_original(target, notice(result.error_text));
+          } else {
+            sender_.edit_original(target, notice("Already handled."));
+          }
+        },
+        outcome);
+  }
+
+  // /infra teardown: its confirmation (a modal) is the initial response.
+  void submit_teardown(const discord::Interaction& interaction, const infra::Inbound& inbound) {
+    auto conversation = std::make_shared<DiscordConversation>(target_of(interaction, true), sender_,
+                                                              *replies_, next_strand_.fetch_add(1));
+    const auto outcome = lifecycle_->submit(inbound, conversation);
+    std::visit(
+        [&](const auto& result) {
+          using T = std::decay_t<decltype(result)>;
+          if constexpr (std::is_same_v<T, infra::Confirm>) {
             const auto body =
                 fmt::format(R"({{"type":9,"data":{}}})",
                             discord::render_modal(result.needs.modal,
@@ -310,10 +367,16 @@ class Front::Impl final : public infra::ConversationOpener {
             auto shown = sender_.callback(target_of(interaction, true), body);
             lifecycle_->confirmation_shown(result, inbound, shown ? "modal_opened" : "failed",
                                            shown ? std::string() : shown.error().detail);
+          } else if constexpr (std::is_same_v<T, infra::Answer>) {
+            answer_now(interaction, result.message);
+          } else if constexpr (std::is_same_v<T, infra::Accepted>) {
+            // Not how a teardown starts today; answered as any job if it ever is.
+            (void)sender_.callback(target_of(interaction, true), deferred_callback(true));
+            conversation->open({});
           } else if constexpr (std::is_same_v<T, infra::Mismatch>) {
-            answer(interaction, notice(result.error_text));
+            answer_now(interaction, notice(result.error_text));
           } else {
-            answer(interaction, notice("Already handled."));
+            answer_now(interaction, notice("Already handled."));
           }
         },
         outcome);
@@ -341,5 +404,6 @@ void Front::on_interaction(std::string_view data_json) { impl_->on_interaction(d
 void Front::begin_drain() { impl_->begin_drain(); }
 infra::DrainReport Front::drain(std::chrono::milliseconds timeout) { return impl_->drain(timeout); }
 std::size_t Front::jobs_in_flight() const { return impl_->jobs_in_flight(); }
+infra::ConversationOpener& Front::opener() { return *impl_; }
 
 }  // namespace discord_front

@@ -183,7 +183,7 @@ class App::Impl final : public infra::ConversationOpener {
     infra::Replication replication;
     replication.state = settings_.state;
     replication.replica = settings_.replica;
-    replication.opener = this;
+    replication.opener = settings_.opener != nullptr ? settings_.opener : this;
     replication.across_front_ends = settings_.across_front_ends;
     lifecycle_ = std::make_unique<infra::Lifecycle>(settings_.lifecycle, runner, scheduler, clock,
                                                     metrics, logger_, std::move(audit),
@@ -711,5 +711,6 @@ void App::on_envelope(const slack::Envelope& envelope, const AckFunction& ack) {
 void App::begin_drain() { impl_->begin_drain(); }
 infra::DrainReport App::drain(std::chrono::milliseconds timeout) { return impl_->drain(timeout); }
 std::size_t App::jobs_in_flight() const { return impl_->jobs_in_flight(); }
+infra::ConversationOpener& App::opener() { return *impl_; }
 
 }  // namespace slack_front

@@ -42,6 +42,9 @@ struct FrontSettings {
   /// Use `state` for locks even when it is not shared between processes (Slack
   /// and Discord in one process hold one lock per environment).
   bool across_front_ends = false;
+  /// Reopens dead replicas' conversations for the lifecycle's sweep (another
+  /// front end's too); null: the Front's own.
+  infra::ConversationOpener* opener = nullptr;
   std::string replica;
   /// Every text sent to Discord passes it.
   core::Redactor redactor;
@@ -64,6 +67,8 @@ class Front {
   void begin_drain();
   infra::DrainReport drain(std::chrono::milliseconds timeout);
   std::size_t jobs_in_flight() const;
+  /// Reopens this front end's conversations (Conversation::address()).
+  infra::ConversationOpener& opener();
 
  private:
   class Impl;

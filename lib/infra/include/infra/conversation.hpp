@@ -6,8 +6,10 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/reply.hpp"
 #include "infra/command.hpp"
@@ -61,6 +63,32 @@ class ConversationOpener {
  public:
   virtual ~ConversationOpener() = default;
   virtual std::shared_ptr<Conversation> reopen(const std::string& address) = 0;
+};
+
+/// The openers of several front ends, tried in turn: with Slack and Discord
+/// in one process, the sweep of either lifecycle may take a dead replica's
+/// job of the other's chat. Thread-safe.
+class OpenerChain final : public ConversationOpener {
+ public:
+  void add(ConversationOpener& opener) {
+    std::lock_guard guard(mutex_);
+    openers_.push_back(&opener);
+  }
+  std::shared_ptr<Conversation> reopen(const std::string& address) override {
+    std::vector<ConversationOpener*> openers;
+    {
+      std::lock_guard guard(mutex_);
+      openers = openers_;
+    }
+    for (auto* opener : openers) {
+      if (auto conversation = opener->reopen(address)) return conversation;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<ConversationOpener*> openers_;
 };
 
 /// Where mutating outcomes are announced besides the conversation (Slack:

@@ -53,6 +53,9 @@ struct AppSettings {
   /// Use `state` for locks even when it is not shared between processes
   /// (Slack and Discord in one process hold one lock per environment).
   bool across_front_ends = false;
+  /// Reopens dead replicas' conversations for the lifecycle's sweep (another
+  /// front end's too); null: the App's own.
+  infra::ConversationOpener* opener = nullptr;
   /// Every text sent to Slack (acks, replies, progress, modals, audit-channel
   /// lines) passes it; a handle sharing the process's secrets.
   core::Redactor redactor;
@@ -106,6 +109,8 @@ class App {
 
   /// Jobs running or queued.
   std::size_t jobs_in_flight() const;
+  /// Reopens this front end's conversations (Conversation::address()).
+  infra::ConversationOpener& opener();
 
  private:
   class Impl;
