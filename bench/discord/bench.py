@@ -15,11 +15,12 @@ What runs, all on 127.0.0.1:
 Once the Gateway session is up (/_control/gateway: identify >= 1, live non-empty) and the bot has
 idled 2 x --idle-seconds (3 s each; its CPU is read over the second), the driver pushes --interactions INTERACTION_CREATEs through /_control/push at --rate a
 second (absolute schedule), in turn:
-  help     `/infra help` by a member with the allowed role: answered at once (callback type 4);
-  status   `/infra status env:dev`, same member: deferred (callback type 5), then edits of
-           @original, the last one the status card;
-  refused  `/infra status env:dev` by a member without the allowed role: callback type 4,
-           ephemeral (flags 64).
+  help     `/infra help` by a member with the allowed role;
+  status   `/infra status env:dev`, same member;
+  refused  `/infra status env:dev` by a member without the allowed role.
+Each is taken by an ephemeral deferral (callback type 5, flags 64: the deferral is the claim,
+sent before anything is admitted), then answered by edits of @original: help and the refusal by
+one, status by "Working on…" and then the status card.
 
 Times. Every REST request the bot makes is timed by the fake on its own monotonic clock ("time"
 in /_control/requests). The fake does not time its dispatches: the "dispatch" line on its stdout
@@ -31,7 +32,7 @@ with "time"), keeping the one with the shortest round trip (error <= half of it,
 fake dispatches during the push call, so each figure also holds part of that call's round trip
 ("push call"). Reported, per kind: push -> initial response (the callback), p50/p99/max, and the
 same from the push call's return (a lower bound: the dispatch lies between the two); for status:
-push -> final answer (the last edit of @original) and callback -> final.
+push -> final answer (the last edit of @original) and callback -> final, per kind.
 
 The bot's CPU: utime+stime from /proc/<pid>/stat from right before the first push to when every
 interaction is answered, divided by the interactions (also: its CPU a second while idle).
@@ -63,7 +64,7 @@ APPLICATION = "100000000000000001"  # the fake's default --app-id
 OPERATOR_ROLE = "300000000000000001"
 GUEST_ROLE = "300000000000000003"
 KINDS = ("help", "status", "refused")
-EXPECTED_CALLBACK = {"help": 4, "status": 5, "refused": 4}
+EXPECTED_CALLBACK = {"help": 5, "status": 5, "refused": 5}
 
 
 class Control:
@@ -283,8 +284,7 @@ def main():
                 token = parts[5] if len(parts) > 5 else ""
                 if token in by_token:
                     (seen_cb if parts[3] == "interactions" else seen_edit).add(token)
-            done = len(seen_cb) == len(pushes) and all(
-                t in seen_edit for t, p in by_token.items() if p["kind"] == "status")
+            done = len(seen_cb) == len(pushes) and all(t in seen_edit for t in by_token)
             if len(requests) != last_count:
                 last_count, last_change = len(requests), time.monotonic()
             if done and time.monotonic() - last_change >= 2.0:
@@ -313,7 +313,8 @@ def main():
                 per[by_token[token]["id"]].append(r)
         lat = {k: [] for k in KINDS}
         lat_after = {k: [] for k in KINDS}  # from the push call's return: a lower bound
-        final, cb_to_final = [], []
+        final = {k: [] for k in KINDS}
+        cb_to_final = {k: [] for k in KINDS}
         wrong, unanswered, edits_per_status = [], [], {}
         for p in pushes:
             rs = per[p["id"]]
@@ -325,26 +326,25 @@ def main():
             body = cb.get("body") if isinstance(cb.get("body"), dict) else {}
             flags = (body.get("data") or {}).get("flags", 0) if isinstance(
                 body.get("data"), dict) else 0
-            if body.get("type") != EXPECTED_CALLBACK[p["kind"]] or (
-                    p["kind"] == "refused" and not (flags or 0) & 64):
+            if body.get("type") != EXPECTED_CALLBACK[p["kind"]] or not (flags or 0) & 64:
                 wrong.append({"id": p["id"], "kind": p["kind"], "type": body.get("type"),
                               "flags": flags})
             lat[p["kind"]].append(cb["time"] - p["push"])
             lat_after[p["kind"]].append(cb["time"] - (p["push"] + p["call_s"]))
+            edits = [r for r in rs if r["method"] == "PATCH"]
             if p["kind"] == "status":
-                edits = [r for r in rs if r["method"] == "PATCH"]
                 edits_per_status[len(edits)] = edits_per_status.get(len(edits), 0) + 1
-                if edits:
-                    final.append(edits[-1]["time"] - p["push"])
-                    cb_to_final.append(edits[-1]["time"] - cb["time"])
-                else:
-                    unanswered.append(p["id"])
+            if edits:
+                final[p["kind"]].append(edits[-1]["time"] - p["push"])
+                cb_to_final[p["kind"]].append(edits[-1]["time"] - cb["time"])
+            else:
+                unanswered.append(p["id"])
         cpu = cpu1 - cpu0
         summary.update({
             "push_to_callback_ms": {k: stats_ms(v) for k, v in lat.items()},
             "push_return_to_callback_ms": {k: stats_ms(v) for k, v in lat_after.items()},
-            "status_push_to_final_ms": stats_ms(final),
-            "status_callback_to_final_ms": stats_ms(cb_to_final),
+            "push_to_final_ms": {k: stats_ms(v) for k, v in final.items()},
+            "callback_to_final_ms": {k: stats_ms(v) for k, v in cb_to_final.items()},
             "status_edits_of_original": {str(k): v for k, v in sorted(edits_per_status.items())},
             "push_call_ms": stats_ms([p["call_s"] for p in pushes]),
             "pacer_lag_ms": stats_ms([p["lag_s"] for p in pushes]),
@@ -396,8 +396,10 @@ def print_summary(s):
     for kind in KINDS:
         row("push call return -> callback, %s" % kind,
             (s.get("push_return_to_callback_ms") or {}).get(kind))
-    row("push -> final edit, status", s.get("status_push_to_final_ms"))
-    row("callback -> final edit, status", s.get("status_callback_to_final_ms"))
+    for kind in KINDS:
+        row("push -> final edit, %s" % kind, (s.get("push_to_final_ms") or {}).get(kind))
+    for kind in KINDS:
+        row("callback -> final edit, %s" % kind, (s.get("callback_to_final_ms") or {}).get(kind))
     row("push call (driver round trip)", s.get("push_call_ms"))
     row("pacer lag", s.get("pacer_lag_ms"))
     print("  unanswered %d, unexpected callbacks %d, REST statuses %s, edits per status %s"
