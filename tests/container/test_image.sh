@@ -207,6 +207,14 @@ step "podman build (builder stage, tagged $builder so that its layers stay cache
 logged "$work/infra-bot-build.log" "${build[@]}" --target builder -t "$builder" "$src" ||
   die "podman build of the builder stage failed"
 step "podman build -t $image"
+# The runtime stage is rebuilt every time (it only copies the binary): podman
+# 4.3 reuses a cached LABEL layer even when the build args in it changed, so
+# a commit whose build context is the same as an earlier one's (a change to
+# README or tests only) got the earlier commit's revision and created labels.
+# Removing the last image lets its stage's layers go; the builder's stay
+# (tagged $builder).
+podman rmi "$image" >/dev/null 2>&1 || true
+podman image prune -f >/dev/null 2>&1 || true
 logged "$work/infra-bot-build.log" "${build[@]}" -t "$image" "$src" ||
   die "podman build failed"
 # The images these replaced, unless something else still names them.
