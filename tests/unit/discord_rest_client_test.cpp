@@ -233,6 +233,16 @@ TEST_F(RestClientTest, RouteRateLimitIsWaitedOutThenSucceeds) {
   EXPECT_EQ(http_.requests().size(), 2u) << "a 429 was not acted on: sent again, even a POST";
 }
 
+TEST_F(RestClientTest, A429WithoutRetryAfterInItsBodyWaitsTheHeader) {
+  auto rest = make();
+  http_.push(429, R"({"message": "You are being rate limited.", "global": false})",
+             {{"Retry-After", " 2 "}});
+  http_.push(200, R"({"id": "1"})");
+  auto got = rest->call("POST", "/channels/111/messages", R"({"content":"x"})");
+  ASSERT_TRUE(got) << got.error().detail;
+  EXPECT_THAT(sleeps(), ElementsAre(milliseconds(2000)));
+}
+
 TEST_F(RestClientTest, RouteRateLimitDoesNotDelayOtherRoutes) {
   discord::RestSettings settings;
   settings.max_attempts = 1;

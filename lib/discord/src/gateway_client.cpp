@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/retry.hpp"
 #include "gateway_payloads.hpp"
 
 namespace discord {
@@ -334,15 +335,13 @@ class GatewayClient::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   milliseconds backoff() {
-    const auto base = std::max<std::int64_t>(1, settings_.backoff_min.count());
-    const auto cap = std::max<std::int64_t>(base, settings_.backoff_max.count());
-    const int shift = std::min(attempts_, 30);
-    ++attempts_;
-    const double full = std::min<double>(static_cast<double>(cap),
-                                         static_cast<double>(base) * std::pow(2.0, shift));
-    // Jitter: between half and all of the step.
-    const double jittered = full * (0.5 + 0.5 * random_.unit());
-    return milliseconds(static_cast<std::int64_t>(jittered));
+    const auto base = std::max(settings_.backoff_min, milliseconds(1));
+    const auto cap = std::max(base, settings_.backoff_max);
+    // The doubling step, capped (core::retry's, with the whole step: unit 1).
+    const auto step = core::retry::full_jitter(base, cap, attempts_++, 1.0);
+    // Jitter: between half and all of the step (never an immediate retry loop).
+    return milliseconds(static_cast<std::int64_t>(static_cast<double>(step.count()) *
+                                                  (0.5 + 0.5 * random_.unit())));
   }
 
   // ---- links -------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/json.hpp"
+#include "core/retry.hpp"
 
 namespace discord {
 namespace {
@@ -240,8 +241,11 @@ core::Result<RestResponse> RestClient::call(std::string_view method, std::string
       if (auto it = document->FindMember("retry_after");
           it != document->MemberEnd() && it->value.IsNumber() && it->value.GetDouble() >= 0) {
         retry_after = it->value.GetDouble();
-      } else if (auto header = header_number(*response, "Retry-After")) {
-        retry_after = *header;
+      } else if (auto header = response->header("Retry-After")) {
+        // Whole seconds, as every Retry-After the project reads (core::retry).
+        if (auto seconds = core::retry::parse_retry_after(*header)) {
+          retry_after = static_cast<double>(seconds->count());
+        }
       }
       if (auto it = document->FindMember("global");
           it != document->MemberEnd() && it->value.IsBool()) {
