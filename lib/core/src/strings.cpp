@@ -1,5 +1,8 @@
 #include "core/strings.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace core {
 namespace {
 
@@ -100,6 +103,25 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     out += items[i];
   }
   return out;
+}
+
+bool utf8_valid(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    char32_t ignored = 0;
+    const std::size_t length = utf8_decode(text, i, ignored);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
 }
 
 std::size_t utf8_length(std::string_view text) {

@@ -5,6 +5,9 @@
 
 #include "slack/asio_transport.hpp"
 
+#include "core/strings.hpp"
+#include "ws_frame.hpp"
+
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -74,8 +77,17 @@ class WebsocketppConnection final : public Connection {
   explicit WebsocketppConnection(WsConnectionPtr con) : con_(std::move(con)) {}
 
   void send_text(std::string_view payload) override {
-    // A send on a closing connection fails; its on_close follows.
-    (void)con_->send(payload.data(), payload.size(), websocketpp::frame::opcode::text);
+    // websocketpp refuses text that is not UTF-8 (a peer closes with 1007 on
+    // it): not sent, as before.
+    if (!core::utf8_valid(payload)) return;
+    // Framed here (ws_frame.hpp) and handed over prepared: websocketpp then
+    // only queues it, and its header part is empty, so the frame is one TLS
+    // record and one send(), not two. A send on a closing connection fails;
+    // its on_close follows.
+    auto message = con_->get_message(websocketpp::frame::opcode::text, payload.size() + 14);
+    detail::append_masked_text_frame(payload, masking_keys_.next(), message->get_raw_payload());
+    message->set_prepared(true);
+    (void)con_->send(message);
   }
   std::size_t queued_bytes() const override { return con_->get_buffered_amount(); }
   void ping(std::string payload) override {
@@ -100,6 +112,7 @@ class WebsocketppConnection final : public Connection {
 
  private:
   WsConnectionPtr con_;
+  detail::MaskingKeys masking_keys_;
 };
 
 class WebsocketppTransport final : public AsioTransport {

@@ -18,6 +18,9 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 /// forms, no surrogates, nothing above U+10FFFF), or 0 when the bytes there are
 /// not one; `code_point` receives the decoded value. `i` must be < text.size().
 std::size_t utf8_decode(std::string_view text, std::size_t i, char32_t& code_point);
+/// Whether all of `text` is well-formed UTF-8 (as utf8_decode reads it); ASCII
+/// is checked eight bytes at a time.
+bool utf8_valid(std::string_view text);
 /// Number of Unicode code points in valid UTF-8 (invalid bytes count as one each).
 std::size_t utf8_length(std::string_view text);
 /// `text` with every byte that is not part of a well-formed UTF-8 sequence
