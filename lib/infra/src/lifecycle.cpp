@@ -114,11 +114,11 @@ class Lifecycle::Impl {
     std::unique_lock admission(admission_mutex_);
     if (draining_) return restarting(audit);
     auto parsed = runner_.parse(request.text);
-    if (auto* reply = std::get_if<Reply>(&parsed)) return answered(audit, *reply);
+    if (auto* reply = std::get_if<Reply>(&parsed)) return answered(audit, std::move(*reply));
     Command command = std::get<Command>(std::move(parsed));
     audit.describe(command);
     if (auto busy = busy_reply(command, request.who))
-      return answered(audit, busy->first, busy->second);
+      return answered(audit, std::move(busy->first), busy->second);
     // With replicas the shared state decides, one conditional write at a
     // time, atomic across processes: its round trips are made without the
     // admission lock, or every admission would queue behind them.
@@ -127,28 +127,28 @@ class Lifecycle::Impl {
     SharedLock shared(replicas_.get());
     if (!std::holds_alternative<Teardown>(command)) {
       if (auto busy = take_shared_lock(command, request.who, shared))
-        return answered(audit, busy->first, busy->second);
+        return answered(audit, std::move(busy->first), busy->second);
     }
     auto decided = runner_.admit(std::move(command), request.who, request.reply_to);
-    return std::visit(core::Overloaded{
-                          [&](Reply& reply) -> Outcome { return answered(audit, reply); },
-                          [&](NeedsConfirmation& needs) -> Outcome {
-                            return Confirm{std::move(needs), runner_.new_request_id()};
-                          },
-                          [&](Job& job) -> Outcome {
-                            if (jobs_.full())
-                              return answered(audit, too_busy_reply(job.command), "busy");
-                            if (!record_shared(job, request, *conversation, shared))
-                              return answered(audit, state_unreachable_reply(job.command));
-                            if (!relock(admission, job, shared)) return restarting(audit);
-                            auto started = views::render_working(job.command);
-                            auto id = job.request_id;
-                            start(std::move(job), std::move(conversation), std::move(audit),
-                                  started, shared.recorded());
-                            return Accepted{std::move(started), std::move(id)};
-                          },
-                      },
-                      decided);
+    return std::visit(
+        core::Overloaded{
+            [&](Reply& reply) -> Outcome { return answered(audit, std::move(reply)); },
+            [&](NeedsConfirmation& needs) -> Outcome {
+              return Confirm{std::move(needs), runner_.new_request_id()};
+            },
+            [&](Job& job) -> Outcome {
+              if (jobs_.full()) return answered(audit, too_busy_reply(job.command), "busy");
+              if (!record_shared(job, request, *conversation, shared))
+                return answered(audit, state_unreachable_reply(job.command));
+              if (!relock(admission, job, shared)) return restarting(audit);
+              auto started = views::render_working(job.command);
+              auto id = job.request_id;
+              start(std::move(job), std::move(conversation), std::move(audit), started,
+                    shared.recorded());
+              return Accepted{std::move(started), std::move(id)};
+            },
+        },
+        decided);
   }
 
   Outcome confirm(const views::TeardownConfirmation& confirmation, std::string_view typed,
@@ -166,7 +166,7 @@ class Lifecycle::Impl {
       return Ignored{};
     }
     if (auto busy = busy_reply(command, request.who))
-      return answered(audit, busy->first, busy->second);
+      return answered(audit, std::move(busy->first), busy->second);
     if (replicas_) admission.unlock();  // as in submit()
     if (replicas_ && !dialog_id.empty() && replicas_->submitted_before(dialog_id)) {
       // A double submit that another replica took (maybe still running it).
@@ -175,11 +175,11 @@ class Lifecycle::Impl {
     }
     SharedLock shared(replicas_.get());
     if (auto busy = take_shared_lock(command, request.who, shared))
-      return answered(audit, busy->first, busy->second);
+      return answered(audit, std::move(busy->first), busy->second);
     auto decided = runner_.confirm_teardown(confirmation, typed, request.who);
     return std::visit(
         core::Overloaded{
-            [&](Reply& reply) -> Outcome { return answered(audit, reply); },
+            [&](Reply& reply) -> Outcome { return answered(audit, std::move(reply)); },
             [&](ConfirmationMismatch& mismatch) -> Outcome {
               logger_->info("teardown confirmation mismatch: user={} env={}", request.who.user_id,
                             confirmation.environment);
@@ -218,7 +218,8 @@ class Lifecycle::Impl {
     audit.describe(command);
     std::lock_guard admission(admission_mutex_);
     if (draining_) return restarting(audit);
-    if (auto refusal = runner_.refusal(command, request.who)) return answered(audit, *refusal);
+    if (auto refusal = runner_.refusal(command, request.who))
+      return answered(audit, std::move(*refusal));
     NeedsConfirmation needs{Teardown{confirmation.environment, confirmation.level}, confirmation,
                             views::render_teardown_modal(confirmation)};
     return Confirm{std::move(needs), runner_.new_request_id()};
@@ -475,11 +476,11 @@ class Lifecycle::Impl {
 
   // ---- answers at once ----
 
-  Outcome answered(AuditRecord& audit, const Reply& reply, std::string_view decision = {}) {
+  Outcome answered(AuditRecord& audit, Reply reply, std::string_view decision = {}) {
     if (audit.request_id.empty()) audit.request_id = runner_.new_request_id();
     audit.answered(reply, decision);
     audit_->info(audit.to_json());
-    return Answer{reply.message};
+    return Answer{std::move(reply.message)};
   }
 
   Outcome restarting(AuditRecord& audit) {
