@@ -1,6 +1,7 @@
 // Micro benchmarks of the pure hot paths of infra-bot (issue 8, item 1): command parsing, the
 // policy, Socket Mode envelope parsing, Block Kit rendering, SigV4 signing, App::on_envelope of a
-// refused command (the ack-only path on the socket thread) and canonical JSON.
+// refused command (the ack-only path on the socket thread), canonical JSON and the Socket Mode
+// ack routes (AckRouter: remember, find and keep of one envelope at the cap).
 //
 // Build (Release; the option is INFRA_BOT_BENCH, ON by default) and run:
 //
@@ -37,6 +38,7 @@
 #include <variant>
 #include <vector>
 
+#include "ack_router.hpp"  // lib/slack/src: private, white-box
 #include "aws/credentials.hpp"
 #include "aws/sigv4.hpp"
 #include "core/clock.hpp"
@@ -799,6 +801,41 @@ void canonical_json_view_submission(benchmark::State& state) {
                           static_cast<std::int64_t>(kViewSubmissionFrame.size()));
 }
 BENCHMARK(canonical_json_view_submission);
+
+// ---- Socket Mode ack routing -------------------------------------------------------------------
+
+// One envelope through the AckRouter as the socket thread sees it under load: remembered, found
+// when the application acks, its ~300-byte ack kept; the router full at its cap, so each new
+// envelope evicts the oldest route and kept ack. The ack's text is built per envelope (one
+// allocation the router cannot avoid: the application's).
+void ack_router_remember_keep_steady(benchmark::State& state) {
+  constexpr std::size_t kCap = 10000;
+  slack::detail::AckRouter router(kCap);
+  // Three windows of distinct ids: each comes back after it was forgotten, so it is new again.
+  std::vector<std::string> ids;
+  ids.reserve(3 * kCap);
+  for (std::size_t i = 0; i < 3 * kCap; ++i) {
+    ids.push_back("1d9c7b2e-" + std::to_string(1000000 + i) + "-4f1a-9b3e-7c2d");
+  }
+  const std::string ack = "{\"envelope_id\":\"" + ids[0] + "\",\"payload\":{\"text\":\"" +
+                          std::string(240, 'x') + "\"}}";
+  std::size_t next = 0;
+  const auto one = [&] {
+    const std::string& id = ids[next];
+    next = next + 1 == ids.size() ? 0 : next + 1;
+    router.remember(id, 7);
+    auto* route = router.find(id);
+    router.keep(*route, std::string(ack));
+    benchmark::DoNotOptimize(route->ack.data());
+  };
+  for (std::size_t i = 0; i < 2 * kCap; ++i) one();  // full, and past the first wrap
+  {
+    AllocationScope allocations(state);
+    for (auto _ : state) one();
+  }
+  if (router.size() != kCap) state.SkipWithError("the router is not at its cap");
+}
+BENCHMARK(ack_router_remember_keep_steady);
 
 }  // namespace
 

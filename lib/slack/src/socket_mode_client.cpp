@@ -281,7 +281,7 @@ class SocketModeClient::Impl {
     // not copied), else the text itself.
     const std::string* sent = &text;
     if (kind == AckKind::application && route != nullptr) {
-      router_.keep(envelope_id, *route, std::move(text));
+      router_.keep(*route, std::move(text));
       route->on_written = nullptr;
       sent = &route->ack;
     }
