@@ -34,11 +34,13 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "ack_router.hpp"  // lib/slack/src: private, white-box
+#include "audit_record.hpp"
 #include "aws/credentials.hpp"
 #include "aws/sigv4.hpp"
 #include "core/clock.hpp"
@@ -747,9 +749,10 @@ void app_on_envelope_refused(benchmark::State& state) {
   infra::CommandRunner runner(
       infra::RunnerSettings{infra::ParserSettings{}, {{"dev", "staging", "prod"}, {"prod"}, "dev"}},
       policy, backend, clock, ids, logger);
-  core::ManualScheduler scheduler;  // no timer is set on a refusal's path
-  slack_front::App app(slack_front::AppSettings{}, runner, web, scheduler, clock, metrics, logger,
-                       audit);
+  core::ManualScheduler scheduler;  // runs the warm-up's users.info answer
+  slack_front::AppSettings settings;
+  settings.workspace.team_id = "T0123ABCD";  // the fixture's team: a member, not an outsider
+  slack_front::App app(settings, runner, web, scheduler, clock, metrics, logger, audit);
 
   std::size_t acks = 0;
   std::size_t payload_bytes = 0;
@@ -761,6 +764,12 @@ void app_on_envelope_refused(benchmark::State& state) {
     return core::Status{};
   };
   app.on_envelope(envelope, ack);  // warm-up, and check the path is the refusal
+  // The first envelope from a user waits for users.info (asked on the gate's lane, answered
+  // on the scheduler); later ones find the verdict cached and are handled at once.
+  for (int tries = 0; acks == 0 && tries < 5000; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    scheduler.run_ready();
+  }
   if (acks != 1 || payload_bytes == 0 || app.jobs_in_flight() != 0) {
     state.SkipWithError("stop prod was not refused with an ack payload");
     return;
@@ -836,6 +845,74 @@ void ack_router_remember_keep_steady(benchmark::State& state) {
   if (router.size() != kCap) state.SkipWithError("the router is not at its cap");
 }
 BENCHMARK(ack_router_remember_keep_steady);
+// ---- core::json::precheck and the audit record (the socket thread's other JSON passes)
+// ----------
+
+// The pass parse_frame makes over each frame before RapidJSON: a slash command envelope as
+// Socket Mode sends it (the fixture) and a view submission (2.5 KB, deeper nesting).
+void run_precheck(benchmark::State& state, const std::string& text) {
+  if (const auto check = core::json::precheck(text);
+      check.too_deep || !check.lone_surrogates.empty()) {
+    state.SkipWithError("fixture is not a plain frame");
+    return;
+  }
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto checked = core::json::precheck(text);
+    benchmark::DoNotOptimize(checked);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+
+void json_precheck_slash_envelope(benchmark::State& state) {
+  run_precheck(state, kSlashStatusFrame);
+}
+BENCHMARK(json_precheck_slash_envelope);
+
+void json_precheck_view_submission(benchmark::State& state) {
+  run_precheck(state, kViewSubmissionFrame);
+}
+BENCHMARK(json_precheck_view_submission);
+
+// The refused `stop prod`'s audit record as App fills it, formatted as its JSON line.
+void audit_record_to_json_refused(benchmark::State& state) {
+  infra::AuditRecord record;
+  record.source = "slash_command";
+  record.request_id = "81896ca5-0f63-43e3-bc17-7ae9761d96a4";
+  record.who.team_id = "T0123ABCD";
+  record.who.user_id = "U0456EFGH";
+  record.who.user_name = "alice";
+  record.who.channel_id = "C0123ABCD";
+  record.command = "stop prod";
+  record.action = "stop";
+  record.environment = "prod";
+  record.decision = "denied";
+  record.reason = "protected_environment";
+  record.backend = "simulated";
+  record.outcome = "refused";
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto json = record.to_json();
+    benchmark::DoNotOptimize(json);
+  }
+}
+BENCHMARK(audit_record_to_json_refused);
+
+// The refusal itself: views::render_denied's notice rendered as the ack's Block Kit payload.
+void render_denied_to_json(benchmark::State& state) {
+  infra::Decision decision;
+  decision.reason = infra::DenyReason::protected_environment;
+  decision.message =
+      "`prod` is protected: `stop` is never run there. Protected environments: prod.";
+  const infra::Command command = infra::Stop{"prod"};
+  AllocationScope allocations(state);
+  for (auto _ : state) {
+    auto json = slack::blockkit::to_json(infra::views::render_denied(command, decision));
+    benchmark::DoNotOptimize(json);
+  }
+}
+BENCHMARK(render_denied_to_json);
 
 }  // namespace
 

@@ -1,7 +1,8 @@
 #include "audit_record.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <charconv>
+
+#include "core/json_escape.hpp"
 
 namespace infra {
 
@@ -34,32 +35,38 @@ void AuditRecord::answered(const Reply& reply, std::string_view override_decisio
 }
 
 std::string AuditRecord::to_json() const {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto field = [&w](std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  // Keys written as literals into one buffer sized up front (the Writer
+  // escaped each key and grew its stack): the same bytes it wrote.
+  std::string out;
+  out.reserve(256 + source.size() + request_id.size() + who.team_id.size() + who.user_id.size() +
+              who.user_name.size() + who.channel_id.size() + command.size() + action.size() +
+              environment.size() + decision.size() + reason.size() + backend.size() +
+              outcome.size() + error.size());
+  auto field = [&out](std::string_view key_colon, std::string_view value) {
+    out += key_colon;
+    core::json::append_quoted(out, value);
   };
-  w.StartObject();
-  field("event", "command");
-  field("source", source);
-  field("request_id", request_id);
-  field("team_id", who.team_id);
-  field("user_id", who.user_id);
-  field("user_name", who.user_name);
-  field("channel_id", who.channel_id);
-  field("command", command);
-  field("action", action);
-  field("environment", environment);
-  field("decision", decision);
-  field("reason", reason);
-  field("backend", backend);
-  field("outcome", outcome);
-  if (!error.empty()) field("error", error);
-  w.Key("duration_ms");
-  w.Int64(duration_ms);
-  w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  out += R"({"event":"command")";
+  field(R"(,"source":)", source);
+  field(R"(,"request_id":)", request_id);
+  field(R"(,"team_id":)", who.team_id);
+  field(R"(,"user_id":)", who.user_id);
+  field(R"(,"user_name":)", who.user_name);
+  field(R"(,"channel_id":)", who.channel_id);
+  field(R"(,"command":)", command);
+  field(R"(,"action":)", action);
+  field(R"(,"environment":)", environment);
+  field(R"(,"decision":)", decision);
+  field(R"(,"reason":)", reason);
+  field(R"(,"backend":)", backend);
+  field(R"(,"outcome":)", outcome);
+  if (!error.empty()) field(R"(,"error":)", error);
+  out += R"(,"duration_ms":)";
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, duration_ms).ptr;
+  out.append(digits, end);
+  out += '}';
+  return out;
 }
 
 }  // namespace infra

@@ -6,6 +6,8 @@
 #include "infra/views.hpp"
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -79,8 +81,15 @@ Message render_parse_error(const core::Error& error) {
 }
 
 Message render_denied(const Command& /*command*/, const Decision& decision) {
-  const std::string reason = decision.message.empty() ? "Not allowed." : decision.message;
-  return notice(":no_entry: " + reason);
+  // One allocation for the line (this is on the socket thread for every refusal).
+  constexpr std::string_view kIcon = ":no_entry: ";
+  const std::string_view reason =
+      decision.message.empty() ? std::string_view("Not allowed.") : decision.message;
+  std::string line;
+  line.reserve(kIcon.size() + reason.size());
+  line += kIcon;
+  line += reason;
+  return notice(std::move(line));
 }
 
 Message render_working(const Command& command) { return render_working(describe(command)); }

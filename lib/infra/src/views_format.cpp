@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <utility>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -40,8 +41,14 @@ Message message(std::string text, std::vector<core::reply::Block> blocks, Visibi
 }
 
 Message notice(std::string line, Visibility visibility) {
-  std::string text = line;
-  return message(std::move(text), {Section{"", {std::move(line)}}}, visibility);
+  // Built in place: an initializer list would copy the section and its line.
+  Message out;
+  out.text = line;
+  out.blocks.reserve(1);
+  Section& section = std::get<Section>(out.blocks.emplace_back(std::in_place_type<Section>));
+  section.lines.push_back(std::move(line));
+  out.visibility = visibility;
+  return out;
 }
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {

@@ -2,17 +2,14 @@
 #include "core/overloaded.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "core/json_escape.hpp"
 #include "core/strings.hpp"
 
 namespace slack::blockkit {
 namespace {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // The console's rule for a divider: 25 × U+2500.
 constexpr std::string_view kRule = "─────────────────────────";
@@ -170,6 +167,47 @@ std::vector<Block> fit_blocks(const std::vector<Block>& blocks, std::size_t max_
   return fitted;
 }
 
+// Whether fit_blocks(blocks, max_blocks) would return `blocks` unchanged:
+// no block left out, cut, split or summarised.
+bool fits_as_is(const std::vector<Block>& blocks, std::size_t max_blocks) {
+  if (blocks.size() > max_blocks) return false;
+  const auto within = [](std::string_view text, std::size_t max_chars) {
+    return core::utf8_length(text) <= max_chars;
+  };
+  return std::all_of(blocks.begin(), blocks.end(), [&](const Block& block) {
+    return std::visit(
+        core::Overloaded{
+            [&](const Header& h) { return !h.text.empty() && within(h.text, kMaxHeaderChars); },
+            [](const Divider&) { return true; },
+            [](const Section& s) {
+              // One section holds it all (split_section's sum): title, its
+              // asterisks, the lines and the newlines between the parts.
+              if (!has_content(s)) return false;
+              std::size_t used = s.title.empty() ? 0 : escaped_length(s.title) + 2;
+              bool has_parts = !s.title.empty();
+              for (const auto& line : s.lines) {
+                used += (has_parts ? 1 : 0) + escaped_length(line);
+                if (used > kMaxSectionChars) return false;
+                has_parts = true;
+              }
+              return used <= kMaxSectionChars;
+            },
+            [](const Context& c) {
+              return !c.text.empty() && escaped_length(c.text) <= kMaxSectionChars;
+            },
+            [&](const Actions& a) {
+              return !a.buttons.empty() && a.buttons.size() <= kMaxButtonsPerBlock &&
+                     std::all_of(a.buttons.begin(), a.buttons.end(), [&](const Button& b) {
+                       return !b.text.empty() && within(b.text, kMaxButtonTextChars) &&
+                              within(b.action_id, kMaxActionIdChars) &&
+                              within(b.value, kMaxButtonValueChars);
+                     });
+            },
+        },
+        block);
+  });
+}
+
 Modal fit_modal(Modal modal) {
   modal.title = core::utf8_truncate(modal.title, kMaxModalTitleChars);
   modal.submit = core::utf8_truncate(modal.submit, kMaxModalTitleChars);
@@ -183,105 +221,139 @@ Modal fit_modal(Modal modal) {
 }
 
 // ---- JSON ----
+//
+// Written straight into one std::string: the keys and the shape are fixed, so
+// they go in as literals, and only the texts are escaped (RapidJSON's Writer
+// escaped every key and reserved six bytes per byte of each string). The bytes
+// are the Writer's: core::json::append_quoted escapes as it does.
 
-void write_string(JsonWriter& w, std::string_view text) {
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+// Slack's escaping (escape_mrkdwn) and JSON's in one pass: per byte, 0 to copy
+// it, 1 for a JSON escape, 2 for an entity.
+constexpr auto kMrkdwnJson = [] {
+  std::array<unsigned char, 256> table{};
+  for (std::size_t c = 0; c < 256; ++c) {
+    table[c] = core::json::detail::kEscape[c] != 0 ? 1 : 0;
+  }
+  table['&'] = 2;
+  table['<'] = 2;
+  table['>'] = 2;
+  return table;
+}();
+
+// escape_mrkdwn(text) escaped for inside a JSON string literal, without the
+// quotes: the two escapes never overlap (entities hold no JSON specials).
+void append_mrkdwn_escaped(std::string& out, std::string_view text) {
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const unsigned char kind = kMrkdwnJson[c];
+    if (kind == 0) continue;
+    out.append(text.data() + copied, i - copied);
+    if (kind == 1) {
+      core::json::detail::append_escape(out, c);
+    } else {
+      out += c == '&' ? std::string_view("&amp;") : c == '<' ? "&lt;" : "&gt;";
+    }
+    copied = i + 1;
+  }
+  out.append(text.data() + copied, text.size() - copied);
 }
 
-void write_key(JsonWriter& w, std::string_view key) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+void write_plain_text(std::string& out, std::string_view text) {
+  out += R"({"type":"plain_text","text":)";
+  core::json::append_quoted(out, text);
+  out += R"(,"emoji":true})";
 }
 
-void write_plain_text(JsonWriter& w, std::string_view text) {
-  w.StartObject();
-  write_key(w, "type");
-  write_string(w, "plain_text");
-  write_key(w, "text");
-  write_string(w, text);
-  write_key(w, "emoji");
-  w.Bool(true);
-  w.EndObject();
-}
-
-void write_mrkdwn(JsonWriter& w, std::string_view escaped) {
-  w.StartObject();
-  write_key(w, "type");
-  write_string(w, "mrkdwn");
-  write_key(w, "text");
-  write_string(w, escaped);
-  w.EndObject();
-}
-
-std::string section_mrkdwn(const Section& section) {
-  std::string out;
+// The section's mrkdwn: "*title*" and the lines, one per line.
+void write_section_text(std::string& out, const Section& section) {
+  out += R"({"type":"mrkdwn","text":")";
   bool first = true;
   if (!section.title.empty()) {
     out += '*';
-    out += escape_mrkdwn(section.title);
+    append_mrkdwn_escaped(out, section.title);
     out += '*';
     first = false;
   }
   for (const auto& line : section.lines) {
-    if (!first) out += '\n';
-    out += escape_mrkdwn(line);
+    if (!first) out += R"(\n)";
+    append_mrkdwn_escaped(out, line);
     first = false;
   }
-  return out;
+  out += R"("})";
 }
 
-void write_block(JsonWriter& w, const Block& block) {
-  w.StartObject();
+void write_block(std::string& out, const Block& block) {
   std::visit(core::Overloaded{
                  [&](const Header& h) {
-                   write_key(w, "type");
-                   write_string(w, "header");
-                   write_key(w, "text");
-                   write_plain_text(w, h.text);
+                   out += R"({"type":"header","text":)";
+                   write_plain_text(out, h.text);
+                   out += '}';
                  },
-                 [&](const Divider&) {
-                   write_key(w, "type");
-                   write_string(w, "divider");
-                 },
+                 [&](const Divider&) { out += R"({"type":"divider"})"; },
                  [&](const Section& s) {
-                   write_key(w, "type");
-                   write_string(w, "section");
-                   write_key(w, "text");
-                   write_mrkdwn(w, section_mrkdwn(s));
+                   out += R"({"type":"section","text":)";
+                   write_section_text(out, s);
+                   out += '}';
                  },
                  [&](const Context& c) {
-                   write_key(w, "type");
-                   write_string(w, "context");
-                   write_key(w, "elements");
-                   w.StartArray();
-                   write_mrkdwn(w, escape_mrkdwn(c.text));
-                   w.EndArray();
+                   out += R"({"type":"context","elements":[{"type":"mrkdwn","text":")";
+                   append_mrkdwn_escaped(out, c.text);
+                   out += R"("}]})";
                  },
                  [&](const Actions& a) {
-                   write_key(w, "type");
-                   write_string(w, "actions");
-                   write_key(w, "elements");
-                   w.StartArray();
+                   out += R"({"type":"actions","elements":[)";
+                   bool first = true;
                    for (const auto& button : a.buttons) {
-                     w.StartObject();
-                     write_key(w, "type");
-                     write_string(w, "button");
-                     write_key(w, "text");
-                     write_plain_text(w, button.text);
-                     write_key(w, "action_id");
-                     write_string(w, button.action_id);
-                     write_key(w, "value");
-                     write_string(w, button.value);
-                     if (button.danger) {
-                       write_key(w, "style");
-                       write_string(w, "danger");
-                     }
-                     w.EndObject();
+                     if (!first) out += ',';
+                     first = false;
+                     out += R"({"type":"button","text":)";
+                     write_plain_text(out, button.text);
+                     out += R"(,"action_id":)";
+                     core::json::append_quoted(out, button.action_id);
+                     out += R"(,"value":)";
+                     core::json::append_quoted(out, button.value);
+                     if (button.danger) out += R"(,"style":"danger")";
+                     out += '}';
                    }
-                   w.EndArray();
+                   out += "]}";
                  },
              },
              block);
-  w.EndObject();
+}
+
+void write_blocks(std::string& out, const std::vector<Block>& blocks) {
+  bool first = true;
+  for (const auto& block : blocks) {
+    if (!first) out += ',';
+    first = false;
+    write_block(out, block);
+  }
+}
+
+// Bytes of text in `blocks`: with a fixed allowance per block, a size to
+// reserve that most messages fit without the string growing.
+std::size_t text_size(const std::vector<Block>& blocks) {
+  std::size_t size = 0;
+  for (const auto& block : blocks) {
+    size += 96;  // the block's keys and punctuation
+    std::visit(core::Overloaded{
+                   [&](const Header& h) { size += h.text.size(); },
+                   [&](const Divider&) {},
+                   [&](const Section& s) {
+                     size += s.title.size();
+                     for (const auto& line : s.lines) size += line.size() + 2;
+                   },
+                   [&](const Context& c) { size += c.text.size(); },
+                   [&](const Actions& a) {
+                     for (const auto& b : a.buttons) {
+                       size += 128 + b.text.size() + b.action_id.size() + b.value.size();
+                     }
+                   },
+               },
+               block);
+  }
+  return size;
 }
 
 // ---- text ----
@@ -363,68 +435,57 @@ Message fit_to_limits(Message message) {
 }
 
 std::string to_json(const Message& message) {
-  const Message fitted = fit_to_limits(message);
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_key(w, "response_type");
-  write_string(w, fitted.visibility == Visibility::in_channel ? "in_channel" : "ephemeral");
+  // Most messages are within the limits: written as they are, without the
+  // copy fitting makes (fit_blocks' output equals its input then).
+  std::vector<Block> fitted;
+  const std::vector<Block>* blocks = &message.blocks;
+  if (!fits_as_is(message.blocks, kMaxBlocksPerMessage)) {
+    fitted = fit_blocks(message.blocks, kMaxBlocksPerMessage);
+    blocks = &fitted;
+  }
+  std::string out;
+  out.reserve(64 + message.text.size() + message.text.size() / 8 + text_size(*blocks));
+  out += message.visibility == Visibility::in_channel ? R"({"response_type":"in_channel")"
+                                                      : R"({"response_type":"ephemeral")";
   // The fallback is mrkdwn too (notifications): escaped like the blocks.
-  write_key(w, "text");
-  write_string(w, escape_mrkdwn(fitted.text));
-  write_key(w, "blocks");
-  w.StartArray();
-  for (const auto& block : fitted.blocks) write_block(w, block);
-  w.EndArray();
-  w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  out += R"(,"text":")";
+  append_mrkdwn_escaped(out, message.text);
+  out += R"(","blocks":[)";
+  write_blocks(out, *blocks);
+  out += "]}";
+  return out;
 }
 
 std::string to_json(const Modal& modal) {
   const Modal fitted = fit_modal(modal);
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  write_key(w, "type");
-  write_string(w, "modal");
-  write_key(w, "callback_id");
-  write_string(w, fitted.callback_id);
-  write_key(w, "title");
-  write_plain_text(w, fitted.title);
-  write_key(w, "submit");
-  write_plain_text(w, fitted.submit);
-  write_key(w, "close");
-  write_plain_text(w, fitted.close);
-  write_key(w, "private_metadata");
-  write_string(w, fitted.private_metadata);
+  std::string out;
+  out.reserve(512 + fitted.private_metadata.size() + text_size(fitted.blocks));
+  out += R"({"type":"modal","callback_id":)";
+  core::json::append_quoted(out, fitted.callback_id);
+  out += R"(,"title":)";
+  write_plain_text(out, fitted.title);
+  out += R"(,"submit":)";
+  write_plain_text(out, fitted.submit);
+  out += R"(,"close":)";
+  write_plain_text(out, fitted.close);
+  out += R"(,"private_metadata":)";
+  core::json::append_quoted(out, fitted.private_metadata);
   // So a cancelled teardown can be answered ("Teardown of `dev` cancelled.").
-  write_key(w, "notify_on_close");
-  w.Bool(true);
-  write_key(w, "blocks");
-  w.StartArray();
-  for (const auto& block : fitted.blocks) write_block(w, block);
-  w.StartObject();
-  write_key(w, "type");
-  write_string(w, "input");
-  write_key(w, "block_id");
-  write_string(w, fitted.input.block_id);
-  write_key(w, "label");
-  write_plain_text(w, fitted.input.label);
-  write_key(w, "element");
-  w.StartObject();
-  write_key(w, "type");
-  write_string(w, "plain_text_input");
-  write_key(w, "action_id");
-  write_string(w, fitted.input.action_id);
+  out += R"(,"notify_on_close":true,"blocks":[)";
+  write_blocks(out, fitted.blocks);
+  if (!fitted.blocks.empty()) out += ',';
+  out += R"({"type":"input","block_id":)";
+  core::json::append_quoted(out, fitted.input.block_id);
+  out += R"(,"label":)";
+  write_plain_text(out, fitted.input.label);
+  out += R"(,"element":{"type":"plain_text_input","action_id":)";
+  core::json::append_quoted(out, fitted.input.action_id);
   if (!fitted.input.placeholder.empty()) {  // Slack refuses an empty plain_text
-    write_key(w, "placeholder");
-    write_plain_text(w, fitted.input.placeholder);
+    out += R"(,"placeholder":)";
+    write_plain_text(out, fitted.input.placeholder);
   }
-  w.EndObject();
-  w.EndObject();
-  w.EndArray();
-  w.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  out += "}}]}";
+  return out;
 }
 
 std::string to_text(const Message& message) {
