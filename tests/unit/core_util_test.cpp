@@ -50,11 +50,20 @@ TEST(Json, IsValidAgreesWithParse) {
       R"({"a":"\ud800"})",
       "{\"a\":\"\xff\"}",
       std::string(60, '[') + "1" + std::string(60, ']'),
+      // UTF-8 inside and outside strings: well formed, overlong, a surrogate, cut short.
+      "{\"a\":\"caf\xC3\xA9 \xF0\x9F\x9A\xAB\"}",
+      "{\"a\":\"\xC0\xAF\"}",
+      "{\"a\":\"\xED\xA0\x80\"}",
+      "{\"a\":\"\xE2\x82\"}",
+      "{\"a\":1}\xC3\xA9",
+      "\xEF\xBB\xBF{}",
   };
   for (const auto& text : cases) {
     EXPECT_EQ(core::json::is_valid(text), core::json::parse(text).has_value()) << text;
   }
   EXPECT_TRUE(core::json::is_valid(R"({"a":"\udc00"})")) << "parse() repairs a lone surrogate";
+  EXPECT_TRUE(core::json::is_valid("{\"a\":\"caf\xC3\xA9\"}"));
+  EXPECT_FALSE(core::json::is_valid("{\"a\":\"\xC0\xAF\"}")) << "overlong";
   EXPECT_FALSE(core::json::is_valid(deep_array));
   EXPECT_FALSE(core::json::parse(deep_array).has_value());
 }
