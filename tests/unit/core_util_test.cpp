@@ -57,6 +57,18 @@ TEST(Json, IsValidAgreesWithParse) {
       "{\"a\":\"\xE2\x82\"}",
       "{\"a\":1}\xC3\xA9",
       "\xEF\xBB\xBF{}",
+      // Parts of a byte order mark, and NUL bytes: RapidJSON alone would skip the
+      // first and stop reading at the second.
+      "\xBB[]",
+      "\xEF{}",
+      "\xEF\xBB[]",
+      "\xEF\xBF[]",
+      std::string("{}\0junk", 7),
+      std::string("{}\0\xFF", 4),
+      std::string("{\"a\":\"\0\"}", 9),
+      // Balanced, one level past the limit; and at the limit.
+      std::string(65, '[') + std::string(65, ']'),
+      std::string(64, '[') + std::string(64, ']'),
   };
   for (const auto& text : cases) {
     EXPECT_EQ(core::json::is_valid(text), core::json::parse(text).has_value()) << text;
@@ -65,6 +77,11 @@ TEST(Json, IsValidAgreesWithParse) {
   EXPECT_TRUE(core::json::is_valid("{\"a\":\"caf\xC3\xA9\"}"));
   EXPECT_FALSE(core::json::is_valid("{\"a\":\"\xC0\xAF\"}")) << "overlong";
   EXPECT_FALSE(core::json::is_valid(deep_array));
+  EXPECT_FALSE(core::json::is_valid(std::string(65, '[') + std::string(65, ']')));
+  EXPECT_TRUE(core::json::is_valid(std::string(64, '[') + std::string(64, ']')));
+  EXPECT_FALSE(core::json::is_valid(std::string("{}\0junk", 7))) << "a NUL is not the end";
+  EXPECT_FALSE(core::json::is_valid("\xBB[]")) << "part of a byte order mark";
+  EXPECT_TRUE(core::json::is_valid("\xEF\xBB\xBF{}")) << "a whole one is skipped, as parse() does";
   EXPECT_FALSE(core::json::parse(deep_array).has_value());
 }
 

@@ -251,6 +251,24 @@ TEST_F(SocketModeInProcess, AckOver20KbIsRefusedAndJustUnderGoesOut) {
   EXPECT_EQ(written, 1);
 }
 
+// The payload is spliced into the ack as its "payload": only a JSON object
+// with nothing before it makes the ack JSON (a BOM is JSON to parse(), and a
+// NUL would end RapidJSON's reading early).
+TEST_F(SocketModeInProcess, AckPayloadThatIsNotAJsonObjectIsRefused) {
+  ASSERT_TRUE(start_ready(1));
+  for (const std::string& bad :
+       {std::string("\xEF\xBB\xBF{}"), std::string("[1]"), std::string("\"text\""),
+        std::string("{}\0junk", 7), std::string("   "), std::string()}) {
+    const auto status = client_->ack("env-bad", bad);
+    ASSERT_FALSE(status.has_value()) << testing::PrintToString(bad);
+    EXPECT_EQ(status.error().code, core::ErrorCode::invalid_input);
+  }
+  ASSERT_TRUE(client_->ack("env-good", std::string(" {\"text\":\"ok\"}")).has_value());
+  scheduler_.run_ready();
+  EXPECT_EQ(acks_for("env-bad"), 0u);
+  EXPECT_EQ(acks_for("env-good"), 1u);
+}
+
 TEST_F(SocketModeInProcess, AckBeforeStartAndAfterStopIsRefused) {
   make(settings(1));
   EXPECT_EQ(client_->ack("early").error().code, core::ErrorCode::unavailable);

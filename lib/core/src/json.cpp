@@ -20,6 +20,15 @@
 namespace core::json {
 namespace {
 
+// is_valid()'s reader: keeps nothing, and refuses what parse() refuses as too deep.
+struct DepthLimit : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> {
+  bool StartObject() { return ++depth <= kMaxDepth; }
+  bool EndObject(rapidjson::SizeType) { return --depth, true; }
+  bool StartArray() { return ++depth <= kMaxDepth; }
+  bool EndArray(rapidjson::SizeType) { return --depth, true; }
+  int depth = 0;
+};
+
 template <class Writer>
 void write_sorted(const rapidjson::Value& value, Writer& writer) {
   if (value.IsObject()) {
@@ -160,6 +169,18 @@ Precheck precheck(std::string_view text, int max_depth) {
 }
 
 Result<rapidjson::Document> parse(std::string_view text) {
+  // RapidJSON takes a NUL for the end of the text ("{}\0junk" would parse),
+  // and drops each of a byte order mark's three bytes at the start on its own
+  // ("\xBB[]" would parse): JSON holds neither. A whole BOM is still skipped
+  // (RFC 8259 §8.1 lets a parser ignore it).
+  if (text.find('\0') != std::string_view::npos) {
+    return make_error(ErrorCode::invalid_input, "malformed JSON", "JSON text holds a NUL byte");
+  }
+  const auto first = text.empty() ? 0 : static_cast<unsigned char>(text[0]);
+  if ((first == 0xEF || first == 0xBB || first == 0xBF) && !text.starts_with("\xEF\xBB\xBF")) {
+    return make_error(ErrorCode::invalid_input, "malformed JSON",
+                      "JSON text starts with part of a byte order mark");
+  }
   // One pass before RapidJSON: nesting is bounded (its parser recurses, so a
   // long run of '[' would overflow the stack), and an escaped surrogate that
   // is not half of a pair ("\udc00", which Python writes for undecodable
@@ -187,18 +208,19 @@ Result<rapidjson::Document> parse(std::string_view text) {
 }
 
 bool is_valid(std::string_view text) {
-  // Text that is not UTF-8 is not JSON to parse() (it validates the encoding:
-  // inside strings; outside them any byte from 0x80 up is a syntax error). The
-  // check is eight ASCII bytes at a time, where RapidJSON's validation decodes
-  // every byte of every string.
-  if (!utf8_valid(text)) return false;
-  // The fast path: RapidJSON's iterative reader (no recursion, so no depth
-  // limit needed) with a handler that keeps nothing.
+  // What parse() refuses before reading: a NUL byte, and text that is not
+  // UTF-8 (it validates the encoding inside strings; outside them any byte
+  // from 0x80 up is a syntax error). UTF-8 is checked eight ASCII bytes at a
+  // time, where RapidJSON's validation decodes every byte of every string.
+  if (text.find('\0') != std::string_view::npos || !utf8_valid(text)) return false;
+  // The fast path: RapidJSON's iterative reader with a handler that keeps
+  // nothing and stops at parse()'s nesting limit.
   rapidjson::MemoryStream input(text.data(), text.size());
-  rapidjson::BaseReaderHandler<> ignore;
+  DepthLimit handler;
   rapidjson::Reader reader;
-  if (reader.Parse<rapidjson::kParseIterativeFlag>(input, ignore)) return true;
-  // What parse() repairs (a lone surrogate escape) or refuses (nesting): ask it.
+  if (reader.Parse<rapidjson::kParseIterativeFlag>(input, handler)) return true;
+  // What parse() repairs (a lone surrogate escape), skips (a byte order mark)
+  // or refuses (nesting): ask it.
   return parse(text).has_value();
 }
 

@@ -146,11 +146,16 @@ class SocketModeClient::Impl {
                    std::function<void()> on_written) {
     std::string text = "{\"envelope_id\":" + core::json::quote(envelope_id);
     if (payload_json) {
-      if (!core::json::is_valid(*payload_json)) {
-        logger_->warn("socket mode: ack for envelope {} refused: payload is not JSON", envelope_id);
+      // Spliced in as the ack's "payload": a JSON object with nothing before
+      // it (parse() would skip a byte order mark; Slack would not).
+      const auto start = payload_json->find_first_not_of(" \t\r\n");
+      if (start == std::string::npos || (*payload_json)[start] != '{' ||
+          !core::json::is_valid(*payload_json)) {
+        logger_->warn("socket mode: ack for envelope {} refused: payload is not a JSON object",
+                      envelope_id);
         return core::make_error(core::ErrorCode::invalid_input,
                                 "The reply could not be sent (internal error).",
-                                "ack payload is not JSON");
+                                "ack payload is not a JSON object");
       }
       text += ",\"payload\":" + *payload_json;
     }

@@ -81,9 +81,9 @@ class WebsocketppConnection final : public Connection {
     // it): not sent, as before.
     if (!core::utf8_valid(payload)) return;
     // Framed here (ws_frame.hpp) and handed over prepared: websocketpp then
-    // only queues it, and its header part is empty, so the frame is one TLS
-    // record and one send(), not two. A send on a closing connection fails;
-    // its on_close follows.
+    // only queues it; its header part is empty, so the TLS stream takes the
+    // frame as one buffer, without copying it first. A send on a closing
+    // connection fails; its on_close follows.
     auto message = con_->get_message(websocketpp::frame::opcode::text, payload.size() + 14);
     detail::append_masked_text_frame(payload, masking_keys_.next(), message->get_raw_payload());
     message->set_prepared(true);

@@ -1,12 +1,14 @@
 #pragma once
 
 // The one WebSocket frame the Socket Mode client writes most: a text frame
-// from client to server (an ack). websocketpp frames it by validating the
-// text as UTF-8 and masking it a byte at a time, and writes the header and
-// the payload as two buffers, which an Asio TLS stream turns into two TLS
-// records and two send() calls. A frame built here goes out as one buffer,
-// masked a word at a time (socket_transport.cpp hands it to websocketpp as a
-// prepared message).
+// from client to server (an ack). websocketpp frames it by copying the text
+// into a message, validating it as UTF-8 and masking it into a second message
+// a byte at a time (6.9 % of the socket thread in a profile of refused
+// envelopes), and Asio's TLS stream then copies header and payload together
+// before encrypting. A frame built here is masked a word at a time straight
+// into the one message websocketpp sends, as a single buffer that the TLS
+// stream hands to OpenSSL without a copy (socket_transport.cpp hands it over
+// prepared).
 
 #include <array>
 #include <cstddef>
