@@ -300,7 +300,7 @@ for lib in $(objdump -p "$mnt/usr/local/bin/infra-bot" | awk '$1 == "NEEDED" { p
   real=$(chroot "$mnt" readlink -f "$path" 2>/dev/null || true)
   pkg=""
   for p in "$real" "${real#/usr}" "/usr$real" "$path" "/usr$path"; do
-    pkg=$(chroot "$mnt" dpkg -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [ -n "$pkg" ] && break
+    pkg=$(chroot "$mnt" dpkg -S "$p" 2>/dev/null | sed -n 1p | cut -d: -f1) && [ -n "$pkg" ] && break
   done
   printf '       %-20s %-45s %s\n' "$lib" "$real" "${pkg:-?}"
   [ -n "$pkg" ] || bad "no package owns $lib ($real) in the image"

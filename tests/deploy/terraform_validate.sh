@@ -78,7 +78,9 @@ step() {  # step DIR WHAT COMMAND…
   fi
 }
 
-version=$(terraform version | head -1)
+# Not `| head -1`: under pipefail, head closing the pipe after one line can kill terraform
+# with SIGPIPE while it writes the next, which failed this script at random (CI, 0.07 s).
+version=$(terraform version | sed -n 1p)
 provider=$(basename "$(dirname "$(dirname "$(compgen -G "$plugins/registry.terraform.io/hashicorp/aws/5.*/*/terraform-provider-aws_*" | sort -V | tail -1)")")")
 echo "$version, hashicorp/aws $provider from $plugins"
 
