@@ -42,7 +42,9 @@ Checks (exit 1 when one fails, 2 when the run could not start):
     "Still working on" progress post is not one), or by a survivor's report ("The bot restarted
     while `<command>` ran") when the replica running it was killed (reads too: a `status` killed
     mid-call is counted apart as killed_reads_unanswered, and fails the run); the envelopes of one command
-    never carry two different ack payloads; a report only for a job whose replica was killed.
+    never carry two different ack payloads; a report only for a job whose replica was killed
+    (one of its Lambda calls made by a replica killed after the call began and before the job's
+    final: the call may already have been answered, the job's last state writes not).
     One double answer is counted apart, not failed, and only on evidence: the replica that ran
     the job posted its final and was killed within 5 s, before it removed the job's record (one
     state call); a survivor then reports the job too (killed_after_answering). Posting and
@@ -898,6 +900,21 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
                 return True
         return False
 
+    def killed_before_its_final(c, calls):
+        """A replica that made one of c's Lambda calls was killed after the call began and before
+        c's final was seen: the job died with it, though the call itself may have been answered
+        first (the kill's in-flight list misses it then). Under the DynamoDB faults the job's last
+        writes can hold its answer back for seconds after the Lambda answered. A survivor's
+        report is then the job's answer."""
+        runs = [calls[s] for s in c.invocations if s in calls]
+        runs += [tracker.reads[s] for s in c.read_invocations if s in tracker.reads]
+        t_final = min((t for t, _ in c.finals), default=None)
+        for t_kill, slot, _ in kills:
+            if (any(run["slot"] == slot and run["t_start"] < t_kill for run in runs) and
+                    (t_final is None or t_final > t_kill)):
+                return True
+        return False
+
     with tracker.lock:
         invocations = dict(tracker.invocations)
         for c in commands:
@@ -934,7 +951,8 @@ def verdict(args, workdir, tracker, replicas, commands, kills, sigterms, bursts,
             if len(mutating_calls) > 1:
                 flag("duplicate_mutating_calls", c)
             out["mutating_invocations"] += len(mutating_calls)
-            killed_job = any(s in killed_seqs for s in c.invocations + c.read_invocations)
+            killed_job = (any(s in killed_seqs for s in c.invocations + c.read_invocations) or
+                          killed_before_its_final(c, invocations))
             if killed_job:
                 out["jobs_on_killed_replicas"] += 1
             if working:
