@@ -15,6 +15,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/json_escape.hpp"
 #include "core/strings.hpp"
 
 namespace core::json {
@@ -225,10 +226,10 @@ bool is_valid(std::string_view text) {
 }
 
 std::string quote(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return {buffer.GetString(), buffer.GetSize()};
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_quoted(out, text);
+  return out;
 }
 
 std::string to_string(const rapidjson::Value& value) {
